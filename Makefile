@@ -1,0 +1,70 @@
+# pmo5p: `make run` serves the demo on http://127.0.0.1:8000, `make test` runs the suite.
+# Both set up .venv from the pinned requirements first; nothing else needs to run.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Test workers: one per core (pytest-xdist); PYTEST_ARGS passes anything else to pytest.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint format migrate demo worker beat check-deploy clean
+
+help:
+	@echo "make run      set up, migrate, load the demo PMO and serve http://$(HOST):$(PORT)"
+	@echo "make test     set up and run the whole test suite"
+	@echo "make lint     ruff check and format check"
+	@echo "make format   ruff format and safe fixes"
+	@echo "make worker   a Celery worker (needs REDIS_URL)"
+	@echo "make beat     Celery beat, the scheduler (needs REDIS_URL)"
+	@echo "make check-deploy   Django's deployment checks with production settings"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+setup: $(VENV)/.runtime
+
+migrate: $(VENV)/.runtime
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) migrate --noinput
+
+demo: migrate
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) load_demo
+
+run: demo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: $(VENV)/.runtime
+	$(BIN)/celery -A pmo5p worker --loglevel=INFO
+
+beat: $(VENV)/.runtime
+	$(BIN)/celery -A pmo5p beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+check-deploy: $(VENV)/.runtime
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	DJANGO_ALLOWED_HOSTS=pmo5p.example.com $(MANAGE) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+# Assessments, insights, the agenda and its reports arrive with their issues.

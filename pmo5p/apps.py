@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class Pmo5pConfig(AppConfig):
+    name = "pmo5p"
+    verbose_name = "PMO workspaces"

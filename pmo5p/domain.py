@@ -1,0 +1,96 @@
+"""The vocabulary of the 5P's model for PMO marketing (see README, "The 5P's model").
+
+Fixed enumerations in code, not tables: every PMO works with the same five
+elements, maturity stages and problems, and the wording comes from the model.
+"""
+
+from django.db import models
+
+
+class Element(models.TextChoices):
+    PRODUCT = "product", "Product"
+    PHYSICAL_EVIDENCE = "physical_evidence", "Physical Evidence"
+    PRICE = "price", "Price"
+    PEOPLE = "people", "People"
+    PROCESS = "process", "Process"
+
+    @property
+    def aim(self) -> str:
+        return ELEMENT_AIMS[self]
+
+    @property
+    def explanation(self) -> str:
+        return ELEMENT_EXPLANATIONS[self]
+
+
+ELEMENT_AIMS = {
+    Element.PRODUCT: "meeting basic needs",
+    Element.PHYSICAL_EVIDENCE: "realising benefits",
+    Element.PRICE: "increasing perceived value",
+    Element.PEOPLE: "building confidence through experience",
+    Element.PROCESS: "personalising the service",
+}
+
+# How each element reads for a PMO; the aims above are the model's own words.
+ELEMENT_EXPLANATIONS = {
+    Element.PRODUCT: (
+        "The services the PMO offers: do they meet what project managers, sponsors and "
+        "the business need from a PMO, day to day?"
+    ),
+    Element.PHYSICAL_EVIDENCE: (
+        "What stakeholders can see of the PMO's work: the benefits realised, the reports, "
+        "the outcomes they can point to."
+    ),
+    Element.PRICE: (
+        "What working with the PMO costs stakeholders in time, effort and budget, set "
+        "against the value they feel they receive."
+    ),
+    Element.PEOPLE: (
+        "The PMO's people: whether every encounter with them builds stakeholders' "
+        "confidence in the PMO's skills and judgement."
+    ),
+    Element.PROCESS: (
+        "How the PMO delivers its services: whether it adapts them to each stakeholder "
+        "instead of applying one process to all."
+    ),
+}
+
+
+class MaturityStage(models.IntegerChoices):
+    UNAWARE = 1, "Unaware"
+    AWARE = 2, "Aware"
+    UNDERSTANDING = 3, "Understanding"
+    RESPECT = 4, "Respect"
+    TRUST = 5, "Trust"
+
+
+class Problem(models.TextChoices):
+    """The five problems that poor perception of the PMO leads to."""
+
+    PERFORMANCE = "performance", "Poor PMO performance"
+    RECRUITING = "recruiting", "Difficulty recruiting"
+    INFORMATION = "information", "The wrong information"
+    COST_AND_DELAY = "cost_and_delay", "Added costs and delays"
+    MISSED_OPPORTUNITIES = "missed_opportunities", "Missed opportunities"
+
+    @property
+    def explanation(self) -> str:
+        return PROBLEM_EXPLANATIONS[self]
+
+
+PROBLEM_EXPLANATIONS = {
+    Problem.PERFORMANCE: "delivering valuable input and achieving successful outcomes is harder and slower",
+    Problem.RECRUITING: "it's harder to attract and retain the right skills and knowledge",
+    Problem.INFORMATION: (
+        "without a meaningful dialogue, it's harder for the PMO to understand and deliver "
+        "what the business really needs"
+    ),
+    Problem.COST_AND_DELAY: (
+        "the risk of duplication within the business or rework is much higher when co-workers "
+        "don't interact effectively or don't respect the guidance and input provided"
+    ),
+    Problem.MISSED_OPPORTUNITIES: (
+        "by not recognising the capabilities within the PMO, the organisation risks not "
+        "realising the benefits of a strategic asset"
+    ),
+}

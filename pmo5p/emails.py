@@ -1,0 +1,22 @@
+"""One helper for every e-mail: three templates per message, under templates/emails/.
+
+emails/<name>-subject.txt, emails/<name>-body.txt and emails/<name>-body.html.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+
+def build_message(name: str, to: list[str], context: dict, **kwargs) -> EmailMultiAlternatives:
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    text = render_to_string(f"emails/{name}-body.txt", context)
+    html = render_to_string(f"emails/{name}-body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=to, **kwargs)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send(name: str, to: list[str], context: dict, **kwargs) -> None:
+    build_message(name, to, context, **kwargs).send()

@@ -1,0 +1,121 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True}))
+
+
+# Words that /pmo/<slug>/ would confuse with pages of pmo5p itself.
+RESERVED_SLUGS = {"new", "admin", "api", "static"}
+
+
+class PmoForm(forms.ModelForm):
+    class Meta:
+        model = Pmo
+        fields = ["name", "slug", "description", "time_zone"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"name": "For example: Group Transformation PMO."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].error_messages["max_length"] = "Keep the name to 120 characters or fewer."
+        if self.instance.pk:
+            # The slug is in every link already shared (bookmarks, e-mails, reports): it stays.
+            self.fields["slug"].disabled = True
+            self.fields["slug"].help_text = "Fixed once the PMO exists, so that shared links keep working."
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the PMO a name.")
+        return name
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if slug in RESERVED_SLUGS:
+            raise forms.ValidationError(f"“{slug}” is reserved by pmo5p. Choose a different slug.")
+        return slug
+
+
+class InviteMemberForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", max_length=254)
+    role = forms.ChoiceField(
+        choices=Role.choices, initial=Role.MEMBER, help_text="Lead: everything. Member: edits. Viewer: reads only."
+    )
+
+    def __init__(self, *args, pmo: Pmo, **kwargs):
+        self.pmo = pmo
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        if Membership.objects.filter(pmo=self.pmo, user__email__iexact=email).exists():
+            raise forms.ValidationError("This person is already a member of this PMO.")
+        if MemberInvitation.objects.pending().filter(pmo=self.pmo, email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An invitation to this address is already pending. Revoke it first to send a new one."
+            )
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class NewAccountForm(forms.Form):
+    """Sets up the account of someone who joins by invitation or signs up."""
+
+    name = forms.CharField(label="Full name", max_length=150)
+    password1 = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args, email: str | None = None, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Tell us your name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords differ.")
+        elif password1:
+            user = User(email=self.email or cleaned.get("email", ""), name=cleaned.get("name", ""))
+            try:
+                password_validation.validate_password(password1, user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class SignUpForm(NewAccountForm):
+    email = forms.EmailField(label="E-mail address", max_length=254)
+    field_order = ["name", "email", "password1", "password2"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this e-mail address exists already. Sign in, or reset its password."
+            )
+        return email
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["name"]

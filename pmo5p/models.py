@@ -1,0 +1,203 @@
+import hashlib
+import secrets
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MinLengthValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractUser):
+    """A person who signs in; they sign in with their e-mail address."""
+
+    username = None
+    first_name = None
+    last_name = None
+    name = models.CharField("full name", max_length=150)
+    email = models.EmailField("e-mail address", unique=True)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self):
+        return self.name or self.email
+
+    def get_full_name(self):
+        return self.name
+
+    def get_short_name(self):
+        return self.name.split(" ")[0] if self.name else self.email
+
+
+class Pmo(models.Model):
+    """A PMO workspace: everything else a PMO owns hangs from one of these."""
+
+    name = models.CharField(max_length=120, validators=[MinLengthValidator(2)])
+    slug = models.SlugField(
+        max_length=50,
+        unique=True,
+        help_text="Part of every address of this PMO, e.g. /pmo/finance-pmo/. Lower-case letters, digits and hyphens.",
+        error_messages={"unique": "Another PMO already uses this slug. Choose a different one."},
+    )
+    description = models.TextField(blank=True, max_length=2000)
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/London")
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="pmos")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "PMO"
+        verbose_name_plural = "PMOs"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("pmo_home", kwargs={"slug": self.slug})
+
+
+class Role(models.TextChoices):
+    LEAD = "lead", "Lead"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+    @property
+    def rank(self) -> int:
+        return {Role.VIEWER: 1, Role.MEMBER: 2, Role.LEAD: 3}[self]
+
+    @property
+    def description(self) -> str:
+        return {
+            Role.LEAD: "everything, including members, settings and the report schedule",
+            Role.MEMBER: "edits stakeholders, surveys, assessments and the agenda",
+            Role.VIEWER: "sees everything in the PMO and changes nothing",
+        }[self]
+
+
+class Membership(models.Model):
+    pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    # Used to open the PMO a user last worked in when they sign in.
+    last_visited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pmo__name", "user__name"]
+        constraints = [models.UniqueConstraint(fields=["pmo", "user"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()}, {self.pmo})"
+
+    def has_role(self, role: Role) -> bool:
+        return Role(self.role).rank >= Role(role).rank
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == Role.LEAD
+
+    @property
+    def can_edit(self) -> bool:
+        return self.has_role(Role.MEMBER)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invitation_expiry():
+    return timezone.now() + timedelta(days=settings.MEMBER_INVITATION_DAYS)
+
+
+class MemberInvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class MemberInvitation(models.Model):
+    """An invitation for a colleague to join a PMO; only the token's hash is kept."""
+
+    pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, related_name="member_invitations")
+    email = models.EmailField("e-mail address")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MemberInvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} to {self.pmo} as {self.get_role_display()}"
+
+    def issue_token(self) -> str:
+        """Set a fresh token and return it; the plain token exists only in the e-mail."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = _hash_token(token)
+        return token
+
+    @classmethod
+    def find_by_token(cls, token: str):
+        # The lookup is by the hash of the token, so timing reveals nothing about stored tokens.
+        return cls.objects.select_related("pmo").filter(token_hash=_hash_token(token)).first()
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        return "pending"

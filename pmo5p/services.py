@@ -1,0 +1,81 @@
+"""Writes on PMO workspaces and their members."""
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from pmo5p import emails
+from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
+
+
+class LastLeadError(Exception):
+    """Every PMO keeps at least one lead, or nobody could manage it."""
+
+    message = "A PMO needs at least one lead: make another member lead first."
+
+
+@transaction.atomic
+def create_pmo(*, user: User, name: str, slug: str, description: str = "", time_zone: str = "UTC") -> Pmo:
+    pmo = Pmo.objects.create(name=name, slug=slug, description=description, time_zone=time_zone)
+    Membership.objects.create(pmo=pmo, user=user, role=Role.LEAD)
+    return pmo
+
+
+def invite_member(*, pmo: Pmo, email: str, role: Role, invited_by: User) -> MemberInvitation:
+    invitation = MemberInvitation(pmo=pmo, email=email.lower(), role=role, invited_by=invited_by)
+    token = invitation.issue_token()
+    invitation.save()
+    context = {
+        "invitation": invitation,
+        "pmo": pmo,
+        "invited_by": invited_by,
+        "accept_path": reverse("accept_invitation", kwargs={"token": token}),
+    }
+    # Send only once the invitation is stored, so that the link in the e-mail works.
+    transaction.on_commit(lambda: emails.send("member-invitation", [invitation.email], context))
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, invitation: MemberInvitation, user: User) -> Membership:
+    # Lock the row: the same link opened twice at once must not create two memberships.
+    invitation = MemberInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != "pending":
+        raise ValueError(f"This invitation is {invitation.status}.")
+    membership, _ = Membership.objects.get_or_create(pmo=invitation.pmo, user=user, defaults={"role": invitation.role})
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+def _is_last_lead(membership: Membership) -> bool:
+    # Lock every lead row of the PMO: two leads demoting each other at once must
+    # not both see the other one still in place.
+    leads = Membership.objects.select_for_update().filter(pmo_id=membership.pmo_id, role=Role.LEAD).order_by("pk")
+    lead_ids = list(leads.values_list("pk", flat=True))
+    return lead_ids == [membership.pk]
+
+
+@transaction.atomic
+def change_role(*, membership: Membership, role: Role) -> Membership:
+    if role != Role.LEAD and _is_last_lead(membership):
+        raise LastLeadError
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership) -> None:
+    if _is_last_lead(membership):
+        raise LastLeadError
+    membership.delete()
+
+
+def revoke_invitation(*, invitation: MemberInvitation) -> None:
+    MemberInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def record_visit(membership: Membership) -> None:
+    Membership.objects.filter(pk=membership.pk).update(last_visited_at=timezone.now())

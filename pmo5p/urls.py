@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from pmo5p import views
+from pmo5p.forms import EmailAuthenticationForm
+
+accounts = [
+    path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
+    path("signup/", views.signup, name="signup"),
+    path("profile/", views.profile, name="profile"),
+    path("", include("django.contrib.auth.urls")),
+]
+
+pmo = [
+    path("settings/", views.pmo_settings, name="pmo_settings"),
+    path("model/", views.five_p_model, name="five_p_model"),
+    path("members/", views.members, name="members"),
+    path("members/invite/", views.member_invite, name="member_invite"),
+    path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("members/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("stakeholders/", include("stakeholders.urls")),
+    path("", include("agenda.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include(accounts)),
+    path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("pmo/", views.pmo_list, name="pmo_list"),
+    path("pmo/new/", views.pmo_create, name="pmo_create"),
+    path("pmo/<slug:slug>/", include(pmo)),
+    path("admin/", admin.site.urls),
+]

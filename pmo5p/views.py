@@ -1,0 +1,220 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from pmo5p import services
+from pmo5p.domain import Element, MaturityStage, Problem
+from pmo5p.forms import InviteMemberForm, NewAccountForm, PmoForm, ProfileForm, RoleForm, SignUpForm
+from pmo5p.models import MemberInvitation, Membership, Role, User
+from pmo5p.tenancy import pmo_view
+
+
+@login_required
+@require_GET
+def home(request):
+    """Open the PMO the user last worked in, or the list of their PMOs."""
+    membership = (
+        Membership.objects.filter(user=request.user)
+        .select_related("pmo")
+        .order_by("-last_visited_at", "pmo__name")
+        .first()
+    )
+    if membership is None:
+        return redirect("pmo_list")
+    return redirect(membership.pmo)
+
+
+@login_required
+@require_GET
+def pmo_list(request):
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("pmo")
+        .annotate(member_count=Count("pmo__memberships"))
+        .order_by("pmo__name")
+    )
+    return render(request, "pmo5p/pmo_list.html", {"memberships": memberships})
+
+
+@login_required
+def pmo_create(request):
+    form = PmoForm(request.POST or None, initial={"time_zone": "Europe/London"})
+    if request.method == "POST" and form.is_valid():
+        pmo = services.create_pmo(user=request.user, **form.cleaned_data)
+        messages.success(request, f"{pmo.name} is ready. Start by adding your stakeholders.")
+        return redirect(pmo)
+    return render(request, "pmo5p/pmo_form.html", {"form": form})
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+def pmo_settings(request, pmo):
+    form = PmoForm(request.POST or None, instance=pmo)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "PMO settings saved.")
+        return redirect("pmo_settings", slug=pmo.slug)
+    return render(request, "pmo5p/pmo_settings.html", {"form": form, "pmo": pmo})
+
+
+@pmo_view()
+@require_GET
+def five_p_model(request, pmo):
+    return render(
+        request,
+        "pmo5p/model.html",
+        {"pmo": pmo, "elements": list(Element), "stages": list(MaturityStage), "problems": list(Problem)},
+    )
+
+
+# Members ----------------------------------------------------------------------
+
+
+@pmo_view()
+@require_GET
+def members(request, pmo):
+    memberships = pmo.memberships.select_related("user").order_by("user__name")
+    invitations = pmo.member_invitations.pending().select_related("invited_by")
+    return render(
+        request,
+        "pmo5p/members.html",
+        {
+            "pmo": pmo,
+            "memberships": memberships,
+            "invitations": invitations,
+            "roles": list(Role),
+            "invite_form": InviteMemberForm(pmo=pmo),
+        },
+    )
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+def member_invite(request, pmo):
+    form = InviteMemberForm(request.POST or None, pmo=pmo)
+    if request.method == "POST" and form.is_valid():
+        services.invite_member(pmo=pmo, invited_by=request.user, **form.cleaned_data)
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("members", slug=pmo.slug)
+    return render(request, "pmo5p/member_invite.html", {"pmo": pmo, "form": form})
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+@require_POST
+def member_role(request, pmo, membership_id):
+    membership = get_object_or_404(pmo.memberships.select_related("user"), pk=membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles: lead, member or viewer.")
+    else:
+        try:
+            services.change_role(membership=membership, role=form.cleaned_data["role"])
+            messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+        except services.LastLeadError as error:
+            messages.error(request, error.message)
+    return redirect("members", slug=pmo.slug)
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+def member_remove(request, pmo, membership_id):
+    membership = get_object_or_404(pmo.memberships.select_related("user"), pk=membership_id)
+    if request.method == "POST":
+        try:
+            services.remove_member(membership=membership)
+        except services.LastLeadError as error:
+            messages.error(request, error.message)
+            return redirect("members", slug=pmo.slug)
+        messages.success(request, f"{membership.user} no longer belongs to {pmo.name}.")
+        if membership.user_id == request.user.pk:
+            return redirect("pmo_list")
+        return redirect("members", slug=pmo.slug)
+    return render(request, "pmo5p/member_remove.html", {"pmo": pmo, "membership": membership})
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+@require_POST
+def invitation_revoke(request, pmo, invitation_id):
+    invitation = get_object_or_404(pmo.member_invitations, pk=invitation_id)
+    services.revoke_invitation(invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} is revoked.")
+    return redirect("members", slug=pmo.slug)
+
+
+# Accounts -----------------------------------------------------------------------
+
+
+def accept_invitation(request, token):
+    invitation = MemberInvitation.find_by_token(token)
+    if invitation is None:
+        return render(request, "pmo5p/invitation_invalid.html", {"reason": "unknown"}, status=404)
+    if invitation.status != "pending":
+        return render(
+            request,
+            "pmo5p/invitation_invalid.html",
+            {"reason": invitation.status, "invitation": invitation},
+            status=410,
+        )
+
+    existing_user = User.objects.filter(email__iexact=invitation.email).first()
+    context = {"invitation": invitation, "pmo": invitation.pmo}
+    if request.user.is_authenticated:
+        if request.user.email.lower() != invitation.email.lower():
+            context["wrong_account"] = True
+            return render(request, "pmo5p/invitation_accept.html", context, status=403)
+        if request.method == "POST":
+            return _join(request, invitation, request.user)
+        return render(request, "pmo5p/invitation_accept.html", context)
+    if existing_user is not None:
+        context["login_url"] = f"{reverse('login')}?next={request.path}"
+        return render(request, "pmo5p/invitation_accept.html", context)
+
+    form = NewAccountForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.create_user(
+            email=invitation.email, password=form.cleaned_data["password1"], name=form.cleaned_data["name"]
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return _join(request, invitation, user)
+    context["form"] = form
+    return render(request, "pmo5p/invitation_accept.html", context)
+
+
+def _join(request, invitation, user):
+    try:
+        membership = services.accept_invitation(invitation=invitation, user=user)
+    except ValueError:
+        return render(
+            request, "pmo5p/invitation_invalid.html", {"reason": "accepted", "invitation": invitation}, status=410
+        )
+    messages.success(request, f"Welcome to {membership.pmo.name}.")
+    return redirect(membership.pmo)
+
+
+def signup(request):
+    if not settings.SIGNUP_ENABLED:
+        raise Http404("Sign-up is closed: ask a PMO lead for an invitation.")
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.create_user(
+            email=form.cleaned_data["email"], password=form.cleaned_data["password1"], name=form.cleaned_data["name"]
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Your account is ready. Create your PMO's workspace to begin.")
+        return redirect("pmo_create")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile is saved.")
+        return redirect("profile")
+    return render(request, "registration/profile.html", {"form": form})

@@ -1,0 +1,81 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+from pmo5p.models import Membership, Pmo
+
+LEVEL_CHOICES = [(1, "1 · Very low"), (2, "2 · Low"), (3, "3 · Medium"), (4, "4 · High"), (5, "5 · Very high")]
+LEVEL_VALIDATORS = [
+    MinValueValidator(1, "Choose a level from 1 (very low) to 5 (very high)."),
+    MaxValueValidator(5, "Choose a level from 1 (very low) to 5 (very high)."),
+]
+# On the power–interest grid, 4 and 5 count as high.
+HIGH_LEVEL = 4
+
+
+class Segment(models.Model):
+    """A group of stakeholders the PMO addresses alike, e.g. Finance or project managers."""
+
+    pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("pmo", Lower("name"), name="segment_name_unique_per_pmo")]
+
+    def __str__(self):
+        return self.name
+
+
+class Stakeholder(models.Model):
+    pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, related_name="stakeholders")
+    name = models.CharField(max_length=150)
+    email = models.EmailField("e-mail address", blank=True)
+    job_title = models.CharField(max_length=150, blank=True)
+    business_unit = models.CharField(max_length=150, blank=True)
+    segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="stakeholders")
+    influence = models.PositiveSmallIntegerField(
+        choices=LEVEL_CHOICES, validators=LEVEL_VALIDATORS, default=3, help_text="Power to affect the PMO's work."
+    )
+    interest = models.PositiveSmallIntegerField(
+        choices=LEVEL_CHOICES,
+        validators=LEVEL_VALIDATORS,
+        default=3,
+        help_text="How much the PMO's work concerns them.",
+    )
+    owner = models.ForeignKey(
+        Membership,
+        verbose_name="relationship owner",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_stakeholders",
+        help_text="The PMO member who looks after this relationship.",
+    )
+    notes = models.TextField(blank=True, max_length=5000)
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Inactive stakeholders stay on record but are left out of surveys."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "pmo", Lower("email"), condition=~Q(email=""), name="stakeholder_email_unique_per_pmo"
+            ),
+            models.CheckConstraint(condition=Q(influence__gte=1, influence__lte=5), name="stakeholder_influence_1_5"),
+            models.CheckConstraint(condition=Q(interest__gte=1, interest__lte=5), name="stakeholder_interest_1_5"),
+        ]
+        indexes = [models.Index(fields=["pmo", "is_active", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("stakeholder_detail", kwargs={"slug": self.pmo.slug, "stakeholder_id": self.pk})

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from stakeholders import views
+
+urlpatterns = [
+    path("", views.stakeholder_list, name="stakeholder_list"),
+    path("new/", views.stakeholder_create, name="stakeholder_create"),
+    path("grid/", views.grid, name="grid"),
+    path("<int:stakeholder_id>/", views.stakeholder_detail, name="stakeholder_detail"),
+    path("<int:stakeholder_id>/edit/", views.stakeholder_edit, name="stakeholder_edit"),
+    path("<int:stakeholder_id>/active/", views.stakeholder_set_active, name="stakeholder_set_active"),
+    path("<int:stakeholder_id>/delete/", views.stakeholder_delete, name="stakeholder_delete"),
+    path("segments/", views.segment_list, name="segment_list"),
+    path("segments/new/", views.segment_create, name="segment_create"),
+    path("segments/<int:segment_id>/edit/", views.segment_edit, name="segment_edit"),
+    path("segments/<int:segment_id>/delete/", views.segment_delete, name="segment_delete"),
+]

@@ -1,0 +1,163 @@
+"""Walks every URL of the project and proves the isolation rules (design.md, Tenancy).
+
+URLs come from the URL resolver, so a new page is covered as soon as it is routed:
+if it takes a URL argument this file does not know, the walk fails and says so.
+"""
+
+from urllib.parse import quote
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from pmo5p.models import MemberInvitation, Membership
+from pmo5p.services import invite_member
+
+# Pages anybody may open without signing in.
+PUBLIC = {
+    "login",
+    "logout",
+    "signup",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "accept_invitation",
+}
+
+
+def _walk(patterns, prefix_kwargs=frozenset(), namespace=None):
+    for entry in patterns:
+        kwargs = prefix_kwargs | set(entry.pattern.converters)
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            yield from _walk(entry.url_patterns, frozenset(kwargs), ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield name, frozenset(kwargs)
+
+
+ROUTES = sorted(
+    {(name, kwargs) for name, kwargs in _walk(get_resolver().url_patterns) if not name.startswith("admin:")}
+)
+PMO_ROUTES = [(name, kwargs) for name, kwargs in ROUTES if "slug" in kwargs]
+PRIVATE_ROUTES = [(name, kwargs) for name, kwargs in ROUTES if name not in PUBLIC]
+
+
+def _ids(routes):
+    return [name for name, _ in routes]
+
+
+@pytest.fixture
+def invitation(world):
+    return invite_member(pmo=world.pmo, email="new@alpha.example", role="member", invited_by=world.lead)
+
+
+@pytest.fixture
+def other_invitation(world):
+    return invite_member(pmo=world.other_pmo, email="new@beta.example", role="member", invited_by=world.outsider)
+
+
+def own_values(world, invitation):
+    return {
+        "slug": world.pmo.slug,
+        "stakeholder_id": world.stakeholder.pk,
+        "segment_id": world.segment.pk,
+        "membership_id": world.membership(world.member).pk,
+        "invitation_id": invitation.pk,
+    }
+
+
+def other_values(world, other_invitation):
+    """The ids of the other PMO's objects, to be tried under our own slug."""
+    return {
+        "slug": world.pmo.slug,
+        "stakeholder_id": world.other_stakeholder.pk,
+        "segment_id": world.other_segment.pk,
+        "membership_id": Membership.objects.get(pmo=world.other_pmo, user=world.outsider).pk,
+        "invitation_id": other_invitation.pk,
+    }
+
+
+def url_for(name, kwargs, values):
+    missing = kwargs - values.keys()
+    assert not missing, f"The tenancy walk has no value for {sorted(missing)} of URL '{name}': add one to this file."
+    return reverse(name, kwargs={key: values[key] for key in kwargs})
+
+
+def test_the_walk_sees_the_pages_of_every_app():
+    names = _ids(ROUTES)
+    for expected in ("pmo_home", "stakeholder_list", "grid", "members", "segment_list", "five_p_model"):
+        assert expected in names
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PRIVATE_ROUTES, ids=_ids(PRIVATE_ROUTES))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_visitor_is_sent_to_sign_in(client, world, invitation, name, kwargs, method):
+    url = url_for(name, kwargs, own_values(world, invitation))
+    response = getattr(client, method)(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={quote(url)}"
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PMO_ROUTES, ids=_ids(PMO_ROUTES))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_member_of_another_pmo_gets_404(client, world, invitation, name, kwargs, method):
+    client.force_login(world.outsider)
+    before = _snapshot()
+    response = getattr(client, method)(url_for(name, kwargs, own_values(world, invitation)))
+    assert response.status_code == 404
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [r for r in PMO_ROUTES if r[1] != {"slug"}],
+    ids=_ids([r for r in PMO_ROUTES if r[1] != {"slug"}]),
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_pmos_object_ids_under_own_slug_get_404(
+    client, world, invitation, other_invitation, name, kwargs, method
+):
+    client.force_login(world.lead)
+    before = _snapshot()
+    response = getattr(client, method)(url_for(name, kwargs, other_values(world, other_invitation)))
+    post_only = client.get(url_for(name, kwargs, own_values(world, invitation))).status_code == 405
+    if (method == "get" and not post_only) or (method == "post" and post_only):
+        assert response.status_code == 404
+    else:
+        # A method the URL never takes is refused before any lookup, which reveals nothing.
+        assert response.status_code in (404, 405)
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PMO_ROUTES, ids=_ids(PMO_ROUTES))
+def test_viewer_reads_but_every_post_is_refused(client, world, invitation, name, kwargs):
+    client.force_login(world.viewer)
+    url = url_for(name, kwargs, own_values(world, invitation))
+    assert client.get(url).status_code in (200, 403, 405)
+    before = _snapshot()
+    response = client.post(url, {"name": "Changed", "role": "lead", "active": "false", "email": "x@example.com"})
+    assert response.status_code in (403, 405)
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PMO_ROUTES, ids=_ids(PMO_ROUTES))
+def test_lead_opens_every_page(client, world, invitation, name, kwargs):
+    client.force_login(world.lead)
+    response = client.get(url_for(name, kwargs, own_values(world, invitation)))
+    # 405: the URL only takes POST (a button on another page).
+    assert response.status_code in (200, 405)
+
+
+def _snapshot():
+    """Everything a request could change, as comparable values."""
+    from pmo5p.models import Pmo
+    from stakeholders.models import Segment, Stakeholder
+
+    return (
+        list(Pmo.objects.values_list("id", "name", "description", "time_zone").order_by("id")),
+        list(Membership.objects.values_list("id", "role").order_by("id")),
+        list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),
+        list(Segment.objects.values_list("id", "name", "description").order_by("id")),
+        list(Stakeholder.objects.values().order_by("id")),
+    )
