@@ -57,10 +57,10 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 
 worker: $(VENV)/.runtime
-	$(BIN)/celery -A pmo5p worker --loglevel=INFO
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/celery -A pmo5p worker --loglevel=INFO
 
 beat: $(VENV)/.runtime
-	$(BIN)/celery -A pmo5p beat --loglevel=INFO --schedule=var/celerybeat-schedule
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/celery -A pmo5p beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 check-deploy: $(VENV)/.runtime
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \

@@ -2,11 +2,14 @@
 
 import random
 import unicodedata
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders.models import Segment, Stakeholder
+from stakeholders import surveys
+from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder, SurveyStatus
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "pmo5p-demo"  # noqa: S105 (printed by `make run` for the local demo)
@@ -156,4 +159,86 @@ def load_demo() -> tuple[Pmo, bool]:
             )
         )
     Stakeholder.objects.bulk_create(stakeholders)
+    _closed_survey(pmo, memberships[0].user, rng)
     return pmo, True
+
+
+# How the demo's stakeholders see the PMO: mean ratings per element, on 1–5.
+PERFORMANCE_PROFILE = {"product": 3.7, "physical_evidence": 2.5, "price": 2.9, "people": 4.1, "process": 3.0}
+IMPORTANCE_PROFILE = {"product": 4.4, "physical_evidence": 4.1, "price": 3.0, "people": 3.4, "process": 4.0}
+# Segments that see the PMO better (+) or worse (−) than the average.
+SEGMENT_TILT = {
+    "Executive sponsors": -0.4,
+    "Finance": -0.6,
+    "IT": 0.2,
+    "Operations": 0.0,
+    "HR": 0.3,
+    "Project managers": 0.5,
+}
+COMMENTS = [
+    "The monthly portfolio report is thorough, but I can't see what it changed for my programme.",
+    "The PMO team are helpful and know their stuff. The templates feel heavy for small projects.",
+    "I'd like the PMO to tell us earlier when projects compete for the same people.",
+    "Stage-gate reviews take too long to schedule; decisions wait on the calendar.",
+    "Great support during the ERP go-live. More of that, please.",
+    "I don't really know what the PMO does beyond collecting status reports.",
+    "The benefits tracking is the most useful thing the PMO has started this year.",
+    "One process for every project, whatever its size, costs us time.",
+]
+
+
+def _rating(rng: random.Random, mean: float) -> int:
+    return max(1, min(5, round(rng.gauss(mean, 0.9))))
+
+
+def _closed_survey(pmo: Pmo, lead: User, rng: random.Random) -> None:
+    """A survey that ran three months ago, so that a newcomer sees results at once."""
+    now = timezone.now()
+    launched = now - timedelta(days=120)
+    survey = surveys.create_survey(
+        pmo=pmo, created_by=lead, title="Spring perception survey", closes_on=(launched + timedelta(days=21)).date()
+    )
+    survey.status = SurveyStatus.CLOSED
+    survey.launched_at = launched
+    survey.closed_at = launched + timedelta(days=22)
+    survey.save()
+    audience = list(pmo.stakeholders.filter(is_active=True).exclude(email="").select_related("segment"))
+    survey.target_segments.set(pmo.segments.all())
+    invitations = []
+    for stakeholder in audience:
+        invitation = Invitation.new(survey, stakeholder)
+        invitation.send_status = Invitation.SendStatus.SENT
+        invitation.sent_at = launched + timedelta(minutes=rng.randint(1, 30))
+        invitations.append(invitation)
+    Invitation.objects.bulk_create(invitations)
+
+    questions = list(survey.questions.filter(kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]))
+    answers = []
+    for invitation in invitations:
+        if rng.random() > 0.72:
+            # Did not answer, despite the one reminder.
+            invitation.reminded_at = invitation.sent_at + timedelta(days=survey.reminder_delay_days, minutes=15)
+            continue
+        tilt = SEGMENT_TILT.get(invitation.stakeholder.segment.name, 0) if invitation.stakeholder.segment else 0
+        submitted = invitation.sent_at + timedelta(days=rng.randint(0, 12), hours=rng.randint(1, 9))
+        invitation.responded_at = submitted
+        if submitted > invitation.sent_at + timedelta(days=survey.reminder_delay_days):
+            invitation.reminded_at = invitation.sent_at + timedelta(days=survey.reminder_delay_days, minutes=15)
+        mood = sum(PERFORMANCE_PROFILE.values()) / 5 + tilt
+        nps = max(0, min(10, round(rng.gauss(mood * 2 + 0.8, 1.8))))
+        response = Response.objects.create(
+            invitation=invitation,
+            survey=survey,
+            segment=invitation.stakeholder.segment,
+            nps=nps,
+            comment=rng.choice(COMMENTS) if rng.random() < 0.35 else "",
+            submitted_at=submitted,
+        )
+        for question in questions:
+            if question.kind == QuestionKind.PERFORMANCE:
+                value = None if rng.random() < 0.07 else _rating(rng, PERFORMANCE_PROFILE[question.element] + tilt)
+            else:
+                value = _rating(rng, IMPORTANCE_PROFILE[question.element])
+            answers.append(Answer(response=response, question=question, value=value))
+    Answer.objects.bulk_create(answers)
+    Invitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])

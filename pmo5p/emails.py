@@ -5,13 +5,19 @@ emails/<name>-subject.txt, emails/<name>-body.txt and emails/<name>-body.html.
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
+
+
+def _render_plain(template_name: str, context: dict) -> str:
+    """The subject and the text part are not HTML: no escaping, or "R&D" would read "R&amp;D"."""
+    return get_template(template_name).template.render(Context(context, autoescape=False))
 
 
 def build_message(name: str, to: list[str], context: dict, **kwargs) -> EmailMultiAlternatives:
     context = {"site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    text = render_to_string(f"emails/{name}-body.txt", context)
+    subject = " ".join(_render_plain(f"emails/{name}-subject.txt", context).split())
+    text = _render_plain(f"emails/{name}-body.txt", context)
     html = render_to_string(f"emails/{name}-body.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=to, **kwargs)
     message.attach_alternative(html, "text/html")

@@ -7,6 +7,10 @@ from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
 
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True}))
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "This e-mail address and password don't match an account. The password is case-sensitive.",
+    }
 
 
 # Words that /pmo/<slug>/ would confuse with pages of pmo5p itself.
@@ -35,7 +39,8 @@ class PmoForm(forms.ModelForm):
         return name
 
     def clean_slug(self):
-        slug = self.cleaned_data["slug"]
+        # Lower-case, as the help text says: "Finance" and "finance" must not be two PMOs.
+        slug = self.cleaned_data["slug"].lower()
         if slug in RESERVED_SLUGS:
             raise forms.ValidationError(f"“{slug}” is reserved by pmo5p. Choose a different slug.")
         return slug

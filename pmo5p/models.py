@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import MinLengthValidator
+from django.core.validators import MaxValueValidator, MinLengthValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -80,6 +80,12 @@ class Pmo(models.Model):
     )
     description = models.TextField(blank=True, max_length=2000)
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/London")
+    survey_fatigue_days = models.PositiveSmallIntegerField(
+        "days between surveys",
+        default=90,
+        validators=[MaxValueValidator(730)],
+        help_text="The fewest days between two surveys of the same stakeholder; a launch leaves out those asked more recently.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="pmos")
 

@@ -73,8 +73,10 @@ def remove_member(*, membership: Membership) -> None:
     membership.delete()
 
 
-def revoke_invitation(*, invitation: MemberInvitation) -> None:
-    MemberInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
+def revoke_invitation(*, invitation: MemberInvitation) -> bool:
+    """Withdraw a pending invitation; False if it was accepted or withdrawn already."""
+    pending = MemberInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True)
+    return bool(pending.update(revoked_at=timezone.now()))
 
 
 def record_visit(membership: Membership) -> None:

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "pmo5p.urls"
@@ -98,7 +99,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "pmo5p.User"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # The default attributes (username, first_name, last_name) do not exist on pmo5p's User.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -142,6 +147,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
+    "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
+}
 
 # EMAIL_URL gives EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, credentials and TLS flags.
 _email = environ.Env.email_url_config(environ.Env().str("EMAIL_URL", default="consolemail://"))
@@ -161,6 +170,16 @@ MIN_GROUP_SIZE = env_int("PMO5P_MIN_GROUP_SIZE", 3, minimum=1)
 SITE_URL = environ.Env().str("PMO5P_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 MEMBER_INVITATION_DAYS = env_int("PMO5P_MEMBER_INVITATION_DAYS", 7, minimum=1)
 STAKEHOLDERS_PER_PAGE = 25
+
+# Survey links are an HMAC of a per-invitation random value under this key, so a copy
+# of the database alone opens no link. Changing it invalidates every link sent.
+SURVEY_TOKEN_KEY = environ.Env().str("PMO5P_SURVEY_TOKEN_KEY", default="") or f"survey-links:{SECRET_KEY}"
+# Requests per client address to the public survey pages (django-ratelimit syntax).
+SURVEY_RATE_LIMIT = environ.Env().str("PMO5P_SURVEY_RATE_LIMIT", default="120/m")
+RATELIMIT_VIEW = "stakeholders.public_views.rate_limited"
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    # Behind a proxy every request comes from the proxy: limit by the client it names.
+    RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

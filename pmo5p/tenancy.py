@@ -42,8 +42,9 @@ def pmo_view(role: Role = Role.VIEWER, write_role: Role = Role.MEMBER):
                 raise PermissionDenied("Your role in this PMO does not allow this.")
             request.membership = membership
             request.pmo = membership.pmo
-            timezone.activate(membership.pmo.time_zone)
-            return view(request, membership.pmo, *args, **kwargs)
+            # override, not activate: the zone must not outlive this request in the thread.
+            with timezone.override(membership.pmo.time_zone):
+                return view(request, membership.pmo, *args, **kwargs)
 
         return wrapped
 

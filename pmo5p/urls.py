@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from pmo5p import views
 from pmo5p.forms import EmailAuthenticationForm
+from stakeholders import public_views
 
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
@@ -21,6 +22,7 @@ pmo = [
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("members/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("stakeholders/", include("stakeholders.urls")),
+    path("surveys/", include("stakeholders.survey_urls")),
     path("", include("agenda.urls")),
 ]
 
@@ -28,6 +30,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include(accounts)),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("s/<str:token>/", public_views.answer, name="survey_answer"),
+    path("s/<str:token>/save/", public_views.save, name="survey_save"),
     path("pmo/", views.pmo_list, name="pmo_list"),
     path("pmo/new/", views.pmo_create, name="pmo_create"),
     path("pmo/<slug:slug>/", include(pmo)),

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +22,8 @@ def home(request):
     membership = (
         Membership.objects.filter(user=request.user)
         .select_related("pmo")
-        .order_by("-last_visited_at", "pmo__name")
+        # NULLs last: PostgreSQL would otherwise put never-visited PMOs first.
+        .order_by(F("last_visited_at").desc(nulls_last=True), "pmo__name")
         .first()
     )
     if membership is None:
@@ -139,8 +140,12 @@ def member_remove(request, pmo, membership_id):
 @require_POST
 def invitation_revoke(request, pmo, invitation_id):
     invitation = get_object_or_404(pmo.member_invitations, pk=invitation_id)
-    services.revoke_invitation(invitation=invitation)
-    messages.success(request, f"The invitation to {invitation.email} is revoked.")
+    if services.revoke_invitation(invitation=invitation):
+        messages.success(request, f"The invitation to {invitation.email} is revoked.")
+    else:
+        messages.error(
+            request, f"The invitation to {invitation.email} was {invitation.status} already: nothing to revoke."
+        )
     return redirect("members", slug=pmo.slug)
 
 

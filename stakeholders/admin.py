@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from stakeholders.models import Segment, Stakeholder
+from stakeholders.models import Answer, Invitation, Question, Response, Segment, Stakeholder, Survey
 
 
 @admin.register(Segment)
@@ -18,3 +18,55 @@ class StakeholderAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "job_title", "business_unit"]
     list_select_related = ["pmo", "segment"]
     raw_id_fields = ["segment", "owner"]
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ["title", "pmo", "status", "anonymous", "closes_on", "launched_at"]
+    list_filter = ["status", "anonymous", "pmo"]
+    search_fields = ["title"]
+    list_select_related = ["pmo"]
+    filter_horizontal = ["target_segments", "target_stakeholders"]
+    inlines = [QuestionInline]
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["text", "survey", "kind", "element", "position"]
+    list_filter = ["kind", "element"]
+    list_select_related = ["survey"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["stakeholder", "survey", "send_status", "sent_at", "reminded_at", "responded_at", "send_attempts"]
+    list_filter = ["send_status"]
+    search_fields = ["stakeholder__name", "email"]
+    list_select_related = ["stakeholder", "survey"]
+    readonly_fields = ["token_seed", "token_hash", "draft_answers"]
+    raw_id_fields = ["survey", "stakeholder"]
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    raw_id_fields = ["question"]
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["survey", "submitted_at", "nps"]
+    list_select_related = ["survey"]
+    raw_id_fields = ["invitation", "segment"]
+    inlines = [AnswerInline]
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = ["question", "value", "response"]
+    raw_id_fields = ["response", "question"]

@@ -1,9 +1,20 @@
 import django_filters
 from django import forms
+from django.core.validators import EMPTY_VALUES
 from django.db.models import Q
 
 from pmo5p.models import Membership
 from stakeholders.models import LEVEL_CHOICES, Segment, Stakeholder
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Orders as asked, then by name and id: rows that tie keep one order from page to page."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value in EMPTY_VALUES:
+            return qs
+        return qs.order_by(*qs.query.order_by, "name", "pk")
 
 
 class StakeholderFilter(django_filters.FilterSet):
@@ -25,7 +36,7 @@ class StakeholderFilter(django_filters.FilterSet):
         method="filter_active",
         label="Status",
     )
-    sort = django_filters.OrderingFilter(
+    sort = StableOrderingFilter(
         fields=[
             ("name", "name"),
             ("segment__name", "segment"),

@@ -1,3 +1,5 @@
+from copy import copy
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -63,9 +65,10 @@ def stakeholder_create(request, pmo):
 @pmo_view(role=Role.MEMBER)
 def stakeholder_edit(request, pmo, stakeholder_id):
     stakeholder = get_object_or_404(pmo.stakeholders, pk=stakeholder_id)
-    form = StakeholderForm(request.POST or None, instance=stakeholder, pmo=pmo)
+    # The form edits a copy: a refused edit must not rename the page's heading and breadcrumb.
+    form = StakeholderForm(request.POST or None, instance=copy(stakeholder), pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        stakeholder = form.save()
         messages.success(request, f"{stakeholder.name} is saved.")
         return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=stakeholder.pk)
     return render(request, "stakeholders/stakeholder_form.html", {"pmo": pmo, "form": form, "stakeholder": stakeholder})
@@ -146,7 +149,7 @@ def segment_edit(request, pmo, segment_id):
 
 
 def _segment_form(request, pmo, segment):
-    form = SegmentForm(request.POST or None, instance=segment, pmo=pmo)
+    form = SegmentForm(request.POST or None, instance=copy(segment) if segment else None, pmo=pmo)
     if request.method == "POST" and form.is_valid():
         segment = form.save()
         messages.success(request, f"Segment “{segment.name}” is saved.")

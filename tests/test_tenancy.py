@@ -4,6 +4,7 @@ URLs come from the URL resolver, so a new page is covered as soon as it is route
 if it takes a URL argument this file does not know, the walk fails and says so.
 """
 
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -11,6 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from pmo5p.models import MemberInvitation, Membership
 from pmo5p.services import invite_member
+from stakeholders.models import Invitation, Survey
+from stakeholders.surveys import create_survey
 
 # Pages anybody may open without signing in.
 PUBLIC = {
@@ -22,6 +25,8 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "accept_invitation",
+    "survey_answer",
+    "survey_save",
 }
 
 
@@ -47,13 +52,23 @@ def _ids(routes):
     return [name for name, _ in routes]
 
 
+def _draft_survey_with_invitation(pmo, stakeholder, user):
+    """A draft survey (so that every draft-only page opens) holding one invitation row."""
+    survey = create_survey(pmo=pmo, created_by=user, title="Walk", closes_on=date(2099, 1, 1))
+    survey.target_stakeholders.add(stakeholder)
+    Invitation.new(survey, stakeholder).save()
+    return survey
+
+
 @pytest.fixture
 def invitation(world):
+    _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
     return invite_member(pmo=world.pmo, email="new@alpha.example", role="member", invited_by=world.lead)
 
 
 @pytest.fixture
 def other_invitation(world):
+    _draft_survey_with_invitation(world.other_pmo, world.other_stakeholder, world.outsider)
     return invite_member(pmo=world.other_pmo, email="new@beta.example", role="member", invited_by=world.outsider)
 
 
@@ -64,6 +79,8 @@ def own_values(world, invitation):
         "segment_id": world.segment.pk,
         "membership_id": world.membership(world.member).pk,
         "invitation_id": invitation.pk,
+        "survey_id": Survey.objects.get(pmo=world.pmo).pk,
+        "survey_invitation_id": Invitation.objects.get(survey__pmo=world.pmo).pk,
     }
 
 
@@ -75,6 +92,8 @@ def other_values(world, other_invitation):
         "segment_id": world.other_segment.pk,
         "membership_id": Membership.objects.get(pmo=world.other_pmo, user=world.outsider).pk,
         "invitation_id": other_invitation.pk,
+        "survey_id": Survey.objects.get(pmo=world.other_pmo).pk,
+        "survey_invitation_id": Invitation.objects.get(survey__pmo=world.other_pmo).pk,
     }
 
 
@@ -86,7 +105,15 @@ def url_for(name, kwargs, values):
 
 def test_the_walk_sees_the_pages_of_every_app():
     names = _ids(ROUTES)
-    for expected in ("pmo_home", "stakeholder_list", "grid", "members", "segment_list", "five_p_model"):
+    for expected in (
+        "pmo_home",
+        "stakeholder_list",
+        "grid",
+        "members",
+        "segment_list",
+        "five_p_model",
+        "survey_results",
+    ):
         assert expected in names
 
 
@@ -152,9 +179,14 @@ def test_lead_opens_every_page(client, world, invitation, name, kwargs):
 def _snapshot():
     """Everything a request could change, as comparable values."""
     from pmo5p.models import Pmo
-    from stakeholders.models import Segment, Stakeholder
+    from stakeholders.models import Answer, Question, Response, Segment, Stakeholder
 
     return (
+        list(Survey.objects.values().order_by("id")),
+        list(Question.objects.values().order_by("id")),
+        list(Invitation.objects.values().order_by("id")),
+        list(Response.objects.values_list("id").order_by("id")),
+        list(Answer.objects.values_list("id").order_by("id")),
         list(Pmo.objects.values_list("id", "name", "description", "time_zone").order_by("id")),
         list(Membership.objects.values_list("id", "role").order_by("id")),
         list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),

@@ -1,0 +1,110 @@
+"""The stakeholder's side: /s/<token>/, with no account.
+
+GET shows the form and never changes a response (mail scanners open links too);
+only the final POST makes a response. Every public URL is rate limited per client
+address.
+"""
+
+import hmac
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from pmo5p.domain import Element
+from stakeholders import surveys
+from stakeholders.models import Invitation, hash_token
+from stakeholders.survey_forms import ResponseForm
+
+RATE = settings.SURVEY_RATE_LIMIT
+
+
+def _find_invitation(token: str) -> Invitation | None:
+    if len(token) > 64:
+        return None
+    digest = hash_token(token)
+    invitation = Invitation.objects.select_related("survey__pmo", "stakeholder").filter(token_hash=digest).first()
+    # The lookup is by hash; the constant-time comparison guards against any
+    # future lookup that would compare tokens themselves.
+    if invitation is None or not hmac.compare_digest(invitation.token_hash, digest):
+        return None
+    return invitation
+
+
+def _unavailable(request, invitation, reason: str, status: int):
+    return render(
+        request, "stakeholders/public/unavailable.html", {"invitation": invitation, "reason": reason}, status=status
+    )
+
+
+def _check(request, invitation):
+    """The page to show instead of the form, if the link cannot be answered now."""
+    if invitation is None:
+        return _unavailable(request, None, "unknown", 404)
+    survey = invitation.survey
+    if invitation.responded_at:
+        return _unavailable(request, invitation, "answered", 410)
+    if survey.is_draft:
+        return _unavailable(request, invitation, "draft", 404)
+    if not surveys.is_answerable(survey):
+        return _unavailable(request, invitation, "closed", 410)
+    return None
+
+
+@ratelimit(key="ip", rate=RATE, block=True)
+@require_http_methods(["GET", "POST"])
+def answer(request, token):
+    invitation = _find_invitation(token)
+    refusal = _check(request, invitation)
+    if refusal:
+        return refusal
+    survey = invitation.survey
+    questions = list(survey.questions.all())
+    context = {"survey": survey, "pmo": survey.pmo, "invitation": invitation, "elements": list(Element)}
+
+    if request.method == "POST":
+        form = ResponseForm(request.POST, survey=survey, questions=questions)
+        if request.POST.get("action") == "save":
+            surveys.save_draft(invitation, form.draft())
+            form = ResponseForm(initial=form.draft(), survey=survey, questions=questions)
+            return render(request, "stakeholders/public/answer.html", {**context, "form": form, "saved": True})
+        if form.is_valid():
+            try:
+                surveys.submit(
+                    invitation, values=form.values(), nps=form.nps_value(), comment=form.cleaned_data.get("comment", "")
+                )
+            except surveys.AlreadyAnswered:
+                return _unavailable(request, invitation, "answered", 410)
+            return render(request, "stakeholders/public/thanks.html", context)
+        # Keep what they gave, so that closing the page now loses nothing either.
+        surveys.save_draft(invitation, form.draft())
+        return render(request, "stakeholders/public/answer.html", {**context, "form": form}, status=400)
+
+    initial = dict(invitation.draft_answers)
+    nps = request.GET.get("nps", "")
+    if nps.isdigit() and 0 <= int(nps) <= 10:
+        initial["nps"] = nps  # from the 0–10 links in the e-mail: filled in, not submitted
+    form = ResponseForm(initial=initial, survey=survey, questions=questions)
+    return render(
+        request, "stakeholders/public/answer.html", {**context, "form": form, "resumed": bool(invitation.draft_answers)}
+    )
+
+
+@ratelimit(key="ip", rate=RATE, block=True)
+@require_POST
+def save(request, token):
+    """Autosave from the page's script: keeps the valid answers given so far."""
+    invitation = _find_invitation(token)
+    refusal = _check(request, invitation)
+    if refusal:
+        return JsonResponse({"saved": False}, status=refusal.status_code)
+    survey = invitation.survey
+    form = ResponseForm(request.POST, survey=survey, questions=list(survey.questions.all()))
+    surveys.save_draft(invitation, form.draft())
+    return JsonResponse({"saved": True})
+
+
+def rate_limited(request, exception):
+    return render(request, "stakeholders/public/rate_limited.html", status=429)

@@ -1,0 +1,252 @@
+import re
+
+from django import forms
+from django.utils import timezone
+
+from pmo5p.domain import Element
+from stakeholders.models import Question, QuestionKind, Stakeholder, Survey
+from stakeholders.questionnaire import IMPORTANCE_CHOICES, LIKERT_CHOICES
+
+DONT_KNOW = "dk"
+QUESTION_FIELD = re.compile(r"^q_(\d+)$")
+COMMENT_MAX_LENGTH = 2000
+
+
+class SurveyForm(forms.ModelForm):
+    class Meta:
+        model = Survey
+        fields = ["title", "intro", "closes_on", "reminder_delay_days", "anonymous"]
+        widgets = {
+            "intro": forms.Textarea(attrs={"rows": 4}),
+            "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        help_texts = {"intro": "Shown at the top of the survey and in the invitation e-mail."}
+        error_messages = {
+            "title": {
+                "required": "Give the survey a title.",
+                "max_length": "Keep the title to 150 characters or fewer.",
+            },
+            "closes_on": {
+                "required": "Choose the last day stakeholders can answer.",
+                "invalid": "Enter a date, e.g. 2026-12-31.",
+            },
+            "reminder_delay_days": {
+                "min_value": "Remind after at least 1 day.",
+                "max_value": "Remind within 60 days.",
+                "invalid": "Enter a whole number of days.",
+            },
+        }
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the survey a title.")
+        return title
+
+    def clean_closes_on(self):
+        closes_on = self.cleaned_data["closes_on"]
+        if closes_on < timezone.localdate():
+            raise forms.ValidationError("The close date is in the past: choose today or a later day.")
+        return closes_on
+
+
+class QuestionsForm(forms.Form):
+    """Edits the wording of every question of a draft; adds or removes statements."""
+
+    def __init__(self, *args, survey: Survey, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.survey = survey
+        self.questions = list(survey.questions.all())
+        for question in self.questions:
+            self.fields[f"text_{question.pk}"] = forms.CharField(
+                label=question.get_kind_display(),
+                initial=question.text,
+                max_length=300,
+                error_messages={"required": "A question needs its text.", "max_length": "Keep it to 300 characters."},
+            )
+            if question.kind == QuestionKind.PERFORMANCE:
+                self.fields[f"remove_{question.pk}"] = forms.BooleanField(label="Remove", required=False)
+        for element in Element:
+            self.fields[f"new_{element.value}"] = forms.CharField(
+                label=f"Add a {element.label} statement", required=False, max_length=300
+            )
+
+    def sections(self):
+        """The bound fields grouped as the survey shows them: one section per element, then the rest."""
+        by_element = {element: [] for element in Element}
+        others = []
+        for question in self.questions:
+            row = (
+                question,
+                self[f"text_{question.pk}"],
+                self[f"remove_{question.pk}"] if question.kind == QuestionKind.PERFORMANCE else None,
+            )
+            (by_element[Element(question.element)] if question.element else others).append(row)
+        return [(element, rows, self[f"new_{element.value}"]) for element, rows in by_element.items()], others
+
+    def clean(self):
+        cleaned = super().clean()
+        for element in Element:
+            kept = [
+                q
+                for q in self.questions
+                if q.element == element and q.kind == QuestionKind.PERFORMANCE and not cleaned.get(f"remove_{q.pk}")
+            ]
+            if not kept and not cleaned.get(f"new_{element.value}", "").strip():
+                raise forms.ValidationError(f"{element.label} needs at least one performance statement.")
+        return cleaned
+
+    def save(self) -> None:
+        changed = []
+        for question in self.questions:
+            if self.cleaned_data.get(f"remove_{question.pk}"):
+                question.delete()
+                continue
+            text = self.cleaned_data[f"text_{question.pk}"].strip()
+            if text != question.text:
+                question.text = text
+                changed.append(question)
+        Question.objects.bulk_update(changed, ["text"])
+        last = max((q.position for q in self.questions), default=0)
+        for offset, element in enumerate(Element, start=1):
+            text = self.cleaned_data.get(f"new_{element.value}", "").strip()
+            if text:
+                # Placed after the element's last statement, before its importance question.
+                importance = next(
+                    (q for q in self.questions if q.element == element and q.kind == QuestionKind.IMPORTANCE), None
+                )
+                position = importance.position - 1 if importance else last + offset
+                Question.objects.create(
+                    survey=self.survey, kind=QuestionKind.PERFORMANCE, element=element, text=text, position=position
+                )
+
+
+class StakeholderChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, stakeholder):
+        extra = stakeholder.segment.name if stakeholder.segment_id else "no segment"
+        return f"{stakeholder.name} ({extra})"
+
+
+class AudienceForm(forms.ModelForm):
+    target_stakeholders = StakeholderChoiceField(
+        queryset=Stakeholder.objects.none(),
+        required=False,
+        label="Hand-picked stakeholders",
+        widget=forms.SelectMultiple(attrs={"size": 12}),
+        help_text="Hold Ctrl (⌘ on a Mac) to pick several.",
+    )
+
+    class Meta:
+        model = Survey
+        fields = ["target_segments", "target_stakeholders"]
+        widgets = {"target_segments": forms.CheckboxSelectMultiple}
+        labels = {"target_segments": "Whole segments"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pmo = self.instance.pmo
+        self.fields["target_segments"].queryset = pmo.segments.all()
+        self.fields["target_segments"].error_messages["invalid_choice"] = "Choose segments of this PMO."
+        self.fields["target_stakeholders"].queryset = pmo.stakeholders.select_related("segment").order_by("name")
+        self.fields["target_stakeholders"].error_messages["invalid_choice"] = "Choose stakeholders of this PMO."
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("target_segments") and not cleaned.get("target_stakeholders"):
+            raise forms.ValidationError("Choose at least one segment or one stakeholder to ask.")
+        return cleaned
+
+
+class ResponseForm(forms.Form):
+    """What a stakeholder answers: one field per statement, the NPS and a comment."""
+
+    def __init__(self, *args, survey: Survey, questions: list[Question], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.survey = survey
+        self.questions = questions
+        for question in questions:
+            if question.kind == QuestionKind.PERFORMANCE:
+                self.fields[f"q_{question.pk}"] = forms.ChoiceField(
+                    label=question.text,
+                    choices=[(str(v), label) for v, label in LIKERT_CHOICES] + [(DONT_KNOW, "Don't know")],
+                    widget=forms.RadioSelect,
+                    error_messages={
+                        "required": "Choose an answer, or “Don't know”.",
+                        "invalid_choice": "Choose one of the answers shown: 1 to 5, or “Don't know”.",
+                    },
+                )
+            elif question.kind == QuestionKind.IMPORTANCE:
+                self.fields[f"q_{question.pk}"] = forms.ChoiceField(
+                    label=question.text,
+                    choices=[(str(v), label) for v, label in IMPORTANCE_CHOICES],
+                    widget=forms.RadioSelect,
+                    error_messages={
+                        "required": "Choose how important this is to you.",
+                        "invalid_choice": "Choose one of the answers shown: 1 (not important) to 5 (essential).",
+                    },
+                )
+            elif question.kind == QuestionKind.NPS:
+                self.fields["nps"] = forms.ChoiceField(
+                    label=question.text,
+                    choices=[(str(v), str(v)) for v in range(11)],
+                    widget=forms.RadioSelect,
+                    error_messages={
+                        "required": "Choose a number from 0 to 10.",
+                        "invalid_choice": "Choose a number from 0 to 10.",
+                    },
+                )
+            elif question.kind == QuestionKind.COMMENT:
+                self.fields["comment"] = forms.CharField(
+                    label=question.text,
+                    required=False,
+                    max_length=COMMENT_MAX_LENGTH,
+                    widget=forms.Textarea(attrs={"rows": 4, "maxlength": COMMENT_MAX_LENGTH}),
+                    error_messages={
+                        "max_length": f"Keep your comment to {COMMENT_MAX_LENGTH} characters (it has %(show_value)d)."
+                    },
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        own = {str(q.pk) for q in self.questions}
+        foreign = sorted(
+            m.group(1) for key in self.data for m in [QUESTION_FIELD.match(key)] if m and m.group(1) not in own
+        )
+        if foreign:
+            raise forms.ValidationError(
+                "The form held answers to questions that are not part of this survey. Nothing was saved: "
+                "please check your answers and send them again."
+            )
+        return cleaned
+
+    def values(self) -> dict[int, int | None]:
+        return {
+            q.pk: (None if self.cleaned_data[f"q_{q.pk}"] == DONT_KNOW else int(self.cleaned_data[f"q_{q.pk}"]))
+            for q in self.questions
+            if q.kind in (QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE)
+        }
+
+    def nps_value(self) -> int | None:
+        value = self.cleaned_data.get("nps")
+        return int(value) if value not in (None, "") else None
+
+    def draft(self) -> dict[str, str]:
+        """The valid answers given so far, kept for save and resume."""
+        kept = {}
+        for name, field in self.fields.items():
+            value = self.data.get(name, "")
+            if not value:
+                continue
+            try:
+                field.clean(value)
+            except forms.ValidationError:
+                continue
+            kept[name] = value
+        return kept
+
+    def sections(self):
+        by_element = {element: [] for element in Element}
+        for question in self.questions:
+            if question.element:
+                by_element[Element(question.element)].append((question, self[f"q_{question.pk}"]))
+        return [(element, rows) for element, rows in by_element.items() if rows]

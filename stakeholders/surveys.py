@@ -1,0 +1,262 @@
+"""Writes on perception surveys: drafting, choosing the audience, launching,
+answering, reminding and closing. Views and tasks call these; they hold the rules."""
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from pmo5p.domain import Element
+from stakeholders import questionnaire
+from stakeholders.models import (
+    Answer,
+    Invitation,
+    Question,
+    QuestionKind,
+    Response,
+    Stakeholder,
+    Survey,
+    SurveyStatus,
+)
+
+
+class SurveyError(Exception):
+    """A step the survey's state does not allow; the message is for the user."""
+
+
+class AlreadyAnswered(Exception):
+    pass
+
+
+# Drafting ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_survey(*, pmo, created_by, title, closes_on, anonymous=False, reminder_delay_days=7, intro=None) -> Survey:
+    survey = Survey.objects.create(
+        pmo=pmo,
+        created_by=created_by,
+        title=title,
+        closes_on=closes_on,
+        anonymous=anonymous,
+        reminder_delay_days=reminder_delay_days,
+        intro=questionnaire.DEFAULT_INTRO if intro is None else intro,
+    )
+    Question.objects.bulk_create(standard_questions(survey))
+    return survey
+
+
+def standard_questions(survey: Survey) -> list[Question]:
+    questions = []
+    for element in Element:
+        for text in questionnaire.PERFORMANCE_STATEMENTS[element]:
+            questions.append(Question(survey=survey, kind=QuestionKind.PERFORMANCE, element=element, text=text))
+        questions.append(
+            Question(
+                survey=survey,
+                kind=QuestionKind.IMPORTANCE,
+                element=element,
+                text=questionnaire.IMPORTANCE_QUESTIONS[element],
+            )
+        )
+    questions.append(Question(survey=survey, kind=QuestionKind.NPS, text=questionnaire.NPS_QUESTION))
+    questions.append(Question(survey=survey, kind=QuestionKind.COMMENT, text=questionnaire.COMMENT_QUESTION))
+    for position, question in enumerate(questions, start=1):
+        question.position = position * 10
+    return questions
+
+
+def require_draft(survey: Survey) -> None:
+    if not survey.is_draft:
+        raise SurveyError("This survey is launched already: its questions and audience can no longer change.")
+
+
+# Audience -----------------------------------------------------------------------
+
+
+@dataclass
+class Audience:
+    """Who a launch would invite, and who is left out and why."""
+
+    invitable: list[Stakeholder] = field(default_factory=list)
+    recently_surveyed: list[Stakeholder] = field(default_factory=list)  # each with .last_surveyed_at
+    inactive: list[Stakeholder] = field(default_factory=list)
+    without_email: list[Stakeholder] = field(default_factory=list)
+
+    @property
+    def chosen_count(self) -> int:
+        return len(self.invitable) + len(self.recently_surveyed) + len(self.inactive) + len(self.without_email)
+
+
+def audience(survey: Survey, *, now=None) -> Audience:
+    """The chosen stakeholders (whole segments and hand-picked), sorted into who can be asked.
+
+    Survey fatigue: whoever was sent another survey of this PMO within the PMO's
+    fatigue window is set apart; the lead may include them on purpose.
+    """
+    now = now or timezone.now()
+    window_start = now - timedelta(days=survey.pmo.survey_fatigue_days)
+    chosen = (
+        Stakeholder.objects.filter(pmo=survey.pmo)
+        .filter(Q(segment__in=survey.target_segments.all()) | Q(pk__in=survey.target_stakeholders.all()))
+        .annotate(
+            last_surveyed_at=Max(
+                "invitations__sent_at",
+                filter=~Q(invitations__survey=survey) & Q(invitations__sent_at__gte=window_start),
+            )
+        )
+        .select_related("segment")
+        .order_by("name")
+        .distinct()
+    )
+    result = Audience()
+    for stakeholder in chosen:
+        if not stakeholder.is_active:
+            result.inactive.append(stakeholder)
+        elif not stakeholder.email:
+            result.without_email.append(stakeholder)
+        elif stakeholder.last_surveyed_at is not None:
+            result.recently_surveyed.append(stakeholder)
+        else:
+            result.invitable.append(stakeholder)
+    return result
+
+
+# Launching -------------------------------------------------------------------------
+
+
+def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitation]:
+    """Open the survey and invite the audience; e-mails go out once the launch is committed."""
+    from stakeholders.tasks import send_survey_email  # tasks import this module
+
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        require_draft(survey)
+        now = now or timezone.now()
+        if survey.closes_on < timezone.localdate(now):
+            raise SurveyError("The close date has passed: choose a later one before launching.")
+        plan = audience(survey, now=now)
+        include_recent_ids = {int(i) for i in include_recent_ids}
+        chosen = plan.invitable + [s for s in plan.recently_surveyed if s.pk in include_recent_ids]
+        if not chosen:
+            raise SurveyError(
+                "Nobody would be asked: choose segments or stakeholders who are active and have an e-mail address."
+            )
+        invitations = Invitation.objects.bulk_create([Invitation.new(survey, s) for s in chosen])
+        survey.status = SurveyStatus.OPEN
+        survey.launched_at = now
+        survey.save(update_fields=["status", "launched_at"])
+        ids = [invitation.pk for invitation in invitations]
+        transaction.on_commit(lambda: [send_survey_email.delay(pk, "invitation") for pk in ids])
+    return invitations
+
+
+def resend(invitation: Invitation) -> None:
+    from stakeholders.tasks import send_survey_email
+
+    if not invitation.survey.is_open:
+        raise SurveyError("Only invitations of an open survey can be sent again.")
+    if invitation.responded_at:
+        raise SurveyError(f"{invitation.stakeholder} has answered already.")
+    Invitation.objects.filter(pk=invitation.pk).update(send_status=Invitation.SendStatus.PENDING, last_error="")
+    transaction.on_commit(lambda: send_survey_email.delay(invitation.pk, "invitation"))
+
+
+def claim_due_reminders(*, now=None) -> list[int]:
+    """Mark the invitations due a reminder as claimed and return their ids.
+
+    Rows are claimed under FOR UPDATE SKIP LOCKED and marked in the same transaction,
+    so two beats at once, or a retry, never claim an invitation twice: nobody gets a
+    second reminder, and anybody who has answered gets none. One query pair per open
+    survey, whatever the number of invitations.
+    """
+    now = now or timezone.now()
+    claimed: list[int] = []
+    for survey in Survey.objects.filter(status=SurveyStatus.OPEN).only("id", "reminder_delay_days"):
+        with transaction.atomic():
+            due = Invitation.objects.select_for_update(skip_locked=True).filter(
+                survey=survey,
+                sent_at__lte=now - timedelta(days=survey.reminder_delay_days),
+                reminder_claimed_at__isnull=True,
+                responded_at__isnull=True,
+            )
+            ids = list(due.values_list("pk", flat=True))
+            Invitation.objects.filter(pk__in=ids).update(reminder_claimed_at=now)
+        claimed.extend(ids)
+    return claimed
+
+
+# Closing -------------------------------------------------------------------------
+
+
+def close(survey: Survey, *, now=None) -> bool:
+    """Close an open survey; returns False if it was not open."""
+    now = now or timezone.now()
+    return bool(
+        Survey.objects.filter(pk=survey.pk, status=SurveyStatus.OPEN).update(status=SurveyStatus.CLOSED, closed_at=now)
+    )
+
+
+def close_due_surveys(*, now=None) -> int:
+    """Close the open surveys whose close date has ended in their PMO's time zone."""
+    now = now or timezone.now()
+    closed = 0
+    # Every time zone's date is within a day of UTC's, so this narrows the candidates.
+    candidates = Survey.objects.filter(status=SurveyStatus.OPEN, closes_on__lte=now.date()).select_related("pmo")
+    for survey in candidates:
+        if survey.closes_on < timezone.localdate(now, timezone=_zone(survey.pmo.time_zone)):
+            closed += close(survey, now=now)
+    return closed
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+# Answering --------------------------------------------------------------------------
+
+
+def is_answerable(survey: Survey, *, now=None) -> bool:
+    now = now or timezone.now()
+    return survey.is_open and survey.closes_on >= timezone.localdate(now, timezone=_zone(survey.pmo.time_zone))
+
+
+def save_draft(invitation: Invitation, answers: dict) -> None:
+    Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
+        draft_answers=answers, draft_saved_at=timezone.now()
+    )
+
+
+def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | None, comment: str) -> Response:
+    """Store the response and its answers, exactly once per invitation.
+
+    The unique constraint on Response.invitation decides between two submits racing
+    each other: the loser's transaction rolls back and it gets AlreadyAnswered.
+    """
+    from stakeholders.tasks import send_detractor_alert
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            response = Response.objects.create(
+                invitation=invitation,
+                survey_id=invitation.survey_id,
+                segment_id=invitation.stakeholder.segment_id,
+                nps=nps,
+                comment=comment,
+                submitted_at=now,
+            )
+            Answer.objects.bulk_create(
+                [Answer(response=response, question_id=qid, value=v) for qid, v in values.items()]
+            )
+            Invitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
+            if nps is not None and nps <= 6:
+                transaction.on_commit(lambda: send_detractor_alert.delay(response.pk))
+    except IntegrityError as error:
+        if Response.objects.filter(invitation=invitation).exists():
+            raise AlreadyAnswered from error
+        raise
+    return response

@@ -1,0 +1,153 @@
+"""Celery tasks of the survey path. Each takes ids, reloads its rows and calls the
+plain functions that hold the logic; each is safe to run twice."""
+
+import logging
+import smtplib
+import socket
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pmo5p import emails
+from pmo5p.models import Role
+from stakeholders import scores, surveys
+from stakeholders.models import Invitation, Response
+
+logger = logging.getLogger(__name__)
+
+# Errors worth another try: the mail server refused for now, or could not be reached.
+TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, socket.timeout, ConnectionError, OSError)
+MAX_SEND_RETRIES = 5
+
+
+def retry_countdown(retries: int) -> int:
+    """Exponential backoff: 30 s, 1, 2, 4, 8 minutes."""
+    return 30 * 2**retries
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_RETRIES)
+def send_survey_email(self, invitation_id: int, kind: str) -> str:
+    """Send an invitation or a reminder once; record attempts, errors and the outcome."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("survey__pmo", "stakeholder")
+            .filter(pk=invitation_id)
+            .first()
+        )
+        if invitation is None:
+            return "gone"
+        skip = _reason_to_skip(invitation, kind)
+        if skip:
+            return skip
+        invitation.send_attempts += 1
+        try:
+            emails.send(f"survey-{kind}", [invitation.email], survey_email_context(invitation))
+        except TRANSIENT_MAIL_ERRORS as error:
+            invitation.last_error = f"{type(error).__name__}: {error}"[:1000]
+            final = self.request.retries >= self.max_retries
+            if final:
+                invitation.send_status = Invitation.SendStatus.FAILED
+            invitation.save(update_fields=["send_attempts", "last_error", "send_status"])
+            if final:
+                logger.warning("Giving up on %s e-mail for invitation %s: %s", kind, invitation_id, error)
+                return "failed"
+        else:
+            now = timezone.now()
+            if kind == "reminder":
+                invitation.reminded_at = now
+            else:
+                invitation.sent_at = now
+                invitation.send_status = Invitation.SendStatus.SENT
+            invitation.last_error = ""
+            invitation.save(update_fields=["send_attempts", "last_error", "send_status", "sent_at", "reminded_at"])
+            return "sent"
+    # Outside the transaction, so that the recorded attempt stays committed.
+    raise self.retry(countdown=retry_countdown(self.request.retries))
+
+
+def _reason_to_skip(invitation: Invitation, kind: str) -> str | None:
+    if not invitation.survey.is_open:
+        return "survey not open"
+    if invitation.responded_at:
+        return "answered"
+    if kind == "reminder":
+        return "reminded already" if invitation.reminded_at else None
+    return "sent already" if invitation.send_status == Invitation.SendStatus.SENT else None
+
+
+def survey_email_context(invitation: Invitation) -> dict:
+    survey = invitation.survey
+    link = f"{settings.SITE_URL}{invitation.path}"
+    nps_question = survey.questions.filter(kind="nps").values_list("text", flat=True).first()
+    return {
+        "invitation": invitation,
+        "survey": survey,
+        "pmo": survey.pmo,
+        "stakeholder": invitation.stakeholder,
+        "link": link,
+        "nps_question": nps_question,
+        "nps_links": [(value, f"{link}?nps={value}") for value in range(11)],
+    }
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_due_reminders() -> int:
+    ids = surveys.claim_due_reminders()
+    for invitation_id in ids:
+        send_survey_email.delay(invitation_id, "reminder")
+    return len(ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def close_due_surveys() -> int:
+    return surveys.close_due_surveys()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_RETRIES)
+def send_detractor_alert(self, response_id: int) -> str:
+    """Tell the relationship owner that a stakeholder scored the PMO 0–6.
+
+    For an anonymous survey the leads learn only that a detractor answered, and how
+    many there are so far: never who.
+    """
+    response = (
+        Response.objects.select_related("survey__pmo", "invitation__stakeholder__owner__user")
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None:
+        return "gone"
+    survey = response.survey
+    if survey.anonymous:
+        recipients = list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
+        context = {
+            "survey": survey,
+            "pmo": survey.pmo,
+            "detractors": survey.responses.filter(nps__lte=6).count(),
+            "responses": survey.responses.count(),
+        }
+        template = "detractor-alert-anonymous"
+    else:
+        stakeholder = response.invitation.stakeholder
+        owner = stakeholder.owner
+        if owner is not None:
+            recipients = [owner.user.email]
+        else:
+            recipients = list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
+        context = {
+            "survey": survey,
+            "pmo": survey.pmo,
+            "response": response,
+            "stakeholder": stakeholder,
+            "owner": owner,
+            "lowest": scores.lowest_elements(response),
+        }
+        template = "detractor-alert"
+    try:
+        emails.send(template, recipients, context)
+    except TRANSIENT_MAIL_ERRORS as error:
+        raise self.retry(countdown=retry_countdown(self.request.retries), exc=error) from error
+    return "sent"

@@ -1,0 +1,55 @@
+"""Small assertions shared by the tests of pages with forms."""
+
+import html
+import re
+
+from django.contrib.messages import get_messages
+
+
+def text(response) -> str:
+    """The page's HTML with entities decoded, so that apostrophes and quotes compare plainly."""
+    return html.unescape(response.content.decode())
+
+
+def visible(response) -> str:
+    """The page as a reader sees it: no tags, entities decoded, whitespace collapsed."""
+    page = re.sub(r"</?(?:a|strong|em|b|i|span|code)\b[^>]*>", "", response.content.decode())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def field_block(response, field: str) -> str:
+    """The HTML crispy-forms renders for one field: its label, input and error messages."""
+    page = response.content.decode()
+    start = page.find(f'id="div_id_{field}"')
+    assert start != -1, f"The page has no field {field!r}."
+    ends = [i for i in (page.find('id="div_id_', start + 1), page.find("</form>", start)) if i != -1]
+    return html.unescape(page[start : min(ends)])
+
+
+def assert_field_error(response, field: str, message: str) -> None:
+    """The form came back (not redirected) with `message` shown next to `field`."""
+    assert response.status_code == 200, f"Expected the form again, got {response.status_code}."
+    block = field_block(response, field)
+    assert "invalid-feedback" in block, f"No error is shown next to {field!r}."
+    flat = " ".join(block.split())
+    assert message in flat, f"{message!r} is not next to {field!r}: {flat}"
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def signed_in_user_id(client):
+    return client.session.get("_auth_user_id")
+
+
+def form_data(client, url: str, form_name: str = "form") -> dict:
+    """What the browser would post back unchanged: every enabled field of the page's form."""
+    form = client.get(url).context[form_name]
+    data = {}
+    for name, field in form.fields.items():
+        if field.disabled:
+            continue
+        value = form[name].value()
+        data[name] = "" if value is None else value
+    return data
