@@ -137,7 +137,7 @@ if REDIS_URL:
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
     # Embedded mode: no broker, so tasks run in the web process when enqueued.
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -159,6 +159,8 @@ globals().update(_email)
 DEFAULT_FROM_EMAIL = environ.Env().str("DEFAULT_FROM_EMAIL", default="pmo5p <pmo5p@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+# A failed send is retried after 1, 2, 4, 8, 16 times this many seconds, then shown as failed.
+EMAIL_RETRY_BASE_SECONDS = env_int("PMO5P_EMAIL_RETRY_BASE_SECONDS", 30, minimum=1)
 
 # Product settings -----------------------------------------------------------
 

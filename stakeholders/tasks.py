@@ -23,8 +23,8 @@ MAX_SEND_RETRIES = 5
 
 
 def retry_countdown(retries: int) -> int:
-    """Exponential backoff: 30 s, 1, 2, 4, 8 minutes."""
-    return 30 * 2**retries
+    """Exponential backoff: 1, 2, 4, 8, 16 times EMAIL_RETRY_BASE_SECONDS."""
+    return settings.EMAIL_RETRY_BASE_SECONDS * 2**retries
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_RETRIES)

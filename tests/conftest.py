@@ -10,6 +10,8 @@ from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import Segment, Stakeholder
 from tests.factories import MembershipFactory, PmoFactory, SegmentFactory, StakeholderFactory
 
+pytest_plugins = ["tests.service_fixtures"]
+
 # CI sets this so that a test skipped for a missing service or browser fails the run.
 STRICT = os.environ.get("PMO5P_REQUIRE_ALL", "") == "1"
 

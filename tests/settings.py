@@ -2,6 +2,8 @@
 
 import os
 
+import environ
+
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("PMO5P_SITE_URL", "http://testserver")
@@ -16,7 +18,14 @@ CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Unit tests run tasks in-process; the worker tests start a real worker on Redis instead.
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+if os.environ.get("PMO5P_TEST_EMAIL_URL"):
+    # A worker process started by the tests sends through a real SMTP sink.
+    globals().update(environ.Env.email_url_config(os.environ["PMO5P_TEST_EMAIL_URL"]))
+# Unit tests run tasks in-process. The worker tests start a real `celery worker` with
+# PMO5P_TEST_CELERY_BROKER (Redis) and a queue of their own; see tests/service_fixtures.py.
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("PMO5P_TEST_CELERY_BROKER")
+CELERY_BROKER_URL = os.environ.get("PMO5P_TEST_CELERY_BROKER", "memory://localhost/")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PMO5P_TEST_CELERY_QUEUE", "celery")
+# Retries in tests wait a second, not minutes.
+EMAIL_RETRY_BASE_SECONDS = int(os.environ.get("PMO5P_EMAIL_RETRY_BASE_SECONDS", "1"))
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
