@@ -7,9 +7,19 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders import surveys
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder, SurveyStatus
+from stakeholders.models import (
+    Answer,
+    Interaction,
+    Invitation,
+    QuestionKind,
+    Response,
+    Segment,
+    Stakeholder,
+    SurveyStatus,
+)
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "pmo5p-demo"  # noqa: S105 (printed by `make run` for the local demo)
@@ -159,7 +169,13 @@ def load_demo() -> tuple[Pmo, bool]:
             )
         )
     Stakeholder.objects.bulk_create(stakeholders)
-    _closed_survey(pmo, memberships[0].user, rng)
+    lead, member = memberships[0].user, memberships[1].user
+    # A year ago the PMO was seen a little better on evidence and price than now.
+    _closed_survey(
+        pmo, lead, rng, "Autumn perception survey", days_ago=300, shift={"physical_evidence": 0.5, "price": 0.3}
+    )
+    _closed_survey(pmo, lead, rng, "Spring perception survey", days_ago=120, shift={})
+    _assessments(pmo, lead, member, rng)
     return pmo, True
 
 
@@ -191,12 +207,12 @@ def _rating(rng: random.Random, mean: float) -> int:
     return max(1, min(5, round(rng.gauss(mean, 0.9))))
 
 
-def _closed_survey(pmo: Pmo, lead: User, rng: random.Random) -> None:
-    """A survey that ran three months ago, so that a newcomer sees results at once."""
+def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ago: int, shift: dict) -> None:
+    """A survey that ran and closed in the past, so that a newcomer sees results at once."""
     now = timezone.now()
-    launched = now - timedelta(days=120)
+    launched = now - timedelta(days=days_ago)
     survey = surveys.create_survey(
-        pmo=pmo, created_by=lead, title="Spring perception survey", closes_on=(launched + timedelta(days=21)).date()
+        pmo=pmo, created_by=lead, title=title, closes_on=(launched + timedelta(days=21)).date()
     )
     survey.status = SurveyStatus.CLOSED
     survey.launched_at = launched
@@ -236,9 +252,84 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random) -> None:
         )
         for question in questions:
             if question.kind == QuestionKind.PERFORMANCE:
-                value = None if rng.random() < 0.07 else _rating(rng, PERFORMANCE_PROFILE[question.element] + tilt)
+                value = (
+                    None
+                    if rng.random() < 0.07
+                    else _rating(rng, PERFORMANCE_PROFILE[question.element] + tilt + shift.get(question.element, 0))
+                )
             else:
                 value = _rating(rng, IMPORTANCE_PROFILE[question.element])
             answers.append(Answer(response=response, question=question, value=value))
     Answer.objects.bulk_create(answers)
     Invitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
+
+
+SELF_RATINGS = {
+    "product": (4, "Service catalogue refreshed in March; project managers use the templates."),
+    "physical_evidence": (4, "Monthly portfolio report goes to the executive committee."),
+    "price": (3, "Stage-gate reviews are lighter for small projects since the summer."),
+    "people": (4, "Two certified portfolio managers joined; coaching sessions are well attended."),
+    "process": (3, "Tailoring guide drafted, not yet rolled out."),
+}
+INTERACTIONS = [
+    ("meeting", ["product", "process"], 1, "Quarterly check-in on the portfolio's pipeline."),
+    ("showcase", ["physical_evidence"], 2, "Benefits showcase of the claims programme."),
+    ("escalation", ["process", "price"], -2, "Escalated the stage-gate delay on the pricing engine."),
+    ("workshop", ["people", "process"], 1, "Planning workshop for next year's portfolio."),
+    ("report", ["physical_evidence"], 0, "Sent the monthly portfolio report with a benefits summary."),
+    ("meeting", ["price"], -1, "Discussed the cost of PMO reporting on small projects."),
+]
+
+
+def _assessments(pmo: Pmo, lead: User, member: User, rng: random.Random) -> None:
+    """Self-assessments, maturity stages and interactions, so that the dashboard tells a story."""
+    today = timezone.localdate()
+    for months_ago, drift in ((9, 0), (1, 0)):
+        SelfAssessment.objects.bulk_create(
+            SelfAssessment(
+                pmo=pmo,
+                element=element,
+                rating=max(1, rating - (1 if months_ago == 9 and element == "people" else drift)),
+                evidence=evidence,
+                assessed_on=today - timedelta(days=30 * months_ago),
+                author=lead,
+            )
+            for element, (rating, evidence) in SELF_RATINGS.items()
+        )
+    stakeholders = list(pmo.stakeholders.filter(is_active=True).order_by("name"))
+    records = []
+    for index, stakeholder in enumerate(stakeholders):
+        if index % 5 == 4:
+            continue  # not assessed yet
+        # Influential finance and sponsor stakeholders lag behind: the agenda's story.
+        base = 2 if stakeholder.segment and stakeholder.segment.name in ("Finance", "Executive sponsors") else 3
+        stage = max(1, min(5, base + rng.choice([0, 0, 1, -1])))
+        records.append(
+            MaturityRecord(
+                pmo=pmo,
+                stakeholder=stakeholder,
+                stage=stage,
+                rationale=rng.choice(
+                    [
+                        "Knows the PMO exists; rarely engages beyond status requests.",
+                        "Uses the PMO's reports and asks for advice on planning.",
+                        "Defends the PMO's guidance in steering committees.",
+                        "Brings the PMO in early on new initiatives.",
+                    ]
+                ),
+                recorded_on=today - timedelta(days=rng.randint(10, 200)),
+                author=rng.choice([lead, member]),
+            )
+        )
+    MaturityRecord.objects.bulk_create(records)
+    for index, (kind, elements, sentiment, summary) in enumerate(INTERACTIONS * 3):
+        interaction = Interaction.objects.create(
+            pmo=pmo,
+            kind=kind,
+            elements=elements,
+            sentiment=sentiment,
+            summary=summary,
+            occurred_on=today - timedelta(days=7 + index * 11),
+            author=rng.choice([lead, member]),
+        )
+        interaction.stakeholders.set(rng.sample(stakeholders, k=rng.randint(1, 3)))

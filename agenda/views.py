@@ -1,42 +1,190 @@
+from django.conf import settings
+from django.contrib import messages
 from django.db.models import Count, Q
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from pmo5p.domain import Element
+from agenda import assessments, insights
+from agenda.forms import MaturityForm, SelfAssessmentForm
+from agenda.models import SelfAssessment
+from pmo5p.domain import Element, MaturityStage
+from pmo5p.models import Role
 from pmo5p.services import record_visit
 from pmo5p.tenancy import pmo_view
-from stakeholders.selectors import Quadrant, quadrant_expression
+from stakeholders import scores
+from stakeholders.models import Survey, SurveyStatus
+from stakeholders.selectors import Quadrant
+
+
+def _choice(request, name, queryset):
+    """The object chosen in a filter, from the PMO's own rows only."""
+    value = request.GET.get(name, "")
+    return queryset.filter(pk=int(value)).first() if value.isdigit() else None
 
 
 @pmo_view()
 @require_GET
-def overview(request, pmo):
-    """The PMO's home page: where the register stands and what to do next."""
+def dashboard(request, pmo):
+    """The PMO's home: which P needs attention, and which stakeholders are at risk."""
     record_visit(request.membership)
+    surveys_with_answers = (
+        Survey.objects.filter(pmo=pmo).exclude(status=SurveyStatus.DRAFT).order_by("-launched_at", "-pk")
+    )
+    survey = _choice(request, "survey", surveys_with_answers) or insights.default_survey(pmo)
+    segment = _choice(request, "segment", pmo.segments.all())
+    segment_id = segment.pk if segment else None
+    segment_hidden = bool(survey and segment and not insights.segment_is_shown(survey, segment.pk))
+
+    stakeholders = pmo.stakeholders.filter(is_active=True)
+    if segment:
+        stakeholders = stakeholders.filter(segment=segment)
+    context = {
+        "pmo": pmo,
+        "surveys": surveys_with_answers,
+        "survey": survey,
+        "segments": pmo.segments.all(),
+        "segment": segment,
+        "segment_hidden": segment_hidden,
+        "min_group_size": settings.MIN_GROUP_SIZE,
+        "stakeholder_count": stakeholders.count(),
+        "at_risk": insights.at_risk_stakeholders(pmo, segment_id),
+        "maturity": insights.maturity_distribution(stakeholders),
+        "grid": insights.grid_by_maturity(stakeholders),
+        "stages": list(MaturityStage),
+        "has_self_assessment": SelfAssessment.objects.filter(pmo=pmo).exists(),
+        **_register_figures(pmo),
+    }
+    context["quadrants"] = [(q, sum(context["grid"][q].values())) for q in Quadrant]
+    context["nobody_assessed"] = context["maturity"][None] == context["stakeholder_count"]
+    if survey and not segment_hidden:
+        element_rows = insights.element_insights(pmo, survey, segment_id)
+        responses = survey.responses.all()
+        if segment:
+            responses = responses.filter(segment=segment)
+        nps = scores.nps_summary(responses)
+        sent = insights.invitations_sent(survey, segment_id)
+        context.update(
+            elements=element_rows,
+            ranking=insights.ranked_by_priority(element_rows),
+            nps=nps,
+            responses=nps.answers if segment else scores.participation(survey).responses,
+            sent=sent,
+            response_rate=(responses.count() / sent * 100) if sent else None,
+            trend=insights.perception_trend(pmo, segment_id),
+        )
+        context["chart_data"] = _chart_data(element_rows, context["trend"])
+    return render(request, "agenda/dashboard.html", context)
+
+
+def _register_figures(pmo) -> dict:
     totals = pmo.stakeholders.aggregate(
         active=Count("id", filter=Q(is_active=True)),
         inactive=Count("id", filter=Q(is_active=False)),
         without_email=Count("id", filter=Q(is_active=True, email="")),
         without_owner=Count("id", filter=Q(is_active=True, owner__isnull=True)),
     )
-    by_quadrant = dict(
-        pmo.stakeholders.filter(is_active=True)
-        .annotate(quadrant=quadrant_expression())
-        .values_list("quadrant")
+    return {
+        "totals": totals,
+        "member_count": pmo.memberships.count(),
+        "segment_count": pmo.segments.count(),
+    }
+
+
+def _round(value):
+    return None if value is None else round(value, 1)
+
+
+def _chart_data(element_rows, trend):
+    return {
+        "labels": [row.element.label for row in element_rows],
+        "perception": [_round(row.perception) for row in element_rows],
+        "self": [_round(row.self_score) for row in element_rows],
+        "ipa": [
+            {"label": row.element.label, "x": _round(row.perception), "y": _round(row.importance)}
+            for row in element_rows
+            if row.perception is not None and row.importance is not None
+        ],
+        "trend": {
+            "labels": [point.title for point in trend],
+            "series": [
+                {"label": element.label, "data": [_round(point.perception.get(element)) for point in trend]}
+                for element in Element
+            ],
+        },
+    }
+
+
+# Assessments ---------------------------------------------------------------------------
+
+
+@pmo_view()
+@require_GET
+def assessments_page(request, pmo):
+    current = insights.latest_self_assessments(pmo)
+    history = SelfAssessment.objects.filter(pmo=pmo).select_related("author")[:50]
+    by_segment = (
+        insights.with_current_stage(pmo.stakeholders.filter(is_active=True))
+        .values("segment_id", "segment__name", "current_stage")
         .annotate(n=Count("id"))
-        .values_list("quadrant", "n")
+        .order_by("segment__name")
     )
-    counts = pmo.memberships.aggregate(members=Count("id"))
-    segment_count = pmo.segments.count()
+    segments: dict = {}
+    for row in by_segment:
+        entry = segments.setdefault(row["segment_id"], {"name": row["segment__name"] or "No segment", "counts": {}})
+        entry["counts"][row["current_stage"]] = row["n"]
+    stage_keys = [stage.value for stage in MaturityStage] + [None]
+    maturity_rows = [
+        {
+            "name": s["name"],
+            "segment_id": key,
+            "counts": [s["counts"].get(k, 0) for k in stage_keys],
+            "total": sum(s["counts"].values()),
+        }
+        for key, s in segments.items()
+    ]
     return render(
         request,
-        "agenda/overview.html",
+        "agenda/assessments.html",
         {
             "pmo": pmo,
-            "totals": totals,
-            "quadrants": [(quadrant, by_quadrant.get(quadrant.value, 0)) for quadrant in Quadrant],
-            "member_count": counts["members"],
-            "segment_count": segment_count,
-            "elements": list(Element),
+            "current": [(element, current.get(element)) for element in Element],
+            "history": history,
+            "maturity_rows": maturity_rows,
+            "stages": list(MaturityStage),
+            "unassessed_influential": insights.with_current_stage(
+                pmo.stakeholders.filter(is_active=True, influence__gte=insights.AT_RISK_INFLUENCE)
+            )
+            .filter(current_stage__isnull=True)
+            .order_by("-influence", "name")[:10],
         },
+    )
+
+
+@pmo_view(role=Role.MEMBER)
+def self_assessment_new(request, pmo):
+    previous = insights.latest_self_assessments(pmo)
+    form = SelfAssessmentForm(request.POST or None, previous=previous)
+    if request.method == "POST" and form.is_valid():
+        assessments.record_self_assessment(
+            pmo=pmo, author=request.user, assessed_on=form.cleaned_data["assessed_on"], ratings=form.ratings()
+        )
+        messages.success(request, "Self-assessment recorded. The dashboard now compares it with what stakeholders say.")
+        return redirect("assessments", slug=pmo.slug)
+    return render(request, "agenda/self_assessment_form.html", {"pmo": pmo, "form": form, "previous": previous})
+
+
+@pmo_view(role=Role.MEMBER)
+def maturity_new(request, pmo, stakeholder_id):
+    stakeholder = get_object_or_404(pmo.stakeholders.select_related("segment"), pk=stakeholder_id)
+    suggestion = assessments.suggest_stage(stakeholder)
+    form = MaturityForm(request.POST or None, initial={"stage": suggestion.stage, "recorded_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        assessments.record_maturity(pmo=pmo, stakeholder=stakeholder, author=request.user, **form.cleaned_data)
+        messages.success(request, f"{stakeholder.name}: {MaturityStage(form.cleaned_data['stage']).label} recorded.")
+        return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=stakeholder.pk)
+    return render(
+        request,
+        "agenda/maturity_form.html",
+        {"pmo": pmo, "stakeholder": stakeholder, "form": form, "suggestion": suggestion},
     )

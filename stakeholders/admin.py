@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from stakeholders.models import Answer, Invitation, Question, Response, Segment, Stakeholder, Survey
+from stakeholders.models import Answer, Interaction, Invitation, Question, Response, Segment, Stakeholder, Survey
 
 
 @admin.register(Segment)
@@ -70,3 +70,12 @@ class ResponseAdmin(admin.ModelAdmin):
 class AnswerAdmin(admin.ModelAdmin):
     list_display = ["question", "value", "response"]
     raw_id_fields = ["response", "question"]
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["occurred_on", "kind", "sentiment", "pmo", "author"]
+    list_filter = ["kind", "sentiment", "pmo"]
+    search_fields = ["summary"]
+    list_select_related = ["pmo", "author"]
+    raw_id_fields = ["stakeholders"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stakeholders import views
+from stakeholders import interaction_views, views
 
 urlpatterns = [
     path("", views.stakeholder_list, name="stakeholder_list"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("<int:stakeholder_id>/edit/", views.stakeholder_edit, name="stakeholder_edit"),
     path("<int:stakeholder_id>/active/", views.stakeholder_set_active, name="stakeholder_set_active"),
     path("<int:stakeholder_id>/delete/", views.stakeholder_delete, name="stakeholder_delete"),
+    path("interactions/", interaction_views.interaction_list, name="interaction_list"),
+    path("interactions/new/", interaction_views.interaction_create, name="interaction_create"),
+    path("interactions/<int:interaction_id>/edit/", interaction_views.interaction_edit, name="interaction_edit"),
+    path("interactions/<int:interaction_id>/delete/", interaction_views.interaction_delete, name="interaction_delete"),
     path("segments/", views.segment_list, name="segment_list"),
     path("segments/new/", views.segment_create, name="segment_create"),
     path("segments/<int:segment_id>/edit/", views.segment_edit, name="segment_edit"),

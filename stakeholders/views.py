@@ -12,6 +12,9 @@ from pmo5p.tenancy import pmo_view
 from stakeholders.filters import StakeholderFilter
 from stakeholders.forms import SegmentForm, StakeholderForm
 from stakeholders.selectors import Quadrant, power_interest_grid, quadrant_expression
+from stakeholders.timeline import timeline
+
+TIMELINE_LENGTH = 30
 
 
 def _stakeholders(pmo):
@@ -43,10 +46,17 @@ def stakeholder_list(request, pmo):
 @require_GET
 def stakeholder_detail(request, pmo, stakeholder_id):
     stakeholder = get_object_or_404(_stakeholders(pmo).annotate(quadrant=quadrant_expression()), pk=stakeholder_id)
+    entries = timeline(stakeholder, limit=TIMELINE_LENGTH)
     return render(
         request,
         "stakeholders/stakeholder_detail.html",
-        {"pmo": pmo, "stakeholder": stakeholder, "quadrant": Quadrant(stakeholder.quadrant)},
+        {
+            "pmo": pmo,
+            "stakeholder": stakeholder,
+            "quadrant": Quadrant(stakeholder.quadrant),
+            "timeline": entries[:TIMELINE_LENGTH],
+            "maturity": next((e for e in entries if e.kind == "maturity"), None),
+        },
     )
 
 

@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from pmo5p.models import MemberInvitation, Membership
 from pmo5p.services import invite_member
-from stakeholders.models import Invitation, Survey
+from stakeholders.models import Interaction, Invitation, Survey
 from stakeholders.surveys import create_survey
 
 # Pages anybody may open without signing in.
@@ -52,6 +52,12 @@ def _ids(routes):
     return [name for name, _ in routes]
 
 
+def _interaction(pmo, stakeholder, user):
+    interaction = Interaction.objects.create(pmo=pmo, kind="meeting", summary="Walk", author=user)
+    interaction.stakeholders.add(stakeholder)
+    return interaction
+
+
 def _draft_survey_with_invitation(pmo, stakeholder, user):
     """A draft survey (so that every draft-only page opens) holding one invitation row."""
     survey = create_survey(pmo=pmo, created_by=user, title="Walk", closes_on=date(2099, 1, 1))
@@ -63,12 +69,14 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
 @pytest.fixture
 def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
+    _interaction(world.pmo, world.stakeholder, world.lead)
     return invite_member(pmo=world.pmo, email="new@alpha.example", role="member", invited_by=world.lead)
 
 
 @pytest.fixture
 def other_invitation(world):
     _draft_survey_with_invitation(world.other_pmo, world.other_stakeholder, world.outsider)
+    _interaction(world.other_pmo, world.other_stakeholder, world.outsider)
     return invite_member(pmo=world.other_pmo, email="new@beta.example", role="member", invited_by=world.outsider)
 
 
@@ -81,6 +89,7 @@ def own_values(world, invitation):
         "invitation_id": invitation.pk,
         "survey_id": Survey.objects.get(pmo=world.pmo).pk,
         "survey_invitation_id": Invitation.objects.get(survey__pmo=world.pmo).pk,
+        "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
     }
 
 
@@ -94,6 +103,7 @@ def other_values(world, other_invitation):
         "invitation_id": other_invitation.pk,
         "survey_id": Survey.objects.get(pmo=world.other_pmo).pk,
         "survey_invitation_id": Invitation.objects.get(survey__pmo=world.other_pmo).pk,
+        "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
     }
 
 
@@ -179,9 +189,13 @@ def test_lead_opens_every_page(client, world, invitation, name, kwargs):
 def _snapshot():
     """Everything a request could change, as comparable values."""
     from pmo5p.models import Pmo
+    from agenda.models import MaturityRecord, SelfAssessment
     from stakeholders.models import Answer, Question, Response, Segment, Stakeholder
 
     return (
+        list(Interaction.objects.values().order_by("id")),
+        list(MaturityRecord.objects.values().order_by("id")),
+        list(SelfAssessment.objects.values().order_by("id")),
         list(Survey.objects.values().order_by("id")),
         list(Question.objects.values().order_by("id")),
         list(Invitation.objects.values().order_by("id")),

@@ -340,8 +340,8 @@ def test_user_in_two_pmos_switches_between_them(client_for, world):
 
     # Each PMO's pages carry its own name in the title.
     alpha, beta = text(client.get("/pmo/alpha/")), text(client.get("/pmo/beta/"))
-    assert "<title>Overview · Alpha PMO · pmo5p</title>" in alpha
-    assert "<title>Overview · Beta PMO · pmo5p</title>" in beta
+    assert "<title>Dashboard · Alpha PMO · pmo5p</title>" in alpha
+    assert "<title>Dashboard · Beta PMO · pmo5p</title>" in beta
 
 
 def test_navigation_lists_only_the_users_pmos(client_for, world):

@@ -1,3 +1,4 @@
+from .interactions import SENTIMENT_CHOICES, Interaction, InteractionKind
 from .register import HIGH_LEVEL, LEVEL_CHOICES, LEVEL_VALIDATORS, Segment, Stakeholder
 from .surveys import (
     Answer,
@@ -12,6 +13,9 @@ from .surveys import (
 )
 
 __all__ = [
+    "SENTIMENT_CHOICES",
+    "Interaction",
+    "InteractionKind",
     "HIGH_LEVEL",
     "LEVEL_CHOICES",
     "LEVEL_VALIDATORS",

@@ -1,0 +1,67 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from pmo5p.models import Role
+from pmo5p.tenancy import pmo_view
+from stakeholders.interaction_forms import InteractionForm
+
+PER_PAGE = 25
+
+
+@pmo_view()
+@require_GET
+def interaction_list(request, pmo):
+    interactions = pmo.interactions.select_related("author").prefetch_related("stakeholders")
+    stakeholder_id = request.GET.get("stakeholder", "")
+    if stakeholder_id.isdigit():
+        interactions = interactions.filter(stakeholders__id=int(stakeholder_id))
+    page = Paginator(interactions, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "stakeholders/interaction_list.html",
+        {"pmo": pmo, "page": page, "query_without_page": query.urlencode()},
+    )
+
+
+@pmo_view(role=Role.MEMBER)
+def interaction_create(request, pmo):
+    initial = {}
+    stakeholder_id = request.GET.get("stakeholder", "")
+    if stakeholder_id.isdigit() and pmo.stakeholders.filter(pk=stakeholder_id).exists():
+        initial["stakeholders"] = [int(stakeholder_id)]
+    return _interaction_form(request, pmo, None, initial)
+
+
+@pmo_view(role=Role.MEMBER)
+def interaction_edit(request, pmo, interaction_id):
+    return _interaction_form(request, pmo, get_object_or_404(pmo.interactions, pk=interaction_id), {})
+
+
+def _interaction_form(request, pmo, interaction, initial):
+    form = InteractionForm(request.POST or None, instance=interaction, initial=initial, pmo=pmo)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        if interaction is None:
+            saved.author = request.user
+        saved.save()
+        form.save_m2m()
+        messages.success(request, "Interaction saved.")
+        first = form.cleaned_data["stakeholders"][0]
+        if len(form.cleaned_data["stakeholders"]) == 1:
+            return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=first.pk)
+        return redirect("interaction_list", slug=pmo.slug)
+    return render(request, "stakeholders/interaction_form.html", {"pmo": pmo, "form": form, "interaction": interaction})
+
+
+@pmo_view(role=Role.MEMBER)
+def interaction_delete(request, pmo, interaction_id):
+    interaction = get_object_or_404(pmo.interactions, pk=interaction_id)
+    if request.method == "POST":
+        interaction.delete()
+        messages.success(request, "Interaction deleted.")
+        return redirect("interaction_list", slug=pmo.slug)
+    return render(request, "stakeholders/interaction_delete.html", {"pmo": pmo, "interaction": interaction})

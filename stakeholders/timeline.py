@@ -1,0 +1,74 @@
+"""One timeline per stakeholder: interactions, survey responses, and whatever the
+apps built on the register add (agenda adds maturity records).
+
+Apps above stakeholders register a source at start-up instead of being imported
+here, so that dependencies keep pointing one way (agenda → stakeholders).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from stakeholders.models import Response, Stakeholder
+
+
+@dataclass
+class Entry:
+    on: date
+    kind: str  # "interaction", "response", "maturity", ...
+    title: str
+    detail: str = ""
+    badge: str = ""
+    url: str = ""
+
+
+Source = Callable[[Stakeholder, int], list[Entry]]
+_sources: list[Source] = []
+
+
+def register(source: Source) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def _interactions(stakeholder: Stakeholder, limit: int) -> list[Entry]:
+    return [
+        Entry(
+            on=i.occurred_on,
+            kind="interaction",
+            title=f"{i.get_kind_display()}",
+            detail=i.summary,
+            badge=f"{i.sentiment:+d}" if i.sentiment else "0",
+        )
+        for i in stakeholder.interactions.order_by("-occurred_on", "-created_at")[:limit]
+    ]
+
+
+def _responses(stakeholder: Stakeholder, limit: int) -> list[Entry]:
+    # Answers to anonymous surveys are never tied to a person, here or anywhere.
+    responses = (
+        Response.objects.filter(invitation__stakeholder=stakeholder, survey__anonymous=False)
+        .select_related("survey")
+        .order_by("-submitted_at")[:limit]
+    )
+    return [
+        Entry(
+            on=r.submitted_at.date(),
+            kind="response",
+            title=f"Answered “{r.survey.title}”",
+            detail="" if r.nps is None else f"Would recommend the PMO: {r.nps}/10",
+        )
+        for r in responses
+    ]
+
+
+def timeline(stakeholder: Stakeholder, limit: int = 30) -> list[Entry]:
+    """The latest `limit` entries of every source, newest first (one query per source).
+
+    Each source gives its own latest entries, so the first entry of a kind is that
+    kind's latest, even where the page shows fewer.
+    """
+    entries = _interactions(stakeholder, limit) + _responses(stakeholder, limit)
+    for source in _sources:
+        entries += source(stakeholder, limit)
+    return sorted(entries, key=lambda e: e.on, reverse=True)
