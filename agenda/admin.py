@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from agenda.models import MaturityRecord, SelfAssessment
+from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
 
 
 @admin.register(SelfAssessment)
@@ -17,3 +17,52 @@ class MaturityRecordAdmin(admin.ModelAdmin):
     search_fields = ["stakeholder__name", "rationale"]
     list_select_related = ["stakeholder", "author", "pmo"]
     raw_id_fields = ["stakeholder"]
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = ["title", "pmo", "element", "status", "due_on", "owner"]
+    list_filter = ["status", "element", "pmo"]
+    search_fields = ["title"]
+    list_select_related = ["pmo", "owner__user"]
+    raw_id_fields = ["target_stakeholders", "owner"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["title", "pmo", "problem", "occurred_on", "estimated_cost", "days_lost"]
+    list_filter = ["problem", "pmo"]
+    search_fields = ["title"]
+    list_select_related = ["pmo"]
+    raw_id_fields = ["stakeholders"]
+
+
+@admin.register(ReportSchedule)
+class ReportScheduleAdmin(admin.ModelAdmin):
+    list_display = ["pmo", "frequency", "send_at", "is_active", "next_run_at", "failure_count"]
+    list_select_related = ["pmo"]
+
+
+class ReportDeliveryInline(admin.TabularInline):
+    model = ReportDelivery
+    extra = 0
+    readonly_fields = ["message_id", "status", "attempts", "last_error", "sent_at"]
+
+
+@admin.register(AgendaReport)
+class AgendaReportAdmin(admin.ModelAdmin):
+    list_display = ["pmo", "kind", "period_start", "period_end", "status", "built_at"]
+    list_filter = ["kind", "status", "pmo"]
+    list_select_related = ["pmo"]
+    exclude = ["pdf"]
+    readonly_fields = ["figures", "build_error"]
+    inlines = [ReportDeliveryInline]
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["email", "report", "status", "attempts", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["email"]
+    list_select_related = ["report__pmo"]
+    readonly_fields = ["message_id"]

@@ -56,7 +56,9 @@ def suggest_stage(stakeholder: Stakeholder, *, today=None) -> StageSuggestion:
 
     if perception is None:
         if not count:
-            return StageSuggestion(MaturityStage.UNAWARE, "No survey answer and no recorded interaction yet.")
+            return StageSuggestion(
+                MaturityStage.UNAWARE, f"No survey answer and no interaction in the last {RECENT_DAYS} days."
+            )
         return StageSuggestion(MaturityStage.AWARE, f"No survey answer yet; {touch}.")
     seen = f"Latest perception {perception:.0f}/100; {touch}."
     if perception < 40:

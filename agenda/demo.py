@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from agenda.models import MaturityRecord, SelfAssessment
+from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, SelfAssessment
+from agenda.reports import reschedule
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders import surveys
 from stakeholders.models import (
@@ -176,6 +177,7 @@ def load_demo() -> tuple[Pmo, bool]:
     )
     _closed_survey(pmo, lead, rng, "Spring perception survey", days_ago=120, shift={})
     _assessments(pmo, lead, member, rng)
+    _agenda(pmo, memberships)
     return pmo, True
 
 
@@ -333,3 +335,70 @@ def _assessments(pmo: Pmo, lead: User, member: User, rng: random.Random) -> None
             author=rng.choice([lead, member]),
         )
         interaction.stakeholders.set(rng.sample(stakeholders, k=rng.randint(1, 3)))
+
+
+ACTIONS = [
+    # title, element, problem, due in days (negative: past), status
+    (
+        "Show Finance the benefits the claims programme realised",
+        "physical_evidence",
+        "missed_opportunities",
+        20,
+        "in_progress",
+    ),
+    (
+        "Add a benefits summary to the monthly portfolio report",
+        "physical_evidence",
+        "missed_opportunities",
+        -12,
+        "planned",
+    ),
+    ("Tailor stage gates for projects under 50k", "process", "cost_and_delay", 45, "planned"),
+    ("Agree a five-day service level for PMO requests", "process", "performance", -3, "in_progress"),
+    ("Pair each executive sponsor with a named PMO contact", "people", "performance", -30, "done"),
+    ("Review the service catalogue with project managers", "product", "information", 70, "planned"),
+    ("Publish the cost of PMO reporting per project size", "price", "cost_and_delay", 100, "planned"),
+]
+INCIDENTS = [
+    ("Pricing engine re-planned after ignoring the PMO's dependency review", "cost_and_delay", 18, 42000, 15),
+    ("Sponsor launched a vendor selection without the PMO", "missed_opportunities", 40, None, 8),
+    ("Portfolio analyst vacancy unfilled for a quarter", "recruiting", 75, 18000, None),
+    ("Two programmes built the same customer dashboard", "cost_and_delay", 130, 65000, 30),
+]
+
+
+def _agenda(pmo: Pmo, memberships: list[Membership]) -> None:
+    """Actions, incidents and a monthly report schedule, so that the agenda has a story."""
+    today = timezone.localdate()
+    segments = {segment.name: segment for segment in pmo.segments.all()}
+    for index, (title, element, problem, due_in, status) in enumerate(ACTIONS):
+        action = Action.objects.create(
+            pmo=pmo,
+            title=title,
+            element=element,
+            problem=problem,
+            due_on=today + timedelta(days=due_in),
+            status=status,
+            owner=memberships[index % 2],
+            created_at=timezone.now() - timedelta(days=60),
+            completed_at=timezone.now() - timedelta(days=25) if status == "done" else None,
+            expected_effect="Stakeholders see the PMO's value where they rate it lowest.",
+        )
+        if "Finance" in title:
+            action.target_segments.add(segments["Finance"])
+    stakeholders = list(pmo.stakeholders.filter(influence__gte=4).order_by("name")[:4])
+    for title, problem, days_ago, cost, days in INCIDENTS:
+        incident = Incident.objects.create(
+            pmo=pmo,
+            title=title,
+            problem=problem,
+            occurred_on=today - timedelta(days=days_ago),
+            estimated_cost=cost,
+            days_lost=days,
+            elements=["process", "physical_evidence"] if problem == "cost_and_delay" else ["people"],
+        )
+        incident.stakeholders.set(stakeholders[:2])
+    schedule = ReportSchedule(pmo=pmo, frequency="monthly", day_of_month=1)
+    reschedule(schedule)
+    schedule.save()
+    Membership.objects.filter(pk__in=[m.pk for m in memberships[:2]]).update(receives_reports=True)

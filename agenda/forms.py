@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from agenda.models import SELF_RATING_CHOICES, MaturityRecord
+from agenda.models import SELF_RATING_CHOICES, Action, Frequency, Incident, MaturityRecord, ReportSchedule
 from pmo5p.domain import Element
 
 
@@ -91,3 +91,151 @@ class MaturityForm(forms.ModelForm):
 
     def clean_recorded_on(self):
         return not_in_future(self.cleaned_data["recorded_on"], "date")
+
+
+class MembershipChoice(forms.ModelChoiceField):
+    def label_from_instance(self, membership):
+        return str(membership.user)
+
+
+class ActionForm(forms.ModelForm):
+    owner = MembershipChoice(queryset=None, required=False, empty_label="Nobody yet")
+
+    class Meta:
+        model = Action
+        fields = [
+            "title",
+            "element",
+            "problem",
+            "owner",
+            "due_on",
+            "status",
+            "target_segments",
+            "target_stakeholders",
+            "expected_effect",
+            "notes",
+        ]
+        widgets = {
+            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "target_segments": forms.CheckboxSelectMultiple,
+            "target_stakeholders": forms.SelectMultiple(attrs={"size": 6}),
+            "expected_effect": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "problem": "Which of the five problems that poor perception causes it addresses.",
+            "target_stakeholders": "Hold Ctrl (⌘ on a Mac) to pick several.",
+        }
+        error_messages = {
+            "title": {"required": "Give the action a title.", "max_length": "Keep the title to 200 characters."},
+            "due_on": {"required": "Give a due date.", "invalid": "Enter a date, e.g. 2026-12-31."},
+            "element": {"invalid_choice": "Choose one of the five P elements."},
+            "status": {"invalid_choice": "Choose planned, in progress, done or dropped."},
+        }
+
+    def __init__(self, *args, pmo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.pmo = pmo
+        self.fields["owner"].queryset = pmo.memberships.select_related("user").order_by("user__name")
+        self.fields["owner"].error_messages["invalid_choice"] = "Choose a member of this PMO."
+        self.fields["target_segments"].queryset = pmo.segments.all()
+        self.fields["target_segments"].error_messages["invalid_choice"] = "Choose segments of this PMO."
+        self.fields["target_stakeholders"].queryset = pmo.stakeholders.order_by("name")
+        self.fields["target_stakeholders"].error_messages["invalid_choice"] = "Choose stakeholders of this PMO."
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the action a title.")
+        return title
+
+    def clean_due_on(self):
+        due_on = self.cleaned_data["due_on"]
+        created = timezone.localtime(self.instance.created_at).date() if self.instance.pk else timezone.localdate()
+        if due_on < created:
+            raise forms.ValidationError(
+                f"The due date is before the action was created ({created:%-d %B %Y}): choose that day or later."
+            )
+        return due_on
+
+
+class IncidentForm(forms.ModelForm):
+    elements = forms.MultipleChoiceField(
+        label="P elements involved",
+        choices=Element.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Choose among the five P elements."},
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "problem",
+            "occurred_on",
+            "stakeholders",
+            "elements",
+            "estimated_cost",
+            "days_lost",
+            "description",
+        ]
+        widgets = {
+            "occurred_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "stakeholders": forms.SelectMultiple(attrs={"size": 6}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"estimated_cost": "Estimated cost", "days_lost": "Days lost"}
+        help_texts = {
+            "title": "For example: a project ignored PMO guidance and reworked its plan.",
+            "estimated_cost": "In your usual currency; leave empty if unknown.",
+            "stakeholders": "Hold Ctrl (⌘ on a Mac) to pick several.",
+        }
+        error_messages = {
+            "title": {"required": "Say what happened, in a few words."},
+            "problem": {"required": "Choose which problem it is an instance of."},
+            "estimated_cost": {"min_value": "A cost cannot be negative.", "invalid": "Enter an amount, e.g. 12500."},
+            "days_lost": {"min_value": "Days lost cannot be negative.", "invalid": "Enter a number of days, e.g. 3.5."},
+        }
+
+    def __init__(self, *args, pmo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.pmo = pmo
+        self.fields["stakeholders"].queryset = pmo.stakeholders.order_by("name")
+        self.fields["stakeholders"].error_messages["invalid_choice"] = "Choose stakeholders of this PMO."
+
+    def clean_occurred_on(self):
+        return not_in_future(self.cleaned_data["occurred_on"], "date")
+
+
+class ScheduleForm(forms.ModelForm):
+    recipients = forms.ModelMultipleChoiceField(
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one recipient: a report nobody receives is never read."},
+    )
+
+    class Meta:
+        model = ReportSchedule
+        fields = ["frequency", "weekday", "day_of_month", "send_at", "is_active"]
+        widgets = {"send_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        error_messages = {
+            "day_of_month": {"min_value": "Choose a day from 1 to 31.", "max_value": "Choose a day from 1 to 31."},
+            "send_at": {"invalid": "Enter a time, e.g. 08:00."},
+        }
+
+    def __init__(self, *args, pmo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.pmo = pmo
+        members = pmo.memberships.select_related("user").order_by("user__name")
+        self.fields["recipients"].queryset = members
+        self.fields["recipients"].label_from_instance = lambda m: f"{m.user} ({m.user.email})"
+        self.fields["recipients"].initial = [m.pk for m in members if m.receives_reports]
+        self.fields["send_at"].help_text = f"In the PMO's time zone, {pmo.time_zone}."
+
+    def clean(self):
+        cleaned = super().clean()
+        day = cleaned.get("day_of_month")
+        if cleaned.get("frequency") in (Frequency.MONTHLY, Frequency.QUARTERLY) and day and day > 28:
+            self.day_note = f"Months shorter than {day} days get their report on their last day."
+        return cleaned

@@ -179,6 +179,7 @@ class TrendPoint:
     title: str
     closed_at: object
     perception: dict[Element, float | None] = field(default_factory=dict)
+    answers: int = 0  # the performance answers (not "Don't know") the point rests on
 
 
 def perception_trend(pmo, segment_id: int | None = None, limit: int = 8) -> list[TrendPoint]:
@@ -196,9 +197,13 @@ def perception_trend(pmo, segment_id: int | None = None, limit: int = 8) -> list
             if row["n"] >= settings.MIN_GROUP_SIZE
         ]
         answers = answers.filter(response__segment_id=segment_id, response__survey_id__in=shown)
-    rows = answers.values("response__survey_id", "question__element").annotate(mean=Avg("value"))
+    rows = answers.values("response__survey_id", "question__element").annotate(
+        mean=Avg("value"), answered=Count("value")
+    )
     for row in rows:
-        points[row["response__survey_id"]].perception[Element(row["question__element"])] = scores.score(row["mean"])
+        point = points[row["response__survey_id"]]
+        point.perception[Element(row["question__element"])] = scores.score(row["mean"])
+        point.answers += row["answered"]
     return list(points.values())
 
 
@@ -293,8 +298,10 @@ def at_risk_stakeholders(pmo, segment_id: int | None = None) -> list[AtRisk]:
         if stakeholder.current_stage is not None and stakeholder.current_stage <= AT_RISK_STAGE:
             reasons.append(f"Maturity only {MaturityStage(stakeholder.current_stage).label}")
         last, previous = (perceptions.get(stakeholder.pk, []) + [None, None])[:2]
-        if last is not None and previous is not None and previous - last >= PERCEPTION_DROP:
-            reasons.append(f"Perception fell {previous - last:.0f} points, from {previous:.0f} to {last:.0f}")
+        # Rounded: scores are floats, and 25 − 15 from means 2.0 and 1.6 comes out 9.999….
+        drop = round(previous - last, 6) if last is not None and previous is not None else None
+        if drop is not None and drop >= PERCEPTION_DROP:
+            reasons.append(f"Perception fell {drop:.0f} points, from {previous:.0f} to {last:.0f}")
         if reasons:
             result.append(AtRisk(stakeholder, reasons))
     return result
@@ -303,5 +310,47 @@ def at_risk_stakeholders(pmo, segment_id: int | None = None) -> list[AtRisk]:
 def invitations_sent(survey: Survey, segment_id: int | None = None) -> int:
     sent = Invitation.objects.filter(survey=survey, sent_at__isnull=False)
     if segment_id is not None:
-        sent = sent.filter(stakeholder__segment_id=segment_id)
+        # As responses count: by the segment they answered in, else the stakeholder's own.
+        sent = sent.filter(
+            Q(response__segment_id=segment_id) | Q(response__isnull=True, stakeholder__segment_id=segment_id)
+        )
     return sent.count()
+
+
+@dataclass
+class SegmentInsight:
+    segment_id: int
+    name: str
+    responses: int
+    elements: list[ElementInsight]
+
+
+def segment_element_insights(survey: Survey) -> list[SegmentInsight]:
+    """Perception and importance per element for each segment with enough responses, two queries."""
+    counts = {
+        row["segment_id"]: (row["segment__name"], row["n"])
+        for row in Response.objects.filter(survey=survey, segment__isnull=False)
+        .values("segment_id", "segment__name")
+        .annotate(n=Count("id"))
+        if row["n"] >= settings.MIN_GROUP_SIZE
+    }
+    rows = (
+        Answer.objects.filter(response__survey=survey, response__segment_id__in=list(counts))
+        .filter(question__kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE])
+        .values("response__segment_id", "question__element", "question__kind")
+        .annotate(mean=Avg("value"), answered=Count("value"))
+    )
+    figures: dict[int, dict[Element, dict]] = {segment_id: {} for segment_id in counts}
+    for row in rows:
+        entry = figures[row["response__segment_id"]].setdefault(Element(row["question__element"]), {})
+        entry[row["question__kind"]] = (scores.score(row["mean"]), row["answered"])
+    result = []
+    for segment_id, (name, responses) in sorted(counts.items(), key=lambda item: item[1][0]):
+        elements = []
+        for element in Element:
+            entry = figures[segment_id].get(element, {})
+            perception, perception_n = entry.get(QuestionKind.PERFORMANCE, (None, 0))
+            importance, importance_n = entry.get(QuestionKind.IMPORTANCE, (None, 0))
+            elements.append(ElementInsight(element, perception, perception_n, importance, importance_n, 0, None, None))
+        result.append(SegmentInsight(segment_id, name, responses, elements))
+    return result

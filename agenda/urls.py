@@ -1,10 +1,32 @@
 from django.urls import path
 
-from agenda import views
+from agenda import plan_views, report_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="pmo_home"),
     path("assessments/", views.assessments_page, name="assessments"),
     path("assessments/self/new/", views.self_assessment_new, name="self_assessment_new"),
     path("assessments/maturity/<int:stakeholder_id>/new/", views.maturity_new, name="maturity_new"),
+    path("agenda/", plan_views.action_list, name="action_list"),
+    path("agenda/new/", plan_views.action_create, name="action_create"),
+    path("agenda/<int:action_id>/edit/", plan_views.action_edit, name="action_edit"),
+    path("agenda/<int:action_id>/status/", plan_views.action_set_status, name="action_set_status"),
+    path("agenda/<int:action_id>/delete/", plan_views.action_delete, name="action_delete"),
+    path("agenda/suggestions/", plan_views.suggestion_list, name="suggestion_list"),
+    path("agenda/suggestions/adopt/", plan_views.suggestion_adopt, name="suggestion_adopt"),
+    path("agenda/incidents/", plan_views.incident_list, name="incident_list"),
+    path("agenda/incidents/new/", plan_views.incident_create, name="incident_create"),
+    path("agenda/incidents/<int:incident_id>/edit/", plan_views.incident_edit, name="incident_edit"),
+    path("agenda/incidents/<int:incident_id>/delete/", plan_views.incident_delete, name="incident_delete"),
+    path("reports/", report_views.report_list, name="report_list"),
+    path("reports/schedule/", report_views.report_schedule, name="report_schedule"),
+    path("reports/subscription/", report_views.report_subscription, name="report_subscription"),
+    path("reports/send-now/", report_views.report_send_now, name="report_send_now"),
+    path("reports/<int:report_id>/", report_views.report_detail, name="report_detail"),
+    path("reports/<int:report_id>/pdf/", report_views.report_pdf, name="report_pdf"),
+    path(
+        "reports/<int:report_id>/deliveries/<int:delivery_id>/resend/",
+        report_views.delivery_resend,
+        name="delivery_resend",
+    ),
 ]

@@ -64,13 +64,14 @@ def dashboard(request, pmo):
             responses = responses.filter(segment=segment)
         nps = scores.nps_summary(responses)
         sent = insights.invitations_sent(survey, segment_id)
+        response_count = responses.count()
         context.update(
             elements=element_rows,
             ranking=insights.ranked_by_priority(element_rows),
             nps=nps,
-            responses=nps.answers if segment else scores.participation(survey).responses,
+            responses=response_count,
             sent=sent,
-            response_rate=(responses.count() / sent * 100) if sent else None,
+            response_rate=(response_count / sent * 100) if sent else None,
             trend=insights.perception_trend(pmo, segment_id),
         )
         context["chart_data"] = _chart_data(element_rows, context["trend"])

@@ -2,10 +2,64 @@ from django.conf import settings
 
 from pmo5p.models import Membership
 
+# Which tab of the PMO navigation each page belongs to, by URL name.
+NAV_SECTIONS = {
+    "dashboard": {"pmo_home"},
+    "stakeholders": {
+        "stakeholder_list",
+        "stakeholder_detail",
+        "stakeholder_edit",
+        "stakeholder_create",
+        "stakeholder_delete",
+        "segment_list",
+        "segment_create",
+        "segment_edit",
+        "segment_delete",
+        "interaction_list",
+        "interaction_create",
+        "interaction_edit",
+        "interaction_delete",
+    },
+    "grid": {"grid"},
+    "surveys": {
+        "survey_list",
+        "survey_create",
+        "survey_detail",
+        "survey_edit",
+        "survey_questions",
+        "survey_preview",
+        "survey_audience",
+        "survey_launch",
+        "survey_delete",
+        "survey_results",
+    },
+    "assessments": {"assessments", "self_assessment_new", "maturity_new"},
+    "agenda": {
+        "action_list",
+        "action_create",
+        "action_edit",
+        "action_delete",
+        "suggestion_list",
+        "incident_list",
+        "incident_create",
+        "incident_edit",
+        "incident_delete",
+    },
+    "reports": {"report_list", "report_schedule", "report_detail"},
+    "model": {"five_p_model"},
+    "members": {"members", "member_invite", "member_remove"},
+    "settings": {"pmo_settings"},
+}
+SECTION_OF = {name: section for section, names in NAV_SECTIONS.items() for name in names}
+
 
 def navigation(request):
     """The PMOs the user can switch between, and the PMO being viewed (if any)."""
-    context = {"signup_enabled": settings.SIGNUP_ENABLED}
+    match = getattr(request, "resolver_match", None)
+    context = {
+        "signup_enabled": settings.SIGNUP_ENABLED,
+        "nav_section": SECTION_OF.get(match.url_name if match else None),
+    }
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
         context.update(
             nav_memberships=Membership.objects.filter(user=request.user).select_related("pmo").order_by("pmo__name"),

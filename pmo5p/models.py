@@ -124,6 +124,11 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    receives_reports = models.BooleanField(
+        "receives the agenda report",
+        default=False,
+        help_text="Gets the scheduled Relationship Marketing Agenda report.",
+    )
     # Used to open the PMO a user last worked in when they sign in.
     last_visited_at = models.DateTimeField(null=True, blank=True)
 

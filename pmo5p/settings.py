@@ -150,7 +150,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
     "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
+    "dispatch-due-reports": {"task": "agenda.tasks.dispatch_due_reports", "schedule": 5 * 60},
 }
+# An unacknowledged task (its worker died) goes back to the queue after this long.
+# It must exceed the longest retry countdown; the tasks are idempotent either way.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("PMO5P_TASK_VISIBILITY_TIMEOUT", 3600, minimum=1)}
 
 # EMAIL_URL gives EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, credentials and TLS flags.
 _email = environ.Env.email_url_config(environ.Env().str("EMAIL_URL", default="consolemail://"))
@@ -222,4 +226,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": environ.Env().str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint narrates every layout step at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }

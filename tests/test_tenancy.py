@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from pmo5p.models import MemberInvitation, Membership
+from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p.services import invite_member
 from stakeholders.models import Interaction, Invitation, Survey
 from stakeholders.surveys import create_survey
@@ -52,6 +53,16 @@ def _ids(routes):
     return [name for name, _ in routes]
 
 
+def _agenda_rows(pmo, stakeholder, user):
+    """An action, an incident, and a report with one delivery."""
+    Action.objects.create(pmo=pmo, title="Walk", element="product", due_on=date(2099, 1, 1), created_by=user)
+    Incident.objects.create(pmo=pmo, title="Walk", problem="performance", occurred_on=date(2020, 1, 1))
+    report = AgendaReport.objects.create(
+        pmo=pmo, frequency="monthly", period_start=date(2020, 1, 1), period_end=date(2020, 2, 1), status="ready", pdf=b"%PDF"
+    )
+    ReportDelivery.objects.create(report=report, user=user, email=user.email)
+
+
 def _interaction(pmo, stakeholder, user):
     interaction = Interaction.objects.create(pmo=pmo, kind="meeting", summary="Walk", author=user)
     interaction.stakeholders.add(stakeholder)
@@ -70,6 +81,7 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
 def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
     _interaction(world.pmo, world.stakeholder, world.lead)
+    _agenda_rows(world.pmo, world.stakeholder, world.lead)
     return invite_member(pmo=world.pmo, email="new@alpha.example", role="member", invited_by=world.lead)
 
 
@@ -77,6 +89,7 @@ def invitation(world):
 def other_invitation(world):
     _draft_survey_with_invitation(world.other_pmo, world.other_stakeholder, world.outsider)
     _interaction(world.other_pmo, world.other_stakeholder, world.outsider)
+    _agenda_rows(world.other_pmo, world.other_stakeholder, world.outsider)
     return invite_member(pmo=world.other_pmo, email="new@beta.example", role="member", invited_by=world.outsider)
 
 
@@ -90,6 +103,7 @@ def own_values(world, invitation):
         "survey_id": Survey.objects.get(pmo=world.pmo).pk,
         "survey_invitation_id": Invitation.objects.get(survey__pmo=world.pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
+        **_agenda_ids(world.pmo),
     }
 
 
@@ -104,6 +118,17 @@ def other_values(world, other_invitation):
         "survey_id": Survey.objects.get(pmo=world.other_pmo).pk,
         "survey_invitation_id": Invitation.objects.get(survey__pmo=world.other_pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
+        **_agenda_ids(world.other_pmo),
+    }
+
+
+def _agenda_ids(pmo):
+    report = AgendaReport.objects.get(pmo=pmo)
+    return {
+        "action_id": Action.objects.get(pmo=pmo).pk,
+        "incident_id": Incident.objects.get(pmo=pmo).pk,
+        "report_id": report.pk,
+        "delivery_id": report.deliveries.get().pk,
     }
 
 
@@ -167,7 +192,12 @@ def test_another_pmos_object_ids_under_own_slug_get_404(
     assert _snapshot() == before
 
 
-@pytest.mark.parametrize(("name", "kwargs"), PMO_ROUTES, ids=_ids(PMO_ROUTES))
+# A personal choice open to every role, the viewer's own row only (tested below).
+SELF_SERVICE = {"report_subscription"}
+VIEWER_ROUTES = [r for r in PMO_ROUTES if r[0] not in SELF_SERVICE]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), VIEWER_ROUTES, ids=_ids(VIEWER_ROUTES))
 def test_viewer_reads_but_every_post_is_refused(client, world, invitation, name, kwargs):
     client.force_login(world.viewer)
     url = url_for(name, kwargs, own_values(world, invitation))
@@ -188,12 +218,17 @@ def test_lead_opens_every_page(client, world, invitation, name, kwargs):
 
 def _snapshot():
     """Everything a request could change, as comparable values."""
+    from agenda.models import MaturityRecord, ReportSchedule, SelfAssessment
     from pmo5p.models import Pmo
-    from agenda.models import MaturityRecord, SelfAssessment
     from stakeholders.models import Answer, Question, Response, Segment, Stakeholder
 
     return (
         list(Interaction.objects.values().order_by("id")),
+        list(Action.objects.values().order_by("id")),
+        list(Incident.objects.values().order_by("id")),
+        list(AgendaReport.objects.values("id", "status", "figures").order_by("id")),
+        list(ReportDelivery.objects.values().order_by("id")),
+        list(ReportSchedule.objects.values().order_by("id")),
         list(MaturityRecord.objects.values().order_by("id")),
         list(SelfAssessment.objects.values().order_by("id")),
         list(Survey.objects.values().order_by("id")),
@@ -202,8 +237,17 @@ def _snapshot():
         list(Response.objects.values_list("id").order_by("id")),
         list(Answer.objects.values_list("id").order_by("id")),
         list(Pmo.objects.values_list("id", "name", "description", "time_zone").order_by("id")),
-        list(Membership.objects.values_list("id", "role").order_by("id")),
+        list(Membership.objects.values_list("id", "role", "receives_reports").order_by("id")),
         list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),
         list(Segment.objects.values_list("id", "name", "description").order_by("id")),
         list(Stakeholder.objects.values().order_by("id")),
     )
+
+
+def test_a_viewer_may_only_unsubscribe_themselves(client, world):
+    Membership.objects.filter(pmo=world.pmo).update(receives_reports=True)
+    client.force_login(world.viewer)
+    response = client.post(reverse("report_subscription", kwargs={"slug": world.pmo.slug}), {"subscribe": "false"})
+    assert response.status_code == 302
+    flags = dict(Membership.objects.filter(pmo=world.pmo).values_list("user__email", "receives_reports"))
+    assert flags == {"lead@alpha.example": True, "member@alpha.example": True, "viewer@alpha.example": False}

@@ -1,0 +1,18 @@
+from .assessments import SELF_RATING_CHOICES, MaturityRecord, SelfAssessment
+from .plan import Action, ActionStatus, Incident
+from .reports import AgendaReport, DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSchedule
+
+__all__ = [
+    "SELF_RATING_CHOICES",
+    "Action",
+    "ActionStatus",
+    "AgendaReport",
+    "DeliveryStatus",
+    "Frequency",
+    "Incident",
+    "MaturityRecord",
+    "ReportDelivery",
+    "ReportKind",
+    "ReportSchedule",
+    "SelfAssessment",
+]

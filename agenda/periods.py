@@ -1,0 +1,96 @@
+"""When reports run, and which period each covers, in the PMO's time zone.
+
+A schedule runs on its run dates at its time of day, local time:
+- weekly: every week on the chosen weekday;
+- monthly: every month on the chosen day, or the month's last day if it is shorter
+  (a schedule for the 31st runs on 30 April and 28 or 29 February);
+- quarterly: on that day of January, April, July and October.
+
+A scheduled report covers the period that has just ended: from the previous run
+date up to, not including, this run date. The same run date always gives the same
+period, which is what makes a rerun of a dispatch harmless.
+
+Daylight saving: a time of day that does not exist on the day the clocks go forward
+runs as the same wall time before the change (an hour later than it reads); a time
+that happens twice when they go back runs at its first occurrence.
+"""
+
+import calendar
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+
+from agenda.models import Frequency
+
+QUARTER_MONTHS = (1, 4, 7, 10)
+
+
+def _in_month(year: int, month: int, day: int) -> date:
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def next_run_date(frequency: str, weekday: int, day_of_month: int, on_or_after: date) -> date:
+    """The first run date on or after the given date."""
+    if frequency == Frequency.WEEKLY:
+        return on_or_after + timedelta(days=(weekday - on_or_after.weekday()) % 7)
+    year, month = on_or_after.year, on_or_after.month
+    step = 1 if frequency == Frequency.MONTHLY else 3
+    if frequency == Frequency.QUARTERLY:
+        # Back to the start month of this quarter; the loop below moves on if needed.
+        year, month = _add_months(year, month, -((month - 1) % 3))
+    while True:
+        candidate = _in_month(year, month, day_of_month)
+        if candidate >= on_or_after:
+            return candidate
+        year, month = _add_months(year, month, step)
+
+
+def previous_run_date(frequency: str, weekday: int, day_of_month: int, run_date: date) -> date:
+    """The run date before the given run date."""
+    if frequency == Frequency.WEEKLY:
+        return run_date - timedelta(days=7)
+    step = 1 if frequency == Frequency.MONTHLY else 3
+    year, month = _add_months(run_date.year, run_date.month, -step)
+    return _in_month(year, month, day_of_month)
+
+
+def next_run_at(schedule, after: datetime) -> datetime:
+    """The first run moment strictly after `after`, in UTC."""
+    zone = zoneinfo.ZoneInfo(schedule.pmo.time_zone)
+    day = after.astimezone(zone).date()
+    while True:
+        run_date = next_run_date(schedule.frequency, schedule.weekday, schedule.day_of_month, day)
+        moment = datetime.combine(run_date, schedule.send_at, tzinfo=zone)
+        if moment > after:
+            return moment.astimezone(UTC)
+        day = run_date + timedelta(days=1)
+
+
+def local_run_date(schedule, moment: datetime) -> date:
+    return moment.astimezone(zoneinfo.ZoneInfo(schedule.pmo.time_zone)).date()
+
+
+def period_ending(schedule, run_date: date) -> tuple[date, date]:
+    """(first day, first day after) of the period a run on `run_date` reports on."""
+    start = previous_run_date(schedule.frequency, schedule.weekday, schedule.day_of_month, run_date)
+    return start, run_date
+
+
+def period_to_date(frequency: str, today: date) -> tuple[date, date]:
+    """For "send now": the current calendar week, month or quarter, up to and including today."""
+    if frequency == Frequency.WEEKLY:
+        start = today - timedelta(days=today.weekday())
+    elif frequency == Frequency.MONTHLY:
+        start = today.replace(day=1)
+    else:
+        start = date(today.year, today.month - (today.month - 1) % 3, 1)
+    return start, today + timedelta(days=1)
+
+
+def next_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length that follows (for "due next period")."""
+    return end, end + (end - start)

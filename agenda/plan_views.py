@@ -1,0 +1,225 @@
+"""The agenda: actions, suggestions and the cost-of-perception incident log."""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Count, Q, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from agenda import suggestions
+from agenda.forms import ActionForm, IncidentForm
+from agenda.models import Action, ActionStatus
+from agenda.models.plan import OPEN_STATUSES
+from pmo5p.domain import Element, Problem
+from pmo5p.models import Role
+from pmo5p.tenancy import pmo_view
+
+
+def _quarter(day) -> str:
+    return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+
+
+@pmo_view()
+@require_GET
+def action_list(request, pmo):
+    view = request.GET.get("view", "element")
+    actions = list(
+        Action.objects.filter(pmo=pmo)
+        .select_related("owner__user")
+        .prefetch_related("target_segments")
+        .order_by("due_on", "pk")
+    )
+    today = timezone.localdate()
+    groups: dict = defaultdict(list)
+    if view == "status":
+        for action in actions:
+            groups[ActionStatus(action.status)].append(action)
+        ordered = [(status.label, groups.get(status, [])) for status in ActionStatus]
+    elif view == "quarter":
+        for action in actions:
+            groups[_quarter(action.due_on)].append(action)
+        ordered = sorted(groups.items())
+    else:
+        view = "element"
+        for action in actions:
+            groups[Element(action.element)].append(action)
+        ordered = [(element.label, groups.get(element, [])) for element in Element]
+    counts = {
+        "open": sum(1 for a in actions if a.status in OPEN_STATUSES),
+        "overdue": sum(1 for a in actions if a.status in OPEN_STATUSES and a.due_on < today),
+        "done": sum(1 for a in actions if a.status == ActionStatus.DONE),
+    }
+    return render(
+        request,
+        "agenda/action_list.html",
+        {"pmo": pmo, "groups": ordered, "view": view, "counts": counts, "today": today, "statuses": list(ActionStatus)},
+    )
+
+
+@pmo_view(role=Role.MEMBER)
+def action_create(request, pmo):
+    initial = {"due_on": timezone.localdate() + timedelta(days=30), "owner": request.membership.pk}
+    return _action_form(request, pmo, None, initial)
+
+
+@pmo_view(role=Role.MEMBER)
+def action_edit(request, pmo, action_id):
+    return _action_form(request, pmo, get_object_or_404(pmo.actions, pk=action_id), {})
+
+
+def _action_form(request, pmo, action, initial):
+    form = ActionForm(request.POST or None, instance=action, initial=initial, pmo=pmo)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        if action is None:
+            saved.created_by = request.user
+        _stamp_completion(saved)
+        saved.save()
+        form.save_m2m()
+        messages.success(request, f"“{saved.title}” saved.")
+        return redirect("action_list", slug=pmo.slug)
+    return render(request, "agenda/action_form.html", {"pmo": pmo, "form": form, "action": action})
+
+
+def _stamp_completion(action: Action) -> None:
+    if action.status == ActionStatus.DONE and action.completed_at is None:
+        action.completed_at = timezone.now()
+    elif action.status != ActionStatus.DONE:
+        action.completed_at = None
+
+
+@pmo_view(role=Role.MEMBER)
+@require_POST
+def action_set_status(request, pmo, action_id):
+    action = get_object_or_404(pmo.actions, pk=action_id)
+    status = request.POST.get("status", "")
+    if status not in ActionStatus.values:
+        messages.error(request, "Choose planned, in progress, done or dropped.")
+    else:
+        action.status = status
+        _stamp_completion(action)
+        action.save(update_fields=["status", "completed_at"])
+        messages.success(request, f"“{action.title}” is now {action.get_status_display().lower()}.")
+    return redirect("action_list", slug=pmo.slug)
+
+
+@pmo_view(role=Role.MEMBER)
+def action_delete(request, pmo, action_id):
+    action = get_object_or_404(pmo.actions, pk=action_id)
+    if request.method == "POST":
+        action.delete()
+        messages.success(request, f"“{action.title}” deleted.")
+        return redirect("action_list", slug=pmo.slug)
+    return render(
+        request, "agenda/confirm_delete.html", {"pmo": pmo, "object": action, "what": "action", "back": "action_list"}
+    )
+
+
+# Suggestions -----------------------------------------------------------------------------
+
+
+@pmo_view()
+@require_GET
+def suggestion_list(request, pmo):
+    return render(request, "agenda/suggestions.html", {"pmo": pmo, "suggestions": suggestions.suggestions(pmo)})
+
+
+@pmo_view(role=Role.MEMBER)
+@require_POST
+def suggestion_adopt(request, pmo):
+    suggestion = suggestions.find(pmo, request.POST.get("key", ""))
+    if suggestion is None:
+        messages.error(
+            request, "That suggestion is no longer proposed: it was adopted already, or the figures changed."
+        )
+        return redirect("suggestion_list", slug=pmo.slug)
+    action = Action.objects.create(
+        pmo=pmo,
+        title=suggestion.title[:200],
+        element=suggestion.element,
+        problem=suggestion.problem,
+        expected_effect=suggestion.expected_effect,
+        notes=f"Suggested by pmo5p: {suggestion.why}",
+        owner=request.membership,
+        due_on=timezone.localdate() + timedelta(days=30),
+        suggestion_key=suggestion.key,
+        created_by=request.user,
+    )
+    if suggestion.segment_id:
+        action.target_segments.add(suggestion.segment_id)
+    if suggestion.stakeholder_id:
+        action.target_stakeholders.add(suggestion.stakeholder_id)
+    messages.success(request, "Added to the agenda. Adjust the owner, due date and details, then save.")
+    return redirect("action_edit", slug=pmo.slug, action_id=action.pk)
+
+
+# Incidents ---------------------------------------------------------------------------------
+
+
+@pmo_view()
+@require_GET
+def incident_list(request, pmo):
+    incidents = pmo.incidents.prefetch_related("stakeholders")
+    by_problem = {
+        row["problem"]: row
+        for row in pmo.incidents.values("problem").annotate(
+            n=Count("id"), cost=Sum("estimated_cost"), days=Sum("days_lost")
+        )
+    }
+    totals = pmo.incidents.aggregate(n=Count("id"), cost=Sum("estimated_cost"), days=Sum("days_lost"))
+    year_ago = timezone.localdate() - timedelta(days=365)
+    last_year = pmo.incidents.aggregate(
+        cost=Sum("estimated_cost", filter=Q(occurred_on__gte=year_ago)),
+        days=Sum("days_lost", filter=Q(occurred_on__gte=year_ago)),
+    )
+    return render(
+        request,
+        "agenda/incident_list.html",
+        {
+            "pmo": pmo,
+            "incidents": incidents,
+            "problems": [(problem, by_problem.get(problem.value)) for problem in Problem],
+            "totals": totals,
+            "last_year": last_year,
+        },
+    )
+
+
+@pmo_view(role=Role.MEMBER)
+def incident_create(request, pmo):
+    return _incident_form(request, pmo, None)
+
+
+@pmo_view(role=Role.MEMBER)
+def incident_edit(request, pmo, incident_id):
+    return _incident_form(request, pmo, get_object_or_404(pmo.incidents, pk=incident_id))
+
+
+def _incident_form(request, pmo, incident):
+    form = IncidentForm(request.POST or None, instance=incident, pmo=pmo)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        if incident is None:
+            saved.created_by = request.user
+        saved.save()
+        form.save_m2m()
+        messages.success(request, "Incident logged.")
+        return redirect("incident_list", slug=pmo.slug)
+    return render(request, "agenda/incident_form.html", {"pmo": pmo, "form": form, "incident": incident})
+
+
+@pmo_view(role=Role.MEMBER)
+def incident_delete(request, pmo, incident_id):
+    incident = get_object_or_404(pmo.incidents, pk=incident_id)
+    if request.method == "POST":
+        incident.delete()
+        messages.success(request, "Incident deleted.")
+        return redirect("incident_list", slug=pmo.slug)
+    return render(
+        request,
+        "agenda/confirm_delete.html",
+        {"pmo": pmo, "object": incident, "what": "incident", "back": "incident_list"},
+    )

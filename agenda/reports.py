@@ -1,0 +1,395 @@
+"""The Relationship Marketing Agenda report: claiming due schedules, building each
+report once as a snapshot, and delivering it once per recipient.
+
+Exactly once, and what it rests on:
+- one AgendaReport per (PMO, kind, period) and one ReportDelivery per (report,
+  recipient), both unique constraints, so a second beat, a retry or a restart
+  finds the row that is there instead of making another;
+- a due schedule is claimed under FOR UPDATE SKIP LOCKED and moved to its next run
+  in the same transaction as its report is created;
+- a delivery is sent while its row is locked and marked sent in the same
+  transaction; a worker that dies before the SMTP server accepted the message
+  leaves the row unsent, and the task (acks_late, reject_on_worker_lost) runs
+  again. A worker killed after the server accepted but before the commit causes
+  the one duplicate that cannot be ruled out; it carries the same Message-ID.
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from agenda import insights, periods, suggestions
+from agenda.models import (
+    Action,
+    ActionStatus,
+    AgendaReport,
+    DeliveryStatus,
+    Frequency,
+    Incident,
+    MaturityRecord,
+    ReportDelivery,
+    ReportKind,
+    ReportSchedule,
+)
+from agenda.models.plan import OPEN_STATUSES
+from agenda.models.reports import ReportStatus
+from pmo5p.domain import MaturityStage
+from pmo5p.emails import build_message
+from stakeholders import scores
+
+logger = logging.getLogger(__name__)
+
+
+# Scheduling -----------------------------------------------------------------------------
+
+
+def reschedule(schedule: ReportSchedule, *, now=None) -> None:
+    """Set the next run from now; an inactive schedule has none."""
+    now = now or timezone.now()
+    schedule.next_run_at = periods.next_run_at(schedule, now) if schedule.is_active else None
+
+
+def claim_due_schedules(*, now=None) -> list[int]:
+    """Create the report of every due schedule, once; return the new reports' ids.
+
+    Each schedule is claimed under FOR UPDATE SKIP LOCKED, so two dispatchers at
+    once take different schedules, and its next run moves forward in the same
+    transaction as its report is created. If the report of that period exists
+    already (a rerun), the unique constraint keeps it single and nothing is added.
+    """
+    now = now or timezone.now()
+    created: list[int] = []
+    while True:
+        with transaction.atomic():
+            schedule = (
+                ReportSchedule.objects.select_for_update(skip_locked=True)
+                .select_related("pmo")
+                .filter(is_active=True, next_run_at__lte=now)
+                .order_by("next_run_at")
+                .first()
+            )
+            if schedule is None:
+                return created
+            run_date = periods.local_run_date(schedule, schedule.next_run_at)
+            start, end = periods.period_ending(schedule, run_date)
+            report, made = _get_or_create_report(schedule.pmo, ReportKind.SCHEDULED, schedule.frequency, start, end)
+            schedule.last_run_at = now
+            reschedule(schedule, now=now)
+            schedule.save(update_fields=["last_run_at", "next_run_at", "updated_at"])
+            if made:
+                created.append(report.pk)
+
+
+def _get_or_create_report(pmo, kind, frequency, start, end, requested_by=None) -> tuple[AgendaReport, bool]:
+    try:
+        with transaction.atomic():
+            report = AgendaReport.objects.create(
+                pmo=pmo, kind=kind, frequency=frequency, period_start=start, period_end=end, requested_by=requested_by
+            )
+            return report, True
+    except IntegrityError:
+        return AgendaReport.objects.get(pmo=pmo, kind=kind, period_start=start, period_end=end), False
+
+
+def request_now(pmo, user, *, today=None) -> tuple[AgendaReport, bool]:
+    """The report of the current period to date ("send now"), once a day at most."""
+    frequency = getattr(getattr(pmo, "report_schedule", None), "frequency", Frequency.MONTHLY)
+    today = today or timezone.localdate()
+    start, end = periods.period_to_date(frequency, today)
+    return _get_or_create_report(pmo, ReportKind.ON_DEMAND, frequency, start, end, requested_by=user)
+
+
+# Building ------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _rounded(value, digits=1):
+    return None if value is None else round(value, digits)
+
+
+def previous_report(report: AgendaReport) -> AgendaReport | None:
+    return (
+        AgendaReport.objects.filter(pmo=report.pmo, status=ReportStatus.READY, period_end__lte=report.period_start)
+        .exclude(pk=report.pk)
+        .order_by("-period_end", "-created_at")
+        .first()
+    )
+
+
+def maturity_movement(pmo, start, end) -> dict:
+    """Stakeholders whose current stage changed within the period, in one query."""
+
+    def stage_before(day):
+        latest = MaturityRecord.objects.filter(stakeholder=OuterRef("pk"), recorded_on__lt=day).order_by(
+            "-recorded_on", "-created_at", "-pk"
+        )
+        return Subquery(latest.values("stage")[:1])
+
+    moved = (
+        pmo.stakeholders.filter(maturity_records__recorded_on__gte=start, maturity_records__recorded_on__lt=end)
+        .distinct()
+        .annotate(before=stage_before(start), after=stage_before(end))
+        .exclude(before=F("after"))
+        .order_by("name")
+        .values("pk", "name", "before", "after")
+    )
+    up, down, movers = 0, 0, []
+    for row in moved:
+        if row["before"] is None or row["after"] > row["before"]:
+            up += 1
+        else:
+            down += 1
+        movers.append(
+            {
+                "id": row["pk"],
+                "name": row["name"],
+                "from": MaturityStage(row["before"]).label if row["before"] else "Not assessed",
+                "to": MaturityStage(row["after"]).label,
+            }
+        )
+    return {"up": up, "down": down, "movers": movers[:15], "more": max(0, len(movers) - 15)}
+
+
+def _action_row(action: Action) -> dict:
+    return {
+        "id": action.pk,
+        "title": action.title,
+        "element": action.get_element_display(),
+        "owner": str(action.owner.user) if action.owner else None,
+        "due_on": action.due_on.isoformat(),
+        "status": action.get_status_display(),
+    }
+
+
+def build_figures(report: AgendaReport) -> dict:
+    """Everything the report says, as JSON-ready figures (a fixed number of queries)."""
+    pmo = report.pmo
+    start, end = report.period_start, report.period_end
+    survey = insights.default_survey(pmo)
+    previous = previous_report(report)
+    before = {
+        row["element"]: row.get("perception") for row in (previous.figures.get("elements", []) if previous else [])
+    }
+
+    figures: dict = {
+        "pmo": pmo.name,
+        "period": {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "last_day": (end - timedelta(days=1)).isoformat(),
+        },
+        "frequency": report.frequency,
+        "previous_report": previous.pk if previous else None,
+        "survey": None,
+        "elements": [],
+        "focus": [],
+    }
+    if survey:
+        rows = insights.element_insights(pmo, survey)
+        participation = scores.participation(survey)
+        nps = scores.nps_summary(survey.responses.all())
+        figures["survey"] = {
+            "id": survey.pk,
+            "title": survey.title,
+            "closed_at": survey.closed_at.date().isoformat() if survey.closed_at else None,
+            "responses": participation.responses,
+            "sent": participation.sent,
+            "response_rate": _rounded(participation.response_rate, 0),
+            "nps": _rounded(nps.score, 0),
+            "promoters": nps.promoters,
+            "passives": nps.passives,
+            "detractors": nps.detractors,
+        }
+        for row in rows:
+            perception = _rounded(row.perception)
+            was = before.get(row.element.value)
+            figures["elements"].append(
+                {
+                    "element": row.element.value,
+                    "label": row.element.label,
+                    "aim": row.element.aim,
+                    "perception": perception,
+                    "importance": _rounded(row.importance),
+                    "self_score": _rounded(row.self_score),
+                    "gap": _rounded(row.gap),
+                    "quadrant": row.quadrant.label if row.quadrant else None,
+                    "priority": _rounded(row.priority),
+                    "change": None if perception is None or was is None else round(perception - was, 1),
+                }
+            )
+        for row in insights.ranked_by_priority(rows)[:3]:
+            if row.priority is None:
+                continue
+            figures["focus"].append(
+                {
+                    "element": row.element.value,
+                    "label": row.element.label,
+                    "aim": row.element.aim,
+                    "quadrant": row.quadrant.label,
+                    "advice": row.quadrant.advice,
+                    "priority": _rounded(row.priority, 0),
+                    "perception": _rounded(row.perception, 0),
+                    "importance": _rounded(row.importance, 0),
+                }
+            )
+
+    figures["maturity"] = maturity_movement(pmo, start, end)
+    distribution = insights.maturity_distribution(pmo.stakeholders.filter(is_active=True))
+    figures["maturity"]["distribution"] = [
+        {"stage": MaturityStage(k).label if k else "Not assessed", "count": v} for k, v in distribution.items()
+    ]
+    figures["at_risk"] = [
+        {"id": item.stakeholder.pk, "name": item.stakeholder.name, "reasons": item.reasons}
+        for item in insights.at_risk_stakeholders(pmo)
+    ]
+
+    incidents = Incident.objects.filter(pmo=pmo, occurred_on__gte=start, occurred_on__lt=end)
+    totals = incidents.aggregate(count=Count("id"), cost=Sum("estimated_cost"), days=Sum("days_lost"))
+    figures["incidents"] = {
+        "count": totals["count"],
+        "cost": _money(totals["cost"]),
+        "days": _money(totals["days"]),
+        "items": [
+            {
+                "title": i.title,
+                "problem": i.get_problem_display(),
+                "date": i.occurred_on.isoformat(),
+                "cost": _money(i.estimated_cost),
+                "days": _money(i.days_lost),
+            }
+            for i in incidents.order_by("occurred_on")[:20]
+        ],
+    }
+
+    actions = Action.objects.filter(pmo=pmo).select_related("owner__user")
+    next_start, next_end = periods.next_period(start, end)
+    today = min(timezone.localdate(), end - timedelta(days=1))
+    figures["actions"] = {
+        "done": [
+            _action_row(a)
+            for a in actions.filter(status=ActionStatus.DONE, completed_at__date__gte=start, completed_at__date__lt=end)
+        ],
+        "overdue": [_action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__lte=today)],
+        "due_next": [
+            _action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__gt=today, due_on__lt=next_end)
+        ],
+        "next_period_end": (next_end - timedelta(days=1)).isoformat(),
+    }
+    figures["suggestions"] = [
+        {"title": s.title, "element": s.element.label, "why": s.why} for s in suggestions.suggestions(pmo, survey)[:5]
+    ]
+    return figures
+
+
+def render(report: AgendaReport) -> tuple[str, str]:
+    """The report's HTML content (shared by the archive, the e-mail and the PDF) and its text."""
+    context = {"report": report, "f": report.figures, "site_url": settings.SITE_URL}
+    return (
+        render_to_string("agenda/reports/content.html", context),
+        render_to_string("agenda/reports/content.txt", context),
+    )
+
+
+def render_pdf(report: AgendaReport) -> bytes:
+    from weasyprint import HTML  # imported here: it loads Pango, which the web pages never need
+
+    document = render_to_string("agenda/reports/pdf.html", {"report": report, "content": report.html})
+    return HTML(string=document).write_pdf()
+
+
+def build(report_id: int) -> AgendaReport | None:
+    """Build a report's snapshot once; a report built already is left as it is."""
+    with transaction.atomic():
+        report = AgendaReport.objects.select_for_update().select_related("pmo").filter(pk=report_id).first()
+        if report is None or report.status == ReportStatus.READY:
+            return report
+        with timezone.override(report.pmo.time_zone):
+            report.figures = build_figures(report)
+            report.html, report.text = render(report)
+            report.pdf = render_pdf(report)
+        report.status = ReportStatus.READY
+        report.built_at = timezone.now()
+        report.build_error = ""
+        report.save()
+    return report
+
+
+def create_deliveries(report: AgendaReport) -> list[int]:
+    """One delivery per subscribed member (the unique constraint keeps reruns single)."""
+    recipients = report.pmo.memberships.filter(receives_reports=True, user__is_active=True).select_related("user")
+    for membership in recipients:
+        try:
+            with transaction.atomic():
+                ReportDelivery.objects.create(report=report, user=membership.user, email=membership.user.email.lower())
+        except IntegrityError:
+            pass  # made by an earlier run
+    return list(report.deliveries.exclude(status=DeliveryStatus.SENT).values_list("pk", flat=True))
+
+
+# Sending -----------------------------------------------------------------------------------
+
+
+def message_for(delivery: ReportDelivery) -> EmailMultiAlternatives:
+    report = delivery.report
+    context = {"report": report, "f": report.figures, "content": report.html, "delivery": delivery}
+    message = build_message("agenda-report", [delivery.email], context, headers={"Message-ID": delivery.message_id})
+    last = report.last_day
+    message.attach(f"agenda-report-{report.pmo.slug}-{last.isoformat()}.pdf", bytes(report.pdf), "application/pdf")
+    return message
+
+
+class DeliveryOutcome:
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED_FOR_NOW = "failed for now"
+    FAILED = "failed"
+
+
+def send_delivery(delivery_id: int, *, final_attempt: bool) -> tuple[str, Exception | None]:
+    """Send one delivery if it is not sent; record the attempt and any error."""
+    with transaction.atomic():
+        delivery = (
+            ReportDelivery.objects.select_for_update().select_related("report__pmo").filter(pk=delivery_id).first()
+        )
+        if delivery is None or delivery.status == DeliveryStatus.SENT:
+            return DeliveryOutcome.SKIPPED, None
+        delivery.attempts += 1
+        try:
+            message_for(delivery).send()
+        except Exception as error:  # recorded, then retried or given up by the task
+            delivery.last_error = f"{type(error).__name__}: {error}"[:1000]
+            delivery.status = DeliveryStatus.FAILED if final_attempt else DeliveryStatus.PENDING
+            delivery.save(update_fields=["attempts", "last_error", "status"])
+            return (DeliveryOutcome.FAILED if final_attempt else DeliveryOutcome.FAILED_FOR_NOW), error
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = timezone.now()
+        delivery.last_error = ""
+        delivery.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+    return DeliveryOutcome.SENT, None
+
+
+def resend(delivery: ReportDelivery) -> None:
+    from agenda.tasks import send_report_delivery
+
+    ReportDelivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
+        status=DeliveryStatus.PENDING, last_error=""
+    )
+    transaction.on_commit(lambda: send_report_delivery.delay(delivery.pk))
+
+
+def delivery_summary(report: AgendaReport) -> dict:
+    return report.deliveries.aggregate(
+        sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
+        pending=Count("id", filter=Q(status=DeliveryStatus.PENDING)),
+        failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
+    )

@@ -1,0 +1,254 @@
+"""Suggested actions: a library of templates per element and IPA quadrant, written from
+the aims of the 5P's, and the ranking that proposes them where the figures call for it.
+
+A suggestion is proposed for each element (highest priority first) from its quadrant,
+for each segment whose own figures put that element in "Concentrate here", and for
+each at-risk stakeholder. Adopting one turns it into an agenda action.
+"""
+
+from dataclasses import dataclass
+
+from agenda import insights
+from agenda.insights import IpaQuadrant
+from agenda.models import Action
+from pmo5p.domain import Element, Problem
+
+# (title, expected effect, problem), per element and quadrant. "{who}" is the audience:
+# "stakeholders" or a segment's name.
+LIBRARY: dict[Element, dict[IpaQuadrant, list[tuple[str, str, Problem]]]] = {
+    Element.PRODUCT: {
+        IpaQuadrant.CONCENTRATE: [
+            (
+                "Review the PMO's service catalogue with {who}",
+                "Services that meet the basic needs of {who}, in words they recognise.",
+                Problem.INFORMATION,
+            ),
+            (
+                "Run a needs interview round with {who}",
+                "A shared list of what {who} need from the PMO, to reshape the offer.",
+                Problem.INFORMATION,
+            ),
+        ],
+        IpaQuadrant.KEEP_UP: [
+            (
+                "Publish a one-page guide to the PMO's services for {who}",
+                "Basic needs stay met as people change.",
+                Problem.PERFORMANCE,
+            )
+        ],
+        IpaQuadrant.LOW_PRIORITY: [
+            (
+                "Check with {who} which PMO services they could do without",
+                "Effort moves to what matters.",
+                Problem.COST_AND_DELAY,
+            )
+        ],
+        IpaQuadrant.OVERKILL: [
+            ("Simplify the services {who} rarely use", "Less overhead for the same value.", Problem.COST_AND_DELAY)
+        ],
+    },
+    Element.PHYSICAL_EVIDENCE: {
+        IpaQuadrant.CONCENTRATE: [
+            (
+                "Show {who} the benefits the portfolio has realised",
+                "{who} can point to what the PMO's work delivered.",
+                Problem.MISSED_OPPORTUNITIES,
+            ),
+            (
+                "Add a benefits summary to the reports {who} receive",
+                "Reports that show outcomes, not only status.",
+                Problem.MISSED_OPPORTUNITIES,
+            ),
+        ],
+        IpaQuadrant.KEEP_UP: [
+            (
+                "Keep a quarterly benefits showcase for {who}",
+                "Evidence of value stays visible.",
+                Problem.MISSED_OPPORTUNITIES,
+            )
+        ],
+        IpaQuadrant.LOW_PRIORITY: [
+            (
+                "Ask {who} which evidence of PMO value they would use",
+                "Evidence that answers their questions.",
+                Problem.INFORMATION,
+            )
+        ],
+        IpaQuadrant.OVERKILL: [
+            ("Trim the reports {who} do not read", "Less reporting effort, same insight.", Problem.COST_AND_DELAY)
+        ],
+    },
+    Element.PRICE: {
+        IpaQuadrant.CONCENTRATE: [
+            (
+                "Cut the time PMO processes take from {who}",
+                "Working with the PMO feels worth what it costs {who}.",
+                Problem.COST_AND_DELAY,
+            ),
+            (
+                "Tell {who} what each PMO request is for and what it saves them",
+                "The value behind the effort is understood.",
+                Problem.PERFORMANCE,
+            ),
+        ],
+        IpaQuadrant.KEEP_UP: [
+            (
+                "Keep lightweight governance for small projects of {who}",
+                "Perceived value stays high.",
+                Problem.COST_AND_DELAY,
+            )
+        ],
+        IpaQuadrant.LOW_PRIORITY: [
+            (
+                "Watch the effort PMO processes ask of {who}",
+                "Early warning if cost starts to matter.",
+                Problem.COST_AND_DELAY,
+            )
+        ],
+        IpaQuadrant.OVERKILL: [
+            ("Reinvest effort saved with {who} where perception is weak", "Value where it counts.", Problem.PERFORMANCE)
+        ],
+    },
+    Element.PEOPLE: {
+        IpaQuadrant.CONCENTRATE: [
+            (
+                "Pair each key stakeholder in {who} with a named PMO contact",
+                "Confidence built through a consistent, good experience.",
+                Problem.PERFORMANCE,
+            ),
+            (
+                "Offer coaching sessions by PMO experts to {who}",
+                "{who} experience the PMO's skills first hand.",
+                Problem.RECRUITING,
+            ),
+        ],
+        IpaQuadrant.KEEP_UP: [
+            (
+                "Recognise the PMO people {who} value, and share how they work",
+                "Good experiences spread.",
+                Problem.RECRUITING,
+            )
+        ],
+        IpaQuadrant.LOW_PRIORITY: [
+            ("Introduce the PMO team to {who} at their next meeting", "A face to every service.", Problem.INFORMATION)
+        ],
+        IpaQuadrant.OVERKILL: [
+            (
+                "Free PMO experts' time from {who} for segments that need it",
+                "Skills go where confidence is low.",
+                Problem.PERFORMANCE,
+            )
+        ],
+    },
+    Element.PROCESS: {
+        IpaQuadrant.CONCENTRATE: [
+            (
+                "Tailor the PMO's process to the projects of {who}",
+                "A personal service instead of one process for all.",
+                Problem.COST_AND_DELAY,
+            ),
+            (
+                "Agree a service level with {who} for PMO requests",
+                "Responsive, predictable support.",
+                Problem.PERFORMANCE,
+            ),
+        ],
+        IpaQuadrant.KEEP_UP: [
+            ("Document the tailoring that works for {who}", "Personal service that lasts.", Problem.PERFORMANCE)
+        ],
+        IpaQuadrant.LOW_PRIORITY: [
+            ("Ask {who} where the process gets in their way", "Find friction before it matters.", Problem.INFORMATION)
+        ],
+        IpaQuadrant.OVERKILL: [
+            (
+                "Standardise where tailoring for {who} adds little",
+                "Less effort for the same experience.",
+                Problem.COST_AND_DELAY,
+            )
+        ],
+    },
+}
+
+
+@dataclass
+class Suggestion:
+    key: str
+    element: Element
+    quadrant: IpaQuadrant | None
+    title: str
+    expected_effect: str
+    problem: Problem
+    why: str
+    priority: float | None
+    segment_id: int | None = None
+    stakeholder_id: int | None = None
+
+
+def _fill(template: str, who: str) -> str:
+    text = template.format(who=who)
+    return text[0].upper() + text[1:]
+
+
+def suggestions(pmo, survey=None) -> list[Suggestion]:
+    """What the figures call for, highest priority first; adopted ones are left out."""
+    survey = survey or insights.default_survey(pmo)
+    adopted = set(Action.objects.filter(pmo=pmo).exclude(suggestion_key="").values_list("suggestion_key", flat=True))
+    proposed: list[Suggestion] = []
+    if survey is not None:
+        for rank, row in enumerate(insights.ranked_by_priority(insights.element_insights(pmo, survey)), start=1):
+            if row.quadrant is None:
+                continue
+            for index, (title, effect, problem) in enumerate(LIBRARY[row.element][row.quadrant]):
+                proposed.append(
+                    Suggestion(
+                        key=f"{row.element.value}:{row.quadrant.value}:all:{index}",
+                        element=row.element,
+                        quadrant=row.quadrant,
+                        title=_fill(title, "stakeholders"),
+                        expected_effect=_fill(effect, "stakeholders"),
+                        problem=problem,
+                        why=f"{row.element.label} is priority {rank}: {row.quadrant.label.lower()} "
+                        f"(perception {row.perception:.0f}, importance {row.importance:.0f}).",
+                        priority=row.priority,
+                    )
+                )
+        for segment_row in insights.segment_element_insights(survey):
+            for row in segment_row.elements:
+                if row.quadrant != IpaQuadrant.CONCENTRATE:
+                    continue
+                title, effect, problem = LIBRARY[row.element][row.quadrant][0]
+                proposed.append(
+                    Suggestion(
+                        key=f"{row.element.value}:{row.quadrant.value}:segment-{segment_row.segment_id}:0",
+                        element=row.element,
+                        quadrant=row.quadrant,
+                        title=_fill(title, segment_row.name),
+                        expected_effect=_fill(effect, segment_row.name),
+                        problem=problem,
+                        why=f"For {segment_row.name}, {row.element.label} is in “Concentrate here” "
+                        f"(perception {row.perception:.0f}, importance {row.importance:.0f}, {segment_row.responses} responses).",
+                        priority=row.priority,
+                        segment_id=segment_row.segment_id,
+                    )
+                )
+    for item in insights.at_risk_stakeholders(pmo):
+        person = item.stakeholder
+        proposed.append(
+            Suggestion(
+                key=f"people:at-risk:stakeholder-{person.pk}:0",
+                element=Element.PEOPLE,
+                quadrant=None,
+                title=f"Meet {person.name} to understand their view of the PMO",
+                expected_effect="A relationship back on track, and what lies behind it understood.",
+                problem=Problem.PERFORMANCE,
+                why=f"{person.name} is at risk: {'; '.join(item.reasons).lower()}.",
+                priority=None,
+                stakeholder_id=person.pk,
+            )
+        )
+    fresh = [s for s in proposed if s.key not in adopted]
+    return sorted(fresh, key=lambda s: (s.priority is None, -(s.priority or 0)))
+
+
+def find(pmo, key: str) -> Suggestion | None:
+    return next((s for s in suggestions(pmo) if s.key == key), None)
