@@ -42,8 +42,10 @@ migrate: $(VENV)/.runtime
 demo: migrate
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) load_demo
 
+# E-mails (invitations, surveys, reports with their PDF) are written to var/mail/ unless EMAIL_URL says otherwise.
 run: demo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) runserver $(HOST):$(PORT)
+	@echo "E-mails go to $${EMAIL_URL:-files in var/mail/}"
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail://$(CURDIR)/var/mail} $(MANAGE) runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

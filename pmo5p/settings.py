@@ -150,7 +150,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
     "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
-    "dispatch-due-reports": {"task": "agenda.tasks.dispatch_due_reports", "schedule": 5 * 60},
+    "dispatch-due-reports": {
+        "task": "agenda.tasks.dispatch_due_reports",
+        "schedule": env_int("PMO5P_REPORT_DISPATCH_SECONDS", 5 * 60, minimum=1),
+    },
 }
 # An unacknowledged task (its worker died) goes back to the queue after this long.
 # It must exceed the longest retry countdown; the tasks are idempotent either way.

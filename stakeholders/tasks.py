@@ -17,9 +17,20 @@ from stakeholders.models import Invitation, Response
 
 logger = logging.getLogger(__name__)
 
-# Errors worth another try: the mail server refused for now, or could not be reached.
+# Errors of sending mail. Worth another try when the mail server refused for now (4xx)
+# or could not be reached; a refusal for good (5xx, see is_permanent) is not retried.
 TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, socket.timeout, ConnectionError, OSError)
 MAX_SEND_RETRIES = 5
+
+
+def is_permanent(error: Exception) -> bool:
+    """The mail server refused this message for good (a 5xx reply): sending it again will not help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
 
 
 def retry_countdown(retries: int) -> int:
@@ -47,7 +58,7 @@ def send_survey_email(self, invitation_id: int, kind: str) -> str:
             emails.send(f"survey-{kind}", [invitation.email], survey_email_context(invitation))
         except TRANSIENT_MAIL_ERRORS as error:
             invitation.last_error = f"{type(error).__name__}: {error}"[:1000]
-            final = self.request.retries >= self.max_retries
+            final = self.request.retries >= self.max_retries or is_permanent(error)
             if final:
                 invitation.send_status = Invitation.SendStatus.FAILED
             invitation.save(update_fields=["send_attempts", "last_error", "send_status"])
@@ -98,6 +109,10 @@ def send_due_reminders() -> int:
     ids = surveys.claim_due_reminders()
     for invitation_id in ids:
         send_survey_email.delay(invitation_id, "reminder")
+    # Invitations whose e-mail was never queued (the broker was down when the launch
+    # committed) are queued again; sending skips any that went out meanwhile.
+    for invitation_id in surveys.stale_unsent_invitations():
+        send_survey_email.delay(invitation_id, "invitation")
     return len(ids)
 
 
@@ -149,5 +164,8 @@ def send_detractor_alert(self, response_id: int) -> str:
     try:
         emails.send(template, recipients, context)
     except TRANSIENT_MAIL_ERRORS as error:
+        if is_permanent(error):
+            logger.warning("Giving up on the detractor alert for response %s: %s", response_id, error)
+            return "failed"
         raise self.retry(countdown=retry_countdown(self.request.retries), exc=error) from error
     return "sent"
