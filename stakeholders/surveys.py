@@ -3,7 +3,7 @@ answering, reminding and closing. Views and tasks call these; they hold the rule
 
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -128,6 +128,21 @@ def audience(survey: Survey, *, now=None) -> Audience:
 # Launching -------------------------------------------------------------------------
 
 
+def _enqueue_after_commit(task, *args) -> None:
+    """Run `task.delay(*args)` once the transaction commits, as a robust callback.
+
+    Robust: what is committed stays committed, and a task that cannot be enqueued (or,
+    run eagerly, raises) is logged instead of turning the request into an error page
+    or stopping the callbacks queued after it.
+    """
+
+    def enqueue():
+        task.delay(*args)
+
+    enqueue.__qualname__ = f"{task.name}.delay{args}"
+    transaction.on_commit(enqueue, robust=True)
+
+
 def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitation]:
     """Open the survey and invite the audience; e-mails go out once the launch is committed."""
     from stakeholders.tasks import send_survey_email  # tasks import this module
@@ -136,7 +151,7 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
         survey = Survey.objects.select_for_update().get(pk=survey.pk)
         require_draft(survey)
         now = now or timezone.now()
-        if survey.closes_on < timezone.localdate(now):
+        if survey.closes_on < timezone.localdate(now, timezone=_zone(survey.pmo.time_zone)):
             raise SurveyError("The close date has passed: choose a later one before launching.")
         plan = audience(survey, now=now)
         include_recent_ids = {int(i) for i in include_recent_ids}
@@ -149,8 +164,10 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
         survey.status = SurveyStatus.OPEN
         survey.launched_at = now
         survey.save(update_fields=["status", "launched_at"])
-        ids = [invitation.pk for invitation in invitations]
-        transaction.on_commit(lambda: [send_survey_email.delay(pk, "invitation") for pk in ids])
+        for invitation in invitations:
+            # One robust callback each: a send that fails (or an eager task that raises)
+            # neither stops the others nor turns the committed launch into an error.
+            _enqueue_after_commit(send_survey_email, invitation.pk, "invitation")
     return invitations
 
 
@@ -162,7 +179,7 @@ def resend(invitation: Invitation) -> None:
     if invitation.responded_at:
         raise SurveyError(f"{invitation.stakeholder} has answered already.")
     Invitation.objects.filter(pk=invitation.pk).update(send_status=Invitation.SendStatus.PENDING, last_error="")
-    transaction.on_commit(lambda: send_survey_email.delay(invitation.pk, "invitation"))
+    _enqueue_after_commit(send_survey_email, invitation.pk, "invitation")
 
 
 def claim_due_reminders(*, now=None) -> list[int]:
@@ -175,7 +192,10 @@ def claim_due_reminders(*, now=None) -> list[int]:
     """
     now = now or timezone.now()
     claimed: list[int] = []
-    for survey in Survey.objects.filter(status=SurveyStatus.OPEN).only("id", "reminder_delay_days"):
+    open_surveys = Survey.objects.filter(status=SurveyStatus.OPEN).select_related("pmo")
+    for survey in open_surveys.only("id", "status", "closes_on", "reminder_delay_days", "pmo__time_zone"):
+        if not is_answerable(survey, now=now):
+            continue  # past its close date, about to be closed: a reminder would send to a dead link
         with transaction.atomic():
             due = Invitation.objects.select_for_update(skip_locked=True).filter(
                 survey=survey,
@@ -187,6 +207,19 @@ def claim_due_reminders(*, now=None) -> list[int]:
             Invitation.objects.filter(pk__in=ids).update(reminder_claimed_at=now)
         claimed.extend(ids)
     return claimed
+
+
+def stale_unsent_invitations(*, now=None, after=timedelta(minutes=10)) -> list[int]:
+    """Open surveys' invitations still queued, never tried, well after their launch."""
+    now = now or timezone.now()
+    return list(
+        Invitation.objects.filter(
+            survey__status=SurveyStatus.OPEN,
+            send_status=Invitation.SendStatus.PENDING,
+            send_attempts=0,
+            created_at__lt=now - after,
+        ).values_list("pk", flat=True)
+    )
 
 
 # Closing -------------------------------------------------------------------------
@@ -205,7 +238,8 @@ def close_due_surveys(*, now=None) -> int:
     now = now or timezone.now()
     closed = 0
     # Every time zone's date is within a day of UTC's, so this narrows the candidates.
-    candidates = Survey.objects.filter(status=SurveyStatus.OPEN, closes_on__lte=now.date()).select_related("pmo")
+    utc_date = timezone.localdate(now, timezone=UTC)
+    candidates = Survey.objects.filter(status=SurveyStatus.OPEN, closes_on__lte=utc_date).select_related("pmo")
     for survey in candidates:
         if survey.closes_on < timezone.localdate(now, timezone=_zone(survey.pmo.time_zone)):
             closed += close(survey, now=now)
@@ -254,7 +288,8 @@ def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | 
             )
             Invitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
             if nps is not None and nps <= 6:
-                transaction.on_commit(lambda: send_detractor_alert.delay(response.pk))
+                # Robust: the response is stored; a failing alert must not show the stakeholder an error.
+                _enqueue_after_commit(send_detractor_alert, response.pk)
     except IntegrityError as error:
         if Response.objects.filter(invitation=invitation).exists():
             raise AlreadyAnswered from error
