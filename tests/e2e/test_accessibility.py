@@ -1,0 +1,50 @@
+"""The main pages of the signed-in app, with the demo PMO's data, pass axe-core with no
+serious or critical violation, on a desktop and on a phone."""
+
+import pytest
+
+from agenda.demo import DEMO_PASSWORD, load_demo
+from tests.e2e.test_survey_journey import serious_violations
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAGES = [
+    "/pmo/demo/",
+    "/pmo/demo/stakeholders/",
+    "/pmo/demo/stakeholders/grid/",
+    "/pmo/demo/surveys/",
+    "/pmo/demo/surveys/2/results/",
+    "/pmo/demo/assessments/",
+    "/pmo/demo/agenda/",
+    "/pmo/demo/agenda/suggestions/",
+    "/pmo/demo/reports/schedule/",
+    "/pmo/demo/model/",
+]
+
+
+@pytest.fixture
+def demo_page(browser, live_server):
+    load_demo()
+    # axe is injected as a script tag, which the app's Content-Security-Policy would block.
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("E-mail address").fill("lead@example.com")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/pmo/demo/")
+    yield page
+    context.close()
+
+
+def test_main_pages_have_no_serious_accessibility_problem(demo_page, live_server):
+    problems = {}
+    for width in (1366, 390):
+        demo_page.set_viewport_size({"width": width, "height": 900})
+        for path in PAGES:
+            response = demo_page.goto(f"{live_server.url}{path}")
+            assert response.status == 200, path
+            found = serious_violations(demo_page)
+            if found:
+                problems[f"{path} at {width}px"] = found
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
