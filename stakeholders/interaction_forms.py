@@ -42,7 +42,7 @@ class InteractionForm(forms.ModelForm):
                 "max_length": "Keep the summary to 2,000 characters (it has %(show_value)d).",
             },
             "sentiment": {"invalid_choice": "Choose a sentiment from −2 to +2."},
-            "occurred_on": {"invalid": "Enter a date, e.g. 2026-11-25."},
+            "occurred_on": {"required": "Give the date it happened.", "invalid": "Enter a date, e.g. 2026-11-25."},
             "kind": {"invalid_choice": "Choose one of the kinds listed."},
         }
 
@@ -56,6 +56,11 @@ class InteractionForm(forms.ModelForm):
         if occurred_on > timezone.localdate():
             raise forms.ValidationError("That date is in the future: log interactions once they have happened.")
         return occurred_on
+
+    def clean_elements(self):
+        # Each element once, in the model's order, whatever the request repeats.
+        chosen = set(self.cleaned_data["elements"])
+        return [value for value in Element.values if value in chosen]
 
     def clean_summary(self):
         summary = self.cleaned_data["summary"].strip()

@@ -10,12 +10,17 @@ from stakeholders.interaction_forms import InteractionForm
 PER_PAGE = 25
 
 
+def _is_id(value: str) -> bool:
+    # isascii: str.isdigit() is also true of "²", which int() refuses.
+    return value.isascii() and value.isdigit()
+
+
 @pmo_view()
 @require_GET
 def interaction_list(request, pmo):
     interactions = pmo.interactions.select_related("author").prefetch_related("stakeholders")
     stakeholder_id = request.GET.get("stakeholder", "")
-    if stakeholder_id.isdigit():
+    if _is_id(stakeholder_id):
         interactions = interactions.filter(stakeholders__id=int(stakeholder_id))
     page = Paginator(interactions, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -31,7 +36,7 @@ def interaction_list(request, pmo):
 def interaction_create(request, pmo):
     initial = {}
     stakeholder_id = request.GET.get("stakeholder", "")
-    if stakeholder_id.isdigit() and pmo.stakeholders.filter(pk=stakeholder_id).exists():
+    if _is_id(stakeholder_id) and pmo.stakeholders.filter(pk=int(stakeholder_id)).exists():
         initial["stakeholders"] = [int(stakeholder_id)]
     return _interaction_form(request, pmo, None, initial)
 

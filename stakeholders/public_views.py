@@ -18,7 +18,10 @@ from stakeholders import surveys
 from stakeholders.models import Invitation, hash_token
 from stakeholders.survey_forms import ResponseForm
 
-RATE = settings.SURVEY_RATE_LIMIT
+
+def rate(group, request) -> str:
+    """Read at each request, not at import, so that a change of the setting takes effect."""
+    return settings.SURVEY_RATE_LIMIT
 
 
 def _find_invitation(token: str) -> Invitation | None:
@@ -34,9 +37,9 @@ def _find_invitation(token: str) -> Invitation | None:
 
 
 def _unavailable(request, invitation, reason: str, status: int):
-    return render(
-        request, "stakeholders/public/unavailable.html", {"invitation": invitation, "reason": reason}, status=status
-    )
+    # The PMO is named in the page's header too, so that the stakeholder knows whose link it is.
+    context = {"invitation": invitation, "reason": reason, "pmo": invitation.survey.pmo if invitation else None}
+    return render(request, "stakeholders/public/unavailable.html", context, status=status)
 
 
 def _check(request, invitation):
@@ -53,7 +56,7 @@ def _check(request, invitation):
     return None
 
 
-@ratelimit(key="ip", rate=RATE, block=True)
+@ratelimit(key="ip", rate=rate, block=True)
 @require_http_methods(["GET", "POST"])
 def answer(request, token):
     invitation = _find_invitation(token)
@@ -92,7 +95,7 @@ def answer(request, token):
     )
 
 
-@ratelimit(key="ip", rate=RATE, block=True)
+@ratelimit(key="ip", rate=rate, block=True)
 @require_POST
 def save(request, token):
     """Autosave from the page's script: keeps the valid answers given so far."""

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
-from stakeholders import scores, surveys
+from stakeholders import questionnaire, scores, surveys
 from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
 from stakeholders.survey_forms import AudienceForm, QuestionsForm, ResponseForm, SurveyForm
 
@@ -28,17 +28,23 @@ def _survey(pmo, survey_id, **filters):
 @pmo_view()
 @require_GET
 def survey_list(request, pmo):
+    # Responses counted through their invitation (one to one): joining invitations and
+    # responses side by side would multiply the rows, invitations × responses per survey.
     survey_rows = pmo.surveys.annotate(
-        invited=Count("invitations", distinct=True),
-        sent=Count("invitations", filter=Q(invitations__sent_at__isnull=False), distinct=True),
-        answered=Count("responses", distinct=True),
+        invited=Count("invitations"),
+        sent=Count("invitations", filter=Q(invitations__sent_at__isnull=False)),
+        answered=Count("invitations__response"),
     ).order_by("-created_at")
     return render(request, "stakeholders/surveys/survey_list.html", {"pmo": pmo, "surveys": survey_rows})
 
 
 @pmo_view(role=Role.MEMBER)
 def survey_create(request, pmo):
-    initial = {"closes_on": timezone.localdate() + timezone.timedelta(days=21), "title": f"How do you see {pmo.name}?"}
+    initial = {
+        "closes_on": timezone.localdate() + timezone.timedelta(days=21),
+        "title": f"How do you see {pmo.name}?",
+        "intro": questionnaire.DEFAULT_INTRO,
+    }
     form = SurveyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         survey = surveys.create_survey(pmo=pmo, created_by=request.user, **form.cleaned_data)
@@ -115,7 +121,8 @@ def survey_preview(request, pmo, survey_id):
 @pmo_view(role=Role.MEMBER)
 def survey_audience(request, pmo, survey_id):
     survey = _survey(pmo, survey_id, status=SurveyStatus.DRAFT)
-    form = AudienceForm(request.POST or None, instance=survey)
+    # Nothing ticked is a POST with no field at all: still a submission, to be refused.
+    form = AudienceForm(request.POST if request.method == "POST" else None, instance=survey)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Audience saved. Check who will be asked, then launch.")

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import timezone
+
 from stakeholders.models import Response, Stakeholder
 
 
@@ -53,7 +55,7 @@ def _responses(stakeholder: Stakeholder, limit: int) -> list[Entry]:
     )
     return [
         Entry(
-            on=r.submitted_at.date(),
+            on=timezone.localdate(r.submitted_at),  # the PMO's day, not UTC's
             kind="response",
             title=f"Answered “{r.survey.title}”",
             detail="" if r.nps is None else f"Would recommend the PMO: {r.nps}/10",

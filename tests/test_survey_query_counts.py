@@ -1,0 +1,137 @@
+"""The survey pages answer in a fixed number of queries, whatever the number of responses.
+
+Each page gets one ceiling, the same for 10 and for 2,000 responses: a page that loads a
+row per response or per answer (an N+1 query) breaks it at once.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from stakeholders.models import Answer, Invitation, Question, QuestionKind, Response, Stakeholder, Survey
+from tests.factories import SegmentFactory
+from tests.survey_helpers import draft_survey, open_survey, survey_url
+
+SIZES = [10, 2000]
+
+# One ceiling per page: the count measured, plus one.
+# Every signed-in page: session, user, membership, and the PMO menu's memberships (4).
+MAX_QUERIES = {
+    # survey, element scores, NPS, participation, segment counts and means, comment count,
+    # comments, response count and page, per-stakeholder means: 11
+    "results": 15 + 1,
+    "results_anonymous": 12 + 1,  # the same without the per-stakeholder page (3 fewer)
+    "detail": 9 + 1,  # survey, participation, question count, invitation count and page
+    "detail_draft": 9 + 1,  # survey, participation, question count, the PMO, the audience in one query
+    "list": 5 + 1,  # the surveys with their counts, in one query
+}
+
+
+def populate(world, count, *, anonymous=False, title="Big"):
+    segments = [world.segment, SegmentFactory(pmo=world.pmo, name=f"IT {title}"), None]
+    stakeholders = Stakeholder.objects.bulk_create(
+        Stakeholder(
+            pmo=world.pmo,
+            name=f"{title} stakeholder {i:04d}",
+            email=f"{title.lower()}{i}@corp.example",
+            segment=segments[i % 3],
+        )
+        for i in range(count + 5)
+    )
+    survey, _ = open_survey(world.pmo, [], anonymous=anonymous, title=title)
+    now = timezone.now()
+    invitations = []
+    for stakeholder in stakeholders:
+        invitation = Invitation.new(survey, stakeholder)
+        invitation.sent_at, invitation.send_status = now, Invitation.SendStatus.SENT
+        invitations.append(invitation)
+    invitations = Invitation.objects.bulk_create(invitations)
+    responses = Response.objects.bulk_create(
+        Response(
+            invitation=invitation,
+            survey=survey,
+            segment_id=invitation.stakeholder.segment_id,
+            nps=i % 11,
+            comment=f"Comment {i}" if i % 4 == 0 else "",
+            submitted_at=now,
+        )
+        for i, invitation in enumerate(invitations[:count])
+    )
+    rated = list(survey.questions.filter(kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]))
+    Answer.objects.bulk_create(
+        (
+            Answer(response=response, question=question, value=None if (i + j) % 7 == 0 else 1 + (i + j) % 5)
+            for i, response in enumerate(responses)
+            for j, question in enumerate(rated)
+        ),
+        batch_size=5000,
+    )
+    Invitation.objects.filter(pk__in=[r.invitation_id for r in responses]).update(responded_at=now)
+    return survey
+
+
+@pytest.fixture
+def populated(world, request):
+    count = request.param
+    named = populate(world, count, title="Named")
+    anonymous = populate(world, count, anonymous=True, title="Anon")
+    draft = draft_survey(world.pmo, title="Draft")
+    draft.target_segments.add(world.segment)
+    draft.target_stakeholders.add(*Stakeholder.objects.filter(pmo=world.pmo)[:20])
+    # Another PMO's survey must neither show nor cost a query here.
+    open_survey(world.other_pmo, [world.other_stakeholder])
+    assert Response.objects.filter(survey=named).count() == count
+    assert Answer.objects.filter(response__survey=named).count() == count * 15
+    return {"results": named, "results_anonymous": anonymous, "detail": named, "detail_draft": draft}
+
+
+def page_url(world, populated, page_name):
+    if page_name == "list":
+        return reverse("survey_list", kwargs={"slug": world.pmo.slug})
+    return survey_url("survey_detail" if page_name.startswith("detail") else "survey_results", populated[page_name])
+
+
+@pytest.mark.parametrize("populated", SIZES, indirect=True, ids=[f"{n}-responses" for n in SIZES])
+def test_survey_page_query_counts_do_not_grow(world, client, populated, django_assert_max_num_queries):
+    """One build per size (2,000 responses take a few seconds), then every page against its ceiling."""
+    client.force_login(world.viewer)
+    for page_name, ceiling in MAX_QUERIES.items():
+        with django_assert_max_num_queries(ceiling):
+            response = client.get(page_url(world, populated, page_name))
+        assert response.status_code == 200, page_name
+        check_the_page_did_its_work(page_name, response.context)
+
+
+def check_the_page_did_its_work(page_name, context):
+    """The ceiling is measured on a page that showed real rows."""
+    if page_name.startswith("results"):
+        assert context["participation"].responses in SIZES
+        assert context["nps"].answers in SIZES
+        assert context["element_scores"][0].perception_answers > 0
+    if page_name == "results":
+        assert len(context["per_stakeholder"]) == min(50, context["participation"].responses)
+    if page_name == "detail":
+        assert len(context["page"].object_list) == min(50, context["participation"].invited)
+    if page_name == "detail_draft":
+        assert len(context["audience"].invitable) > 0
+    if page_name == "list":
+        assert len(context["surveys"]) == 3
+        counts = {s.title: (s.invited, s.sent, s.answered) for s in context["surveys"]}
+        size = context["surveys"][0].answered or context["surveys"][1].answered
+        assert counts == {"Named": (size + 5, size + 5, size), "Anon": (size + 5, size + 5, size), "Draft": (0, 0, 0)}
+        assert Survey.objects.count() == 4 and Question.objects.count() == 4 * 17
+
+
+@pytest.mark.parametrize("populated", [10], indirect=True, ids=["10-responses"])
+def test_the_list_counts_without_multiplying_rows(world, client, populated):
+    """Counting invitations and responses over two joins side by side makes invitations ×
+    responses rows per survey (4 million for 2,000 answers) and needs DISTINCT to hide it."""
+    client.force_login(world.viewer)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(page_url(world, populated, "list"))
+    (listing,) = [q["sql"] for q in queries.captured_queries if "stakeholders_survey" in q["sql"]]
+    assert "DISTINCT" not in listing
+    assert listing.count('"stakeholders_invitation"') and 'JOIN "stakeholders_response" ON' in listing
+    assert 'ON ("stakeholders_survey"."id" = "stakeholders_response"."survey_id")' not in listing
