@@ -140,7 +140,9 @@ else:
     CELERY_BROKER_URL = "memory://localhost/"
     # Embedded mode: no broker, so tasks run in the web process when enqueued.
     CELERY_TASK_ALWAYS_EAGER = True
-CELERY_TASK_EAGER_PROPAGATES = True
+# Embedded mode runs tasks in the request; a task's failure is recorded by the task
+# (and its retries run at once) instead of breaking the page that enqueued it.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

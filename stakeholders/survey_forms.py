@@ -1,6 +1,7 @@
 import re
 
 from django import forms
+from django.db import transaction
 from django.utils import timezone
 
 from pmo5p.domain import Element
@@ -96,6 +97,7 @@ class QuestionsForm(forms.Form):
                 raise forms.ValidationError(f"{element.label} needs at least one performance statement.")
         return cleaned
 
+    @transaction.atomic
     def save(self) -> None:
         changed = []
         for question in self.questions:

@@ -178,6 +178,10 @@ def resend(invitation: Invitation) -> None:
         raise SurveyError("Only invitations of an open survey can be sent again.")
     if invitation.responded_at:
         raise SurveyError(f"{invitation.stakeholder} has answered already.")
+    if invitation.send_status == Invitation.SendStatus.SENT:
+        raise SurveyError(
+            f"The invitation to {invitation.stakeholder} went out already; a reminder follows if they don't answer."
+        )
     Invitation.objects.filter(pk=invitation.pk).update(send_status=Invitation.SendStatus.PENDING, last_error="")
     _enqueue_after_commit(send_survey_email, invitation.pk, "invitation")
 

@@ -59,7 +59,8 @@ def send_survey_email(self, invitation_id: int, kind: str) -> str:
         except TRANSIENT_MAIL_ERRORS as error:
             invitation.last_error = f"{type(error).__name__}: {error}"[:1000]
             final = self.request.retries >= self.max_retries or is_permanent(error)
-            if final:
+            # A failed reminder leaves the invitation as it was: it went out already.
+            if final and kind == "invitation":
                 invitation.send_status = Invitation.SendStatus.FAILED
             invitation.save(update_fields=["send_attempts", "last_error", "send_status"])
             if final:
@@ -128,13 +129,26 @@ def send_detractor_alert(self, response_id: int) -> str:
     For an anonymous survey the leads learn only that a detractor answered, and how
     many there are so far: never who.
     """
-    response = (
-        Response.objects.select_related("survey__pmo", "invitation__stakeholder__owner__user")
-        .filter(pk=response_id)
-        .first()
-    )
-    if response is None:
-        return "gone"
+    with transaction.atomic():
+        # The row lock and the stamp make a rerun (acks_late after a crash) send nothing more.
+        response = (
+            Response.objects.select_for_update(of=("self",))
+            .select_related("survey__pmo", "invitation__stakeholder__owner__user")
+            .filter(pk=response_id)
+            .first()
+        )
+        if response is None:
+            return "gone"
+        if response.detractor_alerted_at is not None:
+            return "sent already"
+        outcome = _send_detractor_alert(self, response)
+        if outcome == "sent":
+            response.detractor_alerted_at = timezone.now()
+            response.save(update_fields=["detractor_alerted_at"])
+        return outcome
+
+
+def _send_detractor_alert(task, response: Response) -> str:
     survey = response.survey
     if survey.anonymous:
         recipients = list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
@@ -164,8 +178,8 @@ def send_detractor_alert(self, response_id: int) -> str:
     try:
         emails.send(template, recipients, context)
     except TRANSIENT_MAIL_ERRORS as error:
-        if is_permanent(error):
-            logger.warning("Giving up on the detractor alert for response %s: %s", response_id, error)
+        if is_permanent(error) or task.request.retries >= task.max_retries:
+            logger.warning("Giving up on the detractor alert for response %s: %s", response.pk, error)
             return "failed"
-        raise self.retry(countdown=retry_countdown(self.request.retries), exc=error) from error
+        raise task.retry(countdown=retry_countdown(task.request.retries), exc=error) from error
     return "sent"

@@ -25,6 +25,8 @@ if os.environ.get("PMO5P_TEST_EMAIL_URL"):
 # PMO5P_TEST_CELERY_BROKER (Redis) and a queue of their own; see tests/service_fixtures.py.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("PMO5P_TEST_CELERY_BROKER")
 CELERY_BROKER_URL = os.environ.get("PMO5P_TEST_CELERY_BROKER", "memory://localhost/")
+# Unit tests want a failing task to fail the test (tests/test_survey_launch.py switches it off to follow the worker's path).
+CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PMO5P_TEST_CELERY_QUEUE", "celery")
 # Retries in tests wait a second, not minutes.
 EMAIL_RETRY_BASE_SECONDS = int(os.environ.get("PMO5P_EMAIL_RETRY_BASE_SECONDS", "1"))

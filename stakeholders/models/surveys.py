@@ -176,6 +176,7 @@ class Response(models.Model):
     nps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
     comment = models.TextField(blank=True, max_length=4000)
     submitted_at = models.DateTimeField(default=timezone.now)
+    detractor_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at"]
