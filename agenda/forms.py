@@ -80,7 +80,10 @@ class MaturityForm(forms.ModelForm):
                 "required": "Say why: what you have seen or heard that places them at this stage.",
                 "max_length": "Keep the rationale to 2,000 characters (it has %(show_value)d).",
             },
-            "recorded_on": {"invalid": "Enter a date, e.g. 2026-11-25."},
+            "recorded_on": {
+                "required": "Give the date of this judgement.",
+                "invalid": "Enter a date, e.g. 2026-11-25.",
+            },
         }
 
     def clean_rationale(self):

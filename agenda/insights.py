@@ -255,12 +255,14 @@ def response_perception():
 def last_two_perceptions(stakeholders) -> dict[int, list[float | None]]:
     """Each stakeholder's perception in their last two named responses, newest first.
 
-    Anonymous surveys are left out: their answers are never tied to a person.
+    Anonymous surveys are left out: their answers are never tied to a person. So is a
+    response with no performance rating (all "Don't know"): it has no perception.
     """
     rows = (
         Response.objects.filter(invitation__stakeholder__in=stakeholders, survey__anonymous=False)
         .values("id", "invitation__stakeholder_id", "submitted_at")
         .annotate(mean=response_perception())
+        .filter(mean__isnull=False)
         .annotate(
             rank=Window(
                 RowNumber(),

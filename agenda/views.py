@@ -10,6 +10,7 @@ from agenda.forms import MaturityForm, SelfAssessmentForm
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Role
+from pmo5p.params import whole_number
 from pmo5p.services import record_visit
 from pmo5p.tenancy import pmo_view
 from stakeholders import scores
@@ -19,8 +20,8 @@ from stakeholders.selectors import Quadrant
 
 def _choice(request, name, queryset):
     """The object chosen in a filter, from the PMO's own rows only."""
-    value = request.GET.get(name, "")
-    return queryset.filter(pk=int(value)).first() if value.isdigit() else None
+    pk = whole_number(request.GET.get(name))
+    return queryset.filter(pk=pk).first() if pk is not None else None
 
 
 @pmo_view()

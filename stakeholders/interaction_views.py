@@ -4,24 +4,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from pmo5p.models import Role
+from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
 from stakeholders.interaction_forms import InteractionForm
 
 PER_PAGE = 25
 
 
-def _is_id(value: str) -> bool:
-    # isascii: str.isdigit() is also true of "²", which int() refuses.
-    return value.isascii() and value.isdigit()
-
-
 @pmo_view()
 @require_GET
 def interaction_list(request, pmo):
     interactions = pmo.interactions.select_related("author").prefetch_related("stakeholders")
-    stakeholder_id = request.GET.get("stakeholder", "")
-    if _is_id(stakeholder_id):
-        interactions = interactions.filter(stakeholders__id=int(stakeholder_id))
+    stakeholder_id = whole_number(request.GET.get("stakeholder"))
+    if stakeholder_id is not None:
+        interactions = interactions.filter(stakeholders__id=stakeholder_id)
     page = Paginator(interactions, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -35,9 +31,9 @@ def interaction_list(request, pmo):
 @pmo_view(role=Role.MEMBER)
 def interaction_create(request, pmo):
     initial = {}
-    stakeholder_id = request.GET.get("stakeholder", "")
-    if _is_id(stakeholder_id) and pmo.stakeholders.filter(pk=int(stakeholder_id)).exists():
-        initial["stakeholders"] = [int(stakeholder_id)]
+    stakeholder_id = whole_number(request.GET.get("stakeholder"))
+    if stakeholder_id is not None and pmo.stakeholders.filter(pk=stakeholder_id).exists():
+        initial["stakeholders"] = [stakeholder_id]
     return _interaction_form(request, pmo, None, initial)
 
 

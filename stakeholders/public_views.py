@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from pmo5p.domain import Element
+from pmo5p.params import whole_number
 from stakeholders import surveys
 from stakeholders.models import Invitation, hash_token
 from stakeholders.survey_forms import ResponseForm
@@ -86,9 +87,9 @@ def answer(request, token):
         return render(request, "stakeholders/public/answer.html", {**context, "form": form}, status=400)
 
     initial = dict(invitation.draft_answers)
-    nps = request.GET.get("nps", "")
-    if nps.isdigit() and 0 <= int(nps) <= 10:
-        initial["nps"] = nps  # from the 0–10 links in the e-mail: filled in, not submitted
+    nps = whole_number(request.GET.get("nps"))
+    if nps is not None and nps <= 10:
+        initial["nps"] = str(nps)  # from the 0–10 links in the e-mail: filled in, not submitted
     form = ResponseForm(initial=initial, survey=survey, questions=questions)
     return render(
         request, "stakeholders/public/answer.html", {**context, "form": form, "resumed": bool(invitation.draft_answers)}

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pmo5p.domain import Element
 from pmo5p.models import Role
+from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
 from stakeholders import questionnaire, scores, surveys
 from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
@@ -136,7 +137,7 @@ def survey_launch(request, pmo, survey_id):
     audience = surveys.audience(survey)
     if request.method == "POST":
         recent_ids = {s.pk for s in audience.recently_surveyed}
-        include = [i for i in request.POST.getlist("include_recent") if i.isdigit() and int(i) in recent_ids]
+        include = [pk for pk in map(whole_number, request.POST.getlist("include_recent")) if pk in recent_ids]
         try:
             invitations = surveys.launch(survey, include_recent_ids=include)
         except surveys.SurveyError as error:
