@@ -45,7 +45,7 @@ demo: migrate
 # E-mails (invitations, surveys, reports with their PDF) are written to var/mail/ unless EMAIL_URL says otherwise.
 run: demo
 	@echo "E-mails go to $${EMAIL_URL:-files in var/mail/}"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail://$(CURDIR)/var/mail} $(MANAGE) runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail} $(MANAGE) runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -124,3 +124,18 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["name"]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        max_length=100,
+        help_text="What it is for, e.g. “HR sync” or “Power BI”.",
+        error_messages={"required": "Name the token, so that you can tell it apart later."},
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Name the token, so that you can tell it apart later.")
+        return name

@@ -212,3 +212,42 @@ class MemberInvitation(models.Model):
         if self.is_expired:
             return "expired"
         return "pending"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token: shown once, stored as a SHA-256 hash, acting with its owner's roles."""
+
+    PREFIX = "pmo5p_"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. “HR sync” or “Power BI”.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters, so that the owner can tell their tokens apart.
+    hint = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.hint}…)"
+
+    @classmethod
+    def issue(cls, *, user, name: str) -> tuple["ApiToken", str]:
+        """Create a token and return it with its plain key, which is not stored anywhere."""
+        key = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, key_hash=_hash_token(key), hint=key[: len(cls.PREFIX) + 4])
+        return token, key
+
+    @classmethod
+    def find(cls, key: str):
+        return cls.objects.active().select_related("user").filter(key_hash=_hash_token(key)).first()

@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "pmo5p",
     "stakeholders",
@@ -191,6 +194,38 @@ RATELIMIT_VIEW = "stakeholders.public_views.rate_limited"
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # Behind a proxy every request comes from the proxy: limit by the client it names.
     RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pmo5p.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "pmo5p.api_support.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pmo5p.api_support.error_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "pmo5p API",
+    "DESCRIPTION": (
+        "Stakeholders, surveys, assessments and the Relationship Marketing Agenda of the PMOs you belong to. "
+        "Authenticate with a personal token from your profile page: `Authorization: Bearer pmo5p_…`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Tags the operations by resource (stakeholders, surveys, …) rather than all by "pmos".
+    "SCHEMA_PATH_PREFIX": r"/api/v1(/pmos/\{slug\})?",
+    "ENUM_NAME_OVERRIDES": {
+        "ElementEnum": "pmo5p.domain.Element.choices",
+        "LevelEnum": "stakeholders.models.register.LEVEL_CHOICES",
+    },
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

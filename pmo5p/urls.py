@@ -10,6 +10,8 @@ accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
     path("signup/", views.signup, name="signup"),
     path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", views.api_token_create, name="api_token_create"),
+    path("profile/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("", include("django.contrib.auth.urls")),
 ]
 
@@ -35,5 +37,6 @@ urlpatterns = [
     path("pmo/", views.pmo_list, name="pmo_list"),
     path("pmo/new/", views.pmo_create, name="pmo_create"),
     path("pmo/<slug:slug>/", include(pmo)),
+    path("api/", include("pmo5p.api_urls")),
     path("admin/", admin.site.urls),
 ]

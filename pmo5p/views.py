@@ -6,12 +6,13 @@ from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pmo5p import services
 from pmo5p.domain import Element, MaturityStage, Problem
-from pmo5p.forms import InviteMemberForm, NewAccountForm, PmoForm, ProfileForm, RoleForm, SignUpForm
-from pmo5p.models import MemberInvitation, Membership, Role, User
+from pmo5p.forms import ApiTokenForm, InviteMemberForm, NewAccountForm, PmoForm, ProfileForm, RoleForm, SignUpForm
+from pmo5p.models import ApiToken, MemberInvitation, Membership, Role, User
 from pmo5p.tenancy import pmo_view
 
 
@@ -222,4 +223,39 @@ def profile(request):
         form.save()
         messages.success(request, "Your profile is saved.")
         return redirect("profile")
-    return render(request, "registration/profile.html", {"form": form})
+    return _profile_page(request, form=form)
+
+
+def _profile_page(request, *, form=None, token_form=None, new_key=None, status=200):
+    return render(
+        request,
+        "registration/profile.html",
+        {
+            "form": form or ProfileForm(instance=request.user),
+            "token_form": token_form or ApiTokenForm(),
+            "tokens": request.user.api_tokens.active(),
+            "new_key": new_key,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, token_form=form, status=400)
+    _token, key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+    # Shown on this page only: the key itself is not stored, only its hash.
+    return _profile_page(request, new_key=key)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id):
+    token = get_object_or_404(request.user.api_tokens.active(), pk=token_id)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+    return redirect("profile")

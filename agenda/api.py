@@ -1,0 +1,180 @@
+"""API resources of assessments, the agenda and its reports (see pmo5p/api.py)."""
+
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import decorators, mixins, serializers, viewsets
+
+from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
+from agenda.models.reports import ReportStatus
+from pmo5p.api import SLUG_PARAMETER, PmoScopedMixin, pmo_scoped
+from pmo5p.params import whole_number
+from stakeholders.api import MemberEmailField, PmoModelViewSet, PmoRelatedField
+
+
+def not_in_future(value):
+    if value > timezone.localdate():
+        raise serializers.ValidationError("This date is in the future: record what has happened, up to today.")
+    return value
+
+
+class SelfAssessmentSerializer(serializers.ModelSerializer):
+    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SelfAssessment
+        fields = ["id", "element", "rating", "evidence", "assessed_on", "author", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_assessed_on(self, value):
+        return not_in_future(value)
+
+
+class MaturityRecordSerializer(serializers.ModelSerializer):
+    stakeholder = PmoRelatedField(related_name="stakeholders")
+    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = MaturityRecord
+        fields = ["id", "stakeholder", "stage", "rationale", "recorded_on", "author", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_recorded_on(self, value):
+        return not_in_future(value)
+
+    def validate_rationale(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("Say why: what places them at this stage.")
+        return value.strip()
+
+
+class AuthoredViewSet(PmoModelViewSet):
+    def perform_create(self, serializer):
+        serializer.save(pmo=self.pmo, author=self.request.user)
+
+
+@pmo_scoped
+class SelfAssessmentViewSet(AuthoredViewSet):
+    """The PMO's ratings of itself per P; the history is kept, the latest per element is current."""
+
+    serializer_class = SelfAssessmentSerializer
+    queryset = SelfAssessment.objects.none()
+
+    def scoped_queryset(self):
+        return self.pmo.self_assessments.select_related("author").order_by("-assessed_on", "-created_at", "-pk")
+
+
+@pmo_scoped
+class MaturityRecordViewSet(AuthoredViewSet):
+    """Maturity stages of stakeholder relationships; a stakeholder's current stage is their latest."""
+
+    serializer_class = MaturityRecordSerializer
+    queryset = MaturityRecord.objects.none()
+
+    def scoped_queryset(self):
+        records = self.pmo.maturity_records.select_related("author").order_by("-recorded_on", "-created_at", "-pk")
+        stakeholder = whole_number(self.request.query_params.get("stakeholder"))
+        return records.filter(stakeholder_id=stakeholder) if stakeholder is not None else records
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    owner = MemberEmailField(allow_null=True, required=False)
+    target_segments = PmoRelatedField(related_name="segments", many=True, required=False)
+    target_stakeholders = PmoRelatedField(related_name="stakeholders", many=True, required=False)
+
+    class Meta:
+        model = Action
+        fields = [
+            "id",
+            "title",
+            "element",
+            "problem",
+            "target_segments",
+            "target_stakeholders",
+            "owner",
+            "due_on",
+            "status",
+            "expected_effect",
+            "notes",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = ["created_at", "completed_at"]
+
+    def validate_title(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("An action needs a title.")
+        return value.strip()
+
+    def validate_due_on(self, value):
+        created = timezone.localtime(self.instance.created_at).date() if self.instance else timezone.localdate()
+        if value < created:
+            raise serializers.ValidationError(f"The due date is before the action was created ({created.isoformat()}).")
+        return value
+
+    def _stamp(self, validated):
+        status = validated.get("status", self.instance.status if self.instance else None)
+        if status == "done":
+            validated.setdefault("completed_at", (self.instance and self.instance.completed_at) or timezone.now())
+        else:
+            validated["completed_at"] = None
+        return validated
+
+    def create(self, validated_data):
+        return super().create(self._stamp(validated_data))
+
+    def update(self, instance, validated_data):
+        return super().update(instance, self._stamp(validated_data))
+
+
+@pmo_scoped
+class ActionViewSet(PmoModelViewSet):
+    """The Relationship Marketing Agenda's actions; filter with ?status= and ?element=."""
+
+    serializer_class = ActionSerializer
+    queryset = Action.objects.none()
+
+    def scoped_queryset(self):
+        actions = self.pmo.actions.select_related("owner__user").prefetch_related(
+            "target_segments", "target_stakeholders"
+        )
+        for name in ("status", "element"):
+            if value := self.request.query_params.get(name):
+                actions = actions.filter(**{name: value})
+        return actions.order_by("due_on", "pk")
+
+    def perform_create(self, serializer):
+        serializer.save(pmo=self.pmo, created_by=self.request.user)
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AgendaReport
+        fields = ["id", "kind", "frequency", "period_start", "period_end", "status", "built_at", "figures"]
+
+
+@pmo_scoped
+class ReportViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The archive of agenda reports: their figures, and each one's PDF."""
+
+    serializer_class = ReportSerializer
+    queryset = AgendaReport.objects.none()
+
+    def scoped_queryset(self):
+        return self.pmo.reports.defer("html", "text", "pdf").order_by("-period_end", "-created_at")
+
+    @extend_schema(
+        parameters=[SLUG_PARAMETER],
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY), 404: None},
+    )
+    @decorators.action(detail=True)
+    def pdf(self, request, slug=None, pk=None):
+        report = self.pmo.reports.filter(pk=self.get_object().pk, status=ReportStatus.READY).exclude(pdf=b"").first()
+        if report is None or not report.pdf:
+            raise Http404
+        response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="agenda-report-{slug}-{report.last_day.isoformat()}.pdf"'
+        )
+        return response

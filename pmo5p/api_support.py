@@ -1,0 +1,32 @@
+"""API settings' hooks (pagination, errors), apart from the views: DRF imports these
+while its own view classes are still being defined."""
+
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.views import exception_handler
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def error_handler(exc, context):
+    """One error body everywhere: {"error": {"status", "code", "message", "fields"}}."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+        message = "Some values are not valid: see fields."
+        code = "invalid"
+    else:
+        fields = {}
+        message = str(data.get("detail", "")) if isinstance(data, dict) else str(data)
+        code = getattr(exc, "default_code", "error")
+        if isinstance(exc, Http404):
+            code, message = "not_found", "Not found."
+    response.data = {"error": {"status": response.status_code, "code": code, "message": message, "fields": fields}}
+    return response

@@ -1,0 +1,329 @@
+"""API resources of the register and the surveys (see pmo5p/api.py for the common ground)."""
+
+import django_filters
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import decorators, mixins, serializers, status, viewsets
+from rest_framework.response import Response as ApiResponse
+
+from pmo5p.api import SLUG_PARAMETER, PmoScopedMixin, pmo_scoped
+from pmo5p.domain import Element
+from stakeholders import scores
+from stakeholders.models import Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
+
+
+class PmoRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key that only accepts rows of the request's PMO."""
+
+    def __init__(self, **kwargs):
+        self.related_name = kwargs.pop("related_name")
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        pmo = self.context.get("pmo")
+        return getattr(pmo, self.related_name).all() if pmo else Segment.objects.none()
+
+
+class MemberEmailField(serializers.EmailField):
+    """A PMO member, given and shown by e-mail address."""
+
+    def to_representation(self, membership):
+        return membership.user.email if membership else None
+
+    def to_internal_value(self, data):
+        if data in (None, ""):
+            return None
+        email = super().to_internal_value(data)
+        membership = self.context["pmo"].memberships.select_related("user").filter(user__email__iexact=email).first()
+        if membership is None:
+            raise serializers.ValidationError("No member of this PMO has this e-mail address.")
+        return membership
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "description"]
+
+    def validate_name(self, name):
+        name = name.strip()
+        if not name:
+            raise serializers.ValidationError("A segment needs a name.")
+        clash = self.context["pmo"].segments.filter(name__iexact=name)
+        if self.instance:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("This PMO has a segment with this name already.")
+        return name
+
+
+class StakeholderSerializer(serializers.ModelSerializer):
+    segment = PmoRelatedField(related_name="segments", allow_null=True, required=False)
+    owner = MemberEmailField(
+        allow_null=True, required=False, help_text="The e-mail address of the member who owns the relationship."
+    )
+
+    class Meta:
+        model = Stakeholder
+        fields = [
+            "id",
+            "name",
+            "email",
+            "job_title",
+            "business_unit",
+            "segment",
+            "influence",
+            "interest",
+            "owner",
+            "notes",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_name(self, name):
+        name = name.strip()
+        if not name:
+            raise serializers.ValidationError("A stakeholder needs a name.")
+        return name
+
+    def validate_email(self, email):
+        email = email.strip().lower()
+        if email:
+            clash = self.context["pmo"].stakeholders.filter(email__iexact=email)
+            if self.instance:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError("Another stakeholder of this PMO has this e-mail address.")
+        return email
+
+
+class UpsertSerializer(StakeholderSerializer):
+    email = serializers.EmailField(help_text="The key of the upsert: matched ignoring case.")
+
+    def validate_email(self, email):
+        return email.strip().lower()
+
+
+class StakeholderFilter(django_filters.FilterSet):
+    segment = django_filters.NumberFilter(field_name="segment_id")
+    influence = django_filters.NumberFilter()
+    interest = django_filters.NumberFilter()
+    active = django_filters.BooleanFilter(field_name="is_active")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search")
+
+    class Meta:
+        model = Stakeholder
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+
+
+class PmoModelViewSet(PmoScopedMixin, viewsets.ModelViewSet):
+    related_name = ""
+
+    def scoped_queryset(self):
+        return getattr(self.pmo, self.related_name).all()
+
+    def perform_create(self, serializer):
+        serializer.save(pmo=self.pmo)
+
+
+@pmo_scoped
+class SegmentViewSet(PmoModelViewSet):
+    serializer_class = SegmentSerializer
+    queryset = Segment.objects.none()
+    related_name = "segments"
+
+
+@pmo_scoped
+class StakeholderViewSet(PmoModelViewSet):
+    """The register. Filter by segment, influence, interest, active, updated_since; search by name or e-mail."""
+
+    serializer_class = StakeholderSerializer
+    queryset = Stakeholder.objects.none()
+    related_name = "stakeholders"
+    filterset_class = StakeholderFilter
+
+    def scoped_queryset(self):
+        return self.pmo.stakeholders.select_related("segment", "owner__user").order_by("name", "pk")
+
+    @extend_schema(
+        parameters=[SLUG_PARAMETER],
+        request=UpsertSerializer,
+        responses={200: StakeholderSerializer, 201: StakeholderSerializer},
+        description="Create or update the stakeholder with this e-mail address (ignoring case): for sync jobs.",
+    )
+    @decorators.action(detail=False, methods=["post"])
+    def upsert(self, request, slug=None):
+        data = request.data
+        email = str(data.get("email", "")).strip().lower() if hasattr(data, "get") else ""
+        existing = self.pmo.stakeholders.filter(email__iexact=email).first() if email else None
+        serializer = UpsertSerializer(
+            existing, data=data, partial=existing is not None, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                stakeholder = serializer.save(pmo=self.pmo)
+        except IntegrityError:
+            # Two sync jobs created the same e-mail at once: the other one won; update it.
+            stakeholder = self.pmo.stakeholders.get(email__iexact=email)
+            serializer = UpsertSerializer(stakeholder, data=data, partial=True, context=self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            stakeholder = serializer.save()
+            existing = stakeholder
+        out = StakeholderSerializer(stakeholder, context=self.get_serializer_context()).data
+        return ApiResponse(out, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    stakeholders = PmoRelatedField(related_name="stakeholders", many=True)
+    elements = serializers.ListField(child=serializers.ChoiceField(choices=Element.choices), required=False)
+
+    class Meta:
+        model = Interaction
+        fields = ["id", "occurred_on", "kind", "stakeholders", "elements", "sentiment", "summary", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_occurred_on(self, value):
+        if value > timezone.localdate():
+            raise serializers.ValidationError("Log interactions once they have happened: this date is in the future.")
+        return value
+
+    def validate_stakeholders(self, value):
+        if not value:
+            raise serializers.ValidationError("Name at least one stakeholder.")
+        return value
+
+    def validate_elements(self, value):
+        return [e for e in Element.values if e in set(value)]
+
+    def validate_summary(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("Summarise what happened.")
+        return value.strip()
+
+
+@pmo_scoped
+class InteractionViewSet(PmoModelViewSet):
+    serializer_class = InteractionSerializer
+    queryset = Interaction.objects.none()
+
+    def scoped_queryset(self):
+        return self.pmo.interactions.prefetch_related("stakeholders").order_by("-occurred_on", "-pk")
+
+    def perform_create(self, serializer):
+        serializer.save(pmo=self.pmo, author=self.request.user)
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Survey
+        fields = ["id", "title", "status", "anonymous", "closes_on", "reminder_delay_days", "launched_at", "closed_at"]
+
+
+class ElementResultSerializer(serializers.Serializer):
+    element = serializers.ChoiceField(choices=Element.choices)
+    label = serializers.CharField()
+    perception = serializers.FloatField(allow_null=True, help_text="0–100; null when nobody rated it.")
+    perception_answers = serializers.IntegerField()
+    importance = serializers.FloatField(allow_null=True)
+    importance_answers = serializers.IntegerField()
+    dont_know = serializers.IntegerField()
+
+
+class NpsSerializer(serializers.Serializer):
+    score = serializers.FloatField(allow_null=True, help_text="% promoters − % detractors, −100 to 100.")
+    answers = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+
+
+class SegmentResultSerializer(serializers.Serializer):
+    segment = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    responses = serializers.IntegerField(allow_null=True, help_text="Null when the group is hidden.")
+    hidden = serializers.BooleanField(help_text="Fewer responses than min_group_size: no figures are given.")
+    perception = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class SurveyResultsSerializer(serializers.Serializer):
+    survey = SurveySerializer()
+    invited = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    responses = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True, help_text="Responses / invitations sent, as a percentage.")
+    nps = NpsSerializer()
+    elements = ElementResultSerializer(many=True)
+    segments = SegmentResultSerializer(many=True)
+    min_group_size = serializers.IntegerField()
+
+
+@pmo_scoped
+class SurveyViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Surveys (read), and their results as design.md defines them."""
+
+    serializer_class = SurveySerializer
+    queryset = Survey.objects.none()
+
+    def scoped_queryset(self):
+        return self.pmo.surveys.exclude(status=SurveyStatus.DRAFT).order_by("-launched_at", "-pk")
+
+    @extend_schema(parameters=[SLUG_PARAMETER], responses={200: SurveyResultsSerializer})
+    @decorators.action(detail=True)
+    def results(self, request, slug=None, pk=None):
+        survey = self.get_object()
+        participation = scores.participation(survey)
+        nps = scores.nps_summary(survey.responses.all())
+        elements = scores.element_scores(Answer.objects.filter(response__survey=survey))
+        minimum = settings.MIN_GROUP_SIZE
+        segments = [
+            {
+                "segment": row.segment_id,
+                "name": row.name,
+                # A hidden group does not even say how small it is.
+                "responses": None if row.hidden else row.responses,
+                "hidden": row.hidden,
+                "perception": {} if row.hidden else {e.value: v for e, v in zip(Element, row.perceptions, strict=True)},
+            }
+            for row in scores.segment_breakdown(survey)
+        ]
+        results = SurveyResultsSerializer(
+            {
+                "survey": survey,
+                "invited": participation.invited,
+                "sent": participation.sent,
+                "responses": participation.responses,
+                "response_rate": participation.response_rate,
+                "nps": {
+                    "score": nps.score,
+                    "answers": nps.answers,
+                    "promoters": nps.promoters,
+                    "passives": nps.passives,
+                    "detractors": nps.detractors,
+                },
+                "elements": [
+                    {
+                        "element": e.value,
+                        "label": e.label,
+                        "perception": s.perception,
+                        "perception_answers": s.perception_answers,
+                        "importance": s.importance,
+                        "importance_answers": s.importance_answers,
+                        "dont_know": s.dont_know,
+                    }
+                    for e, s in elements.items()
+                ],
+                "segments": segments,
+                "min_group_size": minimum,
+            }
+        )
+        return ApiResponse(results.data)
