@@ -7,8 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PMO5P_VAR_DIR=/app/var
 
-# gcc, libc6-dev and libpq-dev build psycopg2 from source; Pango and a font are for
-# WeasyPrint (PDF reports) later.
+# gcc, libc6-dev and libpq-dev build psycopg2 from source; WeasyPrint draws the report PDFs with
+# Pango and a font.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         gcc libc6-dev libpq-dev \

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from pmo5p.models import MemberInvitation, Membership, Pmo, User
+from pmo5p.models import ApiToken, MemberInvitation, Membership, Pmo, User
 
 
 @admin.register(User)
@@ -47,3 +47,11 @@ class MemberInvitationAdmin(admin.ModelAdmin):
     search_fields = ["email"]
     readonly_fields = ["token_hash"]
     list_select_related = ["pmo"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "hint", "created_at", "last_used_at", "revoked_at"]
+    search_fields = ["name", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["key_hash", "hint", "last_used_at", "revoked_at"]

@@ -20,7 +20,7 @@ RESERVED_SLUGS = {"new", "admin", "api", "static"}
 class PmoForm(forms.ModelForm):
     class Meta:
         model = Pmo
-        fields = ["name", "slug", "description", "time_zone"]
+        fields = ["name", "slug", "description", "time_zone", "survey_fatigue_days"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"name": "For example: Group Transformation PMO."}
 

@@ -15,8 +15,12 @@ class LastLeadError(Exception):
 
 
 @transaction.atomic
-def create_pmo(*, user: User, name: str, slug: str, description: str = "", time_zone: str = "UTC") -> Pmo:
-    pmo = Pmo.objects.create(name=name, slug=slug, description=description, time_zone=time_zone)
+def create_pmo(
+    *, user: User, name: str, slug: str, description: str = "", time_zone: str = "UTC", survey_fatigue_days: int = 90
+) -> Pmo:
+    pmo = Pmo.objects.create(
+        name=name, slug=slug, description=description, time_zone=time_zone, survey_fatigue_days=survey_fatigue_days
+    )
     Membership.objects.create(pmo=pmo, user=user, role=Role.LEAD)
     return pmo
 

@@ -5,6 +5,7 @@ the web process, e-mail is printed to the console. DATABASE_URL, REDIS_URL and
 EMAIL_URL switch each part to a real service.
 """
 
+import re
 import secrets
 from pathlib import Path
 
@@ -190,10 +191,11 @@ STAKEHOLDERS_PER_PAGE = 25
 SURVEY_TOKEN_KEY = environ.Env().str("PMO5P_SURVEY_TOKEN_KEY", default="") or f"survey-links:{SECRET_KEY}"
 # Requests per client address to the public survey pages (django-ratelimit syntax).
 SURVEY_RATE_LIMIT = environ.Env().str("PMO5P_SURVEY_RATE_LIMIT", default="120/m")
+if not re.fullmatch(r"\d+/\d*[smhd]", SURVEY_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"PMO5P_SURVEY_RATE_LIMIT={SURVEY_RATE_LIMIT!r} is not a rate such as 120/m, 10/s or 1000/h."
+    )
 RATELIMIT_VIEW = "stakeholders.public_views.rate_limited"
-if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
-    # Behind a proxy every request comes from the proxy: limit by the client it names.
-    RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -205,6 +207,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pmo5p.api_support.error_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": environ.Env().str("PMO5P_API_RATE_LIMIT", default="3000/hour")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
 }
@@ -241,7 +245,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 60 * 60 * 24 * 365, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {

@@ -25,6 +25,15 @@ def rate(group, request) -> str:
     return settings.SURVEY_RATE_LIMIT
 
 
+def client_address(group, request) -> str:
+    """The client's address: behind a trusted proxy, the one it names; else the socket's."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_REAL_IP") or request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0]
+        if forwarded.strip():
+            return forwarded.strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _find_invitation(token: str) -> Invitation | None:
     if len(token) > 64:
         return None
@@ -57,7 +66,7 @@ def _check(request, invitation):
     return None
 
 
-@ratelimit(key="ip", rate=rate, block=True)
+@ratelimit(key=client_address, rate=rate, block=True)
 @require_http_methods(["GET", "POST"])
 def answer(request, token):
     invitation = _find_invitation(token)
@@ -96,7 +105,7 @@ def answer(request, token):
     )
 
 
-@ratelimit(key="ip", rate=rate, block=True)
+@ratelimit(key=client_address, rate=rate, block=True)
 @require_POST
 def save(request, token):
     """Autosave from the page's script: keeps the valid answers given so far."""

@@ -1,0 +1,23 @@
+"""Keeping the report schedule in step with its PMO.
+
+A receiver, not a call from the PMO settings view: pmo5p sits below agenda and does
+not know that reports exist.
+"""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from agenda.models import ReportSchedule
+from agenda.reports import reschedule
+from pmo5p.models import Pmo
+
+
+@receiver(post_save, sender=Pmo)
+def follow_time_zone(sender, instance: Pmo, created: bool, **kwargs):
+    """The next run is stored in UTC: a new time zone moves it to the same local time."""
+    if created:
+        return
+    schedule = ReportSchedule.objects.select_related("pmo").filter(pmo=instance, is_active=True).first()
+    if schedule is not None:
+        reschedule(schedule)
+        schedule.save(update_fields=["next_run_at", "updated_at"])
