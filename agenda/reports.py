@@ -41,10 +41,13 @@ from agenda.models import (
 from agenda.models.plan import OPEN_STATUSES
 from agenda.models.reports import ReportStatus
 from pmo5p.domain import MaturityStage
-from pmo5p.emails import build_message
+from pmo5p.emails import build_message, is_permanent
 from stakeholders import scores
 
 logger = logging.getLogger(__name__)
+
+# A schedule whose run failed is tried again this much later.
+SCHEDULE_RETRY = timedelta(hours=1)
 
 
 # Scheduling -----------------------------------------------------------------------------
@@ -63,28 +66,47 @@ def claim_due_schedules(*, now=None) -> list[int]:
     once take different schedules, and its next run moves forward in the same
     transaction as its report is created. If the report of that period exists
     already (a rerun), the unique constraint keeps it single and nothing is added.
+    After downtime it makes one report, of the first missed run (README, "Which
+    period a report covers"). A schedule that fails is recorded and tried again
+    later; it does not hold up the others.
     """
     now = now or timezone.now()
     created: list[int] = []
     while True:
-        with transaction.atomic():
-            schedule = (
-                ReportSchedule.objects.select_for_update(skip_locked=True)
-                .select_related("pmo")
-                .filter(is_active=True, next_run_at__lte=now)
-                .order_by("next_run_at")
-                .first()
+        claimed = None
+        try:
+            with transaction.atomic():
+                schedule = (
+                    ReportSchedule.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("pmo")
+                    .filter(is_active=True, next_run_at__lte=now)
+                    .order_by("next_run_at")
+                    .first()
+                )
+                if schedule is None:
+                    return created
+                claimed = schedule.pk
+                run_date = periods.local_run_date(schedule, schedule.next_run_at)
+                start, end = periods.period_ending(schedule, run_date)
+                report, made = _get_or_create_report(schedule.pmo, ReportKind.SCHEDULED, schedule.frequency, start, end)
+                schedule.last_run_at = now
+                schedule.failure_count = 0
+                schedule.last_error = ""
+                reschedule(schedule, now=now)
+                schedule.save(update_fields=["last_run_at", "next_run_at", "failure_count", "last_error", "updated_at"])
+        except Exception as error:
+            if claimed is None:
+                raise
+            logger.exception("Report schedule %s could not be run", claimed)
+            ReportSchedule.objects.filter(pk=claimed).update(
+                failure_count=F("failure_count") + 1,
+                last_error=f"{type(error).__name__}: {error}"[:1000],
+                next_run_at=now + SCHEDULE_RETRY,
+                updated_at=now,
             )
-            if schedule is None:
-                return created
-            run_date = periods.local_run_date(schedule, schedule.next_run_at)
-            start, end = periods.period_ending(schedule, run_date)
-            report, made = _get_or_create_report(schedule.pmo, ReportKind.SCHEDULED, schedule.frequency, start, end)
-            schedule.last_run_at = now
-            reschedule(schedule, now=now)
-            schedule.save(update_fields=["last_run_at", "next_run_at", "updated_at"])
-            if made:
-                created.append(report.pk)
+            continue
+        if made:
+            created.append(report.pk)
 
 
 def _get_or_create_report(pmo, kind, frequency, start, end, requested_by=None) -> tuple[AgendaReport, bool]:
@@ -98,11 +120,19 @@ def _get_or_create_report(pmo, kind, frequency, start, end, requested_by=None) -
         return AgendaReport.objects.get(pmo=pmo, kind=kind, period_start=start, period_end=end), False
 
 
+def _anchors(schedule: ReportSchedule | None) -> tuple[str, int, int]:
+    """The frequency, weekday and day of month periods follow: the schedule's, else calendar months."""
+    if schedule is None:
+        return Frequency.MONTHLY, 0, 1
+    return schedule.frequency, schedule.weekday, schedule.day_of_month
+
+
 def request_now(pmo, user, *, today=None) -> tuple[AgendaReport, bool]:
     """The report of the current period to date ("send now"), once a day at most."""
-    frequency = getattr(getattr(pmo, "report_schedule", None), "frequency", Frequency.MONTHLY)
+    schedule = ReportSchedule.objects.filter(pmo=pmo).first()
+    frequency, weekday, day = _anchors(schedule)
     today = today or timezone.localdate()
-    start, end = periods.period_to_date(frequency, today)
+    start, end = periods.period_to_date(frequency, today, weekday, day)
     return _get_or_create_report(pmo, ReportKind.ON_DEMAND, frequency, start, end, requested_by=user)
 
 
@@ -121,6 +151,7 @@ def previous_report(report: AgendaReport) -> AgendaReport | None:
     return (
         AgendaReport.objects.filter(pmo=report.pmo, status=ReportStatus.READY, period_end__lte=report.period_start)
         .exclude(pk=report.pk)
+        .defer("html", "text", "pdf")
         .order_by("-period_end", "-created_at")
         .first()
     )
@@ -139,7 +170,9 @@ def maturity_movement(pmo, start, end) -> dict:
         pmo.stakeholders.filter(maturity_records__recorded_on__gte=start, maturity_records__recorded_on__lt=end)
         .distinct()
         .annotate(before=stage_before(start), after=stage_before(end))
-        .exclude(before=F("after"))
+        # Spelled out: NOT (before = after) is NULL, not true, for someone first judged
+        # in the period, and would leave them out.
+        .filter(Q(before__isnull=True) | Q(before__lt=F("after")) | Q(before__gt=F("after")))
         .order_by("name")
         .values("pk", "name", "before", "after")
     )
@@ -180,6 +213,7 @@ def build_figures(report: AgendaReport) -> dict:
     before = {
         row["element"]: row.get("perception") for row in (previous.figures.get("elements", []) if previous else [])
     }
+    suggested_before = {row.get("key") for row in (previous.figures.get("suggestions", []) if previous else [])}
 
     figures: dict = {
         "pmo": pmo.name,
@@ -194,6 +228,7 @@ def build_figures(report: AgendaReport) -> dict:
         "elements": [],
         "focus": [],
     }
+    rows = None
     if survey:
         rows = insights.element_insights(pmo, survey)
         participation = scores.participation(survey)
@@ -201,7 +236,7 @@ def build_figures(report: AgendaReport) -> dict:
         figures["survey"] = {
             "id": survey.pk,
             "title": survey.title,
-            "closed_at": survey.closed_at.date().isoformat() if survey.closed_at else None,
+            "closed_at": timezone.localdate(survey.closed_at).isoformat() if survey.closed_at else None,
             "responses": participation.responses,
             "sent": participation.sent,
             "response_rate": _rounded(participation.response_rate, 0),
@@ -237,9 +272,10 @@ def build_figures(report: AgendaReport) -> dict:
                     "aim": row.element.aim,
                     "quadrant": row.quadrant.label,
                     "advice": row.quadrant.advice,
-                    "priority": _rounded(row.priority, 0),
-                    "perception": _rounded(row.perception, 0),
-                    "importance": _rounded(row.importance, 0),
+                    # One decimal, as in "elements": the templates round both the same way.
+                    "priority": _rounded(row.priority),
+                    "perception": _rounded(row.perception),
+                    "importance": _rounded(row.importance),
                 }
             )
 
@@ -248,9 +284,9 @@ def build_figures(report: AgendaReport) -> dict:
     figures["maturity"]["distribution"] = [
         {"stage": MaturityStage(k).label if k else "Not assessed", "count": v} for k, v in distribution.items()
     ]
+    at_risk = insights.at_risk_stakeholders(pmo)
     figures["at_risk"] = [
-        {"id": item.stakeholder.pk, "name": item.stakeholder.name, "reasons": item.reasons}
-        for item in insights.at_risk_stakeholders(pmo)
+        {"id": item.stakeholder.pk, "name": item.stakeholder.name, "reasons": item.reasons} for item in at_risk
     ]
 
     incidents = Incident.objects.filter(pmo=pmo, occurred_on__gte=start, occurred_on__lt=end)
@@ -271,22 +307,33 @@ def build_figures(report: AgendaReport) -> dict:
         ],
     }
 
+    # As of the run date for a scheduled report, as of the day asked for one sent on
+    # demand; "due next" runs up to the next run date after that.
+    as_of = end if report.kind == ReportKind.SCHEDULED else end - timedelta(days=1)
+    _frequency, weekday, day = _anchors(ReportSchedule.objects.filter(pmo=pmo).first())
+    next_end = periods.following_run_date(report.frequency, weekday, day, as_of)
     actions = Action.objects.filter(pmo=pmo).select_related("owner__user")
-    next_start, next_end = periods.next_period(start, end)
-    today = min(timezone.localdate(), end - timedelta(days=1))
     figures["actions"] = {
+        "as_of": as_of.isoformat(),
         "done": [
             _action_row(a)
             for a in actions.filter(status=ActionStatus.DONE, completed_at__date__gte=start, completed_at__date__lt=end)
         ],
-        "overdue": [_action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__lte=today)],
+        "overdue": [_action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__lt=as_of)],
         "due_next": [
-            _action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__gt=today, due_on__lt=next_end)
+            _action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__gte=as_of, due_on__lt=next_end)
         ],
         "next_period_end": (next_end - timedelta(days=1)).isoformat(),
     }
     figures["suggestions"] = [
-        {"title": s.title, "element": s.element.label, "why": s.why} for s in suggestions.suggestions(pmo, survey)[:5]
+        {
+            "key": s.key,
+            "title": s.title,
+            "element": s.element.label,
+            "why": s.why,
+            "new": previous is None or s.key not in suggested_before,
+        }
+        for s in suggestions.suggestions(pmo, survey, element_rows=rows, at_risk=at_risk)[:5]
     ]
     return figures
 
@@ -310,7 +357,7 @@ def render_pdf(report: AgendaReport) -> bytes:
 def build(report_id: int) -> AgendaReport | None:
     """Build a report's snapshot once; a report built already is left as it is."""
     with transaction.atomic():
-        report = AgendaReport.objects.select_for_update().select_related("pmo").filter(pk=report_id).first()
+        report = AgendaReport.objects.select_for_update(of=("self",)).select_related("pmo").filter(pk=report_id).first()
         if report is None or report.status == ReportStatus.READY:
             return report
         with timezone.override(report.pmo.time_zone):
@@ -358,8 +405,13 @@ class DeliveryOutcome:
 def send_delivery(delivery_id: int, *, final_attempt: bool) -> tuple[str, Exception | None]:
     """Send one delivery if it is not sent; record the attempt and any error."""
     with transaction.atomic():
+        # Only the delivery's row (of=self): its report and PMO stay free for everything else
+        # while the SMTP server takes its time, up to EMAIL_TIMEOUT.
         delivery = (
-            ReportDelivery.objects.select_for_update().select_related("report__pmo").filter(pk=delivery_id).first()
+            ReportDelivery.objects.select_for_update(of=("self",))
+            .select_related("report__pmo")
+            .filter(pk=delivery_id)
+            .first()
         )
         if delivery is None or delivery.status == DeliveryStatus.SENT:
             return DeliveryOutcome.SKIPPED, None
@@ -368,6 +420,8 @@ def send_delivery(delivery_id: int, *, final_attempt: bool) -> tuple[str, Except
             message_for(delivery).send()
         except Exception as error:  # recorded, then retried or given up by the task
             delivery.last_error = f"{type(error).__name__}: {error}"[:1000]
+            # A refusal for good (an SMTP 5xx) is not worth the retries.
+            final_attempt = final_attempt or is_permanent(error)
             delivery.status = DeliveryStatus.FAILED if final_attempt else DeliveryStatus.PENDING
             delivery.save(update_fields=["attempts", "last_error", "status"])
             return (DeliveryOutcome.FAILED if final_attempt else DeliveryOutcome.FAILED_FOR_NOW), error
@@ -384,7 +438,19 @@ def resend(delivery: ReportDelivery) -> None:
     ReportDelivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
         status=DeliveryStatus.PENDING, last_error=""
     )
-    transaction.on_commit(lambda: send_report_delivery.delay(delivery.pk))
+    enqueue_after_commit(send_report_delivery, delivery.pk)
+
+
+def enqueue_after_commit(task, *args) -> None:
+    """`task.delay(*args)` once the transaction commits, as a robust callback: a task that
+    cannot be enqueued (or, run eagerly, raises) is logged, and the committed rows stay
+    for the dispatcher to queue again, instead of the request turning into an error page."""
+
+    def enqueue():
+        task.delay(*args)
+
+    enqueue.__qualname__ = f"{task.name}.delay{args}"
+    transaction.on_commit(enqueue, robust=True)
 
 
 def delivery_summary(report: AgendaReport) -> dict:

@@ -3,6 +3,8 @@
 emails/<name>-subject.txt, emails/<name>-body.txt and emails/<name>-body.html.
 """
 
+import smtplib
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context
@@ -26,3 +28,13 @@ def build_message(name: str, to: list[str], context: dict, **kwargs) -> EmailMul
 
 def send(name: str, to: list[str], context: dict, **kwargs) -> None:
     build_message(name, to, context, **kwargs).send()
+
+
+def is_permanent(error: Exception) -> bool:
+    """The mail server refused this message for good (a 5xx reply): sending it again will not help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pmo5p import emails
+from pmo5p.emails import is_permanent
 from pmo5p.models import Role
 from stakeholders import scores, surveys
 from stakeholders.models import Invitation, Response
@@ -23,16 +24,6 @@ TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, socket.timeout, ConnectionError,
 MAX_SEND_RETRIES = 5
 
 
-def is_permanent(error: Exception) -> bool:
-    """The mail server refused this message for good (a 5xx reply): sending it again will not help."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in error.recipients.values()]
-        return bool(codes) and all(code >= 500 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code >= 500
-    return False
-
-
 def retry_countdown(retries: int) -> int:
     """Exponential backoff: 1, 2, 4, 8, 16 times EMAIL_RETRY_BASE_SECONDS."""
     return settings.EMAIL_RETRY_BASE_SECONDS * 2**retries
@@ -43,7 +34,8 @@ def send_survey_email(self, invitation_id: int, kind: str) -> str:
     """Send an invitation or a reminder once; record attempts, errors and the outcome."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            # of=self: lock the invitation only, not the survey, PMO and stakeholder joined to it.
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("survey__pmo", "stakeholder")
             .filter(pk=invitation_id)
             .first()

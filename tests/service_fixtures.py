@@ -4,8 +4,12 @@ an SMTP sink (aiosmtpd) and a Celery worker on Redis.
 ``smtp_sink``
     An aiosmtpd ``Controller`` on 127.0.0.1 and a free port. Every message it
     accepts is kept, parsed, with its envelope (``sink.messages``). ``refuse_next(n)``
-    answers the next n deliveries with a 451 temporary error; ``wait_for(count)``
-    waits until that many (matching) messages have arrived. The Controller API never
+    answers the next n deliveries with a 451 temporary error (what was refused is in
+    ``refused`` and ``refused_messages``); ``wait_for(count)`` waits until that many
+    (matching) messages have arrived. ``hold_next(n)`` keeps the next n deliveries
+    waiting for the reply to DATA (the whole message received, nothing answered), as
+    a stalled server would, so that a crash test can kill the client there; a held
+    delivery is never accepted (see ``HeldDelivery``). The Controller API never
     switches user (only aiosmtpd's command line does, unless ``-n``), so it runs as
     root or not alike.
 
@@ -17,10 +21,18 @@ an SMTP sink (aiosmtpd) and a Celery worker on Redis.
     and queue instead of running tasks eagerly. The worker's log is in a file; its
     tail is added to the report of a failing test. ``kill()`` (SIGKILL to the whole
     worker), ``kill_pool_process()`` (SIGKILL to the prefork child, which is what
-    ``reject_on_worker_lost`` is about) and ``start()`` serve crash tests.
+    ``reject_on_worker_lost`` is about) and ``start()`` serve crash tests;
+    ``backlog()`` and ``wait_until_idle()`` look at the test's queue in Redis. The
+    worker's environment takes ``celery_worker_env`` on top (a fixture, {} unless a
+    test parametrizes it), for every start of the worker.
 
     A test that also uses ``live_server`` gets links in e-mails that point at it
     (the worker's PMO5P_SITE_URL is the live server's URL).
+
+``celery_beat``
+    A real ``celery -A pmo5p beat`` with the worker's environment, so sending to its
+    queue, its schedule file in tmp_path. Not started until the test calls
+    ``start(extra_env=...)`` (its data in place first); stopped at teardown.
 
 Both skip with a reason when their service is missing; CI's PMO5P_REQUIRE_ALL=1
 turns that skip into a failure.
@@ -28,6 +40,7 @@ turns that skip into a failure.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 import os
@@ -124,23 +137,53 @@ class ReceivedMail:
         return self.body("html")
 
 
+@dataclass
+class HeldDelivery:
+    """A delivery the sink received in full (DATA) and never answered.
+
+    ``outcome`` is "held" while the client waits for the reply; CLIENT_GONE when the
+    client's connection went away first (aiosmtpd cancels the session, no reply is
+    ever written); or the 4xx reply given on ``release_held()``. Never a 250.
+    """
+
+    message: EmailMessage
+    recipients: list[str]
+    outcome: str = "held"
+
+
 class _SinkHandler:
     def __init__(self, sink: SmtpSink):
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        held = self.sink._take_hold(envelope)
+        if held is not None:
+            return await self.sink._hold(held)
         return self.sink._deliver(envelope)
+
+
+def _parse(envelope) -> EmailMessage:
+    raw = envelope.original_content or envelope.content
+    if isinstance(raw, str):
+        raw = raw.encode()
+    return email.message_from_bytes(raw, policy=policy.default)
 
 
 class SmtpSink:
     host = LOCALHOST
     REFUSAL = "451 4.3.0 Temporary failure: the test sink refuses this delivery, try again later"
+    CLIENT_GONE = "client went away before any reply"
+    HELD_REPLY = "451 4.3.0 The test sink released a held delivery without accepting it"
 
     def __init__(self):
         self._arrived = threading.Condition()
         self._messages: list[ReceivedMail] = []
         self._refusals: list[str] = []  # the replies to give to the next deliveries
         self.refused: list[tuple[str, list[str]]] = []  # (mail_from, recipients) of each refusal
+        self.refused_messages: list[EmailMessage] = []  # the refused messages themselves, parsed
+        self._holds = 0  # how many of the next deliveries to hold
+        self._released = threading.Event()
+        self.held: list[HeldDelivery] = []
         self.controller = None
         self.port: int | None = None
 
@@ -167,6 +210,7 @@ class SmtpSink:
         raise RuntimeError(f"Could not start the SMTP sink on {self.host}: {last_error}")
 
     def stop(self) -> None:
+        self._released.set()  # no held session outlives the test
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
@@ -177,15 +221,62 @@ class SmtpSink:
         with self._arrived:
             self._refusals.extend([reply] * count)
 
+    def hold_next(self, count: int = 1) -> None:
+        """Keep the next `count` deliveries waiting for the reply to DATA, the message received in
+        full and nothing answered, until the client goes away or ``release_held()``; never accepted."""
+        with self._arrived:
+            self._holds += count
+            self._released.clear()
+
+    def release_held(self) -> None:
+        """Answer the deliveries still held with a 451 (HELD_REPLY); they are not kept."""
+        self._released.set()
+
+    def wait_for_held(self, count: int = 1, timeout: float = 15.0) -> list[HeldDelivery]:
+        """Wait until `count` deliveries are held (or were); return them."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.held) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"Expected {count} held deliveries within {timeout:g} s, {len(self.held)} came.\n"
+                        f"{self.describe()}"
+                    )
+                self._arrived.wait(min(remaining, 0.5))
+            return list(self.held)
+
+    def _take_hold(self, envelope) -> HeldDelivery | None:
+        with self._arrived:
+            if not self._holds:
+                return None
+            self._holds -= 1
+            held = HeldDelivery(_parse(envelope), list(envelope.rcpt_tos))
+            self.held.append(held)
+            self._arrived.notify_all()
+            return held
+
+    async def _hold(self, held: HeldDelivery) -> str:
+        try:
+            while not self._released.is_set():
+                await asyncio.sleep(0.02)
+        except asyncio.CancelledError:  # aiosmtpd cancels the session when the client's connection ends
+            with self._arrived:
+                held.outcome = self.CLIENT_GONE
+                self._arrived.notify_all()
+            raise
+        with self._arrived:
+            held.outcome = self.HELD_REPLY
+            self._arrived.notify_all()
+        return self.HELD_REPLY
+
     def _deliver(self, envelope) -> str:
         with self._arrived:
             if self._refusals:
                 self.refused.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                self.refused_messages.append(_parse(envelope))
                 return self._refusals.pop(0)
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode()
-        message = email.message_from_bytes(raw, policy=policy.default)
+        message = _parse(envelope)
         with self._arrived:
             self._messages.append(ReceivedMail(message, envelope.mail_from, list(envelope.rcpt_tos)))
             self._arrived.notify_all()
@@ -200,6 +291,7 @@ class SmtpSink:
         with self._arrived:
             self._messages.clear()
             self.refused.clear()
+            self.refused_messages.clear()
 
     def wait_for(
         self, count: int, timeout: float = 15.0, match: Callable[[ReceivedMail], bool] | None = None
@@ -223,9 +315,12 @@ class SmtpSink:
                 self._arrived.wait(min(remaining, 0.5))
 
     def describe(self) -> str:
-        lines = [f"SMTP sink {self.url}: {len(self._messages)} accepted, {len(self.refused)} refused"]
-        lines += [f"  accepted: {m.recipients} {m.subject!r}" for m in self._messages]
+        lines = [
+            f"SMTP sink {self.url}: {len(self._messages)} accepted, {len(self.refused)} refused, {len(self.held)} held"
+        ]
+        lines += [f"  accepted: {m.recipients} {m.subject!r} {m.message['Message-ID']}" for m in self._messages]
         lines += [f"  refused: {recipients}" for _, recipients in self.refused]
+        lines += [f"  held: {h.recipients} {h.message['Message-ID']} ({h.outcome})" for h in self.held]
         return "\n".join(lines)
 
 
@@ -317,7 +412,14 @@ class CeleryWorker:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def start(self, *, pool: str = "prefork", timeout: float = 45.0, extra_env: dict[str, str] | None = None):
+    def start(
+        self,
+        *,
+        pool: str = "prefork",
+        concurrency: int = 1,
+        timeout: float = 45.0,
+        extra_env: dict[str, str] | None = None,
+    ):
         """Start a worker and wait until it consumes from the queue; each start has its own log and name."""
         if self.running:
             raise RuntimeError("The worker is running already: stop() or kill() it first.")
@@ -333,7 +435,7 @@ class CeleryWorker:
             "pmo5p",
             "worker",
             f"--pool={pool}",
-            "--concurrency=1",
+            f"--concurrency={concurrency}",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -425,6 +527,43 @@ class CeleryWorker:
         text = self.log_text().splitlines()
         return "\n".join(text[-lines:]) or "(the worker wrote nothing)"
 
+    def _redis(self):
+        import redis
+
+        return redis.Redis.from_url(self.broker_url, socket_connect_timeout=2, socket_timeout=5)
+
+    def backlog(self) -> dict[str, int]:
+        """This test's messages in Redis: "waiting" in the queue, and "unacked", delivered to a worker
+        and not acknowledged (running, reserved, waiting for their ETA, or lost with a killed worker)."""
+        client = self._redis()
+        try:
+            waiting = sum(client.llen(key) for key in client.scan_iter(match=f"{self.queue}*", _type="list"))
+            unacked = client.hlen(unacked_keys(self.queue)["unacked_key"])
+        finally:
+            client.close()
+        return {"waiting": waiting, "unacked": unacked}
+
+    def unacked_ages(self) -> list[float]:
+        """Seconds since each unacknowledged message of this queue was delivered to a worker; the
+        broker hands one back to the queue once it is older than the visibility timeout."""
+        client = self._redis()
+        try:
+            delivered = client.zrange(unacked_keys(self.queue)["unacked_index_key"], 0, -1, withscores=True)
+        finally:
+            client.close()
+        now = time.time()
+        return [now - score for _, score in delivered]
+
+    def wait_until_idle(self, timeout: float = 20.0) -> None:
+        """Wait until nothing of this test is queued, running or due for a retry. With acks_late a
+        task is acknowledged after it ran, and a task it enqueues (a retry too) is in the queue
+        before that: so an empty queue and no unacknowledged message mean all is done."""
+        wait_until(
+            lambda: self.backlog() == {"waiting": 0, "unacked": 0},
+            timeout=timeout,
+            message=lambda: f"The worker still has work: {self.backlog()}\n{self.tail(20)}",
+        )
+
     def purge(self) -> None:
         """Remove this test's queue from Redis: waiting and unacknowledged messages, bindings, mailboxes."""
         import redis
@@ -446,8 +585,26 @@ class CeleryWorker:
             client.close()
 
 
+def unacked_keys(queue: str) -> dict[str, str]:
+    """The Redis keys where the workers on `queue` keep their unacknowledged messages (tests/settings.py
+    gives each test queue its own, so that a worker with a short visibility timeout only ever hands
+    back its own test's messages, never those another test's worker is running at the time)."""
+    return {
+        "unacked_key": f"{queue}.unacked",
+        "unacked_index_key": f"{queue}.unacked_index",
+        "unacked_mutex_key": f"{queue}.unacked_mutex",
+    }
+
+
 @pytest.fixture
-def celery_worker(request, transactional_db, smtp_sink, tmp_path) -> Iterator[CeleryWorker]:
+def celery_worker_env() -> dict[str, str]:
+    """Environment for the worker on top of the fixture's own; parametrize it to change it, e.g.
+    ``@pytest.mark.parametrize("celery_worker_env", [{"PMO5P_TASK_VISIBILITY_TIMEOUT": "3"}])``."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(request, transactional_db, smtp_sink, tmp_path, celery_worker_env) -> Iterator[CeleryWorker]:
     """A running Celery worker on a queue of this test's own (see CeleryWorker and the module's doc)."""
     from django.conf import settings
     from django.db import connection
@@ -474,6 +631,7 @@ def celery_worker(request, transactional_db, smtp_sink, tmp_path) -> Iterator[Ce
     }
     if "live_server" in request.fixturenames:
         env["PMO5P_SITE_URL"] = request.getfixturevalue("live_server").url
+    env.update(celery_worker_env)
     worker = CeleryWorker(queue=queue, broker_url=redis_url, env=env, log_dir=tmp_path)
     _add_diagnostic(request, "celery worker log (tail)", worker.tail)
     with celery_app_on(redis_url, queue):
@@ -483,3 +641,85 @@ def celery_worker(request, transactional_db, smtp_sink, tmp_path) -> Iterator[Ce
         finally:
             worker.stop()
             worker.purge()
+
+
+# Celery beat --------------------------------------------------------------------------
+
+
+class CeleryBeat:
+    """A `celery -A pmo5p beat` subprocess, in a process group of its own, with a schedule file of its own."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path):
+        self.env = env
+        self.log_dir = log_dir
+        self.log = log_dir / "celery-beat.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, *, extra_env: dict[str, str] | None = None, timeout: float = 30.0) -> CeleryBeat:
+        if self.running:
+            raise RuntimeError("Beat is running already.")
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pmo5p",
+            "beat",
+            f"--schedule={self.log_dir / 'celerybeat-schedule'}",
+            "--loglevel=INFO",
+        ]
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(  # noqa: S603 (our own command line)
+                command,
+                cwd=ROOT,
+                env={**self.env, **(extra_env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while b"beat: Starting..." not in self.log.read_bytes():
+            if self.process.poll() is not None:
+                pytest.fail(f"Celery beat exited with {self.process.returncode} before it started.\n{self.tail()}")
+            if time.monotonic() >= deadline:
+                self.stop()
+                pytest.fail(f"Celery beat did not start within {timeout:g} s.\n{self.tail()}")
+            time.sleep(0.1)
+        return self
+
+    def sent(self, entry: str) -> int:
+        """How many times beat has sent the task of this CELERY_BEAT_SCHEDULE entry so far."""
+        return self.log.read_text(errors="replace").count(f"Sending due task {entry} ")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+
+    def tail(self, lines: int = 40) -> str:
+        with suppress(OSError):
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return "(beat wrote nothing)"
+
+
+@pytest.fixture
+def celery_beat(request, celery_worker, tmp_path) -> Iterator[CeleryBeat]:
+    """Celery beat with the worker's environment (broker, queue, database), not started yet."""
+    beat = CeleryBeat(env=celery_worker.env, log_dir=tmp_path)
+    _add_diagnostic(request, "celery beat log (tail)", beat.tail)
+    try:
+        yield beat
+    finally:
+        beat.stop()

@@ -28,6 +28,20 @@ CELERY_BROKER_URL = os.environ.get("PMO5P_TEST_CELERY_BROKER", "memory://localho
 # Unit tests want a failing task to fail the test (tests/test_survey_launch.py switches it off to follow the worker's path).
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PMO5P_TEST_CELERY_QUEUE", "celery")
-# Retries in tests wait a second, not minutes.
-EMAIL_RETRY_BASE_SECONDS = int(os.environ.get("PMO5P_EMAIL_RETRY_BASE_SECONDS", "1"))
+if os.environ.get("PMO5P_TEST_CELERY_QUEUE"):
+    # Unacknowledged messages under keys of the test's queue (tests/service_fixtures.py, unacked_keys):
+    # a worker started with a short PMO5P_TASK_VISIBILITY_TIMEOUT (a crash test) then hands back only
+    # its own test's messages, never the ones another test's worker is running or holding for a retry.
+    _queue = CELERY_TASK_DEFAULT_QUEUE
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "unacked_key": f"{_queue}.unacked",
+        "unacked_index_key": f"{_queue}.unacked_index",
+        "unacked_mutex_key": f"{_queue}.unacked_mutex",
+    }
+# Retries in tests wait a second, not minutes. A worker test may make them follow one another
+# at once with PMO5P_TEST_EMAIL_RETRY_BASE_SECONDS=0 (the project's setting refuses less than 1).
+EMAIL_RETRY_BASE_SECONDS = int(
+    os.environ.get("PMO5P_TEST_EMAIL_RETRY_BASE_SECONDS") or os.environ.get("PMO5P_EMAIL_RETRY_BASE_SECONDS", "1")
+)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
