@@ -61,12 +61,16 @@ def previous_run_date(frequency: str, weekday: int, day_of_month: int, run_date:
 def next_run_at(schedule, after: datetime) -> datetime:
     """The first run moment strictly after `after`, in UTC."""
     zone = zoneinfo.ZoneInfo(schedule.pmo.time_zone)
+    # Compared in UTC: two datetimes of the same zone compare by wall time, ignoring
+    # `fold`, so 01:30 (first) would count as later than 01:15 (second) on the night
+    # the clocks go back.
+    after = after.astimezone(UTC)
     day = after.astimezone(zone).date()
     while True:
         run_date = next_run_date(schedule.frequency, schedule.weekday, schedule.day_of_month, day)
-        moment = datetime.combine(run_date, schedule.send_at, tzinfo=zone)
+        moment = datetime.combine(run_date, schedule.send_at, tzinfo=zone).astimezone(UTC)
         if moment > after:
-            return moment.astimezone(UTC)
+            return moment
         day = run_date + timedelta(days=1)
 
 
@@ -80,17 +84,20 @@ def period_ending(schedule, run_date: date) -> tuple[date, date]:
     return start, run_date
 
 
-def period_to_date(frequency: str, today: date) -> tuple[date, date]:
-    """For "send now": the current calendar week, month or quarter, up to and including today."""
-    if frequency == Frequency.WEEKLY:
-        start = today - timedelta(days=today.weekday())
-    elif frequency == Frequency.MONTHLY:
-        start = today.replace(day=1)
-    else:
-        start = date(today.year, today.month - (today.month - 1) % 3, 1)
-    return start, today + timedelta(days=1)
+def period_to_date(frequency: str, today: date, weekday: int = 0, day_of_month: int = 1) -> tuple[date, date]:
+    """For "send now": the current period up to and including today.
+
+    The current period starts on the latest run date on or before today, so that it
+    is the period the next scheduled report will cover; with the defaults (Monday,
+    the 1st) it is the calendar week, month or quarter.
+    """
+    tomorrow = today + timedelta(days=1)
+    start = previous_run_date(
+        frequency, weekday, day_of_month, next_run_date(frequency, weekday, day_of_month, tomorrow)
+    )
+    return start, tomorrow
 
 
-def next_period(start: date, end: date) -> tuple[date, date]:
-    """The period of the same length that follows (for "due next period")."""
-    return end, end + (end - start)
+def following_run_date(frequency: str, weekday: int, day_of_month: int, after: date) -> date:
+    """The first run date strictly after the given date (the end of "due next period")."""
+    return next_run_date(frequency, weekday, day_of_month, after + timedelta(days=1))

@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib import messages
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -136,22 +137,28 @@ def suggestion_adopt(request, pmo):
             request, "That suggestion is no longer proposed: it was adopted already, or the figures changed."
         )
         return redirect("suggestion_list", slug=pmo.slug)
-    action = Action.objects.create(
-        pmo=pmo,
-        title=suggestion.title[:200],
-        element=suggestion.element,
-        problem=suggestion.problem,
-        expected_effect=suggestion.expected_effect,
-        notes=f"Suggested by pmo5p: {suggestion.why}",
-        owner=request.membership,
-        due_on=timezone.localdate() + timedelta(days=30),
-        suggestion_key=suggestion.key,
-        created_by=request.user,
-    )
-    if suggestion.segment_id:
-        action.target_segments.add(suggestion.segment_id)
-    if suggestion.stakeholder_id:
-        action.target_stakeholders.add(suggestion.stakeholder_id)
+    try:
+        with transaction.atomic():
+            action = Action.objects.create(
+                pmo=pmo,
+                title=suggestion.title[:200],
+                element=suggestion.element,
+                problem=suggestion.problem,
+                expected_effect=suggestion.expected_effect,
+                notes=f"Suggested by pmo5p: {suggestion.why}",
+                owner=request.membership,
+                due_on=timezone.localdate() + timedelta(days=30),
+                suggestion_key=suggestion.key,
+                created_by=request.user,
+            )
+            if suggestion.segment_id:
+                action.target_segments.add(suggestion.segment_id)
+            if suggestion.stakeholder_id:
+                action.target_stakeholders.add(suggestion.stakeholder_id)
+    except IntegrityError:
+        # Adopted by someone else between the page and the click.
+        messages.error(request, "That suggestion was adopted already: it is on the agenda.")
+        return redirect("action_list", slug=pmo.slug)
     messages.success(request, "Added to the agenda. Adjust the owner, due date and details, then save.")
     return redirect("action_edit", slug=pmo.slug, action_id=action.pk)
 

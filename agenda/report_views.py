@@ -78,12 +78,12 @@ def report_list(request, pmo):
 @pmo_view(role=Role.MEMBER)
 @require_POST
 def report_send_now(request, pmo):
-    if not pmo.memberships.filter(receives_reports=True).exists():
+    if not pmo.memberships.filter(receives_reports=True, user__is_active=True).exists():
         messages.error(request, "Nobody receives the report yet: a lead chooses the recipients on the schedule page.")
         return redirect("report_list", slug=pmo.slug)
     report, created = reports.request_now(pmo, request.user)
     if created:
-        transaction.on_commit(lambda: build_report.delay(report.pk))
+        reports.enqueue_after_commit(build_report, report.pk)
         messages.success(
             request, "The report of the period to date is being built and sent; it appears below in a moment."
         )

@@ -189,13 +189,19 @@ def _fill(template: str, who: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def suggestions(pmo, survey=None) -> list[Suggestion]:
-    """What the figures call for, highest priority first; adopted ones are left out."""
+def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None) -> list[Suggestion]:
+    """What the figures call for, highest priority first; adopted ones are left out.
+
+    A caller that has the survey's element insights and the at-risk stakeholders
+    already (the report) passes them, so that they are not worked out twice.
+    """
     survey = survey or insights.default_survey(pmo)
     adopted = set(Action.objects.filter(pmo=pmo).exclude(suggestion_key="").values_list("suggestion_key", flat=True))
     proposed: list[Suggestion] = []
     if survey is not None:
-        for rank, row in enumerate(insights.ranked_by_priority(insights.element_insights(pmo, survey)), start=1):
+        if element_rows is None:
+            element_rows = insights.element_insights(pmo, survey)
+        for rank, row in enumerate(insights.ranked_by_priority(element_rows), start=1):
             if row.quadrant is None:
                 continue
             for index, (title, effect, problem) in enumerate(LIBRARY[row.element][row.quadrant]):
@@ -231,7 +237,7 @@ def suggestions(pmo, survey=None) -> list[Suggestion]:
                         segment_id=segment_row.segment_id,
                     )
                 )
-    for item in insights.at_risk_stakeholders(pmo):
+    for item in insights.at_risk_stakeholders(pmo) if at_risk is None else at_risk:
         person = item.stakeholder
         proposed.append(
             Suggestion(

@@ -47,6 +47,12 @@ class Action(models.Model):
     class Meta:
         ordering = ["due_on", "pk"]
         indexes = [models.Index(fields=["pmo", "status", "due_on"])]
+        constraints = [
+            # A suggestion is adopted once, even when two people click at the same moment.
+            models.UniqueConstraint(
+                fields=["pmo", "suggestion_key"], condition=~Q(suggestion_key=""), name="action_suggestion_adopted_once"
+            )
+        ]
 
     def __str__(self):
         return self.title

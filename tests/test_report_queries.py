@@ -1,0 +1,96 @@
+"""Building the agenda report takes a fixed number of queries, whatever the PMO's size:
+the same for 10 stakeholders as for 5,000 stakeholders with 50,000 answers.
+
+scripts/benchmark_report.py times the same build on the same data (not a test)."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agenda import reports
+from agenda.models import AgendaReport, ReportDelivery
+from agenda.models.reports import ReportStatus
+from stakeholders.models import Answer
+from tests.agenda_data import build_large_pmo
+from tests.factories import MembershipFactory, PmoFactory
+
+TODAY = date(2026, 12, 1)
+# What building the figures may take at most: a ceiling, so that a new N+1 fails here
+# even if it happened to cost the same at both sizes.
+MAX_FIGURE_QUERIES = 20  # 19 today
+
+
+@pytest.fixture
+def stub_pdf(monkeypatch):
+    monkeypatch.setattr(reports, "render_pdf", lambda report: b"%PDF-1.7 stub")
+
+
+def pmo_of_size(stakeholders: int, answers: int):
+    pmo = PmoFactory(time_zone="Europe/London")
+    lead = MembershipFactory(pmo=pmo, role="lead", receives_reports=True).user
+    build_large_pmo(pmo, lead, stakeholders=stakeholders, answers=answers, today=TODAY)
+    # A previous report, so that "change since the last report" is worked out too.
+    previous = AgendaReport.objects.create(
+        pmo=pmo, frequency="monthly", period_start=date(2026, 10, 1), period_end=date(2026, 11, 1)
+    )
+    reports.build(previous.pk)
+    report = AgendaReport.objects.create(pmo=pmo, frequency="monthly", period_start=date(2026, 11, 1), period_end=TODAY)
+    return pmo, lead, report
+
+
+def figure_queries(report) -> tuple[int, dict]:
+    report = AgendaReport.objects.select_related("pmo").get(pk=report.pk)
+    with CaptureQueriesContext(connection) as queries, timezone.override(report.pmo.time_zone):
+        figures = reports.build_figures(report)
+    return len(queries), figures
+
+
+def build_queries(report) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        reports.build(report.pk)
+    return len(queries)
+
+
+def test_building_the_report_takes_the_same_queries_at_10_and_at_5000_stakeholders(
+    db, stub_pdf, django_assert_max_num_queries
+):
+    small_pmo, _lead, small = pmo_of_size(10, 100)
+    big_pmo, big_lead, big = pmo_of_size(5000, 50_000)
+    assert big_pmo.stakeholders.count() == 5000
+    assert Answer.objects.filter(response__survey__pmo=big_pmo).count() == 50_010  # 3,334 responses of 15
+
+    small_figures, small_data = figure_queries(small)
+    big_figures, big_data = figure_queries(big)
+    assert small_figures == big_figures
+    assert big_figures <= MAX_FIGURE_QUERIES
+    # The big PMO really has figures in every part of the report.
+    assert big_data["survey"]["responses"] == 3334
+    assert len(big_data["focus"]) == 3
+    assert big_data["maturity"]["up"] + big_data["maturity"]["down"] > 100
+    assert len(big_data["at_risk"]) > 100
+    assert big_data["incidents"]["count"] == 30
+    assert big_data["actions"]["done"] and big_data["actions"]["overdue"] and big_data["actions"]["due_next"]
+    assert big_data["previous_report"] is not None
+    assert small_data["previous_report"] is not None
+
+    small_build = build_queries(small)
+    with django_assert_max_num_queries(small_build):
+        reports.build(big.pk)
+    big.refresh_from_db()
+    assert big.status == ReportStatus.READY
+    assert "Stakeholder " in big.html
+
+
+def test_sending_a_delivery_takes_the_same_queries_at_any_size(db, stub_pdf):
+    counts = []
+    for size, answers in ((10, 100), (2000, 15_000)):
+        _pmo, lead, report = pmo_of_size(size, answers)
+        reports.build(report.pk)
+        delivery = ReportDelivery.objects.create(report=report, user=lead, email=lead.email)
+        with CaptureQueriesContext(connection) as queries:
+            reports.send_delivery(delivery.pk, final_attempt=False)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 4
