@@ -1,6 +1,7 @@
 from django.urls import path
 
-from agenda import plan_views, report_views, views
+from agenda import exports, plan_views, report_views, views
+from stakeholders.spreadsheets import FORMATS
 
 urlpatterns = [
     path("", views.dashboard, name="pmo_home"),
@@ -29,4 +30,17 @@ urlpatterns = [
         report_views.delivery_resend,
         name="delivery_resend",
     ),
+    path("exports/", exports.exports_page, name="exports"),
+    path("exports/full.zip", exports.export_full, name="export_full"),
+    # One route per dataset and format: the slug is the only argument a URL of a PMO takes here.
+    *[
+        path(
+            f"exports/{dataset}.{fmt}",
+            exports.export_dataset,
+            {"dataset": dataset, "fmt": fmt},
+            name=exports.url_name(dataset, fmt),
+        )
+        for dataset in exports.DATASETS
+        for fmt in FORMATS
+    ],
 ]

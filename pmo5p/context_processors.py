@@ -2,6 +2,9 @@ from django.conf import settings
 
 from pmo5p.models import Membership
 
+# The spreadsheet exports (agenda/exports.py DATASETS), as their URL names spell them.
+EXPORT_DATASETS = ("stakeholders", "interactions", "self_assessments", "maturity", "actions", "responses")
+
 # Which tab of the PMO navigation each page belongs to, by URL name.
 NAV_SECTIONS = {
     "dashboard": {"pmo_home"},
@@ -19,6 +22,12 @@ NAV_SECTIONS = {
         "interaction_create",
         "interaction_edit",
         "interaction_delete",
+        "stakeholder_import",
+        "stakeholder_import_preview",
+        # Import and export: the page, and the downloads it links to.
+        "exports",
+        "export_full",
+        *(f"export_{dataset}_{fmt}" for dataset in EXPORT_DATASETS for fmt in ("csv", "xlsx")),
     },
     "grid": {"grid"},
     "surveys": {

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from stakeholders.models import Answer, Interaction, Invitation, Question, Response, Segment, Stakeholder, Survey
+from stakeholders.models import (
+    Answer,
+    ImportJob,
+    Interaction,
+    Invitation,
+    Question,
+    Response,
+    Segment,
+    Stakeholder,
+    Survey,
+)
 
 
 @admin.register(Segment)
@@ -79,3 +89,13 @@ class InteractionAdmin(admin.ModelAdmin):
     search_fields = ["summary"]
     list_select_related = ["pmo", "author"]
     raw_id_fields = ["stakeholders"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "pmo", "created_by", "created_at", "confirmed_at"]
+    list_filter = ["pmo"]
+    search_fields = ["file_name"]
+    list_select_related = ["pmo", "created_by"]
+    readonly_fields = ["columns", "rows", "preview", "result", "checked_at", "confirmed_at", "confirmed_by"]
+    raw_id_fields = ["created_by"]

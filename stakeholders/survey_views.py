@@ -5,7 +5,7 @@ import csv
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models import Avg, Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,7 +16,9 @@ from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
 from stakeholders import questionnaire, scores, surveys
+from stakeholders.exports import response_table
 from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
+from stakeholders.spreadsheets import neutralise
 from stakeholders.survey_forms import AudienceForm, QuestionsForm, ResponseForm, SurveyForm
 
 RESPONSES_PER_PAGE = 50
@@ -247,66 +249,15 @@ def _per_stakeholder(responses):
     return [(response, [table[response.pk].get(e.value) for e in Element]) for response in responses]
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """Stop a spreadsheet from reading a cell as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
 @pmo_view()
 @require_GET
 def survey_export(request, pmo, survey_id):
     survey = _survey(pmo, survey_id)
-    questions = list(survey.questions.filter(kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]))
+    headers, rows = response_table(pmo, survey)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-responses.csv"'
     writer = csv.writer(response)
-    identity = [] if survey.anonymous else ["stakeholder", "email"]
-    writer.writerow(
-        [
-            "response",
-            "submitted_at",
-            *identity,
-            "segment",
-            *[f"{q.get_element_display()}: {q.text}" for q in questions],
-            "nps",
-            "comment",
-        ]
-    )
-    rows = (
-        survey.responses.select_related("invitation__stakeholder", "segment")
-        .prefetch_related(Prefetch("answers", queryset=Answer.objects.only("response_id", "question_id", "value")))
-        .order_by("submitted_at")
-    )
-    # In an anonymous export, a small segment or an exact time could point at a person.
-    small_segments = {
-        row["segment_id"]
-        for row in survey.responses.values("segment_id").annotate(n=Count("id"))
-        if row["n"] < settings.MIN_GROUP_SIZE
-    }
-    for number, item in enumerate(rows.iterator(chunk_size=500), start=1):
-        values = {a.question_id: a.value for a in item.answers.all()}
-        submitted = timezone.localtime(item.submitted_at)
-        if survey.anonymous:
-            who, when = [], submitted.date().isoformat()
-            segment = "" if item.segment_id in small_segments or not item.segment else item.segment.name
-        else:
-            who, when = (
-                [item.invitation.stakeholder.name, item.invitation.stakeholder.email],
-                submitted.isoformat(timespec="seconds"),
-            )
-            segment = item.segment.name if item.segment else ""
-        cells = [
-            number,
-            when,
-            *who,
-            segment,
-            *["don't know" if values.get(q.pk, "") is None else values.get(q.pk, "") for q in questions],
-            "" if item.nps is None else item.nps,
-            item.comment,
-        ]
-        writer.writerow([neutralise(cell) for cell in cells])
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
     return response

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from stakeholders import interaction_views, views
+from stakeholders import import_views, interaction_views, views
 
 urlpatterns = [
     path("", views.stakeholder_list, name="stakeholder_list"),
     path("new/", views.stakeholder_create, name="stakeholder_create"),
     path("grid/", views.grid, name="grid"),
+    path("import/", import_views.import_upload, name="stakeholder_import"),
+    path("import/<int:job_id>/", import_views.import_preview, name="stakeholder_import_preview"),
     path("<int:stakeholder_id>/", views.stakeholder_detail, name="stakeholder_detail"),
     path("<int:stakeholder_id>/edit/", views.stakeholder_edit, name="stakeholder_edit"),
     path("<int:stakeholder_id>/active/", views.stakeholder_set_active, name="stakeholder_set_active"),

@@ -13,7 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p.models import ApiToken, MemberInvitation, Membership
 from pmo5p.services import invite_member
-from stakeholders.models import Interaction, Invitation, Survey
+from stakeholders.models import ImportJob, Interaction, Invitation, Survey
+from stakeholders import imports
 from stakeholders.surveys import create_survey
 
 # Pages anybody may open without signing in.
@@ -70,6 +71,15 @@ def _agenda_rows(pmo, stakeholder, user):
     ReportDelivery.objects.create(report=report, user=user, email=user.email)
 
 
+def _import_job(pmo, user):
+    """An import checked and waiting for its confirm step, as an upload leaves it."""
+    parsed = imports.read_rows("walk.csv", b"name,email\nWalk Person,walk@corp.example\n")
+    plan = imports.analyse(pmo, parsed.rows, parsed.columns, create_segments=False)
+    ImportJob.objects.create(
+        pmo=pmo, created_by=user, file_name="walk.csv", columns=parsed.columns, rows=parsed.rows, preview=plan.as_json()
+    )
+
+
 def _interaction(pmo, stakeholder, user):
     interaction = Interaction.objects.create(pmo=pmo, kind="meeting", summary="Walk", author=user)
     interaction.stakeholders.add(stakeholder)
@@ -89,6 +99,7 @@ def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
     _interaction(world.pmo, world.stakeholder, world.lead)
     _agenda_rows(world.pmo, world.stakeholder, world.lead)
+    _import_job(world.pmo, world.lead)
     return invite_member(pmo=world.pmo, email="new@alpha.example", role="member", invited_by=world.lead)
 
 
@@ -97,6 +108,7 @@ def other_invitation(world):
     _draft_survey_with_invitation(world.other_pmo, world.other_stakeholder, world.outsider)
     _interaction(world.other_pmo, world.other_stakeholder, world.outsider)
     _agenda_rows(world.other_pmo, world.other_stakeholder, world.outsider)
+    _import_job(world.other_pmo, world.outsider)
     return invite_member(pmo=world.other_pmo, email="new@beta.example", role="member", invited_by=world.outsider)
 
 
@@ -112,6 +124,7 @@ def own_values(world, invitation):
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
+        "job_id": ImportJob.objects.get(pmo=world.pmo).pk,
     }
 
 
@@ -128,6 +141,7 @@ def other_values(world, other_invitation):
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
         **_agenda_ids(world.other_pmo),
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
+        "job_id": ImportJob.objects.get(pmo=world.other_pmo).pk,
     }
 
 
@@ -233,6 +247,7 @@ def _snapshot():
 
     return (
         list(Interaction.objects.values().order_by("id")),
+        list(ImportJob.objects.values("id", "confirmed_at", "preview").order_by("id")),
         list(Action.objects.values().order_by("id")),
         list(Incident.objects.values().order_by("id")),
         list(AgendaReport.objects.values("id", "status", "figures").order_by("id")),

@@ -1,3 +1,4 @@
+from .imports import ImportJob
 from .interactions import SENTIMENT_CHOICES, Interaction, InteractionKind
 from .register import HIGH_LEVEL, LEVEL_CHOICES, LEVEL_VALIDATORS, Segment, Stakeholder
 from .surveys import (
@@ -17,6 +18,7 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "HIGH_LEVEL",
+    "ImportJob",
     "LEVEL_CHOICES",
     "LEVEL_VALIDATORS",
     "Answer",

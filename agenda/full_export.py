@@ -1,0 +1,253 @@
+"""The full export of a PMO: everything it owns, as a zip of JSON and CSV, for its lead.
+
+One JSON file (an array of objects) and one CSV file per model, the reports' PDFs
+under reports/, and manifest.json with the export time and the row count of every
+file. Each model costs a fixed number of queries (one, plus one per many-to-many
+field), read in chunks; the zip is written into a spooled temporary file, so a
+large PMO goes to disk rather than memory.
+
+Left out on purpose: password hashes (memberships carry the user's name and e-mail
+only), the hashes of member-invitation tokens, and the seeds and hashes of survey
+links (either would open a survey as the stakeholder). Anonymous surveys stay
+anonymous: their responses are exported without the invitation they came from,
+dated to the day, without a segment of fewer than MIN_GROUP_SIZE responses, and
+their invitations without the time of the answer or the answers in progress.
+"""
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from uuid import UUID
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count
+from django.utils import timezone
+
+from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
+from pmo5p.models import MemberInvitation, Membership, Pmo
+from stakeholders.models import (
+    Answer,
+    ImportJob,
+    Interaction,
+    Invitation,
+    Question,
+    Response,
+    Segment,
+    Stakeholder,
+    Survey,
+)
+from stakeholders.spreadsheets import neutralise
+
+CHUNK = 2000
+SPOOL_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class ModelExport:
+    model: type[models.Model]
+    rows: object  # pmo -> queryset of the model's rows owned by the PMO
+    exclude: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()  # values() lookups across relations, e.g. "user__email"
+    many_to_many: tuple[str, ...] = ()
+    # (row, context) -> row: a last change before writing, e.g. anonymity.
+    adjust: object = None
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+    def columns(self) -> list[str]:
+        concrete = [
+            f.attname
+            for f in self.model._meta.concrete_fields
+            if f.name not in self.exclude and not isinstance(f, models.BinaryField)
+        ]
+        return concrete + list(self.extra)
+
+
+def _anonymous_invitation(row, context):
+    if row["survey_id"] in context["anonymous_surveys"]:
+        row["responded_at"] = None
+        row["draft_answers"] = None
+        row["draft_saved_at"] = None
+    return row
+
+
+def _anonymous_response(row, context):
+    if row["survey_id"] in context["anonymous_surveys"]:
+        row["invitation_id"] = None
+        row["submitted_at"] = timezone.localtime(row["submitted_at"]).date()
+        row["detractor_alerted_at"] = None
+        if (row["survey_id"], row["segment_id"]) in context["small_segments"]:
+            row["segment_id"] = None
+    return row
+
+
+def _report_row(row, context):
+    row["pdf_file"] = context["pdf_files"].get(row["id"], "")
+    return row
+
+
+EXPORTS = [
+    ModelExport(Pmo, lambda pmo: Pmo.objects.filter(pk=pmo.pk)),
+    ModelExport(Membership, lambda pmo: Membership.objects.filter(pmo=pmo), extra=("user__name", "user__email")),
+    ModelExport(MemberInvitation, lambda pmo: MemberInvitation.objects.filter(pmo=pmo), exclude=("token_hash",)),
+    ModelExport(Segment, lambda pmo: Segment.objects.filter(pmo=pmo)),
+    ModelExport(Stakeholder, lambda pmo: Stakeholder.objects.filter(pmo=pmo)),
+    ModelExport(Interaction, lambda pmo: Interaction.objects.filter(pmo=pmo), many_to_many=("stakeholders",)),
+    ModelExport(
+        Survey,
+        lambda pmo: Survey.objects.filter(pmo=pmo),
+        many_to_many=("target_segments", "target_stakeholders"),
+    ),
+    ModelExport(Question, lambda pmo: Question.objects.filter(survey__pmo=pmo)),
+    ModelExport(
+        Invitation,
+        lambda pmo: Invitation.objects.filter(survey__pmo=pmo),
+        exclude=("token_seed", "token_hash"),
+        adjust=_anonymous_invitation,
+    ),
+    ModelExport(Response, lambda pmo: Response.objects.filter(survey__pmo=pmo), adjust=_anonymous_response),
+    ModelExport(Answer, lambda pmo: Answer.objects.filter(response__survey__pmo=pmo)),
+    ModelExport(SelfAssessment, lambda pmo: SelfAssessment.objects.filter(pmo=pmo)),
+    ModelExport(MaturityRecord, lambda pmo: MaturityRecord.objects.filter(pmo=pmo)),
+    ModelExport(
+        Action,
+        lambda pmo: Action.objects.filter(pmo=pmo),
+        many_to_many=("target_segments", "target_stakeholders"),
+    ),
+    ModelExport(Incident, lambda pmo: Incident.objects.filter(pmo=pmo), many_to_many=("stakeholders",)),
+    ModelExport(ReportSchedule, lambda pmo: ReportSchedule.objects.filter(pmo=pmo)),
+    ModelExport(AgendaReport, lambda pmo: AgendaReport.objects.filter(pmo=pmo), adjust=_report_row),
+    ModelExport(ReportDelivery, lambda pmo: ReportDelivery.objects.filter(report__pmo=pmo)),
+    # The uploads waiting for their confirmation (kept a day): what was imported, not the file's rows again.
+    ModelExport(ImportJob, lambda pmo: ImportJob.objects.filter(pmo=pmo), exclude=("rows", "preview")),
+]
+
+
+def _plain(value):
+    """A value JSON can hold: times as full ISO 8601, decimals as text (no precision lost)."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, memoryview | bytes):
+        return None
+    raise TypeError(f"{type(value).__name__} is not exportable")
+
+
+def _cell(value):
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=_plain)
+    if isinstance(value, datetime | date | time | Decimal | UUID):
+        return _plain(value)
+    return neutralise(value)
+
+
+def _many_to_many(spec, name, rows_queryset) -> dict[int, list[int]]:
+    relation = spec.model._meta.get_field(name)
+    through = relation.remote_field.through
+    source, target = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+    links: dict[int, list[int]] = {}
+    pairs = (
+        through.objects.filter(**{f"{source}__in": rows_queryset.values("pk")})
+        .values_list(f"{source}_id", f"{target}_id")
+        .order_by(f"{source}_id", f"{target}_id")
+    )
+    for owner_id, target_id in pairs.iterator(chunk_size=CHUNK):
+        links.setdefault(owner_id, []).append(target_id)
+    return links
+
+
+def _context(pmo, archive) -> dict:
+    """What the adjust functions need, read once: anonymous surveys, small groups, the PDFs."""
+    anonymous = set(Survey.objects.filter(pmo=pmo, anonymous=True).values_list("pk", flat=True))
+    small = {
+        (row["survey_id"], row["segment_id"])
+        for row in Response.objects.filter(survey__pmo=pmo, survey__anonymous=True)
+        .values("survey_id", "segment_id")
+        .annotate(n=Count("pk"))
+        if row["n"] < settings.MIN_GROUP_SIZE
+    }
+    pdf_files = {}
+    reports = AgendaReport.objects.filter(pmo=pmo).values_list("pk", "pdf").order_by("pk")
+    for pk, pdf in reports.iterator(chunk_size=20):
+        if pdf:
+            name = f"reports/agenda-report-{pk}.pdf"
+            archive.writestr(name, bytes(pdf))
+            pdf_files[pk] = name
+    return {"anonymous_surveys": anonymous, "small_segments": small, "pdf_files": pdf_files}
+
+
+def _write_model(archive, spec: ModelExport, pmo, context) -> tuple[int, str, str]:
+    queryset = spec.rows(pmo)
+    links = {name: _many_to_many(spec, name, queryset) for name in spec.many_to_many}
+    columns = spec.columns() + list(spec.many_to_many) + (["pdf_file"] if spec.model is AgendaReport else [])
+    stem = spec.label
+    json_name, csv_name = f"json/{stem}.json", f"csv/{stem}.csv"
+    count = 0
+    # Two entries of a zip cannot be open for writing at once: the CSV waits in a spooled file.
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b") as csv_buffer:
+        csv_text = io.TextIOWrapper(csv_buffer, encoding="utf-8", newline="")
+        writer = csv.writer(csv_text)
+        writer.writerow(columns)
+        with archive.open(json_name, "w") as json_out:
+            json_out.write(b"[")
+            for row in queryset.values(*spec.columns()).order_by("pk").iterator(chunk_size=CHUNK):
+                for name in spec.many_to_many:
+                    row[name] = links[name].get(row["id"], [])
+                if spec.adjust:
+                    row = spec.adjust(row, context)
+                text = json.dumps(row, ensure_ascii=False, default=_plain)
+                json_out.write(((",\n" if count else "\n") + text).encode())
+                writer.writerow([_cell(row.get(column)) for column in columns])
+                count += 1
+            json_out.write(b"\n]\n")
+        csv_text.flush()
+        csv_buffer.seek(0)
+        with archive.open(csv_name, "w") as csv_out:
+            while chunk := csv_buffer.read(1024 * 1024):
+                csv_out.write(chunk)
+        csv_text.detach()
+    return count, json_name, csv_name
+
+
+def build_full_export(pmo, *, exported_by=None):
+    """The zip, as an open file positioned at its start: the caller (a FileResponse) closes it."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (handed to the caller)
+    try:
+        _write_archive(spool, pmo, exported_by)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _write_archive(spool, pmo, exported_by):
+    manifest = {
+        "format": 1,
+        "pmo": {"id": pmo.pk, "slug": pmo.slug, "name": pmo.name},
+        "exported_at": timezone.now().isoformat(),
+        "exported_by": exported_by.email if exported_by else None,
+        "models": {},
+        "files": {},
+    }
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        context = _context(pmo, archive)
+        for name in context["pdf_files"].values():
+            manifest["files"][name] = 1
+        for spec in EXPORTS:
+            count, json_name, csv_name = _write_model(archive, spec, pmo, context)
+            manifest["models"][spec.label] = {"json": json_name, "csv": csv_name, "rows": count}
+            manifest["files"][json_name] = count
+            manifest["files"][csv_name] = count
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))

@@ -1,0 +1,204 @@
+"""The stakeholder side's tables for spreadsheet exports: the register, interactions and
+survey responses. Each builder returns (headers, rows); a row is a list of cells, and
+the writer (stakeholders.spreadsheets) neutralises every cell. Each builder costs a
+fixed number of queries (per chunk of rows), whatever the size of the PMO.
+
+The stakeholders table uses the import's column names, so a downloaded register can
+be edited and imported back.
+"""
+
+from collections import Counter
+
+from django.conf import settings
+from django.db.models import Count, Prefetch
+from django.utils import timezone
+
+from pmo5p.domain import Element
+from stakeholders.models import Answer, Interaction, Question, QuestionKind, Response, Stakeholder, Survey
+
+CHUNK = 2000
+
+
+def _local(moment):
+    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else ""
+
+
+def _person(user):
+    return (user.name or user.email) if user else ""
+
+
+def stakeholder_table(pmo):
+    headers = [
+        "ID",
+        "Name",
+        "E-mail",
+        "Job title",
+        "Business unit",
+        "Segment",
+        "Influence",
+        "Interest",
+        "Owner e-mail",
+        "Owner name",
+        "Notes",
+        "Active",
+        "Created",
+        "Updated",
+    ]
+    stakeholders = Stakeholder.objects.filter(pmo=pmo).select_related("segment", "owner__user").order_by("name", "pk")
+
+    def rows():
+        for s in stakeholders.iterator(chunk_size=CHUNK):
+            owner = s.owner.user if s.owner else None
+            yield [
+                s.pk,
+                s.name,
+                s.email,
+                s.job_title,
+                s.business_unit,
+                s.segment.name if s.segment else "",
+                s.influence,
+                s.interest,
+                owner.email if owner else "",
+                _person(owner),
+                s.notes,
+                s.is_active,
+                _local(s.created_at),
+                _local(s.updated_at),
+            ]
+
+    return headers, rows()
+
+
+def _labels(values):
+    return "; ".join(Element(v).label for v in values if v in Element.values)
+
+
+def interaction_table(pmo):
+    headers = [
+        "ID",
+        "Date",
+        "Kind",
+        "P elements",
+        "Sentiment",
+        "Summary",
+        "Stakeholders",
+        "Stakeholder e-mails",
+        "Logged by",
+        "Logged at",
+    ]
+    interactions = (
+        Interaction.objects.filter(pmo=pmo)
+        .select_related("author")
+        .prefetch_related(Prefetch("stakeholders", queryset=Stakeholder.objects.only("id", "name", "email")))
+        .order_by("-occurred_on", "-created_at", "-pk")
+    )
+
+    def rows():
+        for i in interactions.iterator(chunk_size=CHUNK):
+            people = sorted(i.stakeholders.all(), key=lambda s: (s.name, s.pk))
+            yield [
+                i.pk,
+                i.occurred_on,
+                i.get_kind_display(),
+                _labels(i.elements),
+                i.sentiment,
+                i.summary,
+                "; ".join(s.name for s in people),
+                "; ".join(s.email for s in people if s.email),
+                _person(i.author),
+                _local(i.created_at),
+            ]
+
+    return headers, rows()
+
+
+# Survey responses -------------------------------------------------------------------------------
+
+RATED = [QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]
+
+
+def response_table(pmo, survey=None):
+    """One row per response with its answer to each rated question, NPS and comment.
+
+    For one survey, the columns are that survey's questions, and an anonymous survey's
+    export has no identity column at all. For the whole PMO, questions with the same
+    element and text share a column across surveys (the standard questionnaire gives
+    one set of columns), and the rows of anonymous surveys leave the identity blank.
+    In anonymous rows the time is cut to the day, and a segment with fewer than
+    MIN_GROUP_SIZE responses is left out, as either could point at a person.
+    """
+    surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
+    questions = Question.objects.filter(survey__in=surveys, kind__in=RATED).order_by("survey_id", "position", "pk")
+    columns: dict[tuple, int] = {}  # (header, nth time in its survey) → column
+    column_of_question: dict[int, int] = {}
+    headers_of_questions = []
+    seen_in_survey: Counter = Counter()
+    for q in questions:
+        header = f"{q.get_element_display()}: {q.text}"
+        seen_in_survey[(q.survey_id, header)] += 1
+        key = (header, seen_in_survey[(q.survey_id, header)])
+        if key not in columns:
+            columns[key] = len(headers_of_questions)
+            headers_of_questions.append(header)
+        column_of_question[q.pk] = columns[key]
+
+    anonymous = {s.pk for s in surveys if s.anonymous}
+    named = any(not s.anonymous for s in surveys)
+    small_segments = {
+        (row["survey_id"], row["segment_id"])
+        for row in Response.objects.filter(survey__in=surveys).values("survey_id", "segment_id").annotate(n=Count("id"))
+        if row["n"] < settings.MIN_GROUP_SIZE
+    }
+    if survey is not None:
+        identity = ["stakeholder", "email"] if named else []
+        headers = ["response", "submitted_at", *identity, "segment", *headers_of_questions, "nps", "comment"]
+    else:
+        headers = [
+            "Survey ID",
+            "Survey",
+            "Anonymous",
+            "Response",
+            "Submitted",
+            "Stakeholder",
+            "E-mail",
+            "Segment",
+            *headers_of_questions,
+            "NPS",
+            "Comment",
+        ]
+    responses = (
+        Response.objects.filter(survey__in=surveys)
+        .select_related("invitation__stakeholder", "segment", "survey")
+        .prefetch_related(Prefetch("answers", queryset=Answer.objects.only("response_id", "question_id", "value")))
+        .order_by("survey__created_at", "survey_id", "submitted_at", "pk")
+    )
+
+    def rows():
+        number, current = 0, None
+        for item in responses.iterator(chunk_size=500):
+            if item.survey_id != current:
+                number, current = 0, item.survey_id
+            number += 1
+            answers = [""] * len(headers_of_questions)
+            for answer in item.answers.all():
+                if answer.question_id in column_of_question:
+                    answers[column_of_question[answer.question_id]] = (
+                        "don't know" if answer.value is None else answer.value
+                    )
+            segment = item.segment.name if item.segment else ""
+            if item.survey_id in anonymous:
+                who = ["", ""]
+                when = timezone.localtime(item.submitted_at).date().isoformat()
+                if (item.survey_id, item.segment_id) in small_segments:
+                    segment = ""
+            else:
+                stakeholder = item.invitation.stakeholder
+                who = [stakeholder.name, stakeholder.email]
+                when = _local(item.submitted_at)
+            tail = [*answers, item.nps, item.comment]
+            if survey is not None:
+                yield [number, when, *(who if named else []), segment, *tail]
+            else:
+                yield [item.survey_id, item.survey.title, item.survey.anonymous, number, when, *who, segment, *tail]
+
+    return headers, rows()

@@ -1,0 +1,184 @@
+"""Importing stakeholders from CSV or XLSX: upload, preview, confirm.
+
+The upload checks the whole file and keeps it as an ImportJob; the preview says per
+row what will happen; the confirm step checks the rows again against the register
+as it is then, and imports them all in one transaction, or nothing.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from pmo5p.models import Role
+from pmo5p.tenancy import pmo_view
+from stakeholders import imports
+from stakeholders.models import ImportJob
+from stakeholders.models.imports import IMPORT_JOB_LIFETIME
+
+ROWS_PER_PAGE = 100
+ACTION_LABELS = {
+    imports.INVALID: "Cannot be imported",
+    imports.CREATE: "New",
+    imports.UPDATE: "Update",
+    imports.UNCHANGED: "Unchanged",
+    imports.SKIPPED: "Skipped",
+}
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or Excel (.xlsx) file",
+        help_text="The first row names the columns. CSV may be separated by commas, semicolons or tabs.",
+        error_messages={"required": "Choose the file to import.", "empty": "This file is empty."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+    )
+    create_segments = forms.BooleanField(
+        label="Create missing segments",
+        required=False,
+        help_text="Segments the file names that this PMO does not have yet are created when you confirm. "
+        "Otherwise such rows cannot be imported.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > imports.MAX_BYTES:
+            raise forms.ValidationError(
+                f"This file is {filesizeformat(upload.size)}; files up to {filesizeformat(imports.MAX_BYTES)} "
+                "can be imported. Split it into smaller files."
+            )
+        try:
+            self.parsed = imports.read_rows(upload.name, upload.read())
+        except imports.ImportRefused as error:
+            raise forms.ValidationError(str(error)) from error
+        if not any(values for _, values in self.parsed.rows):
+            raise forms.ValidationError("The file has column names but no stakeholder rows.")
+        return upload
+
+
+@pmo_view(role=Role.MEMBER)
+def import_upload(request, pmo):
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        create_segments = form.cleaned_data["create_segments"]
+        parsed = form.parsed
+        plan = imports.analyse(pmo, parsed.rows, parsed.columns, create_segments=create_segments)
+        job = ImportJob.objects.create(
+            pmo=pmo,
+            created_by=request.user,
+            file_name=form.cleaned_data["file"].name[:255],
+            create_segments=create_segments,
+            columns=parsed.columns,
+            rows=parsed.rows,
+            preview=plan.as_json(),
+        )
+        return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job.pk)
+    return render(
+        request,
+        "stakeholders/import_upload.html",
+        {"pmo": pmo, "form": form, "columns": imports.COLUMNS, "max_rows": imports.MAX_ROWS},
+    )
+
+
+@pmo_view(role=Role.MEMBER)
+@require_http_methods(["GET", "HEAD", "POST"])
+def import_preview(request, pmo, job_id):
+    if request.method == "POST":
+        return _confirm(request, pmo, job_id)
+    job = get_object_or_404(pmo.import_jobs.defer("rows"), pk=job_id)
+    # Cheap cleanup: uploads older than a day are thrown away, this one included.
+    pmo.import_jobs.expired().delete()
+    if job.created_at < timezone.now() - IMPORT_JOB_LIFETIME:
+        messages.info(request, "That upload is more than a day old and has been thrown away. Upload the file again.")
+        return redirect("stakeholder_import", slug=pmo.slug)
+
+    preview = job.preview
+    counts = preview["counts"]
+    show = request.GET.get("show")
+    if show not in imports.ACTIONS:
+        show = imports.INVALID if counts[imports.INVALID] else "all"
+    rows = preview["rows"] if show == "all" else [row for row in preview["rows"] if row[1] == show]
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = [_row(row) for row in page.object_list]
+    filters = [("all", "All rows", counts["total"])] + [
+        (action, ACTION_LABELS[action], counts[action]) for action in imports.ACTIONS if counts[action]
+    ]
+    return render(
+        request,
+        "stakeholders/import_preview.html",
+        {
+            "pmo": pmo,
+            "job": job,
+            "counts": counts,
+            "segments_to_create": preview["segments_to_create"],
+            "page": page,
+            "show": show,
+            "filters": filters,
+            "query_without_page": f"show={show}",
+            "can_confirm": not job.is_confirmed and counts[imports.INVALID] == 0,
+            "column_labels": {c.field: c.label for c in imports.COLUMNS},
+        },
+    )
+
+
+def _row(row):
+    number, action, name, email, details = row
+    return {
+        "number": number,
+        "action": action,
+        "label": ACTION_LABELS[action],
+        "name": name,
+        "email": email,
+        "errors": details if action == imports.INVALID else [],
+        "changes": details if action == imports.UPDATE else [],
+        "notes": details if action == imports.CREATE else [],
+        "reason": details if action in (imports.SKIPPED, imports.UNCHANGED) else "",
+    }
+
+
+def _confirm(request, pmo, job_id):
+    try:
+        with transaction.atomic():
+            # Locked, so that two clicks on Confirm import the file once.
+            job = get_object_or_404(pmo.import_jobs.select_for_update(), pk=job_id)
+            if job.is_confirmed:
+                messages.info(
+                    request,
+                    f"This file was already imported on {timezone.localtime(job.confirmed_at):%-d %b %Y at %H:%M}; "
+                    "nothing was imported again.",
+                )
+                return redirect("stakeholder_list", slug=pmo.slug)
+            plan = imports.analyse(pmo, job.rows, job.columns, create_segments=job.create_segments, lock=True)
+            job.preview = plan.as_json()
+            job.checked_at = timezone.now()
+            if not plan.is_valid:
+                job.save(update_fields=["preview", "checked_at"])
+                messages.error(
+                    request,
+                    "The register changed since this preview and some rows can no longer be imported. "
+                    "Nothing was imported: check the rows below.",
+                )
+                return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job.pk)
+            result = imports.apply(pmo, plan)
+            job.confirmed_at = job.checked_at
+            job.confirmed_by = request.user
+            job.result = result
+            job.save(update_fields=["preview", "checked_at", "confirmed_at", "confirmed_by", "result"])
+    except IntegrityError:
+        messages.error(
+            request,
+            "Someone changed the register while the file was being imported (an e-mail address or segment name "
+            "was taken meanwhile). Nothing was imported: confirm again to check the rows anew.",
+        )
+        return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job_id)
+    summary = f"{result['created']:,} created, {result['updated']:,} updated"
+    if result["unchanged"]:
+        summary += f", {result['unchanged']:,} unchanged"
+    if result["segments"]:
+        summary += f"; new segment{'s' if len(result['segments']) != 1 else ''}: {', '.join(result['segments'])}"
+    messages.success(request, f"Import of {job.file_name} done: {summary}.")
+    return redirect("stakeholder_list", slug=pmo.slug)

@@ -1,0 +1,69 @@
+"""A PMO member imports stakeholders from a spreadsheet: a bad row is named, the fixed
+file is previewed, confirmed, and the people are on the register."""
+
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from pmo5p.models import Role
+from stakeholders.models import Stakeholder
+from tests.factories import PASSWORD, MembershipFactory, SegmentFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SHOTS = os.environ.get("PMO5P_SCREENSHOTS")
+
+
+def shot(page, name):
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def test_a_member_imports_a_file_after_fixing_the_row_the_preview_names(signed_in_page, live_server, tmp_path):
+    membership = MembershipFactory(
+        role=Role.MEMBER, pmo__name="Alpha PMO", pmo__slug="alpha", user__email="member@alpha.example"
+    )
+    SegmentFactory(pmo=membership.pmo, name="Finance")
+    bad = tmp_path / "people.csv"
+    bad.write_text(
+        "Name;E-mail;Segment;Influence\nGrace Jensen;grace@corp.example;Finance;5\nHal Hughes;hal@corp.example;Sales;9\n",
+        encoding="utf-8-sig",
+    )
+
+    page = signed_in_page("member@alpha.example", PASSWORD)
+    page.get_by_role("link", name="Stakeholders", exact=True).click()
+    page.get_by_role("link", name="Import them from a spreadsheet").click()
+    shot(page, "import-upload")
+    page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(str(bad))
+    page.get_by_role("button", name="Check the file").click()
+
+    expect(page.get_by_role("heading", name="1 row cannot be imported")).to_be_visible()
+    row = page.locator('#import-rows tr[data-row="3"]')
+    expect(row).to_contain_text("Segment: This PMO has no segment “Sales”.")
+    expect(row).to_contain_text("Influence: “9” is not an influence level")
+    expect(page.get_by_role("button", name="Confirm the import")).to_have_count(0)
+    shot(page, "import-preview-invalid")
+
+    good = tmp_path / "people-fixed.csv"
+    good.write_text(bad.read_text(encoding="utf-8-sig").replace(";9", ";4"), encoding="utf-8")
+    page.get_by_role("link", name="Upload another file").click()
+    page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(str(good))
+    page.get_by_label("Create missing segments").check()
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator("#count-create")).to_have_text("2")
+    expect(page.get_by_text("New segments to create: Sales")).to_be_visible()
+    shot(page, "import-preview-valid")
+    page.get_by_role("button", name="Confirm the import (2 new, 0 updated)").click()
+
+    expect(
+        page.get_by_text("Import of people-fixed.csv done: 2 created, 0 updated; new segment: Sales.")
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="Hal Hughes")).to_be_visible()
+    shot(page, "register-after-import")
+    assert set(Stakeholder.objects.filter(pmo=membership.pmo).values_list("email", "segment__name", "influence")) == {
+        ("grace@corp.example", "Finance", 5),
+        ("hal@corp.example", "Sales", 4),
+    }
+    page.get_by_role("link", name="Import / export").click()
+    expect(page.get_by_role("heading", name="Import and export")).to_be_visible()
+    shot(page, "exports-page")
