@@ -1,5 +1,6 @@
 """API resources of assessments, the agenda and its reports (see pmo5p/api.py)."""
 
+import django_filters
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -7,9 +8,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import decorators, mixins, serializers, viewsets
 
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
+from agenda.models.plan import ActionStatus
 from agenda.models.reports import ReportStatus
-from pmo5p.api import SLUG_PARAMETER, PmoScopedMixin, pmo_scoped
-from pmo5p.params import whole_number
+from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, pmo_scoped
+from pmo5p.domain import Element
 from stakeholders.api import MemberEmailField, PmoModelViewSet, PmoRelatedField
 
 
@@ -65,17 +67,24 @@ class SelfAssessmentViewSet(AuthoredViewSet):
         return self.pmo.self_assessments.select_related("author").order_by("-assessed_on", "-created_at", "-pk")
 
 
+class MaturityRecordFilter(django_filters.FilterSet):
+    stakeholder = IdFilter(field_name="stakeholder_id", help_text="A stakeholder's id: their history only.")
+
+    class Meta:
+        model = MaturityRecord
+        fields = []
+
+
 @pmo_scoped
 class MaturityRecordViewSet(AuthoredViewSet):
     """Maturity stages of stakeholder relationships; a stakeholder's current stage is their latest."""
 
     serializer_class = MaturityRecordSerializer
     queryset = MaturityRecord.objects.none()
+    filterset_class = MaturityRecordFilter
 
     def scoped_queryset(self):
-        records = self.pmo.maturity_records.select_related("author").order_by("-recorded_on", "-created_at", "-pk")
-        stakeholder = whole_number(self.request.query_params.get("stakeholder"))
-        return records.filter(stakeholder_id=stakeholder) if stakeholder is not None else records
+        return self.pmo.maturity_records.select_related("author").order_by("-recorded_on", "-created_at", "-pk")
 
 
 class ActionSerializer(serializers.ModelSerializer):
@@ -128,20 +137,27 @@ class ActionSerializer(serializers.ModelSerializer):
         return super().update(instance, self._stamp(validated_data))
 
 
+class ActionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ActionStatus.choices)
+    element = django_filters.ChoiceFilter(choices=Element.choices)
+
+    class Meta:
+        model = Action
+        fields = []
+
+
 @pmo_scoped
 class ActionViewSet(PmoModelViewSet):
     """The Relationship Marketing Agenda's actions; filter with ?status= and ?element=."""
 
     serializer_class = ActionSerializer
     queryset = Action.objects.none()
+    filterset_class = ActionFilter
 
     def scoped_queryset(self):
         actions = self.pmo.actions.select_related("owner__user").prefetch_related(
             "target_segments", "target_stakeholders"
         )
-        for name in ("status", "element"):
-            if value := self.request.query_params.get(name):
-                actions = actions.filter(**{name: value})
         return actions.order_by("due_on", "pk")
 
     def perform_create(self, serializer):
@@ -166,7 +182,7 @@ class ReportViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
     @extend_schema(
         parameters=[SLUG_PARAMETER],
-        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY), 404: None},
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
     )
     @decorators.action(detail=True)
     def pdf(self, request, slug=None, pk=None):

@@ -9,6 +9,7 @@ from rest_framework.views import exception_handler
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
+    page_size_query_description = "Results per page: 50 unless given, at most 500."
     max_page_size = 500
 
 

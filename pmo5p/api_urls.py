@@ -1,16 +1,20 @@
 """/api/v1/: the JSON API, its OpenAPI schema and its browsable documentation."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from agenda import api as agenda_api
-from pmo5p.api import PmoViewSet
+from pmo5p.api import PmoViewSet, not_found
 from stakeholders import api as stakeholders_api
 
-PMO = r"pmos/(?P<slug>[-a-zA-Z0-9_]+)"
+PMO = "pmos/<slug:slug>"
 
-router = DefaultRouter()
+# Path converters rather than regular expressions, so that the URL resolver knows each
+# route's arguments (tests/test_api_tenancy.py walks them); no `.json` suffix routes:
+# JSON is the only format.
+router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False
 router.register("pmos", PmoViewSet, basename="api-pmo")
 router.register(f"{PMO}/segments", stakeholders_api.SegmentViewSet, basename="api-segment")
 router.register(f"{PMO}/stakeholders", stakeholders_api.StakeholderViewSet, basename="api-stakeholder")
@@ -24,6 +28,13 @@ router.register(f"{PMO}/reports", agenda_api.ReportViewSet, basename="api-report
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file, and the template has
+    # no inline style: the Content-Security-Policy allows neither.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
+    # Any other address under /api/ (a malformed id, a typo) answers with the error body too.
+    re_path(r"^(?:.*/)?$", not_found),
 ]

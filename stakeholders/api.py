@@ -9,10 +9,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
 
-from pmo5p.api import SLUG_PARAMETER, PmoScopedMixin, pmo_scoped
+from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, SinceFilter, StrictBooleanFilter, pmo_scoped
 from pmo5p.domain import Element
 from stakeholders import scores
-from stakeholders.models import Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders.models import LEVEL_CHOICES, Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
 
 
 class PmoRelatedField(serializers.PrimaryKeyRelatedField):
@@ -20,6 +20,8 @@ class PmoRelatedField(serializers.PrimaryKeyRelatedField):
 
     def __init__(self, **kwargs):
         self.related_name = kwargs.pop("related_name")
+        # A whole number: without it, 1.5 would be taken as 1 and true as 1.
+        kwargs.setdefault("pk_field", serializers.IntegerField(min_value=1))
         super().__init__(**kwargs)
 
     def get_queryset(self):
@@ -37,10 +39,14 @@ class MemberEmailField(serializers.EmailField):
         if data in (None, ""):
             return None
         email = super().to_internal_value(data)
+        super().run_validators(email)
         membership = self.context["pmo"].memberships.select_related("user").filter(user__email__iexact=email).first()
         if membership is None:
             raise serializers.ValidationError("No member of this PMO has this e-mail address.")
         return membership
+
+    def run_validators(self, value):
+        """The address was checked above: the value here is the membership it names."""
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -84,6 +90,15 @@ class StakeholderSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        # The register form's words.
+        extra_kwargs = {
+            "influence": {
+                "error_messages": {"invalid_choice": "Choose an influence from 1 (very low) to 5 (very high)."}
+            },
+            "interest": {
+                "error_messages": {"invalid_choice": "Choose an interest from 1 (very low) to 5 (very high)."}
+            },
+        }
 
     def validate_name(self, name):
         name = name.strip()
@@ -110,19 +125,31 @@ class UpsertSerializer(StakeholderSerializer):
 
 
 class StakeholderFilter(django_filters.FilterSet):
-    segment = django_filters.NumberFilter(field_name="segment_id")
-    influence = django_filters.NumberFilter()
-    interest = django_filters.NumberFilter()
-    active = django_filters.BooleanFilter(field_name="is_active")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    search = django_filters.CharFilter(method="filter_search")
+    segment = IdFilter(field_name="segment_id", help_text="A segment's id.")
+    influence = django_filters.TypedChoiceFilter(choices=LEVEL_CHOICES, coerce=int, help_text="1 to 5.")
+    interest = django_filters.TypedChoiceFilter(choices=LEVEL_CHOICES, coerce=int, help_text="1 to 5.")
+    active = StrictBooleanFilter(field_name="is_active", help_text="true: active only; false: inactive only.")
+    updated_since = SinceFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this ISO 8601 date and time."
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="In the name, e-mail address, job title or business unit, as on the register."
+    )
 
     class Meta:
         model = Stakeholder
         fields = []
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(email__icontains=value)
+            | Q(job_title__icontains=value)
+            | Q(business_unit__icontains=value)
+        )
 
 
 class PmoModelViewSet(PmoScopedMixin, viewsets.ModelViewSet):
@@ -144,7 +171,7 @@ class SegmentViewSet(PmoModelViewSet):
 
 @pmo_scoped
 class StakeholderViewSet(PmoModelViewSet):
-    """The register. Filter by segment, influence, interest, active, updated_since; search by name or e-mail."""
+    """The register. Filter by segment, influence, interest, active, updated_since; search as on the register page."""
 
     serializer_class = StakeholderSerializer
     queryset = Stakeholder.objects.none()
@@ -163,7 +190,13 @@ class StakeholderViewSet(PmoModelViewSet):
     @decorators.action(detail=False, methods=["post"])
     def upsert(self, request, slug=None):
         data = request.data
-        email = str(data.get("email", "")).strip().lower() if hasattr(data, "get") else ""
+        # Look up only a valid address (a NUL byte would make PostgreSQL fail); with an invalid
+        # one, the serializer below answers 400 with every field's errors.
+        try:
+            email = serializers.EmailField().run_validation(data.get("email")) if hasattr(data, "get") else ""
+        except serializers.ValidationError:
+            email = ""
+        email = email.strip().lower()
         existing = self.pmo.stakeholders.filter(email__iexact=email).first() if email else None
         serializer = UpsertSerializer(
             existing, data=data, partial=existing is not None, context=self.get_serializer_context()

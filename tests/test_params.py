@@ -6,7 +6,8 @@ from tests.survey_helpers import open_survey
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("7", 7), ("0", 0), ("", None), (None, None), ("²", None), ("-1", None), ("1.5", None), ("٣", None)]
+    ("raw", "expected"),
+    [("7", 7), ("0", 0), ("", None), (None, None), ("²", None), ("-1", None), ("1.5", None), ("٣", None)],
 )
 def test_whole_number(raw, expected):
     assert whole_number(raw) == expected

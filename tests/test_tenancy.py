@@ -13,8 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p.models import ApiToken, MemberInvitation, Membership
 from pmo5p.services import invite_member
-from stakeholders.models import ImportJob, Interaction, Invitation, Survey
 from stakeholders import imports
+from stakeholders.models import ImportJob, Interaction, Invitation, Survey
 from stakeholders.surveys import create_survey
 
 # Pages anybody may open without signing in.
