@@ -3,7 +3,6 @@
 import django_filters
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
@@ -13,6 +12,7 @@ from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, SinceFilter, Str
 from pmo5p.domain import Element
 from stakeholders import scores
 from stakeholders.models import LEVEL_CHOICES, Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders.selectors import search
 
 
 class PmoRelatedField(serializers.PrimaryKeyRelatedField):
@@ -141,15 +141,7 @@ class StakeholderFilter(django_filters.FilterSet):
         fields = []
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(email__icontains=value)
-            | Q(job_title__icontains=value)
-            | Q(business_unit__icontains=value)
-        )
+        return search(queryset, value)
 
 
 class PmoModelViewSet(PmoScopedMixin, viewsets.ModelViewSet):

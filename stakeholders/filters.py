@@ -1,10 +1,10 @@
 import django_filters
 from django import forms
 from django.core.validators import EMPTY_VALUES
-from django.db.models import Q
 
 from pmo5p.models import Membership
 from stakeholders.models import LEVEL_CHOICES, Segment, Stakeholder
+from stakeholders.selectors import search
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -66,15 +66,7 @@ class StakeholderFilter(django_filters.FilterSet):
         self.form.fields["owner"].label_from_instance = lambda membership: str(membership.user)
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(email__icontains=value)
-            | Q(job_title__icontains=value)
-            | Q(business_unit__icontains=value)
-        )
+        return search(queryset, value)
 
     def filter_active(self, queryset, name, value):
         return queryset.filter(is_active=(value == "true"))

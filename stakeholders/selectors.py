@@ -1,7 +1,7 @@
 """Reads on the stakeholder register."""
 
 from django.db import models
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 
 from stakeholders.models import HIGH_LEVEL, Stakeholder
 
@@ -47,3 +47,16 @@ def power_interest_grid(pmo) -> dict[Quadrant, list[Stakeholder]]:
     for stakeholder in rows:
         grid[Quadrant(stakeholder.quadrant)].append(stakeholder)
     return grid
+
+
+def search(stakeholders, text: str):
+    """Stakeholders whose name, e-mail, job title or business unit contains the text."""
+    text = text.strip()
+    if not text:
+        return stakeholders
+    return stakeholders.filter(
+        Q(name__icontains=text)
+        | Q(email__icontains=text)
+        | Q(job_title__icontains=text)
+        | Q(business_unit__icontains=text)
+    )
