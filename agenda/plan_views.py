@@ -15,6 +15,7 @@ from agenda.forms import ActionForm, IncidentForm
 from agenda.models import Action, ActionStatus
 from agenda.models.plan import OPEN_STATUSES
 from pmo5p.domain import Element, Problem
+from pmo5p.forms import save_form
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
 
@@ -74,12 +75,8 @@ def action_edit(request, pmo, action_id):
 def _action_form(request, pmo, action, initial):
     form = ActionForm(request.POST or None, instance=action, initial=initial, pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        if action is None:
-            saved.created_by = request.user
-        _stamp_completion(saved)
-        saved.save()
-        form.save_m2m()
+        _stamp_completion(form.instance)
+        saved = save_form(form, created_by=request.user)
         messages.success(request, f"“{saved.title}” saved.")
         return redirect("action_list", slug=pmo.slug)
     return render(request, "agenda/action_form.html", {"pmo": pmo, "form": form, "action": action})
@@ -208,11 +205,7 @@ def incident_edit(request, pmo, incident_id):
 def _incident_form(request, pmo, incident):
     form = IncidentForm(request.POST or None, instance=incident, pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        if incident is None:
-            saved.created_by = request.user
-        saved.save()
-        form.save_m2m()
+        save_form(form, created_by=request.user)
         messages.success(request, "Incident logged.")
         return redirect("incident_list", slug=pmo.slug)
     return render(request, "agenda/incident_form.html", {"pmo": pmo, "form": form, "incident": incident})

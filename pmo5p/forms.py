@@ -139,3 +139,15 @@ class ApiTokenForm(forms.Form):
         if not name:
             raise forms.ValidationError("Name the token, so that you can tell it apart later.")
         return name
+
+
+def save_form(form: forms.ModelForm, **on_create):
+    """Save a model form with its many-to-many fields, setting `on_create` fields
+    (such as who made the row) only when the form creates it."""
+    instance = form.save(commit=False)
+    if instance._state.adding:
+        for name, value in on_create.items():
+            setattr(instance, name, value)
+    instance.save()
+    form.save_m2m()
+    return instance

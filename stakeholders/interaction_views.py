@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from pmo5p.forms import save_form
 from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
@@ -45,11 +46,7 @@ def interaction_edit(request, pmo, interaction_id):
 def _interaction_form(request, pmo, interaction, initial):
     form = InteractionForm(request.POST or None, instance=interaction, initial=initial, pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        if interaction is None:
-            saved.author = request.user
-        saved.save()
-        form.save_m2m()
+        save_form(form, author=request.user)
         messages.success(request, "Interaction saved.")
         first = form.cleaned_data["stakeholders"][0]
         if len(form.cleaned_data["stakeholders"]) == 1:
