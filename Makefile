@@ -46,7 +46,12 @@ demo: migrate
 # E-mails (invitations, surveys, reports with their PDF) are written to var/mail/ unless EMAIL_URL says otherwise.
 run: demo
 	@echo "E-mails go to $${EMAIL_URL:-files in var/mail/}"
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail} $(MANAGE) runserver $(HOST):$(PORT)
+	@# Without Redis there is no beat: the periodic tasks run in a process beside the server.
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail}; \
+	if [ -z "$$REDIS_URL" ]; then \
+		$(MANAGE) run_periodic_tasks & periodic=$$!; trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
+	fi; \
+	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
