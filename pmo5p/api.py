@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, viewsets
 
-from pmo5p.models import Membership, Role
+from pmo5p.models import Membership, Pmo, Role
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -190,8 +190,6 @@ class PmoSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
 
     class Meta:
-        from pmo5p.models import Pmo
-
         model = Pmo
         fields = ["id", "name", "slug", "description", "time_zone", "survey_fatigue_days", "role"]
 
@@ -210,8 +208,6 @@ class PmoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
-        from pmo5p.models import Pmo
-
         return Pmo.objects.filter(memberships__user=self.request.user).order_by("name")
 
     def get_serializer_context(self):

@@ -2,8 +2,6 @@
 plain functions that hold the logic; each is safe to run twice."""
 
 import logging
-import smtplib
-import socket
 
 from celery import shared_task
 from django.conf import settings
@@ -20,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 # Errors of sending mail. Worth another try when the mail server refused for now (4xx)
 # or could not be reached; a refusal for good (5xx, see is_permanent) is not retried.
-TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, socket.timeout, ConnectionError, OSError)
+# SMTPException, timeouts and refused or dropped connections are all OSError subclasses.
+TRANSIENT_MAIL_ERRORS = (OSError,)
 MAX_SEND_RETRIES = 5
 
 
