@@ -5,6 +5,7 @@ the web process, e-mail is printed to the console. DATABASE_URL, REDIS_URL and
 EMAIL_URL switch each part to a real service.
 """
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -196,6 +197,9 @@ if not re.fullmatch(r"\d+/\d*[smhd]", SURVEY_RATE_LIMIT):
         f"PMO5P_SURVEY_RATE_LIMIT={SURVEY_RATE_LIMIT!r} is not a rate such as 120/m, 10/s or 1000/h."
     )
 RATELIMIT_VIEW = "stakeholders.public_views.rate_limited"
+# The "ip" key of every rate limit is the client address as pmo5p.client works it out
+# (IPv6 addresses are grouped by /64, django-ratelimit's default).
+RATELIMIT_IP_META_KEY = "pmo5p.client.client_address"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -248,6 +252,14 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies in front of the app append to X-Forwarded-For: the client
+# address is the entry this many places from the right (pmo5p/client.py).
+TRUSTED_PROXY_COUNT = env_int("PMO5P_TRUSTED_PROXY_COUNT", 1, minimum=1)
+if not BEHIND_TLS_PROXY and os.environ.get("PMO5P_TRUSTED_PROXY_COUNT", "").strip():
+    raise ImproperlyConfigured(
+        "PMO5P_TRUSTED_PROXY_COUNT is set but DJANGO_BEHIND_TLS_PROXY is off, so no proxy header is trusted: "
+        "set DJANGO_BEHIND_TLS_PROXY=1 behind a reverse proxy, or remove PMO5P_TRUSTED_PROXY_COUNT."
+    )
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -2,7 +2,7 @@
 
 GET shows the form and never changes a response (mail scanners open links too);
 only the final POST makes a response. Every public URL is rate limited per client
-address.
+address ("ip": pmo5p.client.client_address, through RATELIMIT_IP_META_KEY).
 """
 
 import hmac
@@ -23,15 +23,6 @@ from stakeholders.survey_forms import ResponseForm
 def rate(group, request) -> str:
     """Read at each request, not at import, so that a change of the setting takes effect."""
     return settings.SURVEY_RATE_LIMIT
-
-
-def client_address(group, request) -> str:
-    """The client's address: behind a trusted proxy, the one it names; else the socket's."""
-    if settings.BEHIND_TLS_PROXY:
-        forwarded = request.META.get("HTTP_X_REAL_IP") or request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0]
-        if forwarded.strip():
-            return forwarded.strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _find_invitation(token: str) -> Invitation | None:
@@ -66,7 +57,7 @@ def _check(request, invitation):
     return None
 
 
-@ratelimit(key=client_address, rate=rate, block=True)
+@ratelimit(key="ip", rate=rate, block=True)
 @require_http_methods(["GET", "POST"])
 def answer(request, token):
     invitation = _find_invitation(token)
@@ -105,7 +96,7 @@ def answer(request, token):
     )
 
 
-@ratelimit(key=client_address, rate=rate, block=True)
+@ratelimit(key="ip", rate=rate, block=True)
 @require_POST
 def save(request, token):
     """Autosave from the page's script: keeps the valid answers given so far."""

@@ -150,6 +150,36 @@ def test_a_typo_in_a_number_stops_the_process(tmp_path):
     assert "DJANGO_HSTS_SECONDS='a year' is not a whole number" in result.stderr
 
 
+PRINT_PROXY = "import pmo5p.settings as s; print(s.BEHIND_TLS_PROXY, s.TRUSTED_PROXY_COUNT)"
+
+
+@pytest.mark.parametrize(("variables", "expected"), [({}, "True 1"), ({"PMO5P_TRUSTED_PROXY_COUNT": "2"}, "True 2")])
+def test_behind_a_proxy_the_number_of_proxies_defaults_to_one(tmp_path, variables, expected):
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", DJANGO_BEHIND_TLS_PROXY="1", **variables)
+    result = run(["-c", PRINT_PROXY], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("0", "PMO5P_TRUSTED_PROXY_COUNT=0 is out of range"), ("two", "PMO5P_TRUSTED_PROXY_COUNT='two' is not a whole")],
+)
+def test_a_bad_number_of_proxies_stops_the_process(tmp_path, raw, message):
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", DJANGO_BEHIND_TLS_PROXY="1", PMO5P_TRUSTED_PROXY_COUNT=raw)
+    result = run(["-c", PRINT_PROXY], env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_a_number_of_proxies_without_proxy_mode_stops_the_process(tmp_path):
+    """Setting the count does not turn proxy mode on; saying so beats trusting nothing in silence."""
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", PMO5P_TRUSTED_PROXY_COUNT="1")
+    result = run(["-c", PRINT_PROXY], env)
+    assert result.returncode != 0
+    assert "PMO5P_TRUSTED_PROXY_COUNT is set but DJANGO_BEHIND_TLS_PROXY is off" in result.stderr
+
+
 def test_debug_settings_keep_a_development_key_in_the_var_dir(tmp_path):
     env = clean_env(tmp_path, DJANGO_DEBUG="1")
     code = "import pmo5p.settings as s; print(s.SECRET_KEY); print(s.DEBUG)"

@@ -412,6 +412,83 @@ def test_guessing_tokens_is_rate_limited(world, client, low_rate):
     assert client.get("/s/guess-4/", REMOTE_ADDR="198.51.100.9").status_code == 429
 
 
+# The client address behind a proxy ----------------------------------------------------------------
+
+PROXY = "10.0.0.2"  # the trusted proxy: every request reaches the app from it
+
+
+@pytest.fixture
+def behind_proxy(settings, low_rate):
+    settings.BEHIND_TLS_PROXY = True
+    settings.TRUSTED_PROXY_COUNT = 1
+    return settings
+
+
+def test_behind_a_proxy_rotating_client_written_headers_does_not_bypass_the_limit(link, client, behind_proxy):
+    """The client writes the left of X-Forwarded-For and X-Real-IP; only what the proxy appended counts."""
+    survey, invitation = link
+
+    def request(n, client_ip="198.51.100.7"):
+        return client.get(
+            invitation.path,
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, {client_ip}",
+            HTTP_X_REAL_IP=f"192.0.2.{n}",
+        )
+
+    for n in range(3):
+        assert request(n).status_code == 200
+    assert request(3).status_code == 429
+    assert request(4).status_code == 429
+    post = client.post(invitation.path, answer_data(survey), REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert post.status_code == 429
+    assert not Response.objects.exists()
+    # Another client behind the same proxy is counted apart: the proxy's own address is not the key.
+    assert request(5, client_ip="198.51.100.99").status_code == 200
+
+
+def test_behind_two_proxies_the_address_the_outer_proxy_appended_counts(link, client, behind_proxy):
+    behind_proxy.TRUSTED_PROXY_COUNT = 2
+    survey, invitation = link
+
+    def request(n, client_ip):
+        # The client's own entry, the client as the outer proxy saw it, the outer proxy as the inner one saw it.
+        forwarded = f"203.0.113.{n}, {client_ip}, 10.0.0.{n + 10}"
+        return client.get(
+            invitation.path, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded, HTTP_X_REAL_IP=f"192.0.2.{n}"
+        )
+
+    for n in range(3):
+        assert request(n, "198.51.100.7").status_code == 200
+    assert request(3, "198.51.100.7").status_code == 429
+    assert request(4, "198.51.100.8").status_code == 200
+
+
+def test_without_proxy_mode_forwarding_headers_are_ignored(link, client, low_rate, settings):
+    settings.BEHIND_TLS_PROXY = False
+    survey, invitation = link
+    for n in range(3):
+        response = client.get(
+            invitation.path,
+            REMOTE_ADDR="198.51.100.7",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            HTTP_X_REAL_IP=f"192.0.2.{n}",
+        )
+        assert response.status_code == 200
+    assert (
+        client.get(invitation.path, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.50").status_code == 429
+    )
+
+
+def test_addresses_of_one_ipv6_network_share_a_limit(link, client, low_rate):
+    """A /64 is one subscriber's: rotating addresses inside it is not another client."""
+    survey, invitation = link
+    for n in range(1, 4):
+        assert client.get(invitation.path, REMOTE_ADDR=f"2001:db8:1:2::{n}").status_code == 200
+    assert client.get(invitation.path, REMOTE_ADDR="2001:db8:1:2:ffff::9").status_code == 429
+    assert client.get(invitation.path, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+
+
 # Tokens ------------------------------------------------------------------------------------------
 
 
