@@ -7,7 +7,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from pmo5p import services
@@ -241,7 +240,6 @@ def _profile_page(request, *, form=None, token_form=None, new_key=None, status=2
     )
 
 
-@never_cache  # the page shows the new key: no browser or proxy may keep a copy
 @login_required
 @require_POST
 def api_token_create(request):
