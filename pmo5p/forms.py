@@ -1,6 +1,9 @@
+from urllib.parse import urlsplit
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
 
@@ -11,6 +14,22 @@ class EmailAuthenticationForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "This e-mail address and password don't match an account. The password is case-sensitive.",
     }
+
+
+class SiteUrlPasswordResetForm(PasswordResetForm):
+    """Reset links start with PMO5P_SITE_URL, like every other link pmo5p e-mails.
+
+    Django's view builds them from the request's Host header otherwise: anyone could
+    then ask for a reset of someone's account with a Host of their own, and the
+    e-mail would send the owner's valid reset token to the attacker's site.
+    """
+
+    def save(self, **kwargs):
+        site = urlsplit(settings.SITE_URL)
+        kwargs["domain_override"] = site.netloc
+        kwargs["use_https"] = site.scheme == "https"
+        kwargs["extra_email_context"] = {**(kwargs.get("extra_email_context") or {}), "site_url": settings.SITE_URL}
+        return super().save(**kwargs)
 
 
 # Words that /pmo/<slug>/ would confuse with pages of pmo5p itself.

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from pmo5p import views
-from pmo5p.forms import EmailAuthenticationForm
+from pmo5p.forms import EmailAuthenticationForm, SiteUrlPasswordResetForm
 from stakeholders import public_views
 
 accounts = [
@@ -12,6 +12,11 @@ accounts = [
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.api_token_create, name="api_token_create"),
     path("profile/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path(
+        "password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=SiteUrlPasswordResetForm),
+        name="password_reset",
+    ),
     path("", include("django.contrib.auth.urls")),
 ]
 
