@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where `make run` serves: the sign-in address load_demo prints and the start of the links
+# in the e-mails it writes, unless PMO5P_SITE_URL says otherwise. HOST=0.0.0.0 listens on
+# every interface; this machine reaches it on 127.0.0.1 (the only host debug allows).
+SITE_URL := http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 # Test workers: one per core (pytest-xdist); PYTEST_ARGS passes anything else to pytest.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
@@ -41,13 +45,14 @@ migrate: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) migrate --noinput
 
 demo: migrate
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) load_demo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PMO5P_SITE_URL=$${PMO5P_SITE_URL:-$(SITE_URL)} $(MANAGE) load_demo
 
 # E-mails (invitations, surveys, reports with their PDF) are written to var/mail/ unless EMAIL_URL says otherwise.
 run: demo
 	@echo "E-mails go to $${EMAIL_URL:-files in var/mail/}"
 	@# Without Redis there is no beat: the periodic tasks run in a process beside the server.
-	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail}; \
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail} \
+		PMO5P_SITE_URL=$${PMO5P_SITE_URL:-$(SITE_URL)}; \
 	if [ -z "$$REDIS_URL" ]; then \
 		$(MANAGE) run_periodic_tasks & periodic=$$!; trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	fi; \

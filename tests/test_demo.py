@@ -1,6 +1,10 @@
 """The demo PMO that `make run` loads: created once, and usable at once."""
 
+import shutil
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -13,6 +17,7 @@ from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import Segment, Stakeholder
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import text
+from tests.test_settings import BASE_DIR, clean_env
 
 
 def load_demo() -> str:
@@ -115,3 +120,37 @@ def test_other_demo_users_sign_in_too(client, demo, email, _name, role):
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == f"/pmo/{DEMO_SLUG}/"
     assert response.context["current_membership"].role == role
+
+
+# The address it prints ------------------------------------------------------------------------
+
+
+def test_load_demo_prints_the_site_url_to_sign_in_at(db, settings):
+    settings.SITE_URL = "http://127.0.0.1:8300"
+    assert "Sign in at http://127.0.0.1:8300/ with one of:" in load_demo()
+
+
+def make(*args, tmp_path) -> subprocess.CompletedProcess:
+    """`make` in the project with this interpreter's virtualenv (never installing anything)."""
+    assert shutil.which("make"), "make is needed to run pmo5p"
+    venv = tmp_path / "unused-venv"
+    bin_dir = Path(sys.executable).parent
+    command = ["make", "--no-print-directory", f"VENV={venv}", f"BIN={bin_dir}", "-o", f"{venv}/.runtime", *args]
+    return subprocess.run(  # noqa: S603
+        command, cwd=BASE_DIR, env=clean_env(tmp_path), capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_make_demo_prints_the_port_make_run_serves_on(tmp_path):
+    """`make run PORT=8300` runs this target first: its sign-in address is the server's."""
+    result = make("demo", "PORT=8300", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sign in at http://127.0.0.1:8300/ with one of:" in result.stdout
+    assert "8000" not in result.stdout.split("load_demo", 1)[1]
+
+
+def test_make_run_gives_the_server_and_its_e_mails_the_same_address(tmp_path):
+    commands = make("-n", "run", "HOST=0.0.0.0", "PORT=8301", tmp_path=tmp_path).stdout
+    assert "runserver 0.0.0.0:8301" in commands
+    # Links in e-mails (and the sign-in address) point where this machine reaches the server.
+    assert commands.count("PMO5P_SITE_URL=${PMO5P_SITE_URL:-http://127.0.0.1:8301}") == 2
