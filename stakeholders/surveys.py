@@ -172,11 +172,17 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
 
 
 def resend(invitation: Invitation) -> None:
+    """Queue the invitation e-mail again, if it has not gone out.
+
+    For an anonymous survey, whether the stakeholder answered is not looked at here:
+    the answer to "send again" would tell. It is accepted alike, and the sending task
+    e-mails only those who have not answered (see tasks.send_survey_email).
+    """
     from stakeholders.tasks import send_survey_email
 
     if not invitation.survey.is_open:
         raise SurveyError("Only invitations of an open survey can be sent again.")
-    if invitation.responded_at:
+    if invitation.responded_at and not invitation.survey.anonymous:
         raise SurveyError(f"{invitation.stakeholder} has answered already.")
     if invitation.send_status == Invitation.SendStatus.SENT:
         raise SurveyError(

@@ -30,7 +30,8 @@ def retry_countdown(retries: int) -> int:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_RETRIES)
 def send_survey_email(self, invitation_id: int, kind: str) -> str:
-    """Send an invitation or a reminder once; record attempts, errors and the outcome."""
+    """Send an invitation or a reminder once; record the invitation e-mail's attempts,
+    errors and outcome, and that the reminder went out."""
     with transaction.atomic():
         invitation = (
             # of=self: lock the invitation only, not the survey, PMO and stakeholder joined to it.
@@ -44,39 +45,71 @@ def send_survey_email(self, invitation_id: int, kind: str) -> str:
         skip = _reason_to_skip(invitation, kind)
         if skip:
             return skip
-        invitation.send_attempts += 1
-        try:
-            emails.send(f"survey-{kind}", [invitation.email], survey_email_context(invitation))
-        except TRANSIENT_MAIL_ERRORS as error:
-            invitation.last_error = f"{type(error).__name__}: {error}"[:1000]
-            final = self.request.retries >= self.max_retries or is_permanent(error)
-            # A failed reminder leaves the invitation as it was: it went out already.
-            if final and kind == "invitation":
-                invitation.send_status = Invitation.SendStatus.FAILED
-            invitation.save(update_fields=["send_attempts", "last_error", "send_status"])
-            if final:
-                logger.warning("Giving up on %s e-mail for invitation %s: %s", kind, invitation_id, error)
-                return "failed"
-        else:
-            now = timezone.now()
-            if kind == "reminder":
-                invitation.reminded_at = now
-            else:
-                invitation.sent_at = now
-                invitation.send_status = Invitation.SendStatus.SENT
-            invitation.last_error = ""
-            invitation.save(update_fields=["send_attempts", "last_error", "send_status", "sent_at", "reminded_at"])
-            return "sent"
+        outcome = _send_reminder(self, invitation) if kind == "reminder" else _send_invitation(self, invitation)
+        if outcome != "retry":
+            return outcome
     # Outside the transaction, so that the recorded attempt stays committed.
     raise self.retry(countdown=retry_countdown(self.request.retries))
+
+
+def _send_invitation(task, invitation: Invitation) -> str:
+    invitation.send_attempts += 1
+    if invitation.responded_at:
+        # They have the link: they answered. No e-mail, but the row ends as any sent one
+        # does, so that it does not tell who answered an anonymous survey (a resend, or
+        # a send queued again after a success that was not recorded).
+        _mark_sent(invitation)
+        return "answered"
+    try:
+        emails.send("survey-invitation", [invitation.email], survey_email_context(invitation))
+    except TRANSIENT_MAIL_ERRORS as error:
+        invitation.last_error = f"{type(error).__name__}: {error}"[:1000]
+        final = task.request.retries >= task.max_retries or is_permanent(error)
+        if final:
+            invitation.send_status = Invitation.SendStatus.FAILED
+        invitation.save(update_fields=["send_attempts", "last_error", "send_status"])
+        if final:
+            logger.warning("Giving up on the invitation e-mail %s: %s", invitation.pk, error)
+            return "failed"
+        return "retry"
+    _mark_sent(invitation)
+    return "sent"
+
+
+def _mark_sent(invitation: Invitation) -> None:
+    invitation.sent_at = timezone.now()
+    invitation.send_status = Invitation.SendStatus.SENT
+    invitation.last_error = ""
+    invitation.save(update_fields=["send_attempts", "last_error", "send_status", "sent_at"])
+
+
+def _send_reminder(task, invitation: Invitation) -> str:
+    """Send the one reminder; record only that it went out.
+
+    Its attempts and errors are logged, not added to the invitation's: reminders go
+    only to those who have not answered, so a count that grew with them would say who
+    had not answered an anonymous survey. A failed reminder leaves the invitation as it
+    was: the invitation itself went out.
+    """
+    try:
+        emails.send("survey-reminder", [invitation.email], survey_email_context(invitation))
+    except TRANSIENT_MAIL_ERRORS as error:
+        if task.request.retries >= task.max_retries or is_permanent(error):
+            logger.warning("Giving up on the reminder e-mail of invitation %s: %s", invitation.pk, error)
+            return "failed"
+        logger.info("The reminder e-mail of invitation %s failed, to be tried again: %s", invitation.pk, error)
+        return "retry"
+    invitation.reminded_at = timezone.now()
+    invitation.save(update_fields=["reminded_at"])
+    return "sent"
 
 
 def _reason_to_skip(invitation: Invitation, kind: str) -> str | None:
     if not invitation.survey.is_open:
         return "survey not open"
-    if invitation.responded_at:
-        return "answered"
     if kind == "reminder":
+        if invitation.responded_at:
+            return "answered"
         return "reminded already" if invitation.reminded_at else None
     return "sent already" if invitation.send_status == Invitation.SendStatus.SENT else None
 
