@@ -12,7 +12,7 @@ from pmo5p import emails
 from pmo5p.emails import is_permanent
 from pmo5p.models import Role
 from stakeholders import scores, surveys
-from stakeholders.models import Invitation, Response
+from stakeholders.models import Invitation, Response, Survey
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +148,8 @@ def close_due_surveys() -> int:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_RETRIES)
 def send_detractor_alert(self, response_id: int) -> str:
-    """Tell the relationship owner that a stakeholder scored the PMO 0–6.
-
-    For an anonymous survey the leads learn only that a detractor answered, and how
-    many there are so far: never who.
-    """
+    """Tell the relationship owner (else the leads) that a stakeholder of a named survey
+    scored the PMO 0–6, at once. Anonymous surveys are batched: send_anonymous_detractor_alerts."""
     with transaction.atomic():
         # The row lock and the stamp make a rerun (acks_late after a crash) send nothing more.
         response = (
@@ -163,33 +160,14 @@ def send_detractor_alert(self, response_id: int) -> str:
         )
         if response is None:
             return "gone"
+        if response.survey.anonymous:
+            return "batched"  # queued before an upgrade: the periodic task counts it
         if response.detractor_alerted_at is not None:
             return "sent already"
-        outcome = _send_detractor_alert(self, response)
-        if outcome == "sent":
-            response.detractor_alerted_at = timezone.now()
-            response.save(update_fields=["detractor_alerted_at"])
-        return outcome
-
-
-def _send_detractor_alert(task, response: Response) -> str:
-    survey = response.survey
-    if survey.anonymous:
-        recipients = list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
-        context = {
-            "survey": survey,
-            "pmo": survey.pmo,
-            "detractors": survey.responses.filter(nps__lte=6).count(),
-            "responses": survey.responses.count(),
-        }
-        template = "detractor-alert-anonymous"
-    else:
+        survey = response.survey
         stakeholder = response.invitation.stakeholder
         owner = stakeholder.owner
-        if owner is not None:
-            recipients = [owner.user.email]
-        else:
-            recipients = list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
+        recipients = [owner.user.email] if owner is not None else _lead_addresses(survey)
         context = {
             "survey": survey,
             "pmo": survey.pmo,
@@ -198,12 +176,75 @@ def _send_detractor_alert(task, response: Response) -> str:
             "owner": owner,
             "lowest": scores.lowest_elements(response),
         }
-        template = "detractor-alert"
+        outcome = _send_alert(self, "detractor-alert", recipients, context, f"response {response.pk}")
+        if outcome == "sent":
+            response.detractor_alerted_at = timezone.now()
+            response.save(update_fields=["detractor_alerted_at"])
+        return outcome
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_anonymous_detractor_alerts() -> int:
+    """Periodic: one batched alert per anonymous survey with detractor answers not counted yet."""
+    due = surveys.anonymous_detractor_alerts_due()
+    for survey_id in due:
+        send_anonymous_detractor_alert.delay(survey_id)
+    return len(due)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_SEND_RETRIES)
+def send_anonymous_detractor_alert(self, survey_id: int) -> str:
+    """Tell the leads how many detractor answers an anonymous survey has had since its last
+    alert: a count, never who, and never at the time of an answer.
+
+    The detractor responses counted are locked, and stamped in the same transaction as the
+    e-mail is sent: a second run at once (two beats, a redelivered task) waits for the
+    first, then finds them stamped and sends nothing. Each is counted in one alert.
+    """
+    with transaction.atomic():
+        survey = Survey.objects.select_related("pmo").filter(pk=survey_id, anonymous=True).first()
+        if survey is None:
+            return "gone"
+        pending = list(
+            Response.objects.select_for_update()
+            .filter(survey=survey, nps__lte=6, detractor_alerted_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not pending:
+            return "nothing new"
+        responses = survey.responses.count()
+        if responses < settings.MIN_GROUP_SIZE:
+            return "too few responses"
+        context = {
+            "survey": survey,
+            "pmo": survey.pmo,
+            "new": len(pending),
+            "detractors": survey.responses.filter(nps__lte=6).count(),
+            "responses": responses,
+            "min_group_size": settings.MIN_GROUP_SIZE,
+        }
+        outcome = _send_alert(
+            self, "detractor-alert-anonymous", _lead_addresses(survey), context, f"survey {survey_id}"
+        )
+        # Refused for good: those answers count as alerted, rather than be refused every
+        # round. Failed for now, even after the retries: the next round counts them again.
+        if outcome in ("sent", "refused"):
+            Response.objects.filter(pk__in=pending).update(detractor_alerted_at=timezone.now())
+        return outcome
+
+
+def _lead_addresses(survey) -> list[str]:
+    return list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
+
+
+def _send_alert(task, template: str, recipients: list[str], context: dict, subject: str) -> str:
+    """Send, retrying a failure for now with backoff: "sent", "refused" (for good) or "failed"."""
     try:
         emails.send(template, recipients, context)
     except TRANSIENT_MAIL_ERRORS as error:
         if is_permanent(error) or task.request.retries >= task.max_retries:
-            logger.warning("Giving up on the detractor alert for response %s: %s", response.pk, error)
-            return "failed"
+            logger.warning("Giving up on the detractor alert of %s: %s", subject, error)
+            return "refused" if is_permanent(error) else "failed"
         raise task.retry(countdown=retry_countdown(task.request.retries), exc=error) from error
     return "sent"
