@@ -9,14 +9,19 @@ large PMO goes to disk rather than memory.
 Left out on purpose: password hashes (memberships carry the user's name and e-mail
 only), the hashes of member-invitation tokens, and the seeds and hashes of survey
 links (either would open a survey as the stakeholder). Anonymous surveys stay
-anonymous: their responses are exported without the invitation they came from,
-dated to the day, without a segment of fewer than MIN_GROUP_SIZE responses, and
-their invitations without the time of the answer or the answers in progress.
+anonymous (stakeholders.anonymity): their responses are exported without the
+invitation they came from, without a time, without a segment of fewer than
+MIN_GROUP_SIZE responses, and in no order of arrival: their ids, which the database
+hands out in that order, are replaced by references drawn for this export, which
+link a response to its answers and to nothing else, and their answers have no id.
+Their invitations leave out whatever says who answered (the answer's time, the answers
+in progress, the reminder).
 """
 
 import csv
 import io
 import json
+import secrets
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -26,11 +31,13 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count
+from django.db.models import Case, CharField, Count, Value, When
+from django.db.models.functions import MD5, Cast, Concat
 from django.utils import timezone
 
 from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
 from pmo5p.models import MemberInvitation, Membership, Pmo
+from stakeholders.anonymity import ANSWER_STATE_FIELDS
 from stakeholders.models import (
     Answer,
     ImportJob,
@@ -57,6 +64,10 @@ class ModelExport:
     many_to_many: tuple[str, ...] = ()
     # (row, context) -> row: a last change before writing, e.g. anonymity.
     adjust: object = None
+    # context -> {name: expression}: values computed by the query for adjust, not written.
+    annotate: object = None
+    # context -> order_by() terms; by primary key if None.
+    order: object = None
 
     @property
     def label(self) -> str:
@@ -73,19 +84,41 @@ class ModelExport:
 
 def _anonymous_invitation(row, context):
     if row["survey_id"] in context["anonymous_surveys"]:
-        row["responded_at"] = None
-        row["draft_answers"] = None
-        row["draft_saved_at"] = None
+        for name in ANSWER_STATE_FIELDS:
+            row[name] = None
     return row
 
 
+def _anonymous_reference(context, survey_id: str, response_id: str):
+    """For a response of an anonymous survey, a reference that says nothing of when it came:
+    a hash of its id under a key drawn for this export only. "" for other responses."""
+    return Case(
+        When(
+            **{f"{survey_id}__in": context["anonymous_surveys"]},
+            then=MD5(Concat(Value(context["reference_key"]), Cast(response_id, CharField()))),
+        ),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
 def _anonymous_response(row, context):
-    if row["survey_id"] in context["anonymous_surveys"]:
+    reference = row.pop("reference")
+    if reference:
+        row["id"] = reference
         row["invitation_id"] = None
-        row["submitted_at"] = timezone.localtime(row["submitted_at"]).date()
+        row["submitted_at"] = None
         row["detractor_alerted_at"] = None
         if (row["survey_id"], row["segment_id"]) in context["small_segments"]:
             row["segment_id"] = None
+    return row
+
+
+def _anonymous_answer(row, context):
+    reference = row.pop("reference")
+    if reference:
+        row["id"] = None
+        row["response_id"] = reference
     return row
 
 
@@ -113,8 +146,20 @@ EXPORTS = [
         exclude=("token_seed", "token_hash"),
         adjust=_anonymous_invitation,
     ),
-    ModelExport(Response, lambda pmo: Response.objects.filter(survey__pmo=pmo), adjust=_anonymous_response),
-    ModelExport(Answer, lambda pmo: Answer.objects.filter(response__survey__pmo=pmo)),
+    ModelExport(
+        Response,
+        lambda pmo: Response.objects.filter(survey__pmo=pmo),
+        adjust=_anonymous_response,
+        annotate=lambda context: {"reference": _anonymous_reference(context, "survey_id", "pk")},
+        order=lambda context: ["reference", "pk"],
+    ),
+    ModelExport(
+        Answer,
+        lambda pmo: Answer.objects.filter(response__survey__pmo=pmo),
+        adjust=_anonymous_answer,
+        annotate=lambda context: {"reference": _anonymous_reference(context, "response__survey_id", "response_id")},
+        order=lambda context: ["reference", "response_id", "question_id", "pk"],
+    ),
     ModelExport(SelfAssessment, lambda pmo: SelfAssessment.objects.filter(pmo=pmo)),
     ModelExport(MaturityRecord, lambda pmo: MaturityRecord.objects.filter(pmo=pmo)),
     ModelExport(
@@ -184,7 +229,12 @@ def _context(pmo, archive) -> dict:
             name = f"reports/agenda-report-{pk}.pdf"
             archive.writestr(name, bytes(pdf))
             pdf_files[pk] = name
-    return {"anonymous_surveys": anonymous, "small_segments": small, "pdf_files": pdf_files}
+    return {
+        "anonymous_surveys": anonymous,
+        "small_segments": small,
+        "pdf_files": pdf_files,
+        "reference_key": secrets.token_hex(16),
+    }
 
 
 def _write_model(archive, spec: ModelExport, pmo, context) -> tuple[int, str, str]:
@@ -201,7 +251,10 @@ def _write_model(archive, spec: ModelExport, pmo, context) -> tuple[int, str, st
         writer.writerow(columns)
         with archive.open(json_name, "w") as json_out:
             json_out.write(b"[")
-            for row in queryset.values(*spec.columns()).order_by("pk").iterator(chunk_size=CHUNK):
+            annotations = spec.annotate(context) if spec.annotate else {}
+            order = spec.order(context) if spec.order else ["pk"]
+            rows = queryset.values(*spec.columns(), **annotations).order_by(*order)
+            for row in rows.iterator(chunk_size=CHUNK):
                 for name in spec.many_to_many:
                     row[name] = links[name].get(row["id"], [])
                 if spec.adjust:

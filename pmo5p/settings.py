@@ -160,6 +160,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
     "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
+    # Anonymous surveys' detractor alerts come as a count at most hourly, never at an answer's time.
+    "send-anonymous-detractor-alerts": {
+        "task": "stakeholders.tasks.send_anonymous_detractor_alerts",
+        "schedule": 60 * 60,
+    },
     "dispatch-due-reports": {
         "task": "agenda.tasks.dispatch_due_reports",
         "schedule": env_int("PMO5P_REPORT_DISPATCH_SECONDS", 5 * 60, minimum=1),

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from stakeholders.anonymity import ANSWER_STATE_FIELDS
 from stakeholders.models import (
     Answer,
     ImportJob,
@@ -52,6 +53,14 @@ class QuestionAdmin(admin.ModelAdmin):
     list_select_related = ["survey"]
 
 
+# Staff who are not superusers may be given these pages. For an anonymous survey they
+# show them, as the PMO's own pages do, nothing that says who answered: invitations
+# without their answer state (stakeholders.anonymity), and no response or answer at all,
+# whose ids, in every admin link, follow the order answers came in. Superusers run the
+# site and can read the database anyway.
+HIDDEN = "hidden (anonymous)"
+
+
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
     list_display = ["stakeholder", "survey", "send_status", "sent_at", "reminded_at", "responded_at", "send_attempts"]
@@ -60,6 +69,29 @@ class InvitationAdmin(admin.ModelAdmin):
     list_select_related = ["stakeholder", "survey"]
     readonly_fields = ["token_seed", "token_hash", "draft_answers"]
     raw_id_fields = ["survey", "stakeholder"]
+
+    def get_list_display(self, request):
+        if request.user.is_superuser:
+            return self.list_display
+        return [{"reminded_at": "reminded", "responded_at": "answered"}.get(f, f) for f in self.list_display]
+
+    @admin.display(description="reminded at")
+    def reminded(self, invitation):
+        return HIDDEN if invitation.survey.anonymous else invitation.reminded_at
+
+    @admin.display(description="responded at")
+    def answered(self, invitation):
+        return HIDDEN if invitation.survey.anonymous else invitation.responded_at
+
+    def get_exclude(self, request, obj=None):
+        excluded = list(super().get_exclude(request, obj) or ())
+        if obj is not None and obj.survey.anonymous and not request.user.is_superuser:
+            excluded += ANSWER_STATE_FIELDS
+        return excluded
+
+    def get_readonly_fields(self, request, obj=None):
+        excluded = self.get_exclude(request, obj)
+        return [f for f in super().get_readonly_fields(request, obj) if f not in excluded]
 
 
 class AnswerInline(admin.TabularInline):
@@ -75,11 +107,19 @@ class ResponseAdmin(admin.ModelAdmin):
     raw_id_fields = ["invitation", "segment"]
     inlines = [AnswerInline]
 
+    def get_queryset(self, request):
+        responses = super().get_queryset(request)
+        return responses if request.user.is_superuser else responses.filter(survey__anonymous=False)
+
 
 @admin.register(Answer)
 class AnswerAdmin(admin.ModelAdmin):
     list_display = ["question", "value", "response"]
     raw_id_fields = ["response", "question"]
+
+    def get_queryset(self, request):
+        answers = super().get_queryset(request)
+        return answers if request.user.is_superuser else answers.filter(response__survey__anonymous=False)
 
 
 @admin.register(Interaction)

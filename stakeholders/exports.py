@@ -8,12 +8,15 @@ be edited and imported back.
 """
 
 from collections import Counter
+from itertools import groupby
+from operator import attrgetter
 
 from django.conf import settings
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from pmo5p.domain import Element
+from stakeholders import anonymity
 from stakeholders.models import Answer, Interaction, Question, QuestionKind, Response, Stakeholder, Survey
 
 CHUNK = 2000
@@ -124,8 +127,9 @@ def response_table(pmo, survey=None):
     export has no identity column at all. For the whole PMO, questions with the same
     element and text share a column across surveys (the standard questionnaire gives
     one set of columns), and the rows of anonymous surveys leave the identity blank.
-    In anonymous rows the time is cut to the day, and a segment with fewer than
-    MIN_GROUP_SIZE responses is left out, as either could point at a person.
+    Anonymous rows have no time either, come in an order of their content alone
+    (stakeholders.anonymity), and leave out a segment with fewer than MIN_GROUP_SIZE
+    responses: each could point at a person.
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
     questions = Question.objects.filter(survey__in=surveys, kind__in=RATED).order_by("survey_id", "position", "pk")
@@ -150,8 +154,8 @@ def response_table(pmo, survey=None):
         if row["n"] < settings.MIN_GROUP_SIZE
     }
     if survey is not None:
-        identity = ["stakeholder", "email"] if named else []
-        headers = ["response", "submitted_at", *identity, "segment", *headers_of_questions, "nps", "comment"]
+        identity = ["submitted_at", "stakeholder", "email"] if named else []
+        headers = ["response", *identity, "segment", *headers_of_questions, "nps", "comment"]
     else:
         headers = [
             "Survey ID",
@@ -173,32 +177,32 @@ def response_table(pmo, survey=None):
         .order_by("survey__created_at", "survey_id", "submitted_at", "pk")
     )
 
+    def cells(item):
+        """(who and when, segment, answers with NPS and comment) of one response."""
+        answers = [""] * len(headers_of_questions)
+        for answer in item.answers.all():
+            if answer.question_id in column_of_question:
+                answers[column_of_question[answer.question_id]] = "don't know" if answer.value is None else answer.value
+        segment = item.segment.name if item.segment else ""
+        if item.survey_id in anonymous:
+            who = ["", "", ""]
+            if (item.survey_id, item.segment_id) in small_segments:
+                segment = ""
+        else:
+            stakeholder = item.invitation.stakeholder
+            who = [_local(item.submitted_at), stakeholder.name, stakeholder.email]
+        return who, segment, [*answers, item.nps, item.comment]
+
     def rows():
-        number, current = 0, None
-        for item in responses.iterator(chunk_size=500):
-            if item.survey_id != current:
-                number, current = 0, item.survey_id
-            number += 1
-            answers = [""] * len(headers_of_questions)
-            for answer in item.answers.all():
-                if answer.question_id in column_of_question:
-                    answers[column_of_question[answer.question_id]] = (
-                        "don't know" if answer.value is None else answer.value
-                    )
-            segment = item.segment.name if item.segment else ""
-            if item.survey_id in anonymous:
-                who = ["", ""]
-                when = timezone.localtime(item.submitted_at).date().isoformat()
-                if (item.survey_id, item.segment_id) in small_segments:
-                    segment = ""
-            else:
-                stakeholder = item.invitation.stakeholder
-                who = [stakeholder.name, stakeholder.email]
-                when = _local(item.submitted_at)
-            tail = [*answers, item.nps, item.comment]
-            if survey is not None:
-                yield [number, when, *(who if named else []), segment, *tail]
-            else:
-                yield [item.survey_id, item.survey.title, item.survey.anonymous, number, when, *who, segment, *tail]
+        for survey_id, items in groupby(responses.iterator(chunk_size=500), key=attrgetter("survey_id")):
+            built = ((item.survey, *cells(item)) for item in items)
+            if survey_id in anonymous:
+                # Held for one survey at a time, to be sorted by content, not by arrival.
+                built = sorted(built, key=lambda row: anonymity.content_key(row[3][-1], [row[2], *row[3]]))
+            for number, (of, who, segment, tail) in enumerate(built, start=1):
+                if survey is not None:
+                    yield [number, *(who if named else []), segment, *tail]
+                else:
+                    yield [of.pk, of.title, of.anonymous, number, *who, segment, *tail]
 
     return headers, rows()

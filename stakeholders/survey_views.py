@@ -15,7 +15,7 @@ from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
-from stakeholders import questionnaire, scores, surveys
+from stakeholders import anonymity, questionnaire, scores, surveys
 from stakeholders.exports import response_table
 from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
 from stakeholders.spreadsheets import neutralise
@@ -200,6 +200,15 @@ def survey_results(request, pmo, survey_id):
     answers = Answer.objects.filter(response__survey=survey)
     element_scores = scores.element_scores(answers)
     nps = scores.nps_summary(survey.responses.all())
+    with_comment = survey.responses.exclude(comment="")
+    if survey.anonymous:
+        # Not newest first: beside the response count, the top comment would be the latest answer's.
+        comments = [
+            (text, None)
+            for text in with_comment.order_by(*anonymity.comment_order()).values_list("comment", flat=True)[:100]
+        ]
+    else:
+        comments = with_comment.order_by("-submitted_at").values_list("comment", "submitted_at")[:100]
     context = {
         "pmo": pmo,
         "survey": survey,
@@ -208,10 +217,8 @@ def survey_results(request, pmo, survey_id):
         "nps": nps,
         "segments": scores.segment_breakdown(survey),
         "min_group_size": settings.MIN_GROUP_SIZE,
-        "comments": survey.responses.exclude(comment="")
-        .order_by("-submitted_at")
-        .values_list("comment", "submitted_at")[:100],
-        "comment_count": survey.responses.exclude(comment="").count(),
+        "comments": comments,
+        "comment_count": with_comment.count(),
         "chart_data": {
             "labels": [e.label for e in Element],
             "perception": [_round(element_scores[e].perception) for e in Element],

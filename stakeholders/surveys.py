@@ -5,8 +5,9 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from pmo5p.domain import Element
@@ -172,11 +173,17 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
 
 
 def resend(invitation: Invitation) -> None:
+    """Queue the invitation e-mail again, if it has not gone out.
+
+    For an anonymous survey, whether the stakeholder answered is not looked at here:
+    the answer to "send again" would tell. It is accepted alike, and the sending task
+    e-mails only those who have not answered (see tasks.send_survey_email).
+    """
     from stakeholders.tasks import send_survey_email
 
     if not invitation.survey.is_open:
         raise SurveyError("Only invitations of an open survey can be sent again.")
-    if invitation.responded_at:
+    if invitation.responded_at and not invitation.survey.anonymous:
         raise SurveyError(f"{invitation.stakeholder} has answered already.")
     if invitation.send_status == Invitation.SendStatus.SENT:
         raise SurveyError(
@@ -223,6 +230,24 @@ def stale_unsent_invitations(*, now=None, after=timedelta(minutes=10)) -> list[i
             send_attempts=0,
             created_at__lt=now - after,
         ).values_list("pk", flat=True)
+    )
+
+
+def anonymous_detractor_alerts_due() -> list[int]:
+    """The anonymous surveys whose leads are owed a detractor alert.
+
+    Those with detractor answers not counted in an alert yet, and at least
+    MIN_GROUP_SIZE responses in all: below that, "a detractor answered" comes too close
+    to saying who. A survey that closes below it sends none.
+    """
+    pending = Response.objects.filter(survey=OuterRef("pk"), nps__lte=6, detractor_alerted_at__isnull=True)
+    return list(
+        Survey.objects.filter(anonymous=True)
+        .filter(Exists(pending))
+        .annotate(response_count=Count("responses"))
+        .filter(response_count__gte=settings.MIN_GROUP_SIZE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -291,7 +316,9 @@ def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | 
                 [Answer(response=response, question_id=qid, value=v) for qid, v in values.items()]
             )
             Invitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
-            if nps is not None and nps <= 6:
+            # An anonymous survey's detractors are counted in batches by the periodic task
+            # (anonymous_detractor_alerts_due): an alert now would time this answer.
+            if nps is not None and nps <= 6 and not invitation.survey.anonymous:
                 # Robust: the response is stored; a failing alert must not show the stakeholder an error.
                 _enqueue_after_commit(send_detractor_alert, response.pk)
     except IntegrityError as error:

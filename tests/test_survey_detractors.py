@@ -1,18 +1,22 @@
-"""Detractor follow-up: an NPS of 0–6 alerts the relationship owner (or the leads), and
-never says who for an anonymous survey."""
+"""Detractor follow-up: an NPS of 0–6 alerts the relationship owner (or the leads) at
+once. For an anonymous survey the leads get a batched count from the periodic task, once
+the survey has MIN_GROUP_SIZE responses, never who and never at the time of an answer."""
 
+import io
 import smtplib
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend
+from django.core.management import call_command
 
 from pmo5p.domain import Element
 from pmo5p.models import Role
+from stakeholders import surveys, tasks
 from stakeholders.models import QuestionKind, Response
 from tests.factories import MembershipFactory, StakeholderFactory
-from tests.survey_helpers import answer_data, html_text, open_survey, questions
+from tests.survey_helpers import answer_data, html_text, open_survey, questions, respond
 
 
 @pytest.fixture(autouse=True)
@@ -83,28 +87,117 @@ def test_no_alert_from_a_passive_or_promoter(world, owned, client, django_captur
     assert mail.outbox == []
 
 
-def test_an_anonymous_survey_alerts_the_leads_with_the_count_only(world, client, django_capture_on_commit_callbacks):
+# Anonymous surveys: a batched count from the periodic task ------------------------------------------
+
+SECRETS = ("Fiona", "Finance", "fiona@corp.example", "Greta", "greta@corp.example", "Harry", "harry@corp.example")
+
+
+@pytest.fixture
+def quiet(world):
+    """An anonymous survey sent to Fiona (owned by the member), Greta, Harry and Ida."""
     world.stakeholder.owner = world.membership(world.member)
     world.stakeholder.save()
+    MembershipFactory(pmo=world.pmo, role=Role.LEAD, user__email="lead2@alpha.example")
     others = [
         StakeholderFactory(pmo=world.pmo, name="Greta Garbo", email="greta@corp.example"),
         StakeholderFactory(pmo=world.pmo, name="Harry Hope", email="harry@corp.example"),
+        StakeholderFactory(pmo=world.pmo, name="Ida Ives", email="ida@corp.example"),
     ]
-    survey, invitations = open_survey(world.pmo, [world.stakeholder, *others], anonymous=True, title="Quiet")
-    submit(client, invitations[1], low_on_product_and_price(survey, 9), django_capture_on_commit_callbacks)
-    submit(client, invitations[2], low_on_product_and_price(survey, 5), django_capture_on_commit_callbacks)
-    submit(client, invitations[0], low_on_product_and_price(survey, 1), django_capture_on_commit_callbacks)
+    return open_survey(world.pmo, [world.stakeholder, *others], anonymous=True, title="Quiet")
+
+
+def run_periodic_tasks():
+    call_command("run_periodic_tasks", "--once", stdout=io.StringIO())
+
+
+def test_an_anonymous_detractor_sends_no_alert_when_answering(world, quiet, client, django_capture_on_commit_callbacks):
+    survey, invitations = quiet
+    for invitation, nps in zip(invitations, (1, 5, 9, 0), strict=True):
+        submit(client, invitation, low_on_product_and_price(survey, nps), django_capture_on_commit_callbacks)
+    assert mail.outbox == []  # the time of an alert would tell whose answer it was
+
+
+def test_the_periodic_task_counts_anonymous_detractors_once_there_are_enough_responses(
+    world, quiet, client, django_capture_on_commit_callbacks
+):
+    survey, (fiona, greta, harry, ida) = quiet
+    submit(client, greta, low_on_product_and_price(survey, 9), django_capture_on_commit_callbacks)
+    submit(client, harry, low_on_product_and_price(survey, 5), django_capture_on_commit_callbacks)
+    run_periodic_tasks()
+    assert mail.outbox == []  # 2 responses: fewer than MIN_GROUP_SIZE (3)
+
+    submit(client, fiona, low_on_product_and_price(survey, 1), django_capture_on_commit_callbacks)
+    run_periodic_tasks()
+    run_periodic_tasks()  # a second round, or a second beat, sends nothing more
+    (message,) = mail.outbox
+    assert sorted(message.to) == ["lead2@alpha.example", "lead@alpha.example"]  # the leads, not the owner
+    assert message.subject == '2 new detractor answers to "Quiet" (2 of 3 so far)'
+    assert "Since the last alert, 2 stakeholders answered" in message.body
+    assert "So far: 2 detractors out of 3 responses." in message.body
+    assert "So far: 2 detractors out of 3 responses." in html_text(message.alternatives[0][0])
+
+    submit(client, ida, low_on_product_and_price(survey, 0), django_capture_on_commit_callbacks)
+    run_periodic_tasks()
+    run_periodic_tasks()
     assert len(mail.outbox) == 2
-    last = mail.outbox[-1]
-    assert last.to == ["lead@alpha.example"]  # the leads, not the owner
-    assert last.subject == 'A detractor answered "Quiet" (2 so far)'
-    assert "2 detractors out of 3 responses" in last.body
+    assert mail.outbox[1].subject == '1 new detractor answer to "Quiet" (3 of 4 so far)'
+    assert set(Response.objects.filter(nps__lte=6).values_list("detractor_alerted_at", flat=True)) != {None}
+    assert not Response.objects.filter(nps__lte=6, detractor_alerted_at__isnull=True).exists()
     for message in mail.outbox:
         for part in [*parts(message), message.alternatives[0][0]]:
-            for secret in ("Fiona", "Finance", "fiona@corp.example", "Harry", "harry@corp.example", "Greta"):
+            for secret in SECRETS:
                 assert secret not in part
             assert "Too much paperwork." not in part  # a comment can give its author away
             assert "/stakeholders/" not in part
+
+
+def test_the_alert_task_run_twice_sends_once(world, quiet):
+    survey, invitations = quiet
+    for invitation in invitations[:3]:
+        respond(invitation, nps=2)
+    assert tasks.send_anonymous_detractor_alert.apply(args=[survey.pk]).get() == "sent"
+    assert tasks.send_anonymous_detractor_alert.apply(args=[survey.pk]).get() == "nothing new"
+    assert len(mail.outbox) == 1
+
+
+def test_a_survey_that_closes_with_too_few_responses_alerts_nobody(world, quiet):
+    survey, invitations = quiet
+    respond(invitations[0], nps=0)
+    respond(invitations[1], nps=0)
+    surveys.close(survey)
+    run_periodic_tasks()
+    assert mail.outbox == []
+    assert tasks.send_anonymous_detractor_alert.apply(args=[survey.pk]).get() == "too few responses"
+
+
+def test_a_batched_alert_that_fails_for_now_comes_at_the_next_round(world, quiet, monkeypatch):
+    survey, invitations = quiet
+    for invitation in invitations[:3]:
+        respond(invitation, nps=4)
+    real = EmailBackend.send_messages
+
+    def refuse(self, messages):
+        raise smtplib.SMTPServerDisconnected("down")
+
+    monkeypatch.setattr(EmailBackend, "send_messages", refuse)
+    run_periodic_tasks()  # eager: its retries run at once, and fail too
+    assert mail.outbox == []
+    assert not Response.objects.filter(detractor_alerted_at__isnull=False).exists()
+
+    monkeypatch.setattr(EmailBackend, "send_messages", real)
+    run_periodic_tasks()
+    (message,) = mail.outbox
+    assert message.subject == '3 new detractor answers to "Quiet" (3 of 3 so far)'
+
+
+def test_named_surveys_are_alerted_at_once_and_not_again_by_the_periodic_task(
+    world, owned, client, django_capture_on_commit_callbacks
+):
+    survey, (invitation,) = owned
+    submit(client, invitation, low_on_product_and_price(survey, 3), django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+    run_periodic_tasks()
+    assert len(mail.outbox) == 1
 
 
 def test_a_failing_alert_does_not_spoil_the_stakeholders_thank_you(

@@ -1,0 +1,36 @@
+"""What an anonymous survey keeps from the PMO: who answered, and when.
+
+The rules every page, export and e-mail of an anonymous survey follows (docs/security.md,
+"Anonymous surveys: what each role can learn"):
+
+- Nothing per invitation tells whether its stakeholder answered: not the answer's time,
+  not the answers in progress, and not the reminder, which goes only to those who have
+  not answered. ANSWER_STATE_FIELDS are those fields.
+- Answers are listed in an order that depends on their content only, never on the
+  order they came in: next to the response count that a member can watch grow, the
+  position of an answer in a list would point at whoever answered just then.
+"""
+
+import hashlib
+
+from django.db.models.functions import MD5
+
+# Invitation fields that say whether, or when, its stakeholder answered.
+ANSWER_STATE_FIELDS = ("responded_at", "draft_answers", "draft_saved_at", "reminder_claimed_at", "reminded_at")
+
+
+def comment_order() -> list:
+    """order_by() terms for the comments of an anonymous survey: by a hash of the text.
+
+    A hash rather than the text itself, so that the first 100 shown are not those that
+    start with "A". MD5 is no safeguard here, only a shuffle that SQLite and PostgreSQL
+    both compute; identical texts, which tie, cannot be told apart anyway.
+    """
+    return [MD5("comment"), "comment"]
+
+
+def content_key(comment: str, cells) -> tuple:
+    """Sort key of an anonymous response's row in an export: its comment as comment_order()
+    sorts it, then its other cells, so that the order is a function of the rows alone."""
+    digest = hashlib.md5((comment or "").encode(), usedforsecurity=False).hexdigest()
+    return (digest, comment or "", tuple("" if cell is None else str(cell) for cell in cells))

@@ -1,0 +1,413 @@
+"""Anonymous surveys hold: nothing a member sees or does tells who answered.
+
+Most tests build twins: two anonymous surveys that look alike to the PMO (same title,
+people, counts and answers) but where different people answered, or answered in another
+order. Whatever a page, an export, the API or "send again" shows must then be the same
+for both, once survey ids and CSRF tokens are set aside. A named survey still shows it.
+"""
+
+import csv
+import difflib
+import io
+import json
+import re
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from pmo5p.domain import Element
+from pmo5p.models import ApiToken
+from stakeholders import surveys, tasks
+from stakeholders.models import Invitation, Response
+from stakeholders.timeline import timeline
+from tests.factories import StakeholderFactory, UserFactory
+from tests.helpers import messages_of
+from tests.survey_helpers import draft_survey, open_survey, respond, survey_url
+from tests.test_exports import _plain, download, records, table
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+T1 = T0 + timedelta(days=8)  # after the reminder delay (7 days)
+COMMENTS = ["Slow approvals", "Great reports", "More training, please", "Clear roadmap", "Fewer templates"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def people(world):
+    """Five stakeholders alike but for their name and e-mail address."""
+    names = ["Ann Archer", "Ben Baxter", "Cat Cole", "Dan Drew", "Eve Ellis"]
+    return [
+        StakeholderFactory(
+            pmo=world.pmo,
+            segment=world.segment,
+            name=name,
+            email=f"{name.split()[0].lower()}@corp.example",
+            job_title="",
+        )
+        for name in names
+    ]
+
+
+def same_looking(page: str, survey=None, people=()) -> str:
+    """A page as it would read with the survey's id, CSRF tokens and people's names set aside."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value=""', page)
+    if survey is not None:
+        page = page.replace(f"/surveys/{survey.pk}/", "/surveys/N/")
+    page = re.sub(r"/(invitations|stakeholders)/\d+/", r"/\1/N/", page)
+    for n, person in enumerate(people):
+        page = page.replace(person.name, f"Person {n}").replace(person.email, f"person{n}@corp.example")
+    return page
+
+
+def rows_of(page: str) -> list[str]:
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
+    return [" ".join(row.split()) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+# Send again ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [Invitation.SendStatus.FAILED, Invitation.SendStatus.SENT])
+def test_send_again_answers_alike_whether_or_not_they_answered(
+    world, people, client_for, django_capture_on_commit_callbacks, status
+):
+    """Ann's invitation is `status` in both twins; she answered the first, Ben the second."""
+    ann, ben = people[:2]
+    client = client_for(world.member)
+    outcomes, mailed = [], []
+    for answered_by in (ann, ben):
+        survey, invitations = open_survey(world.pmo, [ann, ben], anonymous=True, title="Pulse", sent_at=T0)
+        by_person = {i.stakeholder_id: i for i in invitations}
+        if status == Invitation.SendStatus.FAILED:
+            # Failed as far as pmo5p knows: the server may have taken it before the connection broke.
+            Invitation.objects.filter(pk=by_person[ann.pk].pk).update(
+                send_status=status, sent_at=None, send_attempts=6, last_error="SMTPServerDisconnected: gone"
+            )
+        respond(by_person[answered_by.pk], nps=5)
+        with time_machine.travel(T1, tick=False), django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                survey_url("invitation_resend", survey, survey_invitation_id=by_person[ann.pk].pk), follow=True
+            )
+        outcomes.append(
+            (
+                response.status_code,
+                [(same_looking(url, survey), code) for url, code in response.redirect_chain],
+                messages_of(response),
+                same_looking(response.content.decode(), survey),
+            )
+        )
+        ann_invitation = Invitation.objects.get(pk=by_person[ann.pk].pk)
+        outcomes[-1] += ((ann_invitation.send_status, ann_invitation.sent_at, ann_invitation.send_attempts),)
+        mailed.append([(m.to, ann_invitation.path in m.body) for m in mail.outbox])
+        mail.outbox.clear()
+
+    (answered, unanswered) = outcomes
+    assert answered[2] == unanswered[2]  # the messages
+    assert answered == unanswered
+    if status == Invitation.SendStatus.FAILED:
+        assert answered[2] == ["The invitation to Ann Archer is being sent again."]
+        assert answered[4] == (Invitation.SendStatus.SENT, T1, 7)
+        # Only where she has not answered does she get the survey again.
+        assert mailed == [[], [(["ann@corp.example"], True)]]
+    else:
+        assert answered[2] == [
+            "The invitation to Ann Archer went out already; a reminder follows if they don't answer."
+        ]
+        assert mailed == [[], []]
+
+
+def test_a_named_survey_still_says_who_answered_on_send_again(world, people, client_for):
+    survey, (invitation,) = open_survey(world.pmo, people[:1], sent_at=T0)
+    respond(invitation, nps=5)
+    response = client_for(world.member).post(
+        survey_url("invitation_resend", survey, survey_invitation_id=invitation.pk)
+    )
+    assert messages_of(response) == ["Ann Archer has answered already."]
+
+
+def test_an_invitation_queued_again_after_they_answered_ends_sent_like_the_others(world, people, client_for):
+    """A send that reached them but was never recorded leaves the invitation queued: the
+    periodic task queues it again, and it must not stay "Queued" because they answered."""
+    ann, ben = people[:2]
+    survey, invitations = open_survey(world.pmo, [ann, ben], anonymous=True, title="Pulse", sent_at=T0)
+    Invitation.objects.filter(survey=survey).update(send_status=Invitation.SendStatus.PENDING, sent_at=None)
+    Invitation.objects.filter(survey=survey).update(created_at=T0)
+    respond(invitations[0], nps=9)
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        tasks.send_due_reminders()
+    assert [m.to for m in mail.outbox] == [["ben@corp.example"]]
+    states = {i.stakeholder_id: (i.send_status, i.sent_at, i.send_attempts) for i in survey.invitations.all()}
+    assert states[ann.pk] == states[ben.pk] == (Invitation.SendStatus.SENT, T0 + timedelta(hours=1), 1)
+    page = client_for(world.viewer).get(survey_url("survey_detail", survey)).content.decode()
+    first, second = rows_of(same_looking(page, survey, [ann, ben]))
+    assert first.replace("Person 0", "Person N").replace("person0", "personN") == second.replace(
+        "Person 1", "Person N"
+    ).replace("person1", "personN")
+
+
+# Pages: the survey, the launch of the next one, the stakeholder ----------------------------------------
+
+
+def answered_drafted_reminded(world, people, *, anonymous):
+    """Ann answered, Ben saved a draft, Cat did nothing; then the reminders went out."""
+    ann, ben, cat = people[:3]
+    survey, invitations = open_survey(
+        world.pmo, [ann, ben, cat], anonymous=anonymous, title="Pulse", sent_at=T0, reminder_delay_days=7
+    )
+    Invitation.objects.filter(survey=survey).update(send_attempts=1)
+    respond(invitations[0], ratings={Element.PRODUCT: [2, 2]}, nps=3, comment="Too slow", submitted_at=T0)
+    surveys.save_draft(invitations[1], {"nps": "4"})
+    with time_machine.travel(T1, tick=False):
+        assert tasks.send_due_reminders() == 2
+    return survey
+
+
+def person_rows(page, survey, people):
+    """Each person's row, with their own name and e-mail written the same way."""
+    rows = rows_of(same_looking(page, survey))
+    result = []
+    for person, row in zip(sorted(people, key=lambda p: p.name), rows, strict=True):
+        result.append(row.replace(person.name, "NAME").replace(person.email, "EMAIL"))
+    return result
+
+
+@pytest.mark.parametrize("role", ["lead", "member", "viewer"])
+def test_the_survey_page_shows_no_answer_state_of_an_anonymous_survey(world, people, client_for, role):
+    survey = answered_drafted_reminded(world, people, anonymous=True)
+    page = client_for(getattr(world, role)).get(survey_url("survey_detail", survey)).content.decode()
+    answered, drafted, untouched = person_rows(page, survey, people[:3])
+    assert answered == drafted == untouched
+    assert "4 May" not in page.replace("4 May, 10:00", "") and "12 May" not in page  # sent at T0; no other date
+
+
+def test_the_survey_page_of_a_named_survey_shows_who_answered_and_who_was_reminded(world, people, client_for):
+    survey = answered_drafted_reminded(world, people, anonymous=False)
+    page = client_for(world.viewer).get(survey_url("survey_detail", survey)).content.decode()
+    answered, drafted, untouched = person_rows(page, survey, people[:3])
+    assert drafted == untouched != answered
+    assert '<span class="text-success">4 May</span>' in answered and "12 May" in drafted
+
+
+def test_the_launch_of_the_next_survey_tells_nobody_apart(world, people, client_for):
+    answered_drafted_reminded(world, people, anonymous=True)
+    following = draft_survey(world.pmo, world.lead, title="Next")
+    following.target_stakeholders.add(*people[:3])
+    with time_machine.travel(T1 + timedelta(days=1), tick=False):
+        page = client_for(world.member).get(survey_url("survey_launch", following)).content.decode()
+    ann, ben, cat = people[:3]
+    shown = {
+        p.name: re.search(rf"{p.name}.*?</label>", page, re.S).group(0).replace(p.name, "NAME") for p in (ann, ben, cat)
+    }
+    assert shown[ann.name] == shown[ben.name] == shown[cat.name]
+
+
+def test_the_stakeholder_page_and_timeline_show_no_anonymous_answer(world, people, client_for):
+    answered_drafted_reminded(world, people, anonymous=True)
+    ann, _, cat = people[:3]
+    assert timeline(ann) == timeline(cat) == []
+    client = client_for(world.lead)
+    pages = []
+    for person in (ann, cat):
+        page = client.get(reverse("stakeholder_detail", kwargs={"slug": "alpha", "stakeholder_id": person.pk}))
+        shown = same_looking(page.content.decode(), people=[person])
+        pages.append(shown.replace(f"/{person.pk}/", "/N/").replace(f"stakeholder={person.pk}", "stakeholder=N"))
+    assert "Pulse" not in pages[0]
+    assert pages[0] == pages[1], "\n".join(
+        difflib.unified_diff(pages[0].splitlines(), pages[1].splitlines(), lineterm="")
+    )
+
+
+def test_the_stakeholder_page_shows_a_named_answer(world, people, client_for):
+    answered_drafted_reminded(world, people, anonymous=False)
+    ann = people[0]
+    page = client_for(world.viewer).get(
+        reverse("stakeholder_detail", kwargs={"slug": "alpha", "stakeholder_id": ann.pk})
+    )
+    assert "Answered “Pulse”" in page.content.decode()
+    assert [e.title for e in timeline(ann)] == ["Answered “Pulse”"]
+
+
+# The order of answers: a function of the answers alone ----------------------------------------------
+
+
+def twins_in_two_orders(world, people):
+    """Two anonymous surveys with the same five answers, given in opposite orders."""
+    answers = list(zip(people, COMMENTS, (0, 3, 7, 9, 10), strict=True))
+    result = []
+    for order in (answers, answers[::-1]):
+        survey, invitations = open_survey(world.pmo, people, anonymous=True, title="Pulse", sent_at=T0)
+        by_person = {i.stakeholder_id: i for i in invitations}
+        for n, (person, comment, nps) in enumerate(order):
+            respond(
+                by_person[person.pk],
+                ratings={Element.PRODUCT: [1 + nps // 3, 5 - nps // 3]},
+                nps=nps,
+                comment=comment,
+                submitted_at=T0 + timedelta(hours=n + 1),
+            )
+        result.append(survey)
+    return result
+
+
+def test_comments_of_an_anonymous_survey_come_in_an_order_of_their_text(world, people, client_for):
+    first, second = twins_in_two_orders(world, people)
+    client = client_for(world.viewer)
+    shown = []
+    for survey in (first, second):
+        response = client.get(survey_url("survey_results", survey))
+        page = response.content.decode()
+        listed = [text for text, _ in response.context["comments"]]
+        assert [c for c in re.findall(r'<p class="mb-0">([^<]*)</p>', page) if c in COMMENTS] == listed
+        shown.append(listed)
+    assert sorted(shown[0]) == sorted(COMMENTS)
+    assert shown[0] == shown[1]
+    # Neither the order they came in (first survey) nor its reverse (second survey).
+    assert shown[0] not in (COMMENTS, COMMENTS[::-1])
+
+
+def test_comments_of_a_named_survey_come_newest_first(world, people, client_for):
+    survey, invitations = open_survey(world.pmo, people[:2], sent_at=T0)
+    respond(invitations[0], nps=9, comment="First", submitted_at=T0)
+    respond(invitations[1], nps=9, comment="Second", submitted_at=T0 + timedelta(hours=1))
+    response = client_for(world.viewer).get(survey_url("survey_results", survey))
+    assert [text for text, _ in response.context["comments"]] == ["Second", "First"]
+
+
+def test_the_csv_of_an_anonymous_survey_is_the_same_whatever_the_order_of_answers(world, people, client_for):
+    first, second = twins_in_two_orders(world, people)
+    client = client_for(world.viewer)
+    exported = [client.get(survey_url("survey_export", s)).content.decode() for s in (first, second)]
+    assert exported[0] == exported[1]
+    header, *rows = list(csv.reader(io.StringIO(exported[0])))
+    assert header[:2] == ["response", "segment"]  # no time, no identity
+    assert [row[-1] for row in rows] != COMMENTS and [row[-1] for row in rows] != COMMENTS[::-1]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_response_export_lists_anonymous_answers_in_an_order_of_their_content(world, people, client_for, fmt):
+    first, second = twins_in_two_orders(world, people)
+    rows = records(table(download(client_for(world.viewer), world.pmo, "responses", fmt), fmt))
+    by_survey = {}
+    for record in rows:
+        assert [_plain(record[k]) for k in ("Submitted", "Stakeholder", "E-mail")] == ["", "", ""]
+        by_survey.setdefault(_plain(record["Survey ID"]), []).append(
+            [_plain(v) for k, v in record.items() if k != "Survey ID"]
+        )
+    assert list(by_survey) == [str(first.pk), str(second.pk)]
+    assert by_survey[str(first.pk)] == by_survey[str(second.pk)]
+    assert [row[-1] for row in by_survey[str(first.pk)]] not in (COMMENTS, COMMENTS[::-1])
+
+
+def full_export(client):
+    response = client.get(reverse("export_full", kwargs={"slug": "alpha"}))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    return {
+        name.removeprefix("json/stakeholders.").removesuffix(".json"): json.loads(archive.read(name))
+        for name in archive.namelist()
+        if name.startswith("json/stakeholders.")
+    }
+
+
+def test_the_full_export_keeps_no_order_of_arrival_for_anonymous_answers(world, people, client_for):
+    first, second = twins_in_two_orders(world, people)
+    client = client_for(world.lead)
+    exported = full_export(client)
+    pks = set(Response.objects.values_list("pk", flat=True))
+    for survey in (first, second):
+        rows = [r for r in exported["response"] if r["survey_id"] == survey.pk]
+        references = [r["id"] for r in rows]
+        # Not the database's ids, which follow the order answers came in, nor anything in that order.
+        assert not set(references) & pks and all(re.fullmatch(r"[0-9a-f]{32}", ref) for ref in references)
+        assert references == sorted(references)
+        assert {r["submitted_at"] for r in rows} == {None}
+        answers = [a for a in exported["answer"] if a["response_id"] in set(references)]
+        assert answers and {a["id"] for a in answers} == {None}
+        assert [a["response_id"] for a in answers] == sorted(a["response_id"] for a in answers)
+    # The references are drawn for each export: they cannot be worked back to the ids.
+    again = full_export(client)
+    assert {r["id"] for r in again["response"]}.isdisjoint({r["id"] for r in exported["response"]})
+
+
+def test_the_full_export_tells_no_invitation_of_an_anonymous_survey_apart(world, people, client_for):
+    survey = answered_drafted_reminded(world, people, anonymous=True)
+    rows = [r for r in full_export(client_for(world.lead))["invitation"] if r["survey_id"] == survey.pk]
+    assert len(rows) == 3
+    for row in rows:
+        for key in ("id", "stakeholder_id", "email", "created_at"):
+            row.pop(key)
+    assert rows[0] == rows[1] == rows[2]
+    assert rows[0]["send_attempts"] == 1  # a reminder's attempts are not added to the invitation's
+
+
+def test_the_full_export_of_a_named_survey_keeps_who_answered(world, people, client_for):
+    survey = answered_drafted_reminded(world, people, anonymous=False)
+    rows = {r["stakeholder_id"]: r for r in full_export(client_for(world.lead))["invitation"]}
+    ann, ben, _ = people[:3]
+    assert rows[ann.pk]["responded_at"] is not None and rows[ann.pk]["reminded_at"] is None
+    assert rows[ben.pk]["responded_at"] is None and rows[ben.pk]["reminded_at"] is not None
+    (response,) = [r for r in full_export(client_for(world.lead))["response"] if r["survey_id"] == survey.pk]
+    assert response["invitation_id"] == Invitation.objects.get(survey=survey, stakeholder=ann).pk
+
+
+# The API -------------------------------------------------------------------------------------------------
+
+
+def test_the_api_says_the_same_of_anonymous_twins_and_has_no_invitations_or_responses(world, people):
+    _token, key = ApiToken.issue(user=world.viewer, name="tests")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    first, second = twins_in_two_orders(world, people)
+    bodies = []
+    for survey in (first, second):
+        detail = api.get(f"/api/v1/pmos/alpha/surveys/{survey.pk}/").json()
+        results = api.get(f"/api/v1/pmos/alpha/surveys/{survey.pk}/results/").json()
+        detail.pop("id")
+        results["survey"].pop("id")
+        bodies.append((detail, results))
+    assert bodies[0] == bodies[1]
+    text = json.dumps(bodies)
+    assert not any(p.name in text or p.email in text for p in people)
+    schema = json.loads(api.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).content)
+    paths = " ".join(schema["paths"])
+    assert "invitation" not in paths and "response" not in paths
+
+
+# The admin, for staff who are not superusers --------------------------------------------------------
+
+
+def test_the_admin_shows_staff_no_answer_state_of_an_anonymous_survey(world, people):
+    hidden = answered_drafted_reminded(world, people, anonymous=True)
+    named = answered_drafted_reminded(
+        world, [StakeholderFactory(pmo=world.pmo, name=f"N{n}") for n in range(3)], anonymous=False
+    )
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_invitation", "view_response", "view_answer"])
+    )
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/stakeholders/invitation/").content.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    anonymous_rows = [r for r in rows if "Pulse" in r and any(p.name in r for p in people)]
+    assert len(anonymous_rows) == 3
+    dates = re.compile(r"\d+ May 2026")
+    for row in anonymous_rows:
+        assert row.count("hidden (anonymous)") == 2
+        assert len(dates.findall(row)) == 1  # when it was sent, no more
+    named_rows = [r for r in rows if "N0" in r or "N1" in r or "N2" in r]
+    assert "hidden (anonymous)" not in " ".join(named_rows)
+    listed = client.get("/admin/stakeholders/response/").context["cl"].result_list
+    assert [r.survey_id for r in listed] == [named.pk]
+    assert client.get(f"/admin/stakeholders/response/{hidden.responses.get().pk}/change/").status_code == 302
+    answer_ids = {a.pk for a in client.get("/admin/stakeholders/answer/").context["cl"].result_list}
+    assert answer_ids == set(named.responses.get().answers.values_list("pk", flat=True))
