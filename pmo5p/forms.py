@@ -1,16 +1,84 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from pmo5p import sign_in, throttles
 from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class SignInRules:
+    """What every form that checks a password says besides Django's: that the client is
+    locked out (django-axes flags the request), or that the account's address is not
+    confirmed yet (then `unconfirmed_email` lets the page offer a new link)."""
+
+    unconfirmed_email = None
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if getattr(self.request, "axes_locked_out", False):
+                raise forms.ValidationError(sign_in.lockout_message(), code="locked_out") from None
+            raise
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.email_verified:
+            self.unconfirmed_email = user.email
+            raise forms.ValidationError(
+                f"Confirm your e-mail address first: open the link we sent to {user.email} when you signed up.",
+                code="unconfirmed",
+            )
+
+
+class EmailAuthenticationForm(SignInRules, AuthenticationForm):
     username = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True}))
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "This e-mail address and password don't match an account. The password is case-sensitive.",
     }
+
+
+class AdminEmailAuthenticationForm(SignInRules, AdminAuthenticationForm):
+    pass
+
+
+class ConfirmEmailForm(EmailAuthenticationForm):
+    """The page of the link that confirms an address: the address is the link's, the
+    password the one chosen at sign-up (checked by authenticate(), so counted by axes)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "This is not the password chosen when the account was created. Forgotten it? Choose a new one.",
+    }
+
+    def __init__(self, request, user: User, *args, **kwargs):
+        super().__init__(request, *args, initial={"username": user.email}, **kwargs)
+        self.fields["username"].disabled = True
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].widget.attrs["autofocus"] = True
+        self.account = user
+
+    def confirm_login_allowed(self, user):
+        # Confirming is for an account whose address is not confirmed: skip SignInRules' check.
+        AuthenticationForm.confirm_login_allowed(self, user)
+        if user.pk != self.account.pk:
+            raise self.get_invalid_login_error()
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, except that past the limits of pmo5p.throttles it sends nothing; the page
+    that follows is the same either way."""
+
+    def save(self, *, request=None, **kwargs):
+        if throttles.may_send_account_email(request, self.cleaned_data["email"]):
+            super().save(request=request, **kwargs)
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", max_length=254)
 
 
 # Words that /pmo/<slug>/ would confuse with pages of pmo5p itself.
@@ -108,16 +176,13 @@ class NewAccountForm(forms.Form):
 
 
 class SignUpForm(NewAccountForm):
+    # No check that the address is free: saying so would tell anyone who has an account.
+    # pmo5p.accounts.sign_up writes to the owner instead.
     email = forms.EmailField(label="E-mail address", max_length=254)
     field_order = ["name", "email", "password1", "password2"]
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this e-mail address exists already. Sign in, or reset its password."
-            )
-        return email
+        return self.cleaned_data["email"].lower()
 
 
 class ProfileForm(forms.ModelForm):
