@@ -1,18 +1,26 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from pmo5p.forms import AdminEmailAuthenticationForm
 from pmo5p.models import ApiToken, MemberInvitation, Membership, Pmo, User
+
+# The admin's sign-in says "locked out" as the project's does (django-axes counts both).
+admin.site.login_form = AdminEmailAuthenticationForm
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "last_login"]
+    list_display = ["email", "name", "is_staff", "is_active", "email_verified", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "email_verified"]
     search_fields = ["email", "name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Personal info", {"fields": ["name"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "email_verified", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Important dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]})]

@@ -2,13 +2,41 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm
 
+from pmo5p import sign_in, throttles
 from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class SignInRules:
+    """What every form that checks a password says besides Django's: that the client is
+    locked out (django-axes flags the request), or that the account's address is not
+    confirmed yet (then `unconfirmed_email` lets the page offer a new link)."""
+
+    unconfirmed_email = None
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if getattr(self.request, "axes_locked_out", False):
+                raise forms.ValidationError(sign_in.lockout_message(), code="locked_out") from None
+            raise
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.email_verified:
+            self.unconfirmed_email = user.email
+            raise forms.ValidationError(
+                f"Confirm your e-mail address first: open the link we sent to {user.email} when you signed up.",
+                code="unconfirmed",
+            )
+
+
+class EmailAuthenticationForm(SignInRules, AuthenticationForm):
     username = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autofocus": True}))
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -16,20 +44,53 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
 
-class SiteUrlPasswordResetForm(PasswordResetForm):
-    """Reset links start with PMO5P_SITE_URL, like every other link pmo5p e-mails.
+class AdminEmailAuthenticationForm(SignInRules, AdminAuthenticationForm):
+    pass
 
-    Django's view builds them from the request's Host header otherwise: anyone could
-    then ask for a reset of someone's account with a Host of their own, and the
-    e-mail would send the owner's valid reset token to the attacker's site.
+
+class ConfirmEmailForm(EmailAuthenticationForm):
+    """The page of the link that confirms an address: the address is the link's, the
+    password the one chosen at sign-up (checked by authenticate(), so counted by axes)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "This is not the password chosen when the account was created. Forgotten it? Choose a new one.",
+    }
+
+    def __init__(self, request, user: User, *args, **kwargs):
+        super().__init__(request, *args, initial={"username": user.email}, **kwargs)
+        self.fields["username"].disabled = True
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].widget.attrs["autofocus"] = True
+        self.account = user
+
+    def confirm_login_allowed(self, user):
+        # Confirming is for an account whose address is not confirmed: skip SignInRules' check.
+        AuthenticationForm.confirm_login_allowed(self, user)
+        if user.pk != self.account.pk:
+            raise self.get_invalid_login_error()
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, with two differences. Past the limits of pmo5p.throttles it sends
+    nothing; the page that follows is the same either way. And its links start with
+    PMO5P_SITE_URL, like every other link pmo5p e-mails: Django's view builds them from
+    the request's Host header otherwise, so anyone could ask for a reset of someone's
+    account with a Host of their own and have the owner's valid token sent to their site.
     """
 
-    def save(self, **kwargs):
+    def save(self, *, request=None, **kwargs):
+        if not throttles.may_send_account_email(request, self.cleaned_data["email"]):
+            return
         site = urlsplit(settings.SITE_URL)
         kwargs["domain_override"] = site.netloc
         kwargs["use_https"] = site.scheme == "https"
         kwargs["extra_email_context"] = {**(kwargs.get("extra_email_context") or {}), "site_url": settings.SITE_URL}
-        return super().save(**kwargs)
+        super().save(request=request, **kwargs)
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", max_length=254)
 
 
 # Words that /pmo/<slug>/ would confuse with pages of pmo5p itself.
@@ -127,16 +188,13 @@ class NewAccountForm(forms.Form):
 
 
 class SignUpForm(NewAccountForm):
+    # No check that the address is free: saying so would tell anyone who has an account.
+    # pmo5p.accounts.sign_up writes to the owner instead.
     email = forms.EmailField(label="E-mail address", max_length=254)
     field_order = ["name", "email", "password1", "password2"]
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this e-mail address exists already. Sign in, or reset its password."
-            )
-        return email
+        return self.cleaned_data["email"].lower()
 
 
 class ProfileForm(forms.ModelForm):

@@ -47,6 +47,14 @@ class User(AbstractUser):
     last_name = None
     name = models.CharField("full name", max_length=150)
     email = models.EmailField("e-mail address", unique=True)
+    # Off only for a self sign-up, until whoever chose its password opens the link sent to the
+    # address (pmo5p.accounts). Accounts made by invitation (whose link came to the address),
+    # in the admin or with createsuperuser are trusted as they are.
+    email_verified = models.BooleanField(
+        "e-mail address confirmed",
+        default=True,
+        help_text="A self sign-up cannot be used until its owner opens the link sent to the address.",
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -66,6 +74,22 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.name.split(" ")[0] if self.name else self.email
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Active, and its e-mail address confirmed: the rule for sessions and API tokens alike."""
+        return self.is_active and self.email_verified
+
+    def save(self, *args, **kwargs):
+        # set_password() keeps the new password in _password until the save, where Django
+        # calls password_changed(): every way of changing a password (the change and reset
+        # pages, the admin, `manage.py changepassword`) comes through here. The new
+        # password ends the other sessions (their hash no longer matches); it ends the
+        # API tokens too, or a stolen token would outlive the password it was made with.
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            self.api_tokens.revoke()
 
 
 class Pmo(models.Model):
@@ -217,6 +241,9 @@ class MemberInvitation(models.Model):
 class ApiTokenQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
+
+    def revoke(self) -> int:
+        return self.active().update(revoked_at=timezone.now())
 
 
 class ApiToken(models.Model):

@@ -6,15 +6,15 @@ EMAIL_URL switch each part to a real service.
 """
 
 import os
-import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from pmo5p.env import env_bool, env_int, env_list
+from pmo5p.env import env_bool, env_int, env_list, env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PMO5P_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "pmo5p",
     "stakeholders",
     "agenda",
@@ -75,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pmo5p.urls"
@@ -115,6 +118,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes refuses a locked-out client before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "pmo5p.sign_in.AccountBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -199,15 +207,43 @@ STAKEHOLDERS_PER_PAGE = 25
 # of the database alone opens no link. Changing it invalidates every link sent.
 SURVEY_TOKEN_KEY = environ.Env().str("PMO5P_SURVEY_TOKEN_KEY", default="") or f"survey-links:{SECRET_KEY}"
 # Requests per client address to the public survey pages (django-ratelimit syntax).
-SURVEY_RATE_LIMIT = environ.Env().str("PMO5P_SURVEY_RATE_LIMIT", default="120/m")
-if not re.fullmatch(r"\d+/\d*[smhd]", SURVEY_RATE_LIMIT):
-    raise ImproperlyConfigured(
-        f"PMO5P_SURVEY_RATE_LIMIT={SURVEY_RATE_LIMIT!r} is not a rate such as 120/m, 10/s or 1000/h."
-    )
+SURVEY_RATE_LIMIT = env_rate("PMO5P_SURVEY_RATE_LIMIT", "120/m")
 RATELIMIT_VIEW = "stakeholders.public_views.rate_limited"
 # The "ip" key of every rate limit is the client address as pmo5p.client works it out
 # (IPv6 addresses are grouped by /64, django-ratelimit's default).
 RATELIMIT_IP_META_KEY = "pmo5p.client.client_address"
+
+# Sign-in, password reset, sign-up and API tokens (docs/security.md) -----------
+
+# django-axes counts failed sign-ins (the sign-in page, the admin's and the page that
+# confirms an e-mail address) in the database. A client is locked out once one account
+# has failed SIGN_IN_FAILURE_LIMIT times from its address, or its address has failed
+# SIGN_IN_ADDRESS_FAILURE_LIMIT times over all accounts, until SIGN_IN_LOCKOUT_MINUTES
+# have passed without a failure. The two limits are applied by pmo5p.sign_in.SignInLockout.
+SIGN_IN_FAILURE_LIMIT = env_int("PMO5P_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env_int("PMO5P_SIGN_IN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+SIGN_IN_LOCKOUT_MINUTES = env_int("PMO5P_SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_HANDLER = "pmo5p.sign_in.SignInLockout"
+# In this order: SignInLockout reads the counts in it.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGN_IN_LOCKOUT_MINUTES)
+AXES_RESET_ON_SUCCESS = True
+# The sign-in forms' field that carries the e-mail address (Django's AuthenticationForm
+# names it "username" whatever USERNAME_FIELD is).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "pmo5p.sign_in.account_key"
+AXES_CLIENT_IP_CALLABLE = "pmo5p.throttles.client_ip"
+AXES_LOCKOUT_CALLABLE = "pmo5p.sign_in.lockout_response"
+
+# E-mails that anyone may have the app send without signing in (password reset, the
+# link that confirms an address, the notice of a sign-up for an address that has an
+# account), counted by pmo5p.throttles per recipient and per client address. Past
+# either limit nothing is sent, and the page says the same as ever.
+ACCOUNT_EMAIL_RATE_LIMIT = env_rate("PMO5P_ACCOUNT_EMAIL_RATE_LIMIT", "3/h")
+ACCOUNT_EMAIL_CLIENT_RATE_LIMIT = env_rate("PMO5P_ACCOUNT_EMAIL_CLIENT_RATE_LIMIT", "20/h")
+# Requests with an unknown or revoked API token per client address; past it, 429.
+API_TOKEN_FAILURE_RATE_LIMIT = env_rate("PMO5P_API_TOKEN_FAILURE_RATE_LIMIT", "20/m")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

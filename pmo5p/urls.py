@@ -3,20 +3,21 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from pmo5p import views
-from pmo5p.forms import EmailAuthenticationForm, SiteUrlPasswordResetForm
+from pmo5p.forms import EmailAuthenticationForm, PasswordResetForm
 from stakeholders import public_views
 
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
     path("signup/", views.signup, name="signup"),
+    path("confirm/sent/", views.confirm_email_sent, name="confirm_email_sent"),
+    path("confirm/resend/", views.confirm_email_resend, name="confirm_email_resend"),
+    path("confirm/<uidb64>/<token>/", views.confirm_email, name="confirm_email"),
+    # Ahead of django.contrib.auth.urls, which has the same two names.
+    path("password_reset/", auth_views.PasswordResetView.as_view(form_class=PasswordResetForm), name="password_reset"),
+    path("reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.api_token_create, name="api_token_create"),
     path("profile/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
-    path(
-        "password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=SiteUrlPasswordResetForm),
-        name="password_reset",
-    ),
     path("", include("django.contrib.auth.urls")),
 ]
 

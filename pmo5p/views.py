@@ -1,17 +1,31 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pmo5p import services
+from pmo5p import accounts, services, sign_in
 from pmo5p.domain import Element, MaturityStage, Problem
-from pmo5p.forms import ApiTokenForm, InviteMemberForm, NewAccountForm, PmoForm, ProfileForm, RoleForm, SignUpForm
+from pmo5p.forms import (
+    ApiTokenForm,
+    ConfirmEmailForm,
+    InviteMemberForm,
+    NewAccountForm,
+    PmoForm,
+    ProfileForm,
+    ResendConfirmationForm,
+    RoleForm,
+    SignUpForm,
+)
 from pmo5p.models import ApiToken, MemberInvitation, Membership, Role, User
 from pmo5p.tenancy import pmo_view
 
@@ -183,7 +197,7 @@ def accept_invitation(request, token):
         user = User.objects.create_user(
             email=invitation.email, password=form.cleaned_data["password1"], name=form.cleaned_data["name"]
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=sign_in.BACKEND)
         return _join(request, invitation, user)
     context["form"] = form
     return render(request, "pmo5p/invitation_accept.html", context)
@@ -207,13 +221,66 @@ def signup(request):
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.create_user(
-            email=form.cleaned_data["email"], password=form.cleaned_data["password1"], name=form.cleaned_data["name"]
+        accounts.sign_up(
+            request,
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Your account is ready. Create your PMO's workspace to begin.")
-        return redirect("pmo_create")
+        return redirect("confirm_email_sent")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+def confirm_email_sent(request):
+    return render(request, "registration/confirm_email_sent.html")
+
+
+def confirm_email_resend(request):
+    form = ResendConfirmationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accounts.resend_confirmation(request, form.cleaned_data["email"])
+        return redirect("confirm_email_sent")
+    return render(request, "registration/confirm_email_resend.html", {"form": form})
+
+
+def _user_of_link(uidb64: str) -> User | None:
+    try:
+        return User.objects.get(pk=int(urlsafe_base64_decode(uidb64).decode()))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        return None
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, uidb64, token):
+    """The link sent at sign-up: with the password chosen then, it confirms the address and signs in.
+
+    Opening it changes nothing (mail scanners open links too); a link that was tampered
+    with, used already or is too old gets a page that says so."""
+    user = _user_of_link(uidb64)
+    if user is None or not accounts.confirmation_tokens.check_token(user, token):
+        return render(request, "registration/confirm_email.html", {"validlink": False}, status=404)
+    form = ConfirmEmailForm(request, user, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        accounts.confirm_email(user)
+        login(request, form.get_user(), backend=sign_in.BACKEND)
+        messages.success(request, "Your e-mail address is confirmed. Create your PMO's workspace to begin.")
+        return redirect("pmo_create")
+    # A TemplateResponse, so that django-axes' lockout answer can be this page (sign_in.lockout_response).
+    return TemplateResponse(request, "registration/confirm_email.html", {"validlink": True, "form": form})
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, and a reset proves the address as well as the confirmation link does: an
+    account whose address was not confirmed is confirmed by it (and so taken from whoever
+    signed it up without owning the address)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if not form.user.email_verified:
+            accounts.confirm_email(form.user)
+        return response
 
 
 @login_required

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import Segment, Stakeholder
@@ -47,6 +48,13 @@ def world(db) -> World:
     other_segment = SegmentFactory(pmo=other_pmo, name="Beta segment")
     other_stakeholder = StakeholderFactory(pmo=other_pmo, segment=other_segment, name="Bob Beta")
     return World(pmo, lead, member, viewer, segment, stakeholder, other_pmo, outsider, other_segment, other_stakeholder)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the throttles (pmo5p.throttles, the survey rate
+    limit) count in it, and one test's count must not leak into the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -139,6 +139,42 @@ def test_the_error_bodies(world, api_as, lead_api):
     assert wrong_method["code"] == "method_not_allowed"
 
 
+def test_bad_tokens_from_one_address_get_429_past_the_limit(world, api_as, settings):
+    assert settings.API_TOKEN_FAILURE_RATE_LIMIT == "20/m"
+    revoked, revoked_key = ApiToken.issue(user=world.member, name="old")
+    ApiToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    headers = ["Bearer pmo5p_unknown", f"Bearer {revoked_key}", "Bearer", "Token a b"]
+    with time_machine.travel(T0, tick=False) as traveller:
+        statuses = [
+            Client(headers={"Authorization": headers[n % 4]}).get(url("api-pmo-list")).status_code for n in range(20)
+        ]
+        assert statuses == [401] * 20
+
+        response = Client(headers={"Authorization": "Bearer pmo5p_unknown"}).get(url("api-pmo-list"))
+        error = error_of(response, 429)
+        assert error["code"] == "throttled"
+        assert "token that is not valid" in error["message"]
+        assert 0 < int(response["Retry-After"]) <= 60
+        # While it lasts the address gets no answer about any token, a good one included;
+        # another address is not affected.
+        good = api_as(world.lead)
+        assert good.get(url("api-pmo-list")).status_code == 429
+        assert good.get(url("api-pmo-list"), REMOTE_ADDR="198.51.100.2").status_code == 200
+
+        traveller.shift(timedelta(minutes=2))
+        assert good.get(url("api-pmo-list")).status_code == 200
+        bad = Client(headers={"Authorization": "Bearer pmo5p_unknown"}).get(url("api-pmo-list"))
+        assert bad.status_code == 401
+
+
+def test_good_tokens_and_sessions_do_not_count_as_failures(world, lead_api, client_for, settings):
+    settings.API_TOKEN_FAILURE_RATE_LIMIT = "2/m"
+    for _ in range(5):
+        assert lead_api.get(url("api-pmo-list")).status_code == 200
+        assert client_for(world.member).get(url("api-pmo-list")).status_code == 200
+    assert Client(headers={"Authorization": "Bearer pmo5p_unknown"}).get(url("api-pmo-list")).status_code == 401
+
+
 def test_malformed_json_is_a_400(world, lead_api):
     response = lead_api.post(url("api-segment-list", world.pmo), "{not json", content_type="application/json")
     assert error_of(response, 400)["code"] == "parse_error"

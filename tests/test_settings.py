@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 from django.urls import reverse
 
-from pmo5p.env import env_bool, env_int, env_list
+from pmo5p.env import env_bool, env_int, env_list, env_rate
 from tests.factories import UserFactory
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -98,6 +98,20 @@ def test_env_list(monkeypatch, raw, expected):
 def test_env_list_unset_gives_the_default(monkeypatch):
     monkeypatch.delenv("PMO5P_TEST_LIST", raising=False)
     assert env_list("PMO5P_TEST_LIST", ["default"]) == ["default"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("3/h", "3/h"), (" 120/m ", "120/m"), ("5/15m", "5/15m"), ("", "9/d")])
+def test_env_rate_reads_django_ratelimits_rates(monkeypatch, raw, expected):
+    monkeypatch.setenv("PMO5P_TEST_RATE", raw)
+    assert env_rate("PMO5P_TEST_RATE", "9/d") == expected
+
+
+@pytest.mark.parametrize("raw", ["3/hour", "3 per hour", "abc", "/h", "3/"])
+def test_env_rate_refuses_what_is_not_a_rate(monkeypatch, raw):
+    monkeypatch.setenv("PMO5P_TEST_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="PMO5P_TEST_RATE") as error:
+        env_rate("PMO5P_TEST_RATE", "3/h")
+    assert "is not a rate such as 120/m" in str(error.value)
 
 
 # Production settings, in a fresh process ----------------------------------------------
