@@ -141,6 +141,14 @@ def test_a_lead_drafts_edits_words_targets_and_deletes_a_survey(lead, signed_in_
     expect(page.get_by_text("3 will be asked.")).to_be_visible()
     assert [s.name for s in survey.target_segments.all()] == ["Finance"]
     assert [s.name for s in survey.target_stakeholders.all()] == ["Sam Stone"]
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Each step's button on one line, not broken over two or three.
+    steps = ["Edit", "Edit questions", "Choose", "Review and launch"]
+    heights = {name: page.get_by_role("link", name=name, exact=True).bounding_box()["height"] for name in steps}
+    assert len(set(heights.values())) == 1, heights
+    shot(page, "survey-draft-390")
+    page.set_viewport_size(DESKTOP)
 
     # Delete the draft.
     page.get_by_role("link", name="Delete this draft").click()
