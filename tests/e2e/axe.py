@@ -136,7 +136,10 @@ def serious_violations(page) -> list[str]:
     """axe's serious and critical violations on the page's current document, one line each."""
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(AXE_SOURCE)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['targets'][:8]}" for v in page.evaluate(RUN, [list(SERIOUS), THIRD_PARTY])]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['targets'][:8]}"
+        for v in page.evaluate(RUN, [list(SERIOUS), THIRD_PARTY])
+    ]
 
 
 @dataclass
