@@ -16,7 +16,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The URL names whose forms these tests fill in and submit (checked against the URL patterns).
 FORMS_SUBMITTED = {
-    "stakeholder_list",
     "stakeholder_create",
     "stakeholder_edit",
     "stakeholder_set_active",
