@@ -27,6 +27,7 @@ class Form:
     method: str
     action: str
     inputs: list[dict] = field(default_factory=list)
+    submits: int = 0  # buttons that send it: a form without one (the survey preview's) is only shown
 
 
 class _PageParser(HTMLParser):
@@ -47,6 +48,11 @@ class _PageParser(HTMLParser):
             self.inputs.append(attrs)
             if self._open is not None:
                 self._open.inputs.append(attrs)
+        if self._open is not None and (
+            (tag == "button" and attrs.get("type", "submit") == "submit")
+            or (tag == "input" and attrs.get("type") in ("submit", "image"))
+        ):
+            self._open.submits += 1
 
     def handle_endtag(self, tag):
         if tag == "form":
@@ -68,7 +74,8 @@ class RenderedPage:
         self.inputs = parser.inputs
 
     def post_forms(self) -> list[Form]:
-        return [form for form in self.forms if form.method == "post"]
+        """The forms a user can send with POST."""
+        return [form for form in self.forms if form.method == "post" and form.submits]
 
 
 def parse(response) -> RenderedPage:
