@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from agenda.models import SELF_RATING_CHOICES, Action, Frequency, Incident, MaturityRecord, ReportSchedule
 from pmo5p.domain import Element
+from pmo5p.widgets import DateInput, TimeInput
 
 
 def not_in_future(value, what: str):
@@ -17,7 +18,7 @@ class SelfAssessmentForm(forms.Form):
     assessed_on = forms.DateField(
         label="Date of the assessment",
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={"required": "Give the date of the assessment.", "invalid": "Enter a date, e.g. 2026-11-25."},
     )
 
@@ -68,7 +69,7 @@ class MaturityForm(forms.ModelForm):
         widgets = {
             "stage": forms.RadioSelect,
             "rationale": forms.Textarea(attrs={"rows": 3}),
-            "recorded_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "recorded_on": DateInput(),
         }
         labels = {"recorded_on": "Date"}
         error_messages = {
@@ -119,7 +120,7 @@ class ActionForm(forms.ModelForm):
             "notes",
         ]
         widgets = {
-            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "due_on": DateInput(),
             "target_segments": forms.CheckboxSelectMultiple,
             "target_stakeholders": forms.SelectMultiple(attrs={"size": 6}),
             "expected_effect": forms.Textarea(attrs={"rows": 2}),
@@ -184,7 +185,7 @@ class IncidentForm(forms.ModelForm):
             "description",
         ]
         widgets = {
-            "occurred_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "occurred_on": DateInput(),
             "stakeholders": forms.SelectMultiple(attrs={"size": 6}),
             "description": forms.Textarea(attrs={"rows": 3}),
         }
@@ -221,7 +222,7 @@ class ScheduleForm(forms.ModelForm):
     class Meta:
         model = ReportSchedule
         fields = ["frequency", "weekday", "day_of_month", "send_at", "is_active"]
-        widgets = {"send_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        widgets = {"send_at": TimeInput()}
         error_messages = {
             "day_of_month": {"min_value": "Choose a day from 1 to 31.", "max_value": "Choose a day from 1 to 31."},
             "send_at": {"invalid": "Enter a time, e.g. 08:00."},

@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from pmo5p.domain import Element
+from pmo5p.widgets import DateInput
 from stakeholders.models import Interaction, Stakeholder
 
 
@@ -33,7 +34,7 @@ class InteractionForm(forms.ModelForm):
         model = Interaction
         fields = ["occurred_on", "kind", "stakeholders", "elements", "sentiment", "summary"]
         widgets = {
-            "occurred_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "occurred_on": DateInput(),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
         error_messages = {

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pmo5p.domain import Element
+from pmo5p.widgets import DateInput
 from stakeholders.models import Question, QuestionKind, Stakeholder, Survey
 from stakeholders.questionnaire import IMPORTANCE_CHOICES, LIKERT_CHOICES
 
@@ -19,7 +20,7 @@ class SurveyForm(forms.ModelForm):
         fields = ["title", "intro", "closes_on", "reminder_delay_days", "anonymous"]
         widgets = {
             "intro": forms.Textarea(attrs={"rows": 4}),
-            "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "closes_on": DateInput(),
         }
         help_texts = {"intro": "Shown at the top of the survey and in the invitation e-mail."}
         error_messages = {

@@ -10,6 +10,8 @@ import shutil
 
 import pytest
 
+from tests.e2e.axe import Auditor
+
 # pytest-django's live_server runs in this process; Playwright's sync API runs an
 # event loop in it, which Django would otherwise refuse to mix with ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -36,6 +38,18 @@ def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"No Chromium at {CHROMIUM}: install Debian's `chromium` package or set PMO5P_CHROMIUM.")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def axe_audit(monkeypatch):
+    """axe-core on every page the test lands on (tests/e2e/axe.py): serious or critical
+    violations fail the test at teardown, naming the page, the rule and the elements."""
+    auditor = Auditor()
+    auditor.install(monkeypatch)
+    yield auditor
+    auditor.check_open_contexts()
+    if auditor.findings:
+        pytest.fail(auditor.report(), pytrace=False)
 
 
 @pytest.fixture

@@ -2,15 +2,19 @@
 file is previewed, confirmed, and the people are on the register."""
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from pmo5p.models import Role
-from stakeholders.models import Stakeholder
-from tests.factories import PASSWORD, MembershipFactory, SegmentFactory
+from stakeholders.models import ImportJob, Stakeholder
+from tests.factories import PASSWORD, MembershipFactory, SegmentFactory, StakeholderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The URL names whose forms these tests fill in and submit (checked against the URL patterns).
+FORMS_SUBMITTED = {"stakeholder_import", "stakeholder_import_preview"}
 SHOTS = os.environ.get("PMO5P_SCREENSHOTS")
 
 
@@ -67,3 +71,38 @@ def test_a_member_imports_a_file_after_fixing_the_row_the_preview_names(signed_i
     page.get_by_role("link", name="Import / export").click()
     expect(page.get_by_role("heading", name="Import and export")).to_be_visible()
     shot(page, "exports-page")
+
+
+def test_an_upload_without_a_file_is_refused_then_a_file_updates_the_register(signed_in_page, live_server, tmp_path):
+    membership = MembershipFactory(role=Role.MEMBER, pmo__slug="alpha", user__email="member@alpha.example")
+    grace = StakeholderFactory(pmo=membership.pmo, name="Grace Jensen", email="grace@corp.example", influence=2)
+    page = signed_in_page("member@alpha.example", PASSWORD)
+    page.goto(f"{live_server.url}/pmo/alpha/stakeholders/import/")
+
+    # No file: a clear message, the ticked box stays ticked, nothing kept.
+    page.get_by_label("Create missing segments").check()
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("Choose the file to import.")).to_be_visible()
+    expect(page.get_by_label("Create missing segments")).to_be_checked()
+    assert not ImportJob.objects.exists()
+
+    update = tmp_path / "update.csv"
+    update.write_text("E-mail,Name,Influence,Job title\nGRACE@corp.example,Grace Jensen,5,Chief Financial Officer\n")
+    page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(str(update))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator("#count-update")).to_have_text("1")
+    expect(page.locator('#import-rows tr[data-row="2"]')).to_contain_text("Update")
+    grace.refresh_from_db()
+    assert (grace.influence, grace.job_title) != (5, "Chief Financial Officer")  # only previewed
+
+    page.get_by_role("button", name="Confirm the import (0 new, 1 updated)").click()
+    expect(page.get_by_text("Import of update.csv done: 0 created, 1 updated.")).to_be_visible()
+    grace.refresh_from_db()
+    assert (grace.influence, grace.job_title) == (5, "Chief Financial Officer")
+    job = ImportJob.objects.get()
+    assert job.confirmed_by_id == membership.user_id and job.result["updated"] == 1
+
+    # The preview of a confirmed file offers nothing to confirm again.
+    page.goto(f"{live_server.url}/pmo/alpha/stakeholders/import/{job.pk}/")
+    expect(page.get_by_text("This file was imported on")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Confirm the import"))).to_have_count(0)

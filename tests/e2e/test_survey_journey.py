@@ -36,6 +36,10 @@ from tests.service_fixtures import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The URL names whose forms these tests fill in and submit (checked against the URL patterns);
+# survey_save is the public form's autosave, posted by its script as the stakeholder answers.
+FORMS_SUBMITTED = {"survey_create", "survey_audience", "survey_launch", "survey_answer", "survey_save"}
+
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SHOTS = Path(tempfile.gettempdir()) / "shots"  # for the lead engineer to look at; not asserted
 PHONE = {"width": 390, "height": 844}
@@ -148,8 +152,12 @@ def expected_values(survey: Survey, answers: Answers) -> dict[int, int | None]:
     return values
 
 
+def question_group(page, legend: str):
+    return page.locator("fieldset").filter(has=page.locator("legend", has_text=legend))
+
+
 def choose(page, legend: str, label: str) -> None:
-    group = page.locator("fieldset").filter(has=page.locator("legend", has_text=legend))
+    group = question_group(page, legend)
     group.get_by_text(label, exact=True).click()
     expect(group.get_by_role("radio", name=label, exact=True)).to_be_checked()
 
@@ -514,3 +522,57 @@ def test_answers_given_so_far_are_kept_by_the_page_and_come_back_with_the_link(b
         expect(second_group.get_by_role("radio", name="Don't know", exact=True)).to_be_checked()
     finally:
         context.close()
+
+
+def test_a_partial_answer_is_refused_and_kept_then_saved_for_later_and_sent_on_a_phone(browser, survey_link):
+    """Sending with questions left out: each is named, nothing is sent, what was
+    chosen stays chosen (and is kept on the link); "Save and finish later" keeps more; then
+    the whole form is sent."""
+    survey, url = survey_link
+    questions = questions_of(survey)
+    (first, second), _ = questions["elements"][PRD]
+    invitation = Invitation.objects.get(survey=survey)
+    answers = Answers(
+        performance={PRD: (4, DK), EVI: (3, 3), PRI: (2, DK), PPL: (5, 4), PRC: (4, 4)},
+        importance={PRD: 5, EVI: 3, PRI: 2, PPL: 4, PRC: 4},
+        nps=9,
+        comment="Half done, then finished.",
+    )
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        choose(page, first.text, "Agree")
+        choose(page, questions["nps"].text, "9")
+        page.get_by_label(questions["comment"].text).fill("Half done, then finished.")
+        page.get_by_role("button", name="Send my answers").click()
+
+        expect(page.get_by_role("alert")).to_contain_text(
+            "Some answers need a look. Nothing has been sent yet; your other answers are kept."
+        )
+        expect(question_group(page, second.text).get_by_text("Choose an answer, or “Don't know”.")).to_be_visible()
+        expect(question_group(page, first.text).get_by_role("radio", name="Agree", exact=True)).to_be_checked()
+        expect(question_group(page, questions["nps"].text).get_by_role("radio", name="9", exact=True)).to_be_checked()
+        expect(page.get_by_label(questions["comment"].text)).to_have_value("Half done, then finished.")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "public-form-errors-390.png"), full_page=True)
+        assert not Response.objects.filter(survey=survey).exists()
+        kept = {f"q_{first.pk}": "4", "nps": "9", "comment": "Half done, then finished."}
+        assert Invitation.objects.get(pk=invitation.pk).draft_answers == kept
+
+        choose(page, second.text, "Don't know")
+        page.get_by_role("button", name="Save and finish later").click()
+        expect(page.get_by_text("Your answers are saved. Come back with the same link to finish")).to_be_visible()
+        expect(question_group(page, second.text).get_by_role("radio", name="Don't know", exact=True)).to_be_checked()
+        assert Invitation.objects.get(pk=invitation.pk).draft_answers == {**kept, f"q_{second.pk}": "dk"}
+        assert not Response.objects.filter(survey=survey).exists()
+
+        answer_in_browser(page, survey, answers)
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    finally:
+        context.close()
+    response = Response.objects.get(survey=survey)
+    stored = dict(Answer.objects.filter(response=response).values_list("question_id", "value"))
+    assert stored == expected_values(survey, answers)
+    assert (response.nps, response.comment) == (9, "Half done, then finished.")

@@ -1,0 +1,137 @@
+"""Every page of the product as a browser first receives it, for checks on the HTML itself.
+
+The routes and the world with data are tests/test_tenancy.py's (its URL walk fails on a
+route it has no value for, so a new page shows up here too): each route is opened with GET
+as the lead of the world, and the public pages as a visitor holding valid links — a member
+invitation, a launched survey's link, a password-reset link — with sign-up switched on.
+Used by tests/test_date_inputs.py and tests/test_form_coverage.py.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from django.contrib.auth.tokens import default_token_generator
+from django.test import override_settings
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from pmo5p.models import MemberInvitation, Role
+from stakeholders import surveys
+from tests.test_tenancy import PUBLIC, ROUTES, own_values, url_for
+
+
+@dataclass
+class Form:
+    method: str
+    action: str
+    inputs: list[dict] = field(default_factory=list)
+    submits: int = 0  # buttons that send it: a form without one (the survey preview's) is only shown
+
+
+class _PageParser(HTMLParser):
+    """The page's forms with their inputs, and the inputs outside any form."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+        self.inputs: list[dict] = []
+        self._open: Form | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self._open = Form(method=attrs.get("method", "get").lower(), action=attrs.get("action", ""))
+            self.forms.append(self._open)
+        elif tag == "input":
+            self.inputs.append(attrs)
+            if self._open is not None:
+                self._open.inputs.append(attrs)
+        if self._open is not None and (
+            (tag == "button" and attrs.get("type", "submit") == "submit")
+            or (tag == "input" and attrs.get("type") in ("submit", "image"))
+        ):
+            self._open.submits += 1
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._open = None
+
+
+@dataclass
+class RenderedPage:
+    name: str  # the URL name the walk opened
+    path: str  # where the browser ends up, after redirects
+    status: int
+    html: str | None  # None for a file (CSV, PDF, zip...)
+
+    def __post_init__(self):
+        parser = _PageParser()
+        if self.html is not None:
+            parser.feed(self.html)
+        self.forms = parser.forms
+        self.inputs = parser.inputs
+
+    def post_forms(self) -> list[Form]:
+        """The forms a user can send with POST."""
+        return [form for form in self.forms if form.method == "post" and form.submits]
+
+
+def parse(response) -> RenderedPage:
+    """The page a test-client response shows (for a page not reached through the walk)."""
+    return _rendered("", response)
+
+
+def _rendered(name, response) -> RenderedPage:
+    is_html = response.get("Content-Type", "").startswith("text/html")
+    html = response.content.decode() if is_html and not response.streaming else None
+    return RenderedPage(name=name, path=response.wsgi_request.path, status=response.status_code, html=html)
+
+
+def public_values(world) -> dict[str, dict]:
+    """Valid links for the public pages that take one, per URL name."""
+    invitation = MemberInvitation(pmo=world.pmo, email="invitee@alpha.example", role=Role.MEMBER)
+    member_token = invitation.issue_token()
+    invitation.invited_by = world.lead
+    invitation.save()
+    # A launched survey of the other PMO: its link opens the answer form.
+    survey = surveys.create_survey(
+        pmo=world.other_pmo, created_by=world.outsider, title="Walk survey", closes_on=date(2099, 1, 1)
+    )
+    survey.target_stakeholders.add(world.other_stakeholder)
+    (survey_invitation,) = surveys.launch(survey)
+    user = world.member
+    return {
+        "accept_invitation": {"token": member_token},
+        "survey_answer": {"token": survey_invitation.token},
+        "survey_save": {"token": survey_invitation.token},
+        "password_reset_confirm": {
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    }
+
+
+def walk(client, world, invitation) -> list[RenderedPage]:
+    """GET every route of the tenancy walk: as the lead, then the public pages as a visitor."""
+    values = own_values(world, invitation)
+    links = public_values(world)
+    pages = []
+    client.force_login(world.lead)
+    for name, kwargs in ROUTES:
+        if name not in PUBLIC:
+            pages.append(_rendered(name, client.get(url_for(name, kwargs, values))))
+    client.logout()
+    with override_settings(SIGNUP_ENABLED=True):
+        for name, kwargs in ROUTES:
+            if name in PUBLIC:
+                # A reset link swaps its token for a session and redirects: follow, as a browser does.
+                response = client.get(url_for(name, kwargs, links.get(name, {})), follow=True)
+                pages.append(_rendered(name, response))
+    return pages
+
+
+def action_path(page: RenderedPage, form: Form) -> str:
+    """The path a form posts to: its action, or the page's own URL when it has none."""
+    return urlsplit(form.action).path or page.path
