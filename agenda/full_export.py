@@ -14,7 +14,6 @@ dated to the day, without a segment of fewer than MIN_GROUP_SIZE responses, and
 their invitations without the time of the answer or the answers in progress.
 """
 
-import csv
 import io
 import json
 import tempfile
@@ -42,7 +41,7 @@ from stakeholders.models import (
     Stakeholder,
     Survey,
 )
-from stakeholders.spreadsheets import neutralise
+from stakeholders.spreadsheets import CsvWriter
 
 CHUNK = 2000
 SPOOL_BYTES = 20 * 1024 * 1024
@@ -143,13 +142,14 @@ def _plain(value):
 
 
 def _cell(value):
+    """A value as a CSV cell; CsvWriter then neutralises it like any other."""
     if isinstance(value, list) and all(isinstance(v, int) for v in value):
         return ";".join(str(v) for v in value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=_plain)
-    if isinstance(value, datetime | date | time | Decimal | UUID):
+    if isinstance(value, datetime | date | time | UUID):
         return _plain(value)
-    return neutralise(value)
+    return value
 
 
 def _many_to_many(spec, name, rows_queryset) -> dict[int, list[int]]:
@@ -197,7 +197,7 @@ def _write_model(archive, spec: ModelExport, pmo, context) -> tuple[int, str, st
     # Two entries of a zip cannot be open for writing at once: the CSV waits in a spooled file.
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b") as csv_buffer:
         csv_text = io.TextIOWrapper(csv_buffer, encoding="utf-8", newline="")
-        writer = csv.writer(csv_text)
+        writer = CsvWriter(csv_text)
         writer.writerow(columns)
         with archive.open(json_name, "w") as json_out:
             json_out.write(b"[")

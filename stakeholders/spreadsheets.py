@@ -3,8 +3,8 @@ writing a table as CSV or XLSX with every cell neutralised against formula injec
 
 Reading uses the csv module and openpyxl (read-only) directly, the same readers that
 tablib wraps: tablib's loaders drop blank CSV lines, so row numbers would no longer
-match the file, and they refuse rows longer than the header. Writing goes through
-tablib's Dataset.
+match the file, and they refuse rows longer than the header. XLSX is written through
+tablib's Dataset; every CSV the product writes goes through CsvWriter.
 """
 
 import codecs
@@ -22,6 +22,17 @@ from django.utils import timezone
 
 # A cell starting with one of these is read by a spreadsheet as a formula (or DDE).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What starts a formula, with the full-width forms that some spreadsheets (Excel with an East
+# Asian input, LibreOffice) also take for them.
+_FORMULA_STARTS = "=+\\-@\uff1d\uff0b\uff0d\uff20"
+# A formula start at the beginning of the cell, or after a separator a spreadsheet may split the
+# cell on (a CSV opened with another delimiter than it was written with, or text pasted in) or a
+# line break, possibly after spaces: an apostrophe goes before it. Apostrophes already there
+# count as part of what follows, so that unneutralise() gives back exactly what was written.
+_SEGMENT_FORMULA = re.compile(rf"(^|[,;|\t\r\n])(\s*)(?='*[{_FORMULA_STARTS}])")
+_SEGMENT_NEUTRALISED = re.compile(rf"(^|[,;|\t\r\n])(\s*)'(?='*[{_FORMULA_STARTS}])")
+# A cell starting with a tab or a carriage return also gets an apostrophe (some spreadsheets drop them).
+_CONTROL_START = re.compile(r"'*[\t\r]")
 CSV_DELIMITERS = ",;\t"
 # Excel's "sep=;" first line, which says which delimiter follows.
 SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
@@ -43,12 +54,15 @@ class EmptyFile(SpreadsheetError):
 
 
 def neutralise(value):
-    """Stop a spreadsheet from reading a cell as a formula (CSV injection).
+    """Stop a spreadsheet from reading a cell as a formula (CSV injection): the one place
+    where cells are made safe, for every CSV and XLSX the product writes.
 
-    Text starting with = + - @ tab or CR gets a leading apostrophe. Numbers and dates
-    are kept as they are (a number is never read as a formula, and a spreadsheet
-    should see a number); an aware date and time becomes ISO text in the current
-    time zone; None becomes an empty cell.
+    Text starting with = + - @ tab or CR gets a leading apostrophe, and so does a formula
+    start (= + - @, or their full-width forms) after a separator (, ; | tab) or a line
+    break inside the text: "Bob;=1+1" becomes "Bob;'=1+1", which no spreadsheet runs
+    whatever delimiter it splits on. Numbers and dates are kept as they are (a number is
+    never read as a formula, and a spreadsheet should see a number); an aware date and
+    time becomes ISO text in the current time zone; None becomes an empty cell.
     """
     if value is None:
         return ""
@@ -60,43 +74,65 @@ def neutralise(value):
         if timezone.is_aware(value):
             return timezone.localtime(value).isoformat(timespec="seconds")
         return value
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+    text = _SEGMENT_FORMULA.sub(r"\1\2'", str(value))
+    return f"'{text}" if _CONTROL_START.match(text) else text
 
 
 def unneutralise(text: str) -> str:
-    """Undo neutralise() on text read back from a spreadsheet: "'=x" is "=x" again."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_PREFIXES):
-        return text[1:]
-    return text
+    """Undo neutralise() on text read back from a spreadsheet: "'=x" is "=x" again, "a;'=x" is "a;=x"."""
+    if text.startswith("'") and _CONTROL_START.match(text, 1):  # match() anchors at position 1
+        text = text[1:]
+    return _SEGMENT_NEUTRALISED.sub(r"\1\2", text)
 
 
 # Writing ------------------------------------------------------------------------------------
 
 
-def tabulate(headers, rows, *, title="Data") -> tablib.Dataset:
-    dataset = tablib.Dataset(headers=list(headers), title=title[:31])
+class CsvWriter:
+    """The one CSV writer of the product: every cell neutralised, every field quoted.
+
+    Quoting every field keeps a cell in one piece whatever delimiter the spreadsheet
+    opening the file splits on (a ";" locale reads an unquoted "Bob;=1+1" as two cells).
+    """
+
+    def __init__(self, stream):
+        self._writer = csv.writer(stream, quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row):
+        self._writer.writerow([neutralise(cell) for cell in row])
+
+
+def csv_bytes(headers, rows) -> bytes:
+    out = io.StringIO()
+    writer = CsvWriter(out)
+    writer.writerow(headers)
     for row in rows:
-        dataset.append([neutralise(cell) for cell in row])
-    return dataset
+        writer.writerow(row)
+    # The BOM makes Excel read the file as UTF-8 rather than in the machine's code page.
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
 
-def render(dataset: tablib.Dataset, fmt: str) -> bytes:
-    if fmt == "csv":
-        # The BOM makes Excel read the file as UTF-8 rather than in the machine's code page.
-        return codecs.BOM_UTF8 + dataset.export("csv").encode("utf-8")
-    if fmt == "xlsx":
-        # openpyxl refuses control characters XML cannot hold; they carry nothing readable.
-        for index, row in enumerate(dataset):
-            if any(isinstance(cell, str) and _XLSX_ILLEGAL.search(cell) for cell in row):
-                dataset[index] = [_XLSX_ILLEGAL.sub("", c) if isinstance(c, str) else c for c in row]
-        return dataset.export("xlsx")
-    raise ValueError(f"Unknown format {fmt!r}")
+def _xlsx_cell(value):
+    # openpyxl refuses control characters XML cannot hold; they carry nothing readable. They go
+    # before neutralise(), so that "\x07=1" cannot turn into a formula once they are gone.
+    return neutralise(_XLSX_ILLEGAL.sub("", value) if isinstance(value, str) else value)
+
+
+def xlsx_bytes(headers, rows, *, title="Data") -> bytes:
+    dataset = tablib.Dataset(headers=[_xlsx_cell(h) for h in headers], title=title[:31])
+    for row in rows:
+        dataset.append([_xlsx_cell(cell) for cell in row])
+    return dataset.export("xlsx")
 
 
 def spreadsheet_response(filename: str, headers, rows, fmt: str, *, title="Data") -> HttpResponse:
     """A download of `rows` under `headers` as `<filename>.<fmt>`, every cell neutralised."""
-    content = render(tabulate(headers, rows, title=title), fmt)
+    if fmt == "csv":
+        content = csv_bytes(headers, rows)
+    elif fmt == "xlsx":
+        content = xlsx_bytes(headers, rows, title=title)
+    else:
+        raise ValueError(f"Unknown format {fmt!r}")
     response = HttpResponse(content, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
