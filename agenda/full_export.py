@@ -7,11 +7,13 @@ field), read in chunks; the zip is written into a spooled temporary file, so a
 large PMO goes to disk rather than memory.
 
 Left out on purpose: password hashes (memberships carry the user's name and e-mail
-only), the hashes of member-invitation tokens, and the seeds and hashes of survey
-links (either would open a survey as the stakeholder). Anonymous surveys stay
-anonymous: their responses are exported without the invitation they came from,
-dated to the day, without a segment of fewer than MIN_GROUP_SIZE responses, and
-their invitations without the time of the answer or the answers in progress.
+only), the hashes of member-invitation tokens, the seeds and hashes of survey links
+(either would open a survey as the stakeholder), and the answers a stakeholder saved
+on the survey form but never sent (an invitation's draft, and when it was saved):
+only a submitted response is an answer. Anonymous surveys stay anonymous: their
+responses are exported without the invitation they came from, dated to the day,
+without a segment of fewer than MIN_GROUP_SIZE responses, and their invitations
+without the time of the answer.
 """
 
 import io
@@ -73,8 +75,6 @@ class ModelExport:
 def _anonymous_invitation(row, context):
     if row["survey_id"] in context["anonymous_surveys"]:
         row["responded_at"] = None
-        row["draft_answers"] = None
-        row["draft_saved_at"] = None
     return row
 
 
@@ -109,7 +109,7 @@ EXPORTS = [
     ModelExport(
         Invitation,
         lambda pmo: Invitation.objects.filter(survey__pmo=pmo),
-        exclude=("token_seed", "token_hash"),
+        exclude=("token_seed", "token_hash", "draft_answers", "draft_saved_at"),
         adjust=_anonymous_invitation,
     ),
     ModelExport(Response, lambda pmo: Response.objects.filter(survey__pmo=pmo), adjust=_anonymous_response),
