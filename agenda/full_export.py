@@ -7,18 +7,18 @@ field), read in chunks; the zip is written into a spooled temporary file, so a
 large PMO goes to disk rather than memory.
 
 Left out on purpose: password hashes (memberships carry the user's name and e-mail
-only), the hashes of member-invitation tokens, and the seeds and hashes of survey
-links (either would open a survey as the stakeholder). Anonymous surveys stay
-anonymous (stakeholders.anonymity): their responses are exported without the
-invitation they came from, without a time, without a segment of fewer than
-MIN_GROUP_SIZE responses, and in no order of arrival: their ids, which the database
-hands out in that order, are replaced by references drawn for this export, which
-link a response to its answers and to nothing else, and their answers have no id.
-Their invitations leave out whatever says who answered (the answer's time, the answers
-in progress, the reminder).
+only), the hashes of member-invitation tokens, the seeds and hashes of survey links
+(either would open a survey as the stakeholder), and the answers a stakeholder saved
+on the survey form but never sent (an invitation's draft, and when it was saved):
+only a submitted response is an answer. Anonymous surveys stay anonymous
+(stakeholders.anonymity): their responses are exported without the invitation they
+came from, without a time, without a segment of fewer than MIN_GROUP_SIZE responses,
+and in no order of arrival: their ids, which the database hands out in that order,
+are replaced by references drawn for this export, which link a response to its
+answers and to nothing else, and their answers have no id. Their invitations leave
+out whatever says who answered (the answer's time, the reminder).
 """
 
-import csv
 import io
 import json
 import secrets
@@ -49,7 +49,7 @@ from stakeholders.models import (
     Stakeholder,
     Survey,
 )
-from stakeholders.spreadsheets import neutralise
+from stakeholders.spreadsheets import CsvWriter
 
 CHUNK = 2000
 SPOOL_BYTES = 20 * 1024 * 1024
@@ -85,7 +85,8 @@ class ModelExport:
 def _anonymous_invitation(row, context):
     if row["survey_id"] in context["anonymous_surveys"]:
         for name in ANSWER_STATE_FIELDS:
-            row[name] = None
+            if name in row:  # the draft fields are left out of every export
+                row[name] = None
     return row
 
 
@@ -143,7 +144,7 @@ EXPORTS = [
     ModelExport(
         Invitation,
         lambda pmo: Invitation.objects.filter(survey__pmo=pmo),
-        exclude=("token_seed", "token_hash"),
+        exclude=("token_seed", "token_hash", "draft_answers", "draft_saved_at"),
         adjust=_anonymous_invitation,
     ),
     ModelExport(
@@ -188,13 +189,14 @@ def _plain(value):
 
 
 def _cell(value):
+    """A value as a CSV cell; CsvWriter then neutralises it like any other."""
     if isinstance(value, list) and all(isinstance(v, int) for v in value):
         return ";".join(str(v) for v in value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=_plain)
-    if isinstance(value, datetime | date | time | Decimal | UUID):
+    if isinstance(value, datetime | date | time | UUID):
         return _plain(value)
-    return neutralise(value)
+    return value
 
 
 def _many_to_many(spec, name, rows_queryset) -> dict[int, list[int]]:
@@ -247,7 +249,7 @@ def _write_model(archive, spec: ModelExport, pmo, context) -> tuple[int, str, st
     # Two entries of a zip cannot be open for writing at once: the CSV waits in a spooled file.
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b") as csv_buffer:
         csv_text = io.TextIOWrapper(csv_buffer, encoding="utf-8", newline="")
-        writer = csv.writer(csv_text)
+        writer = CsvWriter(csv_text)
         writer.writerow(columns)
         with archive.open(json_name, "w") as json_out:
             json_out.write(b"[")

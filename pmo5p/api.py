@@ -52,6 +52,7 @@ class ApiSchema(AutoSchema):
         errors = {401: "No valid token or session: the token is unknown, revoked, or its owner deactivated."}
         if self.method in ("POST", "PUT", "PATCH"):
             errors[400] = "Some values are not valid: error.fields gives the messages per field."
+            errors[413] = "The request body is larger than the API takes (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB)."
         elif self._is_list_view():
             errors[400] = "A filter's value is not valid: error.fields says which."
         if self.method not in permissions.SAFE_METHODS and isinstance(self.view, PmoScopedMixin):

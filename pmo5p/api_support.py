@@ -1,6 +1,8 @@
 """API settings' hooks (pagination, errors), apart from the views: DRF imports these
 while its own view classes are still being defined."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler
@@ -13,8 +15,26 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
+def _too_large(exc) -> RequestTooLarge:
+    """Django's refusal of a request body over its limits, as an API error rather than its HTML 400 page."""
+    if isinstance(exc, TooManyFieldsSent):
+        limit = f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields"
+    elif isinstance(exc, TooManyFilesSent):
+        limit = f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} file"
+    else:
+        limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"
+    return RequestTooLarge(f"The request body is larger than the API takes: at most {limit}.")
+
+
 def error_handler(exc, context):
     """One error body everywhere: {"error": {"status", "code", "message", "fields"}}."""
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        exc = _too_large(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -203,6 +203,40 @@ SITE_URL = environ.Env().str("PMO5P_SITE_URL", default="http://127.0.0.1:8000").
 MEMBER_INVITATION_DAYS = env_int("PMO5P_MEMBER_INVITATION_DAYS", 7, minimum=1)
 STAKEHOLDERS_PER_PAGE = 25
 
+# Stakeholder import: what an uploaded file may hold, checked as it is read and before
+# anything is kept (docs/security.md, "Uploads: spreadsheet import"). 20,000 rows of the
+# register's own 14-column XLSX export are 1.3 MB packed and 17 MB of sheet XML unpacked.
+# Notes, the longest field, hold 5,000 characters: a cell up to twice that still gets the
+# field's own message on its row in the preview, rather than refusing the whole file.
+IMPORT_MAX_BYTES = env_int("PMO5P_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = env_int("PMO5P_IMPORT_MAX_ROWS", 20_000, minimum=1)
+IMPORT_MAX_COLUMNS = env_int("PMO5P_IMPORT_MAX_COLUMNS", 100, minimum=1)
+IMPORT_MAX_CELL_CHARS = env_int("PMO5P_IMPORT_MAX_CELL_CHARS", 10_000, minimum=1)
+IMPORT_MAX_XLSX_BYTES = env_int("PMO5P_IMPORT_MAX_XLSX_BYTES", 50 * 1024 * 1024, minimum=1024)
+# One part is what openpyxl may hold in memory at once (the shared strings are read whole).
+IMPORT_MAX_XLSX_PART_BYTES = env_int("PMO5P_IMPORT_MAX_XLSX_PART_BYTES", 32 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_XLSX_PARTS = env_int("PMO5P_IMPORT_MAX_XLSX_PARTS", 500, minimum=10)
+# openpyxl reads a cell in some 10-20 µs, and holds every shared string (each distinct
+# text) in memory, some 150 bytes apiece: 50 cells and 10 distinct texts a row over
+# 20,000 rows, so that no workbook keeps a worker busy for more than seconds.
+IMPORT_MAX_XLSX_CELLS = env_int("PMO5P_IMPORT_MAX_XLSX_CELLS", 1_000_000, minimum=1)
+IMPORT_MAX_XLSX_STRINGS = env_int("PMO5P_IMPORT_MAX_XLSX_STRINGS", 200_000, minimum=1)
+
+# The request body. Form fields are bounded by Django (DATA_UPLOAD_*), uploaded files are
+# not: the first handler drops any file larger than IMPORT_MAX_BYTES as it streams in, so
+# that the form can say so (pmo5p/uploads.py); the import is the only upload, one file.
+# DRF reads a JSON or form body through request.body, which holds it to
+# DATA_UPLOAD_MAX_MEMORY_SIZE too; the API answers 413 with its error body (api_support.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB, Django's default, spelt out
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # Django's default
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads wait in a temporary file, not in memory
+FILE_UPLOAD_HANDLERS = [
+    "pmo5p.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 # Survey links are an HMAC of a per-invitation random value under this key, so a copy
 # of the database alone opens no link. Changing it invalidates every link sent.
 SURVEY_TOKEN_KEY = environ.Env().str("PMO5P_SURVEY_TOKEN_KEY", default="") or f"survey-links:{SECRET_KEY}"

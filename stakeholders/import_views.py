@@ -6,6 +6,7 @@ as it is then, and imports them all in one transaction, or nothing.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
+from pmo5p.uploads import dropped_upload
 from stakeholders import imports
 from stakeholders.models import ImportJob
 from stakeholders.models.imports import IMPORT_JOB_LIFETIME
@@ -44,12 +46,20 @@ class ImportUploadForm(forms.Form):
         "Otherwise such rows cannot be imported.",
     )
 
+    def __init__(self, *args, dropped=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A file dropped as it arrived for being too large (pmo5p.uploads): there is no file to require.
+        self.dropped = dropped
+        if dropped:
+            self.fields["file"].required = False
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_BYTES:
+        # Checked before the file is read.
+        if self.dropped or upload.size > settings.IMPORT_MAX_BYTES:
             raise forms.ValidationError(
-                f"This file is {filesizeformat(upload.size)}; files up to {filesizeformat(imports.MAX_BYTES)} "
-                "can be imported. Split it into smaller files."
+                f"This file is larger than {filesizeformat(settings.IMPORT_MAX_BYTES)}, the most that can be "
+                "imported. Split it into smaller files."
             )
         try:
             self.parsed = imports.read_rows(upload.name, upload.read())
@@ -62,7 +72,9 @@ class ImportUploadForm(forms.Form):
 
 @pmo_view(role=Role.MEMBER)
 def import_upload(request, pmo):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    # request.FILES first: reading the body is what finds a file too large to keep.
+    files = request.FILES or None
+    form = ImportUploadForm(request.POST or None, files, dropped=dropped_upload(request, "file"))
     if request.method == "POST" and form.is_valid():
         create_segments = form.cleaned_data["create_segments"]
         parsed = form.parsed
@@ -80,7 +92,13 @@ def import_upload(request, pmo):
     return render(
         request,
         "stakeholders/import_upload.html",
-        {"pmo": pmo, "form": form, "columns": imports.COLUMNS, "max_rows": imports.MAX_ROWS},
+        {
+            "pmo": pmo,
+            "form": form,
+            "columns": imports.COLUMNS,
+            "limits": imports.limits(),
+            "max_bytes": settings.IMPORT_MAX_BYTES,
+        },
     )
 
 

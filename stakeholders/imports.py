@@ -11,15 +11,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from stakeholders.import_forms import StakeholderRowForm
 from stakeholders.models import Segment, Stakeholder
-from stakeholders.spreadsheets import SpreadsheetError, read_table, unneutralise
+from stakeholders.spreadsheets import Limits, SpreadsheetError, read_table, unneutralise
 
 BATCH_SIZE = 500
-MAX_ROWS = 20_000
-MAX_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,43 +76,69 @@ class ParsedFile:
     rows: list  # [[number, {field: text}] or [number, None] for an empty row]
 
 
+def limits() -> Limits:
+    """The limits on an imported file, from the settings (PMO5P_IMPORT_*)."""
+    return Limits(
+        rows=settings.IMPORT_MAX_ROWS,
+        columns=settings.IMPORT_MAX_COLUMNS,
+        cell_chars=settings.IMPORT_MAX_CELL_CHARS,
+        unpacked_bytes=settings.IMPORT_MAX_XLSX_BYTES,
+        part_bytes=settings.IMPORT_MAX_XLSX_PART_BYTES,
+        parts=settings.IMPORT_MAX_XLSX_PARTS,
+        cells=settings.IMPORT_MAX_XLSX_CELLS,
+        strings=settings.IMPORT_MAX_XLSX_STRINGS,
+    )
+
+
 def read_rows(name: str, data: bytes) -> ParsedFile:
+    found = {}
+
+    def keep(header: list[str]) -> list[int]:
+        found.update(_columns(header))
+        return list(found["positions"].values())
+
     try:
-        table = read_table(name, data, max_rows=MAX_ROWS)
+        # Only the imported columns are kept as the rows are read: a file may have many others.
+        table = read_table(name, data, limits=limits(), columns=keep)
     except SpreadsheetError as error:
         raise ImportRefused(str(error)) from error
+    fields = list(found["positions"])
+    rows = []
+    for number, cells in table.rows:
+        if not cells:  # an empty row of the file
+            rows.append([number, None])
+            continue
+        rows.append([number, {f: unneutralise(cell) for f, cell in zip(fields, cells, strict=True)}])
+    return ParsedFile(columns={"fields": found["headers"], "ignored": found["ignored"]}, rows=rows)
+
+
+def _columns(header: list[str]) -> dict:
+    """The imported columns the header names (field → position, field → header), and the ignored ones."""
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
     ignored = []
-    for index, header in enumerate(table.header):
-        if not header:
+    for index, text in enumerate(header):
+        if not text:
             continue
-        found = FIELD_OF_KEY.get(_key(header))
-        if found is None:
-            ignored.append(header)
-        elif found in positions:
+        field_name = FIELD_OF_KEY.get(_key(text))
+        if field_name is None:
+            ignored.append(text)
+        elif field_name in positions:
             raise ImportRefused(
-                f"Two columns give the {COLUMN_OF[found].label.lower()}: “{headers[found]}” and “{header}”. "
+                f"Two columns give the {COLUMN_OF[field_name].label.lower()}: “{headers[field_name]}” and “{text}”. "
                 "Keep one of them and upload the file again."
             )
         else:
-            positions[found] = index
-            headers[found] = header
+            positions[field_name] = index
+            headers[field_name] = text
     missing = [COLUMN_OF[f].label for f in REQUIRED if f not in positions]
     if missing:
-        found_text = ", ".join(f"“{h}”" for h in table.header if h) or "none"
+        found_text = ", ".join(f"“{h}”" for h in header if h) or "none"
         raise ImportRefused(
             f"The file has no {' and no '.join(missing)} column. The first row must name the columns "
             f"(at least Name and E-mail); the columns found are: {found_text}."
         )
-    rows = []
-    for number, cells in table.rows:
-        if not any(cells):
-            rows.append([number, None])
-            continue
-        values = {f: unneutralise(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
-        rows.append([number, values])
-    return ParsedFile(columns={"fields": headers, "ignored": ignored}, rows=rows)
+    return {"positions": positions, "headers": headers, "ignored": ignored}
 
 
 # The plan -----------------------------------------------------------------------------------

@@ -1,12 +1,9 @@
 """The lead's side of perception surveys: draft, audience, launch, follow-up, results."""
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -18,7 +15,7 @@ from pmo5p.tenancy import pmo_view
 from stakeholders import anonymity, questionnaire, scores, surveys
 from stakeholders.exports import response_table
 from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
-from stakeholders.spreadsheets import neutralise
+from stakeholders.spreadsheets import spreadsheet_response
 from stakeholders.survey_forms import AudienceForm, QuestionsForm, ResponseForm, SurveyForm
 
 RESPONSES_PER_PAGE = 50
@@ -261,10 +258,4 @@ def _per_stakeholder(responses):
 def survey_export(request, pmo, survey_id):
     survey = _survey(pmo, survey_id)
     headers, rows = response_table(pmo, survey)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-responses.csv"'
-    writer = csv.writer(response)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return response
+    return spreadsheet_response(f"survey-{survey.pk}-responses", headers, rows, "csv")

@@ -225,8 +225,8 @@ def test_empty_rows_are_skipped_and_reported(world, client_for):
         ),
         (b"Name,Email\r\n", "p.csv", "The file has column names but no stakeholder rows."),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "p.xls", "This is an old Excel (.xls) file."),
-        (b"not a zip", "p.xlsx", "This .xlsx file is damaged"),
-        (b"PK\x03\x04broken", "p.xlsx", "This .xlsx file cannot be read."),
+        (b"not a zip", "p.xlsx", "This file cannot be read: it is named .xlsx but is not an Excel workbook."),
+        (b"PK\x03\x04broken", "p.xlsx", "This file cannot be read: the workbook is damaged."),
     ],
 )
 def test_a_file_that_cannot_be_imported_is_refused_with_one_clear_message(world, client_for, content, name, message):

@@ -226,7 +226,9 @@ def export(client, survey):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f'filename="survey-{survey.pk}-responses.csv"' in response["Content-Disposition"]
-    return response.content.decode(), list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel, as every CSV export
+    content = response.content.decode("utf-8-sig")
+    return content, list(csv.reader(io.StringIO(content)))
 
 
 def rated_headers(survey):

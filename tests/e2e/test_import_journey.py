@@ -106,3 +106,33 @@ def test_an_upload_without_a_file_is_refused_then_a_file_updates_the_register(si
     page.goto(f"{live_server.url}/pmo/alpha/stakeholders/import/{job.pk}/")
     expect(page.get_by_text("This file was imported on")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Confirm the import"))).to_have_count(0)
+
+
+def test_a_file_too_large_or_unreadable_is_named_on_the_form_and_nothing_is_kept(
+    signed_in_page, live_server, tmp_path, settings
+):
+    """The browser sends the whole file; the form answers with the limit, ready for another file."""
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+    membership = MembershipFactory(
+        role=Role.MEMBER, pmo__name="Alpha PMO", pmo__slug="alpha", user__email="member@alpha.example"
+    )
+    large = tmp_path / "large.csv"
+    large.write_text("Name;E-mail\n" + "".join(f"Person {n};p{n}@corp.example\n" for n in range(4000)))
+    binary = tmp_path / "people.csv"
+    binary.write_bytes(b"Name;E-mail\nAnn\x00;ann@corp.example\n")
+
+    page = signed_in_page("member@alpha.example", PASSWORD)
+    page.goto(f"{live_server.url}/pmo/alpha/stakeholders/import/")
+    expect(page.get_by_text("A file may be up to 64.0 KB, with up to 20,000 rows and 100 columns")).to_be_visible()
+    page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(str(large))
+    page.get_by_label("Create missing segments").check()
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("This file is larger than 64.0 KB, the most that can be imported.")).to_be_visible()
+    expect(page.get_by_label("Create missing segments")).to_be_checked()
+    shot(page, "import-too-large")
+
+    page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(str(binary))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("This file cannot be read: line 2 holds a NUL character")).to_be_visible()
+    assert not ImportJob.objects.exists()
+    assert not Stakeholder.objects.filter(pmo=membership.pmo).exists()
