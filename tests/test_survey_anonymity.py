@@ -286,7 +286,7 @@ def test_comments_of_a_named_survey_come_newest_first(world, people, client_for)
 def test_the_csv_of_an_anonymous_survey_is_the_same_whatever_the_order_of_answers(world, people, client_for):
     first, second = twins_in_two_orders(world, people)
     client = client_for(world.viewer)
-    exported = [client.get(survey_url("survey_export", s)).content.decode() for s in (first, second)]
+    exported = [client.get(survey_url("survey_export", s)).content.decode("utf-8-sig") for s in (first, second)]
     assert exported[0] == exported[1]
     header, *rows = list(csv.reader(io.StringIO(exported[0])))
     assert header[:2] == ["response", "segment"]  # no time, no identity
