@@ -49,7 +49,7 @@ def build_report(self, report_id: int) -> int:
         report = reports.build(report_id)
     except Exception as error:
         # A failure that the same report would meet again (a PDF over its limits) is final at
-        # once; any other may be passing (the database, a restart) and is retried, a few times.
+        # once; any other may be passing (a database error, say) and is retried, a few times.
         if getattr(error, "final", False) or self.request.retries >= self.max_retries:
             AgendaReport.objects.filter(pk=report_id, status=ReportStatus.BUILDING).update(
                 status=ReportStatus.FAILED, build_error=f"{type(error).__name__}: {error}"[:1000]
