@@ -1,12 +1,15 @@
 """The report schedule, the archive of reports, and their deliveries."""
 
-from csp.constants import UNSAFE_INLINE
-from csp.decorators import csp_update
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from agenda import reports
@@ -94,17 +97,44 @@ def report_send_now(request, pmo):
     return redirect("report_detail", slug=pmo.slug, report_id=report.pk)
 
 
-@csp_update({"style-src": [UNSAFE_INLINE]})  # the stored report is e-mail HTML: inline styles only, no script
 @pmo_view()
 @require_GET
 def report_detail(request, pmo, report_id):
-    report = get_object_or_404(AgendaReport.objects.filter(pmo=pmo).defer("pdf"), pk=report_id)
+    report = get_object_or_404(AgendaReport.objects.filter(pmo=pmo).defer("html", "text", "pdf"), pk=report_id)
     deliveries = report.deliveries.select_related("user").order_by("email")
     return render(
         request,
         "agenda/report_detail.html",
         {"pmo": pmo, "report": report, "deliveries": deliveries, "summary": reports.delivery_summary(report)},
     )
+
+
+# The stored report is the e-mail's HTML, styled inline. The report's page shows it in a
+# frame of its own, sandboxed twice (the iframe's sandbox="" and this response's CSP
+# sandbox, which also holds if the URL is opened directly): no script, no form, no
+# origin, nothing loaded but its inline styles. So the page itself keeps the strict
+# policy, and the frame shows the very snapshot that was sent. Rendering the report
+# again from its figures would put inline styles back on the page, and show today's
+# template rather than what the recipients got.
+@csp(
+    {
+        "default-src": [NONE],
+        "style-src": [UNSAFE_INLINE],
+        "base-uri": [NONE],
+        "form-action": [NONE],
+        "frame-ancestors": [SELF],
+        "sandbox": True,
+    }
+)
+@xframe_options_sameorigin  # this response only: framed by the report's page
+@never_cache
+@pmo_view()
+@require_GET
+def report_frame(request, pmo, report_id):
+    report = get_object_or_404(
+        AgendaReport.objects.filter(pmo=pmo, status=ReportStatus.READY).only("pk", "html"), pk=report_id
+    )
+    return HttpResponse(render_to_string("agenda/reports/frame.html", {"pmo": pmo, "report": report}))
 
 
 @pmo_view()

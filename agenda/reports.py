@@ -25,7 +25,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from agenda import insights, periods, suggestions
+from agenda import insights, pdf, periods, suggestions
 from agenda.models import (
     Action,
     ActionStatus,
@@ -348,17 +348,16 @@ def render(report: AgendaReport) -> tuple[str, str]:
 
 
 def render_pdf(report: AgendaReport) -> bytes:
-    from weasyprint import HTML  # imported here: it loads Pango, which the web pages never need
-
+    """The PDF of the report's HTML, drawn in a fenced child process (agenda/pdf.py)."""
     document = render_to_string("agenda/reports/pdf.html", {"report": report, "content": report.html})
-    return HTML(string=document).write_pdf()
+    return pdf.build(document)
 
 
 def build(report_id: int) -> AgendaReport | None:
-    """Build a report's snapshot once; a report built already is left as it is."""
+    """Build a report's snapshot once; a report built already, or given up as failed, is left as it is."""
     with transaction.atomic():
         report = AgendaReport.objects.select_for_update(of=("self",)).select_related("pmo").filter(pk=report_id).first()
-        if report is None or report.status == ReportStatus.READY:
+        if report is None or report.status != ReportStatus.BUILDING:
             return report
         with timezone.override(report.pmo.time_zone):
             report.figures = build_figures(report)

@@ -48,14 +48,16 @@ def build_report(self, report_id: int) -> int:
     try:
         report = reports.build(report_id)
     except Exception as error:
-        if self.request.retries >= self.max_retries:
-            AgendaReport.objects.filter(pk=report_id).update(
+        # A failure that the same report would meet again (a PDF over its limits) is final at
+        # once; any other may be passing (a database error, say) and is retried, a few times.
+        if getattr(error, "final", False) or self.request.retries >= self.max_retries:
+            AgendaReport.objects.filter(pk=report_id, status=ReportStatus.BUILDING).update(
                 status=ReportStatus.FAILED, build_error=f"{type(error).__name__}: {error}"[:1000]
             )
             logger.exception("Report %s could not be built", report_id)
             return 0
         raise self.retry(countdown=backoff(self.request.retries), exc=error) from error
-    if report is None:
+    if report is None or report.status != ReportStatus.READY:
         return 0
     delivery_ids = reports.create_deliveries(report)
     for delivery_id in delivery_ids:

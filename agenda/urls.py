@@ -24,6 +24,7 @@ urlpatterns = [
     path("reports/subscription/", report_views.report_subscription, name="report_subscription"),
     path("reports/send-now/", report_views.report_send_now, name="report_send_now"),
     path("reports/<int:report_id>/", report_views.report_detail, name="report_detail"),
+    path("reports/<int:report_id>/frame/", report_views.report_frame, name="report_frame"),
     path("reports/<int:report_id>/pdf/", report_views.report_pdf, name="report_pdf"),
     path(
         "reports/<int:report_id>/deliveries/<int:delivery_id>/resend/",

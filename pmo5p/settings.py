@@ -202,6 +202,11 @@ MIN_GROUP_SIZE = env_int("PMO5P_MIN_GROUP_SIZE", 3, minimum=1)
 SITE_URL = environ.Env().str("PMO5P_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 MEMBER_INVITATION_DAYS = env_int("PMO5P_MEMBER_INVITATION_DAYS", 7, minimum=1)
 STAKEHOLDERS_PER_PAGE = 25
+# The agenda report's PDF is drawn in a child process within these limits (agenda/pdf.py);
+# a report over either fails to build, at once. The memory is the child's whole address
+# space, of which Python, Django and WeasyPrint take about 150 MB before any drawing.
+PDF_TIMEOUT_SECONDS = env_int("PMO5P_PDF_TIMEOUT_SECONDS", 120, minimum=1)
+PDF_MEMORY_MB = env_int("PMO5P_PDF_MEMORY_MB", 1024, minimum=256)
 
 # Stakeholder import: what an uploaded file may hold, checked as it is read and before
 # anything is kept (docs/security.md, "Uploads: spreadsheet import"). 20,000 rows of the

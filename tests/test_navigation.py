@@ -3,7 +3,8 @@
 from pmo5p.context_processors import NAV_SECTIONS, SECTION_OF
 from tests.test_tenancy import PMO_ROUTES
 
-# Buttons (POST only) and downloads: no page of their own to highlight a tab for.
+# Buttons (POST only), downloads and the report's frame (shown inside the report's page):
+# no page of their own to highlight a tab for.
 NOT_PAGES = {
     "member_role",
     "invitation_revoke",
@@ -16,6 +17,7 @@ NOT_PAGES = {
     "report_subscription",
     "report_send_now",
     "report_pdf",
+    "report_frame",
     "delivery_resend",
 }
 

@@ -174,6 +174,7 @@ def test_the_walk_sees_the_pages_of_every_app():
         "segment_list",
         "five_p_model",
         "survey_results",
+        "report_frame",
     ):
         assert expected in names
 
