@@ -8,7 +8,6 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
@@ -127,7 +126,6 @@ def report_detail(request, pmo, report_id):
     }
 )
 @xframe_options_sameorigin  # this response only: framed by the report's page
-@never_cache
 @pmo_view()
 @require_GET
 def report_frame(request, pmo, report_id):
