@@ -9,6 +9,7 @@ the members are each read once, whatever the number of rows; writes go in batche
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -182,131 +183,174 @@ def analyse(pmo, parsed_rows, columns: dict, *, create_segments: bool, lock: boo
     With `lock` (the confirm step, inside its transaction) the stakeholders read are locked
     until the import is written, so that nobody edits or deletes them in between.
     """
-    present = set(columns["fields"])
-    header = columns["fields"]
-    stakeholders = Stakeholder.objects.filter(pmo=pmo).exclude(email="")
-    if lock:
-        stakeholders = stakeholders.select_for_update()
-    register = {s.email.lower(): s for s in stakeholders}
-    segments = {s.name.casefold(): s for s in Segment.objects.filter(pmo=pmo)}
-    members = {m.user.email.lower(): m for m in pmo.memberships.select_related("user")}
-
-    rows_of_email = defaultdict(list)
-    for number, values in parsed_rows:
-        if values and values.get("email", "").strip():
-            rows_of_email[values["email"].strip().lower()].append(number)
-
+    context = _Context.read(pmo, parsed_rows, columns, create_segments=create_segments, lock=lock)
     plan = Plan()
     form = StakeholderRowForm({})
     for number, values in parsed_rows:
         if values is None:
             plan.rows.append([number, SKIPPED, "", "", "Empty row"])
-            continue
-        form.check(values)
-        data = form.cleaned_data
-        errors = [[header.get(f, COLUMN_OF[f].label), str(m)] for f, messages in form.errors.items() for m in messages]
-
-        email = data.get("email")
-        if email and len(rows_of_email[email]) > 1:
-            others = [str(n) for n in rows_of_email[email] if n != number]
-            errors.append(
-                [header["email"], f"{email} is also on row {', '.join(others)}: give each stakeholder one row."]
-            )
-
-        segment, new_segment = None, None
-        name_of_segment = data.get("segment") or ""
-        if name_of_segment:
-            segment = segments.get(name_of_segment.casefold())
-            if segment is None:
-                if create_segments:
-                    new_segment = name_of_segment.casefold()
-                else:
-                    errors.append(
-                        [
-                            header["segment"],
-                            f"This PMO has no segment “{name_of_segment}”. Correct the name, or tick "
-                            "“Create missing segments” when you upload the file.",
-                        ]
-                    )
-
-        owner = None
-        if data.get("owner"):
-            owner = members.get(data["owner"])
-            if owner is None:
-                errors.append([header["owner"], f"{data['owner']} is not a member of this PMO."])
-
-        shown_name = data.get("name") or values.get("name", "")
-        shown_email = email or values.get("email", "")
-        if errors:
-            plan.rows.append([number, INVALID, shown_name, shown_email, errors])
-            continue
-
-        wanted = {
-            "name": data["name"],
-            "job_title": data.get("job_title", ""),
-            "business_unit": data.get("business_unit", ""),
-            "segment": segment,
-            "influence": data.get("influence"),
-            "interest": data.get("interest"),
-            "owner": owner,
-            "notes": data.get("notes", ""),
-            "is_active": data.get("is_active"),
-        }
-        existing = register.get(email)
-        if existing is None:
-            stakeholder = Stakeholder(
-                pmo=pmo,
-                email=email,
-                name=wanted["name"],
-                job_title=wanted["job_title"],
-                business_unit=wanted["business_unit"],
-                segment=segment,
-                influence=wanted["influence"] or 3,
-                interest=wanted["interest"] or 3,
-                owner=owner,
-                notes=wanted["notes"],
-                is_active=True if wanted["is_active"] is None else wanted["is_active"],
-            )
-            notes = []
-            if new_segment:
-                plan.new_segments.setdefault(new_segment, name_of_segment)
-                plan.joins_new_segment.append((stakeholder, new_segment))
-                notes.append(f"new segment “{plan.new_segments[new_segment]}”")
-            plan.to_create.append(stakeholder)
-            plan.rows.append([number, CREATE, shown_name, shown_email, notes])
-            continue
-
-        changed = []
-        for name in UPDATABLE:
-            if name not in present:
-                continue
-            value = wanted[name]
-            if name == "segment":
-                if new_segment:
-                    changed.append(name)
-                    continue
-                if (value.pk if value else None) != existing.segment_id:
-                    existing.segment = value
-                    changed.append(name)
-            elif name == "owner":
-                if (value.pk if value else None) != existing.owner_id:
-                    existing.owner = value
-                    changed.append(name)
-            elif value is None:  # a blank level or active flag keeps what the register says
-                continue
-            elif getattr(existing, name) != value:
-                setattr(existing, name, value)
-                changed.append(name)
-        if not changed:
-            plan.rows.append([number, UNCHANGED, shown_name, shown_email, "Same as the register"])
-            continue
-        if new_segment:
-            plan.new_segments.setdefault(new_segment, name_of_segment)
-            plan.joins_new_segment.append((existing, new_segment))
-        plan.to_update.append(existing)
-        plan.update_fields.update(changed)
-        plan.rows.append([number, UPDATE, shown_name, shown_email, [header.get(c, c) for c in changed]])
+        else:
+            _plan_row(plan, context, form, number, values)
     return plan
+
+
+@dataclass
+class _Context:
+    """What each row is checked against, read once: the register by e-mail (lower case), the
+    segments by name (case-folded), the members by e-mail, and the rows that give each e-mail."""
+
+    pmo: object
+    header: dict  # field → the file's header for it
+    create_segments: bool
+    register: dict
+    segments: dict
+    members: dict
+    rows_of_email: dict
+
+    @classmethod
+    def read(cls, pmo, parsed_rows, columns: dict, *, create_segments: bool, lock: bool) -> "_Context":
+        stakeholders = Stakeholder.objects.filter(pmo=pmo).exclude(email="")
+        if lock:
+            stakeholders = stakeholders.select_for_update()
+        rows_of_email = defaultdict(list)
+        for number, values in parsed_rows:
+            if values and values.get("email", "").strip():
+                rows_of_email[values["email"].strip().lower()].append(number)
+        return cls(
+            pmo=pmo,
+            header=columns["fields"],
+            create_segments=create_segments,
+            register={s.email.lower(): s for s in stakeholders},
+            segments={s.name.casefold(): s for s in Segment.objects.filter(pmo=pmo)},
+            members={m.user.email.lower(): m for m in pmo.memberships.select_related("user")},
+            rows_of_email=rows_of_email,
+        )
+
+    def duplicate_error(self, number: int, email: str | None) -> list | None:
+        """[column, message] if another row gives the same e-mail."""
+        if not email or len(self.rows_of_email[email]) < 2:
+            return None
+        others = ", ".join(str(n) for n in self.rows_of_email[email] if n != number)
+        return [self.header["email"], f"{email} is also on row {others}: give each stakeholder one row."]
+
+    def segment(self, name: str) -> tuple:
+        """(the segment named, the key of a segment to create, [column, message] or None)."""
+        if not name:
+            return None, None, None
+        segment = self.segments.get(name.casefold())
+        if segment is not None:
+            return segment, None, None
+        if self.create_segments:
+            return None, name.casefold(), None
+        message = (
+            f"This PMO has no segment “{name}”. Correct the name, or tick "
+            "“Create missing segments” when you upload the file."
+        )
+        return None, None, [self.header["segment"], message]
+
+    def owner(self, email: str | None) -> tuple:
+        """(the member with this e-mail, [column, message] or None)."""
+        if not email:
+            return None, None
+        owner = self.members.get(email)
+        if owner is None:
+            return None, [self.header["owner"], f"{email} is not a member of this PMO."]
+        return owner, None
+
+
+def _plan_row(plan: Plan, context: _Context, form: StakeholderRowForm, number: int, values: dict) -> None:
+    """Add one non-empty row to the plan: invalid with its errors, or to create, update or leave."""
+    form.check(values)
+    data = form.cleaned_data
+    errors = [
+        [context.header.get(f, COLUMN_OF[f].label), str(m)] for f, messages in form.errors.items() for m in messages
+    ]
+    email = data.get("email")
+    name_of_segment = data.get("segment") or ""
+    segment, new_segment, segment_error = context.segment(name_of_segment)
+    owner, owner_error = context.owner(data.get("owner"))
+    errors += [e for e in (context.duplicate_error(number, email), segment_error, owner_error) if e]
+
+    shown = [data.get("name") or values.get("name", ""), email or values.get("email", "")]
+    if errors:
+        plan.rows.append([number, INVALID, *shown, errors])
+        return
+    wanted = {
+        "name": data["name"],
+        "job_title": data.get("job_title", ""),
+        "business_unit": data.get("business_unit", ""),
+        "segment": segment,
+        "influence": data.get("influence"),
+        "interest": data.get("interest"),
+        "owner": owner,
+        "notes": data.get("notes", ""),
+        "is_active": data.get("is_active"),
+    }
+    existing = context.register.get(email)
+    if existing is None:
+        stakeholder = _new_stakeholder(context.pmo, email, wanted)
+        notes = []
+        if new_segment:
+            _join_new_segment(plan, stakeholder, new_segment, name_of_segment)
+            notes.append(f"new segment “{plan.new_segments[new_segment]}”")
+        plan.to_create.append(stakeholder)
+        plan.rows.append([number, CREATE, *shown, notes])
+        return
+
+    changed = _changes(existing, wanted, context.header, new_segment)
+    if not changed:
+        plan.rows.append([number, UNCHANGED, *shown, "Same as the register"])
+        return
+    if new_segment:
+        _join_new_segment(plan, existing, new_segment, name_of_segment)
+    plan.to_update.append(existing)
+    plan.update_fields.update(changed)
+    plan.rows.append([number, UPDATE, *shown, [context.header.get(c, c) for c in changed]])
+
+
+def _join_new_segment(plan: Plan, stakeholder: Stakeholder, key: str, name: str) -> None:
+    """The stakeholder joins a segment the plan creates, spelt as the first row that names it."""
+    plan.new_segments.setdefault(key, name)
+    plan.joins_new_segment.append((stakeholder, key))
+
+
+def _new_stakeholder(pmo, email: str, wanted: dict) -> Stakeholder:
+    """A stakeholder from a row; a blank level is 3 and a blank active flag is yes."""
+    return Stakeholder(
+        pmo=pmo,
+        email=email,
+        name=wanted["name"],
+        job_title=wanted["job_title"],
+        business_unit=wanted["business_unit"],
+        segment=wanted["segment"],
+        influence=wanted["influence"] or 3,
+        interest=wanted["interest"] or 3,
+        owner=wanted["owner"],
+        notes=wanted["notes"],
+        is_active=True if wanted["is_active"] is None else wanted["is_active"],
+    )
+
+
+def _changes(existing: Stakeholder, wanted: dict, present: Collection[str], new_segment: str | None) -> list[str]:
+    """Set on `existing` what the row changes, of the columns the file has; the names changed,
+    in UPDATABLE's order."""
+    changed = []
+    for name in UPDATABLE:
+        if name not in present:
+            continue
+        if name == "segment" and new_segment:
+            changed.append(name)  # the segment is created, and joined, when the plan is applied
+        elif _differs(existing, name, wanted[name]):
+            setattr(existing, name, wanted[name])
+            changed.append(name)
+    return changed
+
+
+def _differs(existing: Stakeholder, name: str, value) -> bool:
+    if name in ("segment", "owner"):  # compared by id; a blank one clears it
+        return (value.pk if value else None) != getattr(existing, f"{name}_id")
+    # A blank level or active flag keeps what the register says.
+    return value is not None and getattr(existing, name) != value
 
 
 def apply(pmo, plan: Plan) -> dict:
