@@ -375,34 +375,42 @@ def _check_workbook(data: bytes, limits: Limits) -> None:
         raise _unreadable(error) from error
     with archive:
         parts = archive.infolist()
-        if len(parts) > limits.parts:
+        _check_declared(parts, limits)
+        _check_unpacked(archive, parts, limits)
+
+
+def _check_declared(parts: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse a workbook on what its zip declares, before anything is unpacked."""
+    if len(parts) > limits.parts:
+        raise SpreadsheetError(
+            f"{CANNOT_READ}: its zip holds {len(parts):,} parts; a workbook may have up to {limits.parts:,}."
+        )
+    declared = 0
+    for part in parts:
+        if part.flag_bits & 0x1:
+            raise SpreadsheetError(f"{CANNOT_READ}: it is encrypted. Save it without a password and upload it again.")
+        if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise SpreadsheetError(f"{CANNOT_READ}: a part of it is compressed in a way Excel never uses.")
+        declared += part.file_size
+        if part.file_size > limits.part_bytes:
+            raise SpreadsheetError(_part_too_large(limits))
+        if declared > limits.unpacked_bytes:
+            raise SpreadsheetError(_workbook_too_large(limits))
+
+
+def _check_unpacked(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Unpack and scan each part, counting what it really holds, whatever its header said."""
+    unpacked, totals = 0, {"cells": 0, "strings": 0}
+    for part in parts:
+        most = min(limits.part_bytes, limits.unpacked_bytes - unpacked)
+        size = _unpack(archive, part, most, _PartScan(totals, limits))
+        if size > most:
             raise SpreadsheetError(
-                f"{CANNOT_READ}: its zip holds {len(parts):,} parts; a workbook may have up to {limits.parts:,}."
+                _part_too_large(limits) if most == limits.part_bytes else _workbook_too_large(limits)
             )
-        declared = 0
-        for part in parts:
-            if part.flag_bits & 0x1:
-                raise SpreadsheetError(
-                    f"{CANNOT_READ}: it is encrypted. Save it without a password and upload it again."
-                )
-            if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise SpreadsheetError(f"{CANNOT_READ}: a part of it is compressed in a way Excel never uses.")
-            declared += part.file_size
-            if part.file_size > limits.part_bytes:
-                raise SpreadsheetError(_part_too_large(limits))
-            if declared > limits.unpacked_bytes:
-                raise SpreadsheetError(_workbook_too_large(limits))
-        unpacked, totals = 0, {"cells": 0, "strings": 0}
-        for part in parts:
-            most = min(limits.part_bytes, limits.unpacked_bytes - unpacked)
-            size = _unpack(archive, part, most, _PartScan(totals, limits))
-            if size > most:
-                raise SpreadsheetError(
-                    _part_too_large(limits) if most == limits.part_bytes else _workbook_too_large(limits)
-                )
-            if size != part.file_size:
-                raise SpreadsheetError(f"{CANNOT_READ}: the workbook is damaged (a part is not the size it says).")
-            unpacked += size
+        if size != part.file_size:
+            raise SpreadsheetError(f"{CANNOT_READ}: the workbook is damaged (a part is not the size it says).")
+        unpacked += size
 
 
 def _unpack(archive: zipfile.ZipFile, part: zipfile.ZipInfo, most: int, scan: "_PartScan") -> int:
