@@ -132,27 +132,10 @@ def response_table(pmo, survey=None):
     responses: each could point at a person.
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
-    questions = Question.objects.filter(survey__in=surveys, kind__in=RATED).order_by("survey_id", "position", "pk")
-    columns: dict[tuple, int] = {}  # (header, nth time in its survey) → column
-    column_of_question: dict[int, int] = {}
-    headers_of_questions = []
-    seen_in_survey: Counter = Counter()
-    for q in questions:
-        header = f"{q.get_element_display()}: {q.text}"
-        seen_in_survey[(q.survey_id, header)] += 1
-        key = (header, seen_in_survey[(q.survey_id, header)])
-        if key not in columns:
-            columns[key] = len(headers_of_questions)
-            headers_of_questions.append(header)
-        column_of_question[q.pk] = columns[key]
-
+    headers_of_questions, column_of_question = _question_columns(surveys)
     anonymous = {s.pk for s in surveys if s.anonymous}
     named = any(not s.anonymous for s in surveys)
-    small_segments = {
-        (row["survey_id"], row["segment_id"])
-        for row in Response.objects.filter(survey__in=surveys).values("survey_id", "segment_id").annotate(n=Count("id"))
-        if row["n"] < settings.MIN_GROUP_SIZE
-    }
+    small_segments = _small_segments(surveys)
     if survey is not None:
         identity = ["submitted_at", "stakeholder", "email"] if named else []
         headers = ["response", *identity, "segment", *headers_of_questions, "nps", "comment"]
@@ -179,10 +162,7 @@ def response_table(pmo, survey=None):
 
     def cells(item):
         """(who and when, segment, answers with NPS and comment) of one response."""
-        answers = [""] * len(headers_of_questions)
-        for answer in item.answers.all():
-            if answer.question_id in column_of_question:
-                answers[column_of_question[answer.question_id]] = "don't know" if answer.value is None else answer.value
+        answers = _answer_cells(item, column_of_question, len(headers_of_questions))
         segment = item.segment.name if item.segment else ""
         if item.survey_id in anonymous:
             who = ["", "", ""]
@@ -206,3 +186,40 @@ def response_table(pmo, survey=None):
                     yield [of.pk, of.title, of.anonymous, number, *who, segment, *tail]
 
     return headers, rows()
+
+
+def _question_columns(surveys) -> tuple[list[str], dict[int, int]]:
+    """The rated questions' column headers, and each question's column.
+
+    A question shares the column of the one with the same element and text in another
+    survey (the nth such question of a survey, the nth such column).
+    """
+    questions = Question.objects.filter(survey__in=surveys, kind__in=RATED).order_by("survey_id", "position", "pk")
+    columns: dict[tuple, int] = {}  # (header, nth time in its survey) → column
+    column_of_question: dict[int, int] = {}
+    headers = []
+    seen_in_survey: Counter = Counter()
+    for q in questions:
+        header = f"{q.get_element_display()}: {q.text}"
+        seen_in_survey[(q.survey_id, header)] += 1
+        key = (header, seen_in_survey[(q.survey_id, header)])
+        if key not in columns:
+            columns[key] = len(headers)
+            headers.append(header)
+        column_of_question[q.pk] = columns[key]
+    return headers, column_of_question
+
+
+def _small_segments(surveys) -> set[tuple[int, int | None]]:
+    """(survey, segment) pairs with fewer than MIN_GROUP_SIZE responses."""
+    counts = Response.objects.filter(survey__in=surveys).values("survey_id", "segment_id").annotate(n=Count("id"))
+    return {(row["survey_id"], row["segment_id"]) for row in counts if row["n"] < settings.MIN_GROUP_SIZE}
+
+
+def _answer_cells(response, column_of_question: dict[int, int], width: int) -> list:
+    """A response's answers in their columns: blank where it has none, "don't know" for Don't know."""
+    cells = [""] * width
+    for answer in response.answers.all():
+        if answer.question_id in column_of_question:
+            cells[column_of_question[answer.question_id]] = "don't know" if answer.value is None else answer.value
+    return cells
