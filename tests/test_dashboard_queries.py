@@ -9,6 +9,7 @@ stakeholders, and a self-assessment. Everything is bulk-created.
 import re
 import time
 from datetime import UTC, date, datetime
+from itertools import islice
 
 import pytest
 from django.db import connection
@@ -92,19 +93,7 @@ def build(world, stakeholder_count: int):
         )
         for survey in surveys
     }
-    answers = []
-    for number, response in enumerate(responses):
-        questions = rated[response.survey_id][: 12 + number % 2]  # 12 or 13 of 15: 12.5 on average
-        for position, question in enumerate(questions):
-            value = (number + position) % 6 or None  # one in six is Don't know
-            if question.kind == QuestionKind.IMPORTANCE:
-                value = value or 3
-            answers.append(Answer(response=response, question=question, value=value))
-            if len(answers) == answer_total:
-                break
-        if len(answers) == answer_total:
-            break
-    Answer.objects.bulk_create(answers, batch_size=5000)
+    Answer.objects.bulk_create(islice(answers(responses, rated), answer_total), batch_size=5000)
     assert Answer.objects.filter(response__survey__pmo=pmo).count() == answer_total
 
     MaturityRecord.objects.bulk_create(
@@ -118,6 +107,16 @@ def build(world, stakeholder_count: int):
         SelfAssessment(pmo=pmo, element=element, rating=3, assessed_on=date(2025, 1, 1)) for element in Element
     )
     return segments
+
+
+def answers(responses, rated):
+    """Answers to 12 or 13 of each response's 15 rated questions (12.5 on average)."""
+    for number, response in enumerate(responses):
+        for position, question in enumerate(rated[response.survey_id][: 12 + number % 2]):
+            value = (number + position) % 6 or None  # one in six is Don't know
+            if question.kind == QuestionKind.IMPORTANCE:
+                value = value or 3
+            yield Answer(response=response, question=question, value=value)
 
 
 ANSWER_TABLE = re.compile(r'\bFROM "stakeholders_answer"|JOIN "stakeholders_answer"', re.I)
