@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run      set up, migrate, load the demo PMO and serve http://$(HOST):$(PORT)"
 	@echo "make test     set up and run the whole test suite"
-	@echo "make lint     ruff check and format check"
+	@echo "make lint     ruff check, format check and the import layering (lint-imports)"
 	@echo "make format   ruff format and safe fixes"
 	@echo "make worker   a Celery worker (needs REDIS_URL)"
 	@echo "make beat     Celery beat, the scheduler (needs REDIS_URL)"
@@ -61,9 +61,11 @@ run: demo
 test: $(VENV)/.dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# The layering agenda → stakeholders → pmo5p: pyproject.toml's [tool.importlinter].
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
@@ -85,4 +87,4 @@ benchmark: $(VENV)/.runtime
 	DJANGO_SETTINGS_MODULE=pmo5p.settings DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python scripts/benchmark_report.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache
