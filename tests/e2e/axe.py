@@ -186,6 +186,7 @@ class Auditor:
         auditor = self
 
         def checked_first(target, *args, **kwargs):
+            __tracebackhide__ = True
             page = _page_of(target)
             if page is not None:
                 auditor.check(page)
