@@ -7,6 +7,7 @@ invitation, a launched survey's link, a password-reset link — with sign-up swi
 Used by tests/test_date_inputs.py and tests/test_form_coverage.py.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from html.parser import HTMLParser
@@ -31,16 +32,22 @@ class Form:
 
 
 class _PageParser(HTMLParser):
-    """The page's forms with their inputs, and the inputs outside any form."""
+    """The page's forms with their inputs, its inputs, its element ids and what its labels point to."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[Form] = []
         self.inputs: list[dict] = []
+        self.ids: Counter = Counter()
+        self.label_targets: list[str] = []
         self._open: Form | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = {name: value or "" for name, value in attrs}
+        if "id" in attrs:
+            self.ids[attrs["id"]] += 1
+        if tag == "label" and attrs.get("for"):
+            self.label_targets.append(attrs["for"])
         if tag == "form":
             self._open = Form(method=attrs.get("method", "get").lower(), action=attrs.get("action", ""))
             self.forms.append(self._open)
@@ -72,6 +79,8 @@ class RenderedPage:
             parser.feed(self.html)
         self.forms = parser.forms
         self.inputs = parser.inputs
+        self.ids = parser.ids
+        self.label_targets = parser.label_targets
 
     def post_forms(self) -> list[Form]:
         """The forms a user can send with POST."""
