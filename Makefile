@@ -40,14 +40,17 @@ setup: $(VENV)/.runtime
 migrate: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) migrate --noinput
 
+# Links in e-mails and the address load_demo prints follow HOST and PORT unless PMO5P_SITE_URL is set.
+SITE_URL_DEFAULT = PMO5P_SITE_URL=$${PMO5P_SITE_URL:-http://$(HOST):$(PORT)}
+
 demo: migrate
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(MANAGE) load_demo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(SITE_URL_DEFAULT) $(MANAGE) load_demo
 
 # E-mails (invitations, surveys, reports with their PDF) are written to var/mail/ unless EMAIL_URL says otherwise.
 run: demo
 	@echo "E-mails go to $${EMAIL_URL:-files in var/mail/}"
 	@# Without Redis there is no beat: the periodic tasks run in a process beside the server.
-	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail}; \
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail} $(SITE_URL_DEFAULT); \
 	if [ -z "$$REDIS_URL" ]; then \
 		$(MANAGE) run_periodic_tasks & periodic=$$!; trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	fi; \

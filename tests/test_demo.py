@@ -1,6 +1,9 @@
 """The demo PMO that `make run` loads: created once, and usable at once."""
 
+import shutil
+import subprocess
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -115,3 +118,26 @@ def test_other_demo_users_sign_in_too(client, demo, email, _name, role):
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == f"/pmo/{DEMO_SLUG}/"
     assert response.context["current_membership"].role == role
+
+
+def test_load_demo_names_the_address_the_app_is_served_on(db, settings):
+    settings.SITE_URL = "http://127.0.0.1:8300"
+    assert "Sign in at http://127.0.0.1:8300/ with one of:" in load_demo()
+
+
+def test_make_run_on_another_port_links_to_that_port():
+    """`make run PORT=8300` serves on 8300, and the demo's sign-in address and the links in
+    e-mails say 8300 too, unless PMO5P_SITE_URL says otherwise."""
+    make = shutil.which("make")
+    assert make, "make is needed to run the app"
+    dry_run = subprocess.run(  # noqa: S603 - make, found on the PATH, with fixed arguments
+        [make, "-n", "run", "PORT=8300"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    site_url = "PMO5P_SITE_URL=${PMO5P_SITE_URL:-http://127.0.0.1:8300}"
+    assert f"{site_url} .venv/bin/python manage.py load_demo" in dry_run
+    assert f"{site_url};" in dry_run  # exported for the server and the periodic tasks
+    assert "manage.py runserver 127.0.0.1:8300" in dry_run

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from agenda.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
@@ -12,6 +13,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo PMO “{pmo.name}” loaded."))
         else:
             self.stdout.write(f"Demo PMO “{pmo.name}” is already there; nothing changed.")
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ with one of:")
+        self.stdout.write(f"Sign in at {settings.SITE_URL}/ with one of:")
         for email, _name, role in DEMO_USERS:
             self.stdout.write(f"  {email:<22} password {DEMO_PASSWORD}   ({role.label.lower()})")
