@@ -135,8 +135,10 @@ def walk(client, world, invitation) -> list[RenderedPage]:
     with override_settings(SIGNUP_ENABLED=True):
         for name, kwargs in ROUTES:
             if name in PUBLIC:
+                link = links.get(name, {})
+                assert kwargs <= link.keys(), f"Public page {name!r}: give it a valid link in public_values()."
                 # A reset link swaps its token for a session and redirects: follow, as a browser does.
-                response = client.get(url_for(name, kwargs, links.get(name, {})), follow=True)
+                response = client.get(url_for(name, kwargs, link), follow=True)
                 pages.append(_rendered(name, response))
     return pages
 
