@@ -211,6 +211,12 @@ class ApiTokenForm(forms.Form):
         error_messages={"required": "Name the token, so that you can tell it apart later."},
     )
 
+    def __init__(self, *args, **kwargs):
+        # It shares the profile page with ProfileForm, whose `name` field is id_name already:
+        # one id for both sent the "Token name" label to the profile's name.
+        kwargs.setdefault("auto_id", "id_token_%s")
+        super().__init__(*args, **kwargs)
+
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if not name:

@@ -7,6 +7,7 @@ invitation, a launched survey's link, a password-reset link — with sign-up swi
 Used by tests/test_date_inputs.py and tests/test_form_coverage.py.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from html.parser import HTMLParser
@@ -31,16 +32,22 @@ class Form:
 
 
 class _PageParser(HTMLParser):
-    """The page's forms with their inputs, and the inputs outside any form."""
+    """The page's forms with their inputs, its inputs, its element ids and what its labels point to."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[Form] = []
         self.inputs: list[dict] = []
+        self.ids: Counter = Counter()
+        self.label_targets: list[str] = []
         self._open: Form | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = {name: value or "" for name, value in attrs}
+        if "id" in attrs:
+            self.ids[attrs["id"]] += 1
+        if tag == "label" and attrs.get("for"):
+            self.label_targets.append(attrs["for"])
         if tag == "form":
             self._open = Form(method=attrs.get("method", "get").lower(), action=attrs.get("action", ""))
             self.forms.append(self._open)
@@ -72,6 +79,8 @@ class RenderedPage:
             parser.feed(self.html)
         self.forms = parser.forms
         self.inputs = parser.inputs
+        self.ids = parser.ids
+        self.label_targets = parser.label_targets
 
     def post_forms(self) -> list[Form]:
         """The forms a user can send with POST."""
@@ -126,8 +135,10 @@ def walk(client, world, invitation) -> list[RenderedPage]:
     with override_settings(SIGNUP_ENABLED=True):
         for name, kwargs in ROUTES:
             if name in PUBLIC:
+                link = links.get(name, {})
+                assert kwargs <= link.keys(), f"Public page {name!r}: give it a valid link in public_values()."
                 # A reset link swaps its token for a session and redirects: follow, as a browser does.
-                response = client.get(url_for(name, kwargs, links.get(name, {})), follow=True)
+                response = client.get(url_for(name, kwargs, link), follow=True)
                 pages.append(_rendered(name, response))
     return pages
 

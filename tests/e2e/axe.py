@@ -13,7 +13,8 @@ is loaded and stays put while axe runs.
 
 A document is checked once per look: a page with the same URL, viewport width and element
 structure (tags and classes, so a form re-shown with its errors is a new look) is not
-checked again within the test.
+checked again in the same run (by the same xdist worker): what axe found there was
+reported by the test that saw it first.
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from playwright.sync_api import Browser, ElementHandle, Frame, Keyboard, Locator
 
 AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 SERIOUS = ("serious", "critical")
+LOOKS_CHECKED: set = set()  # (URL, width, look hash) of every document checked in this process
 # Widgets drawn by third-party code the project serves unchanged, left out of the check
 # (the rest of their page is checked): Swagger UI on /api/docs/ (drf-spectacular-sidecar)
 # nests buttons and colours its method badges below 4.5:1 — upstream's to fix, not ours.
@@ -146,7 +148,6 @@ def serious_violations(page) -> list[str]:
 class Auditor:
     findings: dict[str, list[str]] = field(default_factory=dict)
     checked: list[str] = field(default_factory=list)  # "url at width", in order: what axe ran on
-    _seen: set = field(default_factory=set)
     _contexts: list = field(default_factory=list)
 
     def install(self, monkeypatch) -> None:
@@ -186,6 +187,7 @@ class Auditor:
         auditor = self
 
         def checked_first(target, *args, **kwargs):
+            __tracebackhide__ = True
             page = _page_of(target)
             if page is not None:
                 auditor.check(page)
@@ -233,9 +235,9 @@ class Auditor:
                 return []
             where = f"{page.url} at {state['width']}px"
             key = (page.url, state["width"], state["look"])
-            if key in self._seen:
+            if key in LOOKS_CHECKED:
                 return []
-            self._seen.add(key)
+            LOOKS_CHECKED.add(key)
             self.checked.append(where)
             found = serious_violations(page)
         except Exception as error:
