@@ -18,7 +18,8 @@ from django.test import override_settings
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from pmo5p.models import MemberInvitation, Role
+from pmo5p.accounts import confirmation_tokens
+from pmo5p.models import MemberInvitation, Role, User
 from stakeholders import surveys
 from tests.test_tenancy import PUBLIC, ROUTES, own_values, url_for
 
@@ -111,7 +112,13 @@ def public_values(world) -> dict[str, dict]:
     survey.target_stakeholders.add(world.other_stakeholder)
     (survey_invitation,) = surveys.launch(survey)
     user = world.member
+    # An account made by sign-up whose address is not confirmed yet: its link opens the confirm page.
+    unconfirmed = User.objects.create_user("unconfirmed@alpha.example", "unconfirmed-password-1", email_verified=False)
     return {
+        "confirm_email": {
+            "uidb64": urlsafe_base64_encode(force_bytes(unconfirmed.pk)),
+            "token": confirmation_tokens.make_token(unconfirmed),
+        },
         "accept_invitation": {"token": member_token},
         "survey_answer": {"token": survey_invitation.token},
         "survey_save": {"token": survey_invitation.token},
