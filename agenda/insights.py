@@ -1,4 +1,4 @@
-"""Insights: the figures the dashboard, the API and the reports share (design.md, Insights).
+"""Insights: the figures the dashboard, the API and the reports share (docs/figures.md).
 
 Each is defined once, here, on top of the survey scores of stakeholders.scores, and
 computed with SQL aggregates: a fixed number of queries whatever the data size.

@@ -66,8 +66,8 @@ def claim_due_schedules(*, now=None) -> list[int]:
     once take different schedules, and its next run moves forward in the same
     transaction as its report is created. If the report of that period exists
     already (a rerun), the unique constraint keeps it single and nothing is added.
-    After downtime it makes one report, of the first missed run (README, "Which
-    period a report covers"). A schedule that fails is recorded and tried again
+    After downtime it makes one report, of the first missed run (docs/operations.md,
+    "Which period a report covers"). A schedule that fails is recorded and tried again
     later; it does not hold up the others.
     """
     now = now or timezone.now()

@@ -1,4 +1,4 @@
-"""The vocabulary of the 5P's model for PMO marketing (see README, "The 5P's model").
+"""The vocabulary of the 5P's model for PMO marketing (the table at the top of README.md).
 
 Fixed enumerations in code, not tables: every PMO works with the same five
 elements, maturity stages and problems, and the wording comes from the model.

@@ -1,4 +1,4 @@
-"""Settings for pmo5p, read from the environment (see README, "Configuration").
+"""Settings for pmo5p, read from the environment (docs/operations.md, "Settings").
 
 With nothing set, pmo5p runs embedded: SQLite in var/, Celery tasks run eagerly in
 the web process, e-mail is printed to the console. DATABASE_URL, REDIS_URL and

@@ -294,7 +294,7 @@ class SurveyResultsSerializer(serializers.Serializer):
 
 @pmo_scoped
 class SurveyViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Surveys (read), and their results as design.md defines them."""
+    """Surveys (read), and their results as docs/figures.md defines them."""
 
     serializer_class = SurveySerializer
     queryset = Survey.objects.none()

@@ -1,4 +1,4 @@
-"""Survey figures, computed in the database (design.md, Insights).
+"""Survey figures, computed in the database (docs/figures.md).
 
 The score of a rating r on the 1–5 scale is (r − 1) / 4 × 100, and a mean of
 scores is the score of the mean rating, so every figure here is one SQL aggregate

@@ -1,5 +1,5 @@
 """Walks every route of the JSON API and proves its isolation and role rules, like
-tests/test_tenancy.py does for the pages (design.md, Tenancy and roles).
+tests/test_tenancy.py does for the pages (docs/architecture.md, "The request path").
 
 Routes come from the URL resolver (API_ROUTES), so a new endpoint is covered as soon as
 it is routed; if it takes an argument or names a resource this file has no value for,

@@ -191,7 +191,7 @@ def test_a_late_claim_reports_on_the_same_period_as_one_on_time(world):
 
 
 def test_after_downtime_one_report_of_the_first_missed_run(world):
-    # As the README says: missed runs are not caught up one by one.
+    # As docs/operations.md says: missed runs are not caught up one by one.
     schedule = make_schedule(world.pmo, next_run_at=utc(2026, 9, 1, 7, 0))  # 08:00 BST
     created = reports.claim_due_schedules(now=utc(2026, 12, 15, 10, 0))
     assert len(created) == 1

@@ -1,5 +1,5 @@
 """Survey results and the CSV export, against figures worked out by hand from a fixed set
-of answers (design.md, Insights): perception and importance on 0–100 with "Don't know"
+of answers (docs/figures.md): perception and importance on 0–100 with "Don't know"
 left out, NPS, response rate, segments under MIN_GROUP_SIZE hidden, anonymity."""
 
 import csv

@@ -1,4 +1,5 @@
-"""Walks every URL of the project and proves the isolation rules (design.md, Tenancy).
+"""Walks every URL of the project and proves the isolation rules (docs/architecture.md,
+"The request path").
 
 URLs come from the URL resolver, so a new page is covered as soon as it is routed:
 if it takes a URL argument this file does not know, the walk fails and says so.
