@@ -19,13 +19,19 @@ from pmo5p.client import client_address
 
 def client_ip(request) -> str | None:
     """The client's address as pmo5p.client reads it (it knows about the proxy), or None if
-    that is not an IP address (a REMOTE_ADDR that a test client or a broken server set)."""
-    address = client_address(request)
+    that is not an IP address (a REMOTE_ADDR that a test client or a broken server set).
+
+    An IPv6 client counts as its /64 network, as django-ratelimit counts it for the survey
+    pages: one subscriber holds a whole /64, and would otherwise get fresh sign-in guesses
+    and e-mails from each of its 2**64 addresses."""
     try:
-        return str(ipaddress.ip_address(address))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         # None puts every such request in one bucket (axes stores it as NULL).
         return None
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
 
 
 def _usage(request, *, group: str, value: str, rate: str, increment: bool) -> dict:

@@ -193,9 +193,20 @@ def test_axes_takes_the_client_address_from_the_projects_one_helper(settings):
     from pmo5p.client import client_address
 
     assert settings.AXES_CLIENT_IP_CALLABLE == "pmo5p.throttles.client_ip"
-    for address in ["203.0.113.7", "2001:db8::1"]:
-        request = RequestFactory().post("/accounts/login/", REMOTE_ADDR=address)
-        assert throttles.client_ip(request) == client_address(request) == address
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.7")
+    assert throttles.client_ip(request) == client_address(request) == "203.0.113.7"
+    # An IPv6 client counts as its /64 network, as the survey pages' rate limit counts it.
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="2001:db8:0:7:1:2:3:4")
+    assert client_address(request) == "2001:db8:0:7:1:2:3:4"
+    assert throttles.client_ip(request) == "2001:db8:0:7::"
+
+
+def test_rotating_addresses_inside_one_ipv6_network_does_not_reset_the_count(client, user):
+    for n in range(5):
+        sign_in_as(client, user.email, "wrong", address=f"2001:db8:0:7::{n + 1:x}")
+    assert sign_in_as(client, user.email, PASSWORD, address="2001:db8:0:7::ffff").status_code == 429
+    # Another /64 is another client.
+    assert sign_in_as(client, user.email, PASSWORD, address="2001:db8:0:8::1").status_code == 302
 
 
 def test_a_client_address_that_is_not_one_is_counted_not_a_500(client, user):
