@@ -3,8 +3,8 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from pmo5p import sign_in, throttles
@@ -87,6 +87,24 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         kwargs["use_https"] = site.scheme == "https"
         kwargs["extra_email_context"] = {**(kwargs.get("extra_email_context") or {}), "site_url": settings.SITE_URL}
         super().save(request=request, **kwargs)
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, with the old password checked through authenticate() rather than
+    check_password(): django-axes then counts a wrong one as a failed sign-in, so whoever
+    holds someone's session cannot guess their password here without limit."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if authenticate(self.request, username=self.user.email, password=old_password) is None:
+            if getattr(self.request, "axes_locked_out", False):
+                raise forms.ValidationError(sign_in.lockout_message(), code="locked_out")
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
 
 
 class ResendConfirmationForm(forms.Form):

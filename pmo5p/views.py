@@ -20,6 +20,7 @@ from pmo5p.forms import (
     ConfirmEmailForm,
     InviteMemberForm,
     NewAccountForm,
+    PasswordChangeForm,
     PmoForm,
     ProfileForm,
     ResendConfirmationForm,
@@ -269,6 +270,13 @@ def confirm_email(request, uidb64, token):
         return redirect("pmo_create")
     # A TemplateResponse, so that django-axes' lockout answer can be this page (sign_in.lockout_response).
     return TemplateResponse(request, "registration/confirm_email.html", {"validlink": True, "form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

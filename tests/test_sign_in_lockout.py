@@ -215,3 +215,20 @@ def test_a_client_address_that_is_not_one_is_counted_not_a_500(client, user):
     response = sign_in_as(client, user.email, PASSWORD, address="unknown")
     assert response.status_code == 429
     assert LOCKED in visible(response)
+
+
+def test_the_old_password_on_the_change_form_counts_as_a_sign_in(client, user):
+    """Whoever holds a session cannot guess the password on the change form without limit."""
+    client.force_login(user)
+    change = reverse("password_change")
+    for _ in range(5):
+        client.post(
+            change, {"old_password": "wrong", "new_password1": "N3w-pass-phrase", "new_password2": "N3w-pass-phrase"}
+        )
+    response = client.post(
+        change, {"old_password": PASSWORD, "new_password1": "N3w-pass-phrase", "new_password2": "N3w-pass-phrase"}
+    )
+    assert response.status_code in (200, 429)
+    assert LOCKED in visible(response)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
