@@ -79,7 +79,8 @@ beat: $(VENV)/.runtime
 
 check-deploy: $(VENV)/.runtime
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	DJANGO_ALLOWED_HOSTS=pmo5p.example.com $(MANAGE) check --deploy --fail-level WARNING
+	DJANGO_ALLOWED_HOSTS=pmo5p.example.com PMO5P_SITE_URL=$${PMO5P_SITE_URL:-https://pmo5p.example.com} \
+	$(MANAGE) check --deploy --fail-level WARNING
 
 # Builds the agenda report of a PMO of 5,000 stakeholders and 50,000 answers in a throwaway
 # database (SQLite, or next to the one DATABASE_URL names) and prints the time of each step.

@@ -216,6 +216,7 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
         DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
         DJANGO_ALLOWED_HOSTS="pmo5p.example.com",
         DJANGO_SETTINGS_MODULE="pmo5p.settings",
+        PMO5P_SITE_URL="https://pmo5p.example.com",
     )
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -234,6 +235,28 @@ def test_the_deployment_checks_do_fail_on_an_insecure_setting(tmp_path):
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("site_url", "check"),
+    [(None, "pmo5p.W001"), ("http://localhost:8000", "pmo5p.W001"), ("http://pmo5p.example.com", "pmo5p.W002")],
+)
+def test_the_deployment_checks_fail_on_a_site_url_that_e_mails_cannot_use(tmp_path, site_url, check):
+    """Links in e-mails start with PMO5P_SITE_URL: left at the development default or on plain
+    HTTP, reset and invitation links would be wrong in silence."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#%^&*(-_=+)"
+    extra = {"PMO5P_SITE_URL": site_url} if site_url else {}
+    env = clean_env(
+        tmp_path,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
+        DJANGO_ALLOWED_HOSTS="pmo5p.example.com",
+        DJANGO_SETTINGS_MODULE="pmo5p.settings",
+        **extra,
+    )
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
+    assert check in result.stdout + result.stderr
 
 
 # Content-Security-Policy -------------------------------------------------------------
