@@ -411,3 +411,56 @@ def test_the_admin_shows_staff_no_answer_state_of_an_anonymous_survey(world, peo
     assert client.get(f"/admin/stakeholders/response/{hidden.responses.get().pk}/change/").status_code == 302
     answer_ids = {a.pk for a in client.get("/admin/stakeholders/answer/").context["cl"].result_list}
     assert answer_ids == set(named.responses.get().answers.values_list("pk", flat=True))
+
+    # Nor can they ask the invitation list who answered, was reminded or saved a draft: a
+    # filter on answer state is refused (400), for a named survey too, since one filter can
+    # span surveys.
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_stakeholder", "view_survey", "view_segment"])
+    )
+    staff = type(staff).objects.get(pk=staff.pk)  # the permissions just added, not the cached ones
+    client.force_login(staff)
+    invitations = "/admin/stakeholders/invitation/"
+    ann = people[0]
+    for survey in (hidden, named):
+        for query in [
+            "responded_at__isnull=False",
+            "responded_at__isnull=True",
+            "responded_at__gte=2026-01-01",
+            "reminded_at__isnull=True",
+            "reminder_claimed_at__isnull=True",
+            "response__isnull=False",
+            "response__nps__lte=6",
+            "response__submitted_at__gte=2026-01-01",
+            "draft_saved_at__isnull=False",
+            "draft_answers__has_key=nps",
+        ]:
+            assert client.get(f"{invitations}?survey__id__exact={survey.pk}&{query}").status_code == 400, query
+    # Ordering by a hidden column sorts nothing: the order of an ordering that names no column.
+    unsorted = client.get(f"{invitations}?survey__id__exact={hidden.pk}&o=99").context["cl"].result_list
+    in_order = [i.pk for i in unsorted]
+    assert len(in_order) == 3
+    columns = len(client.get(invitations).context["cl"].list_display)
+    for column in range(columns):
+        for sign in ("", "-"):
+            listed = client.get(f"{invitations}?survey__id__exact={hidden.pk}&o={sign}{column}").context["cl"]
+            if listed.list_display[column] in ("reminded", "answered"):
+                assert [i.pk for i in listed.result_list] == in_order, (sign, column)
+    # The other admins that reach invitations or responses refuse it as well (Django lets
+    # them filter across one relation only), and list no anonymous response.
+    for url in [
+        f"/admin/stakeholders/response/?invitation__stakeholder__id__exact={ann.pk}",
+        f"/admin/stakeholders/stakeholder/?invitations__survey__id__exact={hidden.pk}&invitations__response__isnull=False",
+        "/admin/stakeholders/stakeholder/?invitations__responded_at__isnull=False",
+        f"/admin/stakeholders/survey/?responses__invitation__stakeholder__id__exact={ann.pk}",
+        "/admin/stakeholders/segment/?stakeholders__invitations__responded_at__isnull=False",
+    ]:
+        assert client.get(url).status_code == 400, url
+    listed = client.get(
+        f"/admin/stakeholders/response/?invitation__id__exact={hidden.invitations.get(stakeholder=ann).pk}"
+    )
+    assert list(listed.context["cl"].result_list) == []
+    # Superusers run the site and may filter.
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    answered = client.get(f"{invitations}?survey__id__exact={hidden.pk}&responded_at__isnull=False").context["cl"]
+    assert [i.stakeholder for i in answered.result_list] == [ann]
