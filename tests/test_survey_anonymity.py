@@ -27,7 +27,7 @@ from pmo5p.models import ApiToken
 from stakeholders import surveys, tasks
 from stakeholders.models import Invitation, Response
 from stakeholders.timeline import timeline
-from tests.factories import StakeholderFactory, UserFactory
+from tests.factories import SegmentFactory, StakeholderFactory, UserFactory
 from tests.helpers import messages_of
 from tests.survey_helpers import draft_survey, open_survey, respond, survey_url
 from tests.test_exports import _plain, download, records, table
@@ -380,6 +380,50 @@ def test_the_api_says_the_same_of_anonymous_twins_and_has_no_invitations_or_resp
     schema = json.loads(api.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).content)
     paths = " ".join(schema["paths"])
     assert "invitation" not in paths and "response" not in paths
+
+
+# Segments: the rows are the audience's, whoever answered ------------------------------------------
+
+
+def segment_table(page: str) -> list[str]:
+    """The rows of the results page's segment table, as rendered, in order."""
+    return [" ".join(row.split()) for row in re.findall(r'<tr data-segment="[^"]*">.*?</tr>', page, re.S)]
+
+
+def test_the_segment_rows_do_not_change_when_the_one_member_of_a_segment_answers(world, people, client_for):
+    board = StakeholderFactory(pmo=world.pmo, segment=SegmentFactory(pmo=world.pmo, name="Board"), name="Bo Board")
+    loose = StakeholderFactory(pmo=world.pmo, segment=None, name="Lu Loose")
+    survey, invitations = open_survey(world.pmo, [*people, board, loose], anonymous=True, title="Pulse", sent_at=T0)
+    by_person = {i.stakeholder_id: i for i in invitations}
+    for person in people[:3]:  # Finance reaches the minimum group size (3)
+        respond(by_person[person.pk], ratings={Element.PRODUCT: [4, 4]}, nps=8)
+    client = client_for(world.viewer)
+    _token, key = ApiToken.issue(user=world.viewer, name="tests")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    def shown():
+        page = client.get(survey_url("survey_results", survey)).content.decode()
+        segments = api.get(f"/api/v1/pmos/alpha/surveys/{survey.pk}/results/").json()["segments"]
+        exported = csv.DictReader(
+            io.StringIO(client.get(survey_url("survey_export", survey)).content.decode("utf-8-sig"))
+        )
+        return segment_table(page), segments, {row["segment"] for row in exported} - {""}
+
+    before = shown()
+    page_rows, api_rows, csv_segments = before
+    assert [re.sub(r"<[^>]+>", " ", row).split()[0] for row in page_rows] == ["Board", "Finance", "No"]
+    assert sum("hidden to protect anonymity" in row for row in page_rows) == 2  # Board, No segment
+    assert [(row["name"], row["hidden"], row["responses"]) for row in api_rows] == [
+        ("Board", True, None),
+        ("Finance", False, 3),
+        ("No segment", True, None),
+    ]
+    assert csv_segments == {"Finance"}
+    respond(by_person[board.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
+    assert shown() == before
+    respond(by_person[loose.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
+    assert shown() == before
+    assert survey.responses.count() == 5
 
 
 # The admin, for staff who are not superusers --------------------------------------------------------
