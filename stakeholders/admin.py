@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import F, OrderBy
+from django.db.models.constants import LOOKUP_SEP
 
 from stakeholders.anonymity import ANSWER_STATE_FIELDS
 from stakeholders.models import (
@@ -59,6 +62,31 @@ class QuestionAdmin(admin.ModelAdmin):
 # whose ids, in every admin link, follow the order answers came in. Superusers run the
 # site and can read the database anyway.
 HIDDEN = "hidden (anonymous)"
+# What a non-superuser may neither filter nor order invitations by. Refused for every
+# survey, not only anonymous ones: one filter can span many surveys, and
+# ?survey__id__exact=…&responded_at__isnull=False would list who answered.
+ANSWER_REVEALING = (*ANSWER_STATE_FIELDS, "response")
+
+
+def _reveals_answer(path: str) -> bool:
+    return path.lstrip("-").split(LOOKUP_SEP)[0] in ANSWER_REVEALING
+
+
+class InvitationChangeList(ChangeList):
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        if request.user.is_superuser:
+            return ordering
+        # Today no column a non-superuser sees sorts by answer state; this holds if one does.
+        return [term for term in ordering if not _reveals_answer(_ordering_path(term))]
+
+
+def _ordering_path(term) -> str:
+    if isinstance(term, OrderBy):
+        term = term.expression
+    if isinstance(term, F):
+        return term.name
+    return term if isinstance(term, str) else ""
 
 
 @admin.register(Invitation)
@@ -69,6 +97,15 @@ class InvitationAdmin(admin.ModelAdmin):
     list_select_related = ["stakeholder", "survey"]
     readonly_fields = ["token_seed", "token_hash", "draft_answers"]
     raw_id_fields = ["survey", "stakeholder"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Refused, the changelist answers 400 (DisallowedModelAdminLookup).
+        if _reveals_answer(lookup) and not (request is not None and request.user.is_superuser):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_changelist(self, request, **kwargs):
+        return InvitationChangeList
 
     def get_list_display(self, request):
         if request.user.is_superuser:

@@ -124,20 +124,30 @@ class SegmentRow:
 def segment_breakdown(survey) -> list[SegmentRow]:
     """Perception per element per segment; groups under MIN_GROUP_SIZE responses are hidden.
 
-    Two queries: the response count per segment, then the means per segment and element.
+    The rows are the segments of everyone invited, by name, and "No segment" last if
+    anyone invited has none: a function of the audience alone. Built from the segments
+    that have responses, the list would grow a "hidden" row the moment the one member
+    of a segment answered; so every group under the threshold is hidden alike, none
+    who answered as well as one. For the same reason a response counts in the segment
+    it was given in (Response.segment) but adds no row: a segment that nobody invited
+    is in any more (they moved) is not listed, answered or not.
+
+    Three queries: the segments invited, the response count per segment, then the
+    means per segment and element.
     """
     minimum = settings.MIN_GROUP_SIZE
-    counts = (
-        Response.objects.filter(survey=survey)
-        .values("segment_id", "segment__name")
-        .annotate(responses=Count("id"))
-        .order_by("segment__name")
+    invited = (
+        Invitation.objects.filter(survey=survey)
+        .values_list("stakeholder__segment_id", "stakeholder__segment__name")
+        .distinct()
+        .order_by()
     )
+    counts = dict(Response.objects.filter(survey=survey).values_list("segment_id").annotate(n=Count("id")).order_by())
     rows = {
-        c["segment_id"]: SegmentRow(
-            c["segment_id"], c["segment__name"] or "No segment", c["responses"], c["responses"] < minimum
+        segment_id: SegmentRow(
+            segment_id, name or "No segment", counts.get(segment_id, 0), counts.get(segment_id, 0) < minimum
         )
-        for c in counts
+        for segment_id, name in sorted(invited, key=lambda pair: (pair[0] is None, pair[1] or ""))
     }
     visible = [segment_id for segment_id, row in rows.items() if not row.hidden]
     if visible:

@@ -807,7 +807,11 @@ def test_results_before_any_response(world, lead_api):
     survey, _ = open_survey(world.pmo, [world.stakeholder])
     results = lead_api.get(url("api-survey-results", world.pmo, survey.pk)).json()
     assert (results["responses"], results["response_rate"], results["nps"]["score"]) == (0, 0.0, None)
-    assert all(row["perception"] is None for row in results["elements"]) and results["segments"] == []
+    assert all(row["perception"] is None for row in results["elements"])
+    # The segments of those invited, hidden while they have too few responses, none included.
+    assert results["segments"] == [
+        {"segment": world.segment.pk, "name": "Finance", "responses": None, "hidden": True, "perception": {}}
+    ]
 
 
 def test_results_of_a_survey_never_sent(world, lead_api):

@@ -27,7 +27,7 @@ from pmo5p.models import ApiToken
 from stakeholders import surveys, tasks
 from stakeholders.models import Invitation, Response
 from stakeholders.timeline import timeline
-from tests.factories import StakeholderFactory, UserFactory
+from tests.factories import SegmentFactory, StakeholderFactory, UserFactory
 from tests.helpers import messages_of
 from tests.survey_helpers import draft_survey, open_survey, respond, survey_url
 from tests.test_exports import _plain, download, records, table
@@ -382,6 +382,50 @@ def test_the_api_says_the_same_of_anonymous_twins_and_has_no_invitations_or_resp
     assert "invitation" not in paths and "response" not in paths
 
 
+# Segments: the rows are the audience's, whoever answered ------------------------------------------
+
+
+def segment_table(page: str) -> list[str]:
+    """The rows of the results page's segment table, as rendered, in order."""
+    return [" ".join(row.split()) for row in re.findall(r'<tr data-segment="[^"]*">.*?</tr>', page, re.S)]
+
+
+def test_the_segment_rows_do_not_change_when_the_one_member_of_a_segment_answers(world, people, client_for):
+    board = StakeholderFactory(pmo=world.pmo, segment=SegmentFactory(pmo=world.pmo, name="Board"), name="Bo Board")
+    loose = StakeholderFactory(pmo=world.pmo, segment=None, name="Lu Loose")
+    survey, invitations = open_survey(world.pmo, [*people, board, loose], anonymous=True, title="Pulse", sent_at=T0)
+    by_person = {i.stakeholder_id: i for i in invitations}
+    for person in people[:3]:  # Finance reaches the minimum group size (3)
+        respond(by_person[person.pk], ratings={Element.PRODUCT: [4, 4]}, nps=8)
+    client = client_for(world.viewer)
+    _token, key = ApiToken.issue(user=world.viewer, name="tests")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    def shown():
+        page = client.get(survey_url("survey_results", survey)).content.decode()
+        segments = api.get(f"/api/v1/pmos/alpha/surveys/{survey.pk}/results/").json()["segments"]
+        exported = csv.DictReader(
+            io.StringIO(client.get(survey_url("survey_export", survey)).content.decode("utf-8-sig"))
+        )
+        return segment_table(page), segments, {row["segment"] for row in exported} - {""}
+
+    before = shown()
+    page_rows, api_rows, csv_segments = before
+    assert [re.sub(r"<[^>]+>", " ", row).split()[0] for row in page_rows] == ["Board", "Finance", "No"]
+    assert sum("hidden to protect anonymity" in row for row in page_rows) == 2  # Board, No segment
+    assert [(row["name"], row["hidden"], row["responses"]) for row in api_rows] == [
+        ("Board", True, None),
+        ("Finance", False, 3),
+        ("No segment", True, None),
+    ]
+    assert csv_segments == {"Finance"}
+    respond(by_person[board.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
+    assert shown() == before
+    respond(by_person[loose.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
+    assert shown() == before
+    assert survey.responses.count() == 5
+
+
 # The admin, for staff who are not superusers --------------------------------------------------------
 
 
@@ -411,3 +455,56 @@ def test_the_admin_shows_staff_no_answer_state_of_an_anonymous_survey(world, peo
     assert client.get(f"/admin/stakeholders/response/{hidden.responses.get().pk}/change/").status_code == 302
     answer_ids = {a.pk for a in client.get("/admin/stakeholders/answer/").context["cl"].result_list}
     assert answer_ids == set(named.responses.get().answers.values_list("pk", flat=True))
+
+    # Nor can they ask the invitation list who answered, was reminded or saved a draft: a
+    # filter on answer state is refused (400), for a named survey too, since one filter can
+    # span surveys.
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_stakeholder", "view_survey", "view_segment"])
+    )
+    staff = type(staff).objects.get(pk=staff.pk)  # the permissions just added, not the cached ones
+    client.force_login(staff)
+    invitations = "/admin/stakeholders/invitation/"
+    ann = people[0]
+    for survey in (hidden, named):
+        for query in [
+            "responded_at__isnull=False",
+            "responded_at__isnull=True",
+            "responded_at__gte=2026-01-01",
+            "reminded_at__isnull=True",
+            "reminder_claimed_at__isnull=True",
+            "response__isnull=False",
+            "response__nps__lte=6",
+            "response__submitted_at__gte=2026-01-01",
+            "draft_saved_at__isnull=False",
+            "draft_answers__has_key=nps",
+        ]:
+            assert client.get(f"{invitations}?survey__id__exact={survey.pk}&{query}").status_code == 400, query
+    # Ordering by a hidden column sorts nothing: the order of an ordering that names no column.
+    unsorted = client.get(f"{invitations}?survey__id__exact={hidden.pk}&o=99").context["cl"].result_list
+    in_order = [i.pk for i in unsorted]
+    assert len(in_order) == 3
+    columns = len(client.get(invitations).context["cl"].list_display)
+    for column in range(columns):
+        for sign in ("", "-"):
+            listed = client.get(f"{invitations}?survey__id__exact={hidden.pk}&o={sign}{column}").context["cl"]
+            if listed.list_display[column] in ("reminded", "answered"):
+                assert [i.pk for i in listed.result_list] == in_order, (sign, column)
+    # The other admins that reach invitations or responses refuse it as well (Django lets
+    # them filter across one relation only), and list no anonymous response.
+    for url in [
+        f"/admin/stakeholders/response/?invitation__stakeholder__id__exact={ann.pk}",
+        f"/admin/stakeholders/stakeholder/?invitations__survey__id__exact={hidden.pk}&invitations__response__isnull=False",
+        "/admin/stakeholders/stakeholder/?invitations__responded_at__isnull=False",
+        f"/admin/stakeholders/survey/?responses__invitation__stakeholder__id__exact={ann.pk}",
+        "/admin/stakeholders/segment/?stakeholders__invitations__responded_at__isnull=False",
+    ]:
+        assert client.get(url).status_code == 400, url
+    listed = client.get(
+        f"/admin/stakeholders/response/?invitation__id__exact={hidden.invitations.get(stakeholder=ann).pk}"
+    )
+    assert list(listed.context["cl"].result_list) == []
+    # Superusers run the site and may filter.
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    answered = client.get(f"{invitations}?survey__id__exact={hidden.pk}&responded_at__isnull=False").context["cl"]
+    assert [i.stakeholder for i in answered.result_list] == [ann]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pmo5p.domain import Element
-from stakeholders.models import Invitation, QuestionKind
+from stakeholders.models import Invitation, QuestionKind, Stakeholder
 from tests.factories import SegmentFactory, StakeholderFactory
 from tests.survey_helpers import invite, open_survey, questions, respond, survey_url
 
@@ -310,3 +310,25 @@ def test_responses_without_a_segment_form_a_group_of_their_own(world, client_for
     assert rows["No segment"].perceptions[0] == pytest.approx(50.0)
     assert rows["Finance"].hidden is True
     assert segment_rows(response.content.decode())["No segment"][:2] == ["3", "50.0"]
+
+
+def test_segment_rows_are_those_of_the_audience_and_responses_count_where_they_were_given(world, client_for):
+    """A row per segment of those invited, none answered included; a response stays in the
+    segment it was given in when its stakeholder moves, and a segment left empty goes."""
+    finance = [StakeholderFactory(pmo=world.pmo, segment=world.segment) for _ in range(3)]
+    it = StakeholderFactory(pmo=world.pmo, segment=SegmentFactory(pmo=world.pmo, name="IT"))
+    survey, invitations = open_survey(world.pmo, [*finance, it])
+    for invitation in invitations[:3]:
+        respond(invitation, ratings={P: [4, 4]}, nps=8)
+    client = client_for(world.lead)
+    rows = client.get(survey_url("survey_results", survey)).context["segments"]
+    assert [(row.name, row.responses, row.hidden) for row in rows] == [("Finance", 3, False), ("IT", 0, True)]
+    ops = SegmentFactory(pmo=world.pmo, name="Ops")
+    Stakeholder.objects.filter(pk__in=[finance[0].pk, it.pk]).update(segment=ops)
+    response = client.get(survey_url("survey_results", survey))
+    rows = response.context["segments"]
+    assert [(row.name, row.responses, row.hidden) for row in rows] == [("Finance", 3, False), ("Ops", 0, True)]
+    assert segment_rows(response.content.decode()) == {
+        "Finance": ["3", "75.0", "—", "—", "—", "—"],
+        "Ops": ["fewer than 3", "hidden to protect anonymity"],
+    }
