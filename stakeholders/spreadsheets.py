@@ -12,6 +12,7 @@ tablib's Dataset; every CSV the product writes goes through CsvWriter.
 import codecs
 import copy
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -179,6 +180,11 @@ SAVE_AGAIN = "Open it in Excel, save it again and upload it."
 UNPACK_CHUNK = 64 * 1024
 # Excel's last column is XFD: no row of a workbook it wrote is longer.
 EXCEL_MAX_COLUMNS = 16_384
+# The SpreadsheetML namespace of the rows openpyxl reads.
+SHEET_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+# A cell's column in its position ("XFD7"), as openpyxl reads it: up to three letters, then the row.
+_CELL_COLUMN = re.compile(r"([A-Za-z]{1,3})[0-9]")
+_ROW_TAG = f"{SHEET_MAIN} row"
 
 
 def read_table(name: str, data: bytes, *, limits: Limits, columns=None) -> Table:
@@ -188,7 +194,7 @@ def read_table(name: str, data: bytes, *, limits: Limits, columns=None) -> Table
     if data.startswith(b"PK\x03\x04"):
         _check_workbook(data, limits)
         try:
-            return _table(_xlsx_rows(data), limits, columns)
+            return _table(_xlsx_rows(data, limits), limits, columns)
         except EmptyFile as error:
             raise EmptyFile(f"{error} Only the first sheet of a workbook is read.") from error
     if data.startswith(b"\xd0\xcf\x11\xe0") and lower.endswith(".xlsx"):
@@ -241,9 +247,10 @@ def _table(rows, limits: Limits, columns=None) -> Table:
 
 
 def _check_cells(number: int, cells: list[str], limits: Limits) -> None:
+    # An XLSX row is read no further than one column past the limit (_xlsx_rows): "more than".
     if len(cells) > limits.columns:
         raise SpreadsheetError(
-            f"Row {number:,} has {len(cells):,} columns; a file may have up to {limits.columns:,}. "
+            f"Row {number:,} has more than {limits.columns:,} columns; a file may have up to {limits.columns:,}. "
             "Delete the columns that are not imported and upload the file again."
         )
     if cells and max(map(len, cells)) > limits.cell_chars:
@@ -439,16 +446,26 @@ class _PartScan:
 
     openpyxl holds every shared string in memory, and a whole row at a time (a 65 kB file
     with one row of two million cells took it 40 s and 1 GB); the time it takes grows with
-    the cells. So: no row longer than Excel's own, no more cells than IMPORT_MAX_XLSX_CELLS,
-    no more shared strings than IMPORT_MAX_XLSX_STRINGS; and, as openpyxl's defusedxml
-    does, no entity declarations. A part that is not XML (an image) is not scanned further:
+    the cells. It reads every child of a <row> as a cell, placed at the column its `r`
+    gives ("XFD7") or, without one, just after the cell before; and it fills a row with
+    empty cells up to its last one, and the sheet with empty rows up to each row's number.
+    So a row counts as wide as its last cell's column (a 221 kB file of 20,000 rows each
+    holding A and an empty XFD was 327 million cells to openpyxl, 36 s), whatever the
+    number of its elements. The scan follows the same positions and refuses: a cell past
+    Excel's last column (openpyxl goes on to ZZZ), a row of more than Excel's cells, a row
+    numbered past what the import can read (_last_row), more than IMPORT_MAX_XLSX_CELLS
+    cells, more than IMPORT_MAX_XLSX_STRINGS shared strings; and, as openpyxl's defusedxml
+    does, any entity declaration. A part that is not XML (an image) is not scanned further:
     openpyxl refuses it if it ever reads it as XML.
     """
 
     def __init__(self, totals: dict, limits: Limits):
-        self.totals, self.limits, self.row_cells = totals, limits, 0
+        self.totals, self.limits = totals, limits
+        # The depth of the element being read, and that of a row's cells (0 outside a row).
+        self.depth, self.cell_depth, self.row_number = 0, 0, 0
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
         self.parser.EntityDeclHandler = self._entity
         self.xml = True
 
@@ -462,29 +479,100 @@ class _PartScan:
     def _entity(self, *_):
         raise SpreadsheetError(f"{CANNOT_READ}: it declares XML entities, which a workbook never does. {SAVE_AGAIN}")
 
-    def _start(self, name, _attributes):
-        tag = name.rpartition(" ")[2]
-        if tag == "row":
-            self.row_cells = 0
-        elif tag == "c":
-            self.row_cells += 1
-            self.totals["cells"] += 1
-            if self.row_cells > EXCEL_MAX_COLUMNS:
-                raise SpreadsheetError(
-                    f"{CANNOT_READ}: a row of it has more than {EXCEL_MAX_COLUMNS:,} cells, which Excel never writes."
-                )
-            if self.totals["cells"] > self.limits.cells:
-                raise SpreadsheetError(
-                    f"{CANNOT_READ}: it holds more than {self.limits.cells:,} cells, the most a workbook may have. "
-                    "Copy the sheet to import into a new workbook, split it, or save it as CSV."
-                )
-        elif tag == "si":
+    # The handlers run for every element of every part: kept to a few comparisons.
+    def _start(self, name, attributes):
+        self.depth += 1
+        if self.depth == self.cell_depth:
+            self._cell(attributes.get("r"))  # every child of a row, whatever its name
+        if name == _ROW_TAG:
+            if self.cell_depth:
+                raise SpreadsheetError(_damaged("a row is inside another"))
+            self._row(attributes.get("r"))
+        elif name[-2:] == "si" and name.rpartition(" ")[2] == "si":
             self.totals["strings"] += 1
             if self.totals["strings"] > self.limits.strings:
                 raise SpreadsheetError(
                     f"{CANNOT_READ}: it holds more than {self.limits.strings:,} different texts, the most a "
                     "workbook may have. Copy the sheet to import into a new workbook, split it, or save it as CSV."
                 )
+
+    def _end(self, _name):
+        if self.depth < self.cell_depth:  # the row's own end
+            self.cell_depth = 0
+        self.depth -= 1
+
+    def _row(self, r: str | None) -> None:
+        # As openpyxl reads it: a whole number, possibly written as a float ("1e6"); without one,
+        # the row after the one before. openpyxl yields an empty row for every number skipped.
+        if r is None:
+            self.row_number += 1
+        else:
+            try:
+                self.row_number = int(r)
+            except ValueError:
+                try:
+                    number = float(r)
+                except ValueError:
+                    number = None
+                if number is None or not number.is_integer():
+                    raise SpreadsheetError(_damaged("a row number is not valid")) from None
+                self.row_number = int(number)
+        if self.row_number > _last_row(self.limits):
+            raise SpreadsheetError(
+                f"The file has a row numbered {self.row_number:,}; a file may have up to {self.limits.rows:,} rows. "
+                "Delete the rows below the table, even empty ones, and upload it again."
+            )
+        self.cell_depth, self.row_cells, self.column, self.width = self.depth + 1, 0, 0, 0
+
+    def _cell(self, r: str | None) -> None:
+        self.row_cells += 1
+        if r:  # openpyxl takes an empty `r` for none
+            letters = _CELL_COLUMN.match(r)
+            if letters is None:  # openpyxl refuses it too
+                raise SpreadsheetError(_damaged("a cell's position is not valid"))
+            self.column = column_index(letters[1])
+        else:
+            self.column += 1
+        if self.row_cells > EXCEL_MAX_COLUMNS:
+            raise SpreadsheetError(
+                f"{CANNOT_READ}: a row of it has more than {EXCEL_MAX_COLUMNS:,} cells, which Excel never writes."
+            )
+        if self.column > EXCEL_MAX_COLUMNS:
+            raise SpreadsheetError(
+                f"{CANNOT_READ}: row {self.row_number:,} has a cell past column {column_letter(EXCEL_MAX_COLUMNS - 1)}, "
+                "the last column of Excel, which never writes one there."
+            )
+        # The row so far, as wide as its furthest cell (or its number of cells, if more).
+        width = max(self.width, self.row_cells, self.column)
+        if width > self.width:
+            self.totals["cells"] += width - self.width
+            self.width = width
+            if self.totals["cells"] > self.limits.cells:
+                raise SpreadsheetError(
+                    f"{CANNOT_READ}: it holds more than {self.limits.cells:,} cells, the most a workbook may have. "
+                    "A row counts every cell up to its last one, empty ones included. "
+                    "Copy the sheet to import into a new workbook, split it, or save it as CSV."
+                )
+
+
+def _last_row(limits: Limits) -> int:
+    """The last row number an XLSX sheet may have: the rows the import takes, its header, and as
+    many empty rows as end a table (TRAILING_BLANK_ROWS), for those above the header and the
+    formatted ones below the table. openpyxl reads no further (_xlsx_rows)."""
+    return limits.rows + 1 + TRAILING_BLANK_ROWS
+
+
+def _damaged(reason: str) -> str:
+    return f"{CANNOT_READ}: the workbook is damaged ({reason}). {SAVE_AGAIN}"
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: a hostile file may use every case of every column
+def column_index(letters: str) -> int:
+    """A column's number from its name in a spreadsheet: A is 1, AA is 27 (the reverse of column_letter)."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
 
 
 def _part_too_large(limits: Limits) -> str:
@@ -520,7 +608,7 @@ def _unreadable(error: Exception) -> SpreadsheetError:
     return SpreadsheetError(f"{CANNOT_READ}: {reason}. {SAVE_AGAIN}")
 
 
-def _xlsx_rows(data: bytes):
+def _xlsx_rows(data: bytes, limits: Limits):
     from openpyxl import load_workbook  # imported here: only uploads of .xlsx files need it
 
     # openpyxl raises whatever its parsing meets in a hostile workbook (XML errors, defusedxml's
@@ -536,7 +624,11 @@ def _xlsx_rows(data: bytes):
         sheet = book.worksheets[0]
         # A wrong "dimension" written by some tools would cut rows off: read the sheet as it is.
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
+        # No further than the import can use, whatever the scan let through: openpyxl fills a row
+        # with empty cells up to its last one, and the sheet with empty rows up to each row's number
+        # (the scan refuses a number past _last_row). One column past the limit is enough to refuse
+        # a row too wide; a cell further right could never be an imported column, and is not read.
+        rows = sheet.iter_rows(max_row=_last_row(limits), max_col=limits.columns + 1, values_only=True)
         number = 0
         while True:
             try:
@@ -546,7 +638,11 @@ def _xlsx_rows(data: bytes):
             if row is None:
                 break
             number += 1
-            yield number, [cell_text(value) for value in row]
+            # Every row is max_col wide: the empty cells at its end are not worth converting.
+            end = len(row)
+            while end and row[end - 1] is None:
+                end -= 1
+            yield number, [cell_text(value) for value in row[:end]]
     finally:
         book.close()
 

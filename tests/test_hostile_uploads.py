@@ -18,8 +18,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from stakeholders import spreadsheets
 from stakeholders.models import ImportJob, Stakeholder
+from stakeholders.spreadsheets import Limits, read_table
 from tests.helpers import visible
 from tests.test_import import csv_bytes, upload, upload_url, xlsx_bytes
 
@@ -214,6 +217,130 @@ def test_too_many_cells(world, client_for):
     )
 
 
+@pytest.fixture
+def scan(monkeypatch):
+    """What the check did before openpyxl: the cells it scanned, and whether openpyxl was called."""
+    work = {"cells": 0, "opened": 0}
+    real_cell, real_load = getattr(spreadsheets._PartScan, "_cell", None), openpyxl.load_workbook
+
+    def cell(self, r):
+        work["cells"] += 1
+        return real_cell(self, r)
+
+    def load(*args, **kwargs):
+        work["opened"] += 1
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(spreadsheets._PartScan, "_cell", cell, raising=False)
+    monkeypatch.setattr(openpyxl, "load_workbook", load)
+    return work
+
+
+@override_settings(IMPORT_MAX_XLSX_CELLS=100_000)
+def test_a_sparse_row_counts_as_wide_as_its_last_cell(world, client_for, scan):
+    # Two cells a row, A and an empty XFD: 4,000 <c> elements, but 32 million cells to openpyxl,
+    # which fills each row with empty cells up to its last one.
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>P{n}</t></is></c><c r="XFD{n}" s="1"/></row>'
+        for n in range(3, 2003)
+    )
+    data = workbook(sheet_xml=sheet(ROWS + rows))
+    assert len(data) < 64 * 1024
+    response = upload(client_for(world.member), world.pmo, data, name="sparse.xlsx")
+    assert_refused(
+        response, world, "This file cannot be read: it holds more than 100,000 cells, the most a workbook may have."
+    )
+    assert "A row counts every cell up to its last one, empty ones included." in response.content.decode()
+    assert scan["opened"] == 0
+    assert scan["cells"] < 20  # refused on the seventh row of 16,384 cells: the rest was never looked at
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        '<c r="XFE3"/>',
+        '<c r="ZZZ3" t="inlineStr"><is><t>x</t></is></c>',
+        '<c r="xfe3"/>',
+        '<c r="XFD3"/><c/>',  # no position: the column after the one before
+    ],
+)
+def test_a_cell_past_excels_last_column(world, client_for, scan, cells):
+    row = f'<row r="3"><c r="A3" t="inlineStr"><is><t>Bo</t></is></c>{cells}</row>'
+    response = upload(client_for(world.member), world.pmo, workbook(sheet_xml=sheet(ROWS + row)), name="p.xlsx")
+    assert_refused(
+        response, world, "This file cannot be read: row 3 has a cell past column XFD, the last column of Excel"
+    )
+    assert scan["opened"] == 0
+
+
+def test_a_cell_with_a_position_openpyxl_cannot_read(world, client_for, scan):
+    row = '<row r="3"><c r="$A$3"/></row>'
+    response = upload(client_for(world.member), world.pmo, workbook(sheet_xml=sheet(ROWS + row)), name="p.xlsx")
+    assert_refused(
+        response, world, "This file cannot be read: the workbook is damaged (a cell's position is not valid)."
+    )
+    assert scan["opened"] == 0
+
+
+def test_every_child_of_a_row_is_a_cell_to_openpyxl(world, client_for, scan):
+    row = '<row r="3">' + "<x/>" * 16_385 + "</row>"
+    response = upload(client_for(world.member), world.pmo, workbook(sheet_xml=sheet(ROWS + row)), name="p.xlsx")
+    assert_refused(response, world, "This file cannot be read: a row of it has more than 16,384 cells")
+    assert scan["opened"] == 0
+
+
+@pytest.mark.parametrize("number", ["1048576", "1e6", "21002"])
+def test_a_row_numbered_past_what_the_import_reads(world, client_for, scan, number):
+    # openpyxl yields an empty row for every number skipped: a million of them here.
+    row = f'<row r="{number}"><c t="inlineStr"><is><t>Far Away</t></is></c></row>'
+    response = upload(client_for(world.member), world.pmo, workbook(sheet_xml=sheet(ROWS + row)), name="p.xlsx")
+    shown = f"{int(float(number)):,}"
+    assert_refused(
+        response,
+        world,
+        f"The file has a row numbered {shown}; a file may have up to 20,000 rows. Delete the rows below",
+    )
+    assert scan["opened"] == 0
+    assert scan["cells"] == 4  # the two rows before it
+
+
+def test_rows_up_to_the_last_the_import_reads_are_read(world, client_for):
+    # The rows it takes, the header, and as many empty rows as end a table: blank rows above the
+    # header or formatting below the table are no reason to refuse a file.
+    row = '<row r="21001"><c r="A21001" s="1"/></row>'
+    response = upload(client_for(world.member), world.pmo, workbook(sheet_xml=sheet(ROWS + row)), name="p.xlsx")
+    assert response.status_code == 302
+    assert ImportJob.objects.get().rows == [[2, {"name": "Ann Able", "email": "ann@corp.example"}]]
+
+
+def test_openpyxl_reads_no_further_than_the_import_can_use(monkeypatch):
+    """The second line, should the scan let a file through: openpyxl is asked for one column past
+    the limit and for rows up to the last the import reads, whatever the file's positions."""
+    limits = Limits(
+        rows=5, columns=3, cell_chars=100, unpacked_bytes=MiB, part_bytes=MiB, parts=50, cells=10**9, strings=100
+    )
+    rows = (
+        ROWS + '<row r="3"><c r="A3" t="inlineStr"><is><t>Bo</t></is></c><c r="XFD3"/></row>'
+        '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>Far</t></is></c></row>'
+    )
+    data = workbook(sheet_xml=sheet(rows))
+    monkeypatch.setattr(spreadsheets, "_check_workbook", lambda *args: None)  # the first line, out of the way
+    widths, real_get_row = [], ReadOnlyWorksheet._get_row
+
+    def get_row(self, *args, **kwargs):
+        row = real_get_row(self, *args, **kwargs)
+        widths.append(len(row))
+        return row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_get_row", get_row)
+    read = list(spreadsheets._xlsx_rows(data, limits))
+    assert len(read) == 5 + 1 + spreadsheets.TRAILING_BLANK_ROWS  # not 1,048,576
+    assert set(widths) == {4}  # not 16,384
+    assert read[:3] == [(1, ["Name", "E-mail"]), (2, ["Ann Able", "ann@corp.example"]), (3, ["Bo"])]
+    table = read_table("p.xlsx", data, limits=limits)
+    assert table.rows == [(2, ["Ann Able", "ann@corp.example"]), (3, ["Bo"])]
+
+
 @override_settings(IMPORT_MAX_XLSX_STRINGS=10)
 def test_too_many_shared_strings(world, client_for):
     strings = shared_strings(*(f"text {n}" for n in range(9)))  # and Name, E-mail
@@ -338,7 +465,7 @@ def test_too_many_columns(world, client_for, fmt):
     header = ["Name", "E-mail"] + [f"Extra {n}" for n in range(99)]
     content, name = _files([header, ["Ann", "ann@corp.example"]])[fmt]
     response = upload(client_for(world.member), world.pmo, content, name=name)
-    assert_refused(response, world, "Row 1 has 101 columns; a file may have up to 100.")
+    assert_refused(response, world, "Row 1 has more than 100 columns; a file may have up to 100.")
 
 
 def test_empty_columns_at_the_end_of_a_row_are_not_counted(world, client_for):
