@@ -9,19 +9,12 @@ Used by tests/test_date_inputs.py and tests/test_form_coverage.py.
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from django.contrib.auth.tokens import default_token_generator
 from django.test import override_settings
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from pmo5p.accounts import confirmation_tokens
-from pmo5p.models import MemberInvitation, Role, User
-from stakeholders import surveys
-from tests.test_tenancy import PUBLIC, ROUTES, own_values, url_for
+from tests.test_tenancy import PUBLIC, ROUTES, own_values, public_values, url_for
 
 
 @dataclass
@@ -97,36 +90,6 @@ def _rendered(name, response) -> RenderedPage:
     is_html = response.get("Content-Type", "").startswith("text/html")
     html = response.content.decode() if is_html and not response.streaming else None
     return RenderedPage(name=name, path=response.wsgi_request.path, status=response.status_code, html=html)
-
-
-def public_values(world) -> dict[str, dict]:
-    """Valid links for the public pages that take one, per URL name."""
-    invitation = MemberInvitation(pmo=world.pmo, email="invitee@alpha.example", role=Role.MEMBER)
-    member_token = invitation.issue_token()
-    invitation.invited_by = world.lead
-    invitation.save()
-    # A launched survey of the other PMO: its link opens the answer form.
-    survey = surveys.create_survey(
-        pmo=world.other_pmo, created_by=world.outsider, title="Walk survey", closes_on=date(2099, 1, 1)
-    )
-    survey.target_stakeholders.add(world.other_stakeholder)
-    (survey_invitation,) = surveys.launch(survey)
-    user = world.member
-    # An account made by sign-up whose address is not confirmed yet: its link opens the confirm page.
-    unconfirmed = User.objects.create_user("unconfirmed@alpha.example", "unconfirmed-password-1", email_verified=False)
-    return {
-        "confirm_email": {
-            "uidb64": urlsafe_base64_encode(force_bytes(unconfirmed.pk)),
-            "token": confirmation_tokens.make_token(unconfirmed),
-        },
-        "accept_invitation": {"token": member_token},
-        "survey_answer": {"token": survey_invitation.token},
-        "survey_save": {"token": survey_invitation.token},
-        "password_reset_confirm": {
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    }
 
 
 def walk(client, world, invitation) -> list[RenderedPage]:
