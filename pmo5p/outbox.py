@@ -111,9 +111,15 @@ def send_again(email: OutgoingEmail) -> bool:
     return True
 
 
-def for_source(source: Model, kind: str | None = None):
-    rows = OutgoingEmail.objects.filter(source_type=ContentType.objects.get_for_model(source), source_id=source.pk)
-    return rows.filter(kind=kind) if kind else rows
+def for_sources(model: type[Model], ids, kind: str):
+    """The e-mails of kind `kind` about the rows of `model` with these ids."""
+    return OutgoingEmail.objects.filter(
+        source_type=ContentType.objects.get_for_model(model), source_id__in=ids, kind=kind
+    )
+
+
+def for_source(source: Model, kind: str):
+    return for_sources(type(source), [source.pk], kind)
 
 
 # Sending ------------------------------------------------------------------------------------
@@ -146,7 +152,7 @@ def _claim(email_id: int) -> OutgoingEmail | str:
         if email is None:
             return "gone"
         if email.status not in (Status.QUEUED, Status.SENDING):
-            return email.status
+            return f"{email.status} already"
         if email.next_attempt_at and email.next_attempt_at > now:
             return "not due"  # waiting for a retry, or a send under way holds the lease
         hooks = _hooks.get(email.kind, Hooks())

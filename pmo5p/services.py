@@ -57,8 +57,16 @@ def _forget_the_link(email: OutgoingEmail) -> None:
 outbox.register(OutgoingEmail.Kind.MEMBER_INVITATION, record=_forget_the_link)
 
 
-def invitation_email(invitation: MemberInvitation) -> OutgoingEmail | None:
-    return outbox.for_source(invitation, OutgoingEmail.Kind.MEMBER_INVITATION).first()
+def invitation_emails(invitations: list[MemberInvitation]) -> dict[int, OutgoingEmail]:
+    """The e-mail of each invitation, by the invitation's id (one query)."""
+    rows = outbox.for_sources(MemberInvitation, [i.pk for i in invitations], OutgoingEmail.Kind.MEMBER_INVITATION)
+    return {row.source_id: row for row in rows}
+
+
+def resend_invitation(invitation: MemberInvitation) -> bool:
+    """Send a failed or stuck invitation e-mail again; False if it went out or is on its way."""
+    email = invitation_emails([invitation]).get(invitation.pk)
+    return email is not None and outbox.send_again(email)
 
 
 @transaction.atomic

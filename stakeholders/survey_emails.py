@@ -106,8 +106,8 @@ def queue_anonymous_detractor_alert(survey: Survey, new: int) -> OutgoingEmail:
     )
 
 
-def detractor_alerts(survey: Survey) -> dict:
-    """How the survey's detractor alerts fared, by status (a count: never who, or when)."""
+def alert_emails(survey: Survey):
+    """The survey's detractor alerts: one per named detractor, or the anonymous survey's batches."""
     named = Q(
         kind=Kind.DETRACTOR_ALERT,
         source_type=ContentType.objects.get_for_model(Response),
@@ -116,7 +116,13 @@ def detractor_alerts(survey: Survey) -> dict:
     batched = Q(
         kind=Kind.DETRACTOR_ALERT_BATCH, source_type=ContentType.objects.get_for_model(Survey), source_id=survey.pk
     )
-    rows = OutgoingEmail.objects.filter(named | batched)
+    return OutgoingEmail.objects.filter(named | batched)
+
+
+def detractor_alerts(survey: Survey) -> dict:
+    """How the survey's detractor alerts fared, by status, and those a lead may send again.
+    Counts and errors only: an alert of an anonymous survey says nothing of who, or when."""
+    rows = alert_emails(survey)
     counts = rows.aggregate(
         total=Count("pk"),
         sent=Count("pk", filter=Q(status=Status.SENT)),

@@ -534,7 +534,7 @@ def test_a_retry_after_a_failure_sends_once_and_clears_the_error(world, delivery
 
 def test_a_sent_delivery_is_skipped(world, delivery):
     assert outbox.send(email_of(delivery).pk) == "sent"
-    assert outbox.send(email_of(delivery).pk) == "sent"
+    assert outbox.send(email_of(delivery).pk) == "sent already"
     assert outbox.send(987654321) == "gone"
     assert len(mail.outbox) == 1
     delivery.refresh_from_db()

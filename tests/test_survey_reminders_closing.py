@@ -105,7 +105,7 @@ def test_sending_a_claimed_reminder_twice_sends_it_once(world, due):
     surveys.claim_due_reminders(now=NOW)
     reminder = reminder_of(due["fiona"])
     assert outbox.send(reminder.pk) == "sent"
-    assert outbox.send(reminder.pk) == "sent"  # already: nothing more
+    assert outbox.send(reminder.pk) == "sent already"
     assert len(mail.outbox) == 1
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agenda.models import Action, AgendaReport, Incident, ReportDelivery
-from pmo5p.models import ApiToken, MemberInvitation, Membership
+from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail
 from pmo5p.services import invite_member
 from stakeholders import imports
 from stakeholders.models import ImportJob, Interaction, Invitation, Survey
@@ -128,6 +128,7 @@ def own_values(world, invitation):
         **_agenda_ids(world.pmo),
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.pmo).pk,
+        "email_id": OutgoingEmail.objects.filter(pmo=world.pmo).first().pk,
     }
 
 
@@ -145,6 +146,7 @@ def other_values(world, other_invitation):
         **_agenda_ids(world.other_pmo),
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.other_pmo).pk,
+        "email_id": OutgoingEmail.objects.filter(pmo=world.other_pmo).first().pk,
     }
 
 
@@ -268,6 +270,7 @@ def _snapshot():
         list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),
         list(Segment.objects.values_list("id", "name", "description").order_by("id")),
         list(Stakeholder.objects.values().order_by("id")),
+        list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
     )
 
 
