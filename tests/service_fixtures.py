@@ -27,7 +27,7 @@ an SMTP sink (aiosmtpd) and a Celery worker on Redis.
     test parametrizes it), for every start of the worker.
 
     A test that also uses ``live_server`` gets links in e-mails that point at it
-    (the worker's PMO5P_SITE_URL is the live server's URL).
+    (the worker's PMO5P_SITE_URL and this process's SITE_URL are the live server's URL).
 
 ``celery_beat``
     A real ``celery -A pmo5p beat`` with the worker's environment, so sending to its
@@ -716,6 +716,8 @@ def celery_worker(
     }
     if "live_server" in request.fixturenames:
         env["PMO5P_SITE_URL"] = request.getfixturevalue("live_server").url
+        # E-mails are rendered where they are queued (the outbox), often in this process.
+        request.getfixturevalue("settings").SITE_URL = env["PMO5P_SITE_URL"]
     env.update(celery_worker_env)
     worker = CeleryWorker(queue=queue, broker_url=redis_url, env=env, log_dir=tmp_path)
     _add_diagnostic(request, "celery worker log (tail)", worker.tail)
