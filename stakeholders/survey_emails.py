@@ -37,25 +37,16 @@ def context(invitation: Invitation) -> dict:
 
 
 def queue_invitation(invitation: Invitation) -> OutgoingEmail:
-    return outbox.queue(
-        Kind.SURVEY_INVITATION,
-        [invitation.email],
-        "survey-invitation",
-        context(invitation),
-        pmo=invitation.survey.pmo,
-        source=invitation,
-    )
+    return _queue(invitation, Kind.SURVEY_INVITATION, "survey-invitation")
 
 
 def queue_reminder(invitation: Invitation) -> OutgoingEmail:
-    return outbox.queue(
-        Kind.SURVEY_REMINDER,
-        [invitation.email],
-        "survey-reminder",
-        context(invitation),
-        pmo=invitation.survey.pmo,
-        source=invitation,
-    )
+    return _queue(invitation, Kind.SURVEY_REMINDER, "survey-reminder")
+
+
+def _queue(invitation: Invitation, kind: str, template: str) -> OutgoingEmail:
+    pmo = invitation.survey.pmo
+    return outbox.queue(kind, [invitation.email], template, context(invitation), pmo=pmo, source=invitation)
 
 
 def invitation_email(invitation: Invitation) -> OutgoingEmail | None:

@@ -3,7 +3,7 @@ kind of e-mail going through it. PostgreSQL: the concurrency test needs real row
 
 import smtplib
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -17,7 +17,7 @@ from django.utils import timezone
 from agenda import reports
 from agenda.models import AgendaReport
 from pmo5p import outbox
-from pmo5p.models import OutgoingEmail, Role
+from pmo5p.models import Membership, OutgoingEmail, Role
 from pmo5p.services import invite_member
 from stakeholders import surveys
 from stakeholders.models import Invitation
@@ -334,15 +334,17 @@ def test_an_anonymous_surveys_batched_alert_is_an_outbox_row(world):
     assert (email.kind, email.source, email.to) == (Kind.DETRACTOR_ALERT_BATCH, survey, [world.lead.email])
 
 
-def test_a_report_delivery_is_an_outbox_row_with_its_pdf_read_at_send_time(world, stub_pdf):
-    report = AgendaReport.objects.create(
-        pmo=world.pmo,
-        frequency="monthly",
-        period_start=timezone.datetime(2026, 10, 1).date(),
-        period_end=timezone.datetime(2026, 11, 1).date(),
+def october_report(world) -> AgendaReport:
+    """October's report of Alpha, which the lead receives."""
+    Membership.objects.filter(pmo=world.pmo, user=world.lead).update(receives_reports=True)
+    return AgendaReport.objects.create(
+        pmo=world.pmo, frequency="monthly", period_start=date(2026, 10, 1), period_end=date(2026, 11, 1)
     )
+
+
+def test_a_report_delivery_is_an_outbox_row_with_its_pdf_read_at_send_time(world, stub_pdf):
+    report = october_report(world)
     reports.build(report.pk)
-    world.membership(world.lead).__class__.objects.filter(user=world.lead).update(receives_reports=True)
     (delivery_id,) = reports.create_deliveries(report)
     (email,) = OutgoingEmail.objects.all()
     assert (email.kind, email.source.pk, email.message_id) == (Kind.REPORT, delivery_id, email.source.message_id)
@@ -356,13 +358,7 @@ def test_a_stale_report_queues_no_more_sends(world, stub_pdf):
     """A report built again, or its deliveries made again, queue nothing: only a new delivery does."""
     from agenda import tasks
 
-    report = AgendaReport.objects.create(
-        pmo=world.pmo,
-        frequency="monthly",
-        period_start=timezone.datetime(2026, 10, 1).date(),
-        period_end=timezone.datetime(2026, 11, 1).date(),
-    )
-    world.membership(world.lead).__class__.objects.filter(user=world.lead).update(receives_reports=True)
+    report = october_report(world)
     for _ in range(5):
         tasks.build_report.delay(report.pk)
     assert OutgoingEmail.objects.count() == 1
@@ -404,3 +400,83 @@ def test_the_members_page_shows_an_invitations_email_and_sends_a_failed_one_agai
     assert [m.to for m in mail.outbox] == [["new@alpha.example"]]
     page = client.get(reverse("members", kwargs={"slug": world.pmo.slug})).content.decode()
     assert url not in page
+
+
+# The survey page: detractor alerts, for leads ------------------------------------------------------
+
+
+def test_the_survey_page_shows_leads_how_the_detractor_alerts_fared_and_sends_a_failed_one_again(
+    world, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    Server(monkeypatch, smtplib.SMTPRecipientsRefused({world.lead.email: (550, b"5.2.2 Mailbox full")}))
+    with django_capture_on_commit_callbacks(execute=True):
+        surveys.submit(invitation, values={}, nps=1, comment="")
+    (alert,) = OutgoingEmail.objects.filter(kind=Kind.DETRACTOR_ALERT)
+    page_url = reverse("survey_detail", kwargs={"slug": world.pmo.slug, "survey_id": survey.pk})
+    url = reverse(
+        "detractor_alert_resend", kwargs={"slug": world.pmo.slug, "survey_id": survey.pk, "email_id": alert.pk}
+    )
+    member_page = client_for(world.member).get(page_url).content.decode()
+    assert "Detractor alerts" not in member_page
+    assert client_for(world.member).post(url).status_code == 403
+    client = client_for(world.lead)
+    page = client.get(page_url).content.decode()
+    assert "Detractor alerts" in page and "0 sent · 0 on the way · 1 failed" in page
+    assert "Mailbox full" in page and url in page
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url).status_code == 302
+    assert [m.to for m in mail.outbox] == [[world.lead.email]]
+    page = client.get(page_url).content.decode()
+    assert "1 sent · 0 on the way · 0 failed" in page and url not in page
+
+
+def test_an_anonymous_surveys_alerts_show_as_a_count_only(world, client_for):
+    others = [StakeholderFactory(pmo=world.pmo, email=f"p{n}@corp.example") for n in range(3)]
+    survey, invitations = open_survey(world.pmo, others, anonymous=True)
+    for invitation in invitations:
+        respond(invitation, nps=1)
+    surveys.alert_anonymous_detractors(survey.pk)
+    outbox.sweep()
+    page = (
+        client_for(world.lead)
+        .get(reverse("survey_detail", kwargs={"slug": world.pmo.slug, "survey_id": survey.pk}))
+        .content.decode()
+    )
+    assert "1 sent · 0 on the way · 0 failed" in page
+
+
+# Upgrading: the e-mails in flight become rows -----------------------------------------------------
+
+
+def test_the_migrations_make_rows_of_the_emails_in_flight(world, stub_pdf):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    survey, (queued_invitation, claimed) = open_survey(
+        world.pmo, [world.stakeholder, StakeholderFactory(pmo=world.pmo, email="cat@corp.example")]
+    )
+    Invitation.objects.filter(pk=queued_invitation.pk).update(
+        send_status="pending", sent_at=None, send_attempts=2, last_error="451 later"
+    )
+    Invitation.objects.filter(pk=claimed.pk).update(reminder_claimed_at=timezone.now())
+    report = october_report(world)
+    reports.build(report.pk)
+    delivery = report.deliveries.create(user=world.lead, email=world.lead.email, attempts=1, last_error="timeout")
+
+    import_module("stakeholders.migrations.0007_survey_emails_into_the_outbox").into_the_outbox(apps, None)
+    import_module("agenda.migrations.0004_report_deliveries_into_the_outbox").into_the_outbox(apps, None)
+
+    rows = {(row.kind, row.source_id): row for row in OutgoingEmail.objects.all()}
+    assert sorted(rows) == sorted(
+        [(Kind.SURVEY_INVITATION, queued_invitation.pk), (Kind.SURVEY_REMINDER, claimed.pk), (Kind.REPORT, delivery.pk)]
+    )
+    invitation_row = rows[(Kind.SURVEY_INVITATION, queued_invitation.pk)]
+    assert (invitation_row.status, invitation_row.attempts, invitation_row.last_error) == ("queued", 2, "451 later")
+    assert rows[(Kind.REPORT, delivery.pk)].message_id == delivery.message_id
+    assert rows[(Kind.REPORT, delivery.pk)].attempts == 1
+    assert outbox.sweep() == 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        ["cat@corp.example", world.lead.email, world.stakeholder.email]
+    )
