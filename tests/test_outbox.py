@@ -1,6 +1,7 @@
 """The outbox (pmo5p/outbox.py): one row per e-mail, one send policy, the sweeper, and every
 kind of e-mail going through it. PostgreSQL: the concurrency test needs real row locks."""
 
+import json
 import smtplib
 import threading
 from datetime import date, timedelta
@@ -480,3 +481,17 @@ def test_the_migrations_make_rows_of_the_emails_in_flight(world, stub_pdf):
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         ["cat@corp.example", world.lead.email, world.stakeholder.email]
     )
+
+
+def test_the_full_export_has_the_emails_without_bodies_or_an_anonymous_surveys_reminders(world, client_for):
+    from tests.test_full_export import download, json_rows
+
+    named, named_invitations = open_survey(world.pmo, [world.stakeholder], sent_at=timezone.now() - timedelta(days=30))
+    people = [StakeholderFactory(pmo=world.pmo, email=f"p{n}@corp.example") for n in range(2)]
+    hidden, _ = open_survey(world.pmo, people, anonymous=True, sent_at=timezone.now() - timedelta(days=30))
+    assert len(surveys.claim_due_reminders()) == 3
+    archive = download(client_for(world.lead), world.pmo)
+    manifest = json.loads(archive.read("manifest.json"))
+    rows = json_rows(archive, manifest, OutgoingEmail)
+    assert [(row["kind"], row["source_id"]) for row in rows] == [(Kind.SURVEY_REMINDER, named_invitations[0].pk)]
+    assert "text" not in rows[0] and "html" not in rows[0]

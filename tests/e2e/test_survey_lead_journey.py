@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from pmo5p.domain import Element
-from pmo5p.models import Role
+from pmo5p.models import OutgoingEmail, Role
 from stakeholders.models import Invitation, QuestionKind, Survey, SurveyStatus
 from tests.e2e.test_import_journey import shot
 from tests.e2e.test_survey_journey import DESKTOP, PHONE
@@ -183,6 +183,9 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
 
     # Ben's mail server refused the invitation for good: the lead sends it again.
     ben = survey.invitations.get(email="ben@corp.example")
+    OutgoingEmail.objects.filter(kind="survey_invitation", source_id=ben.pk).update(
+        status=OutgoingEmail.Status.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
+    )
     Invitation.objects.filter(pk=ben.pk).update(
         send_status=Invitation.SendStatus.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
     )
