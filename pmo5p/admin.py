@@ -92,3 +92,11 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_queryset(self, request):
+        # A reminder goes only to who has not answered: of an anonymous survey, it would say
+        # who had not (docs/security.md). Staff who are not superusers see no reminders.
+        emails = super().get_queryset(request)
+        if request.user.is_superuser:
+            return emails
+        return emails.exclude(kind=OutgoingEmail.Kind.SURVEY_REMINDER)

@@ -165,13 +165,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A worker survives a broker restart: it reconnects for as long as it takes, and the
-# tasks under way when the connection dropped are cancelled and redelivered (acks_late)
-# rather than finished unacknowledged. Whatever a lost message was for, the outbox's
-# sweeper finds its row (pmo5p/outbox.py).
+# A worker survives a broker restart: it reconnects for as long as it takes. A task
+# under way when the connection dropped runs to its end and records its outcome; its
+# acknowledgement is lost, so the broker hands it out again, and run again it finds its
+# work done (every task is idempotent; an e-mail's row says "sent"). Cancelling it
+# instead could stop a send after the mail server took the message: a duplicate.
+# Whatever a lost message was for, the outbox's sweeper finds its row (pmo5p/outbox.py).
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # The outbox's sweeper: how often it sends the e-mails that are due (a retry whose time
 # has come, a wake-up lost with the broker). The longest an e-mail waits for it.
 OUTBOX_SWEEP_SECONDS = env_int("PMO5P_OUTBOX_SWEEP_SECONDS", 60, minimum=1, maximum=3600)

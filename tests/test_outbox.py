@@ -3,13 +3,15 @@ kind of e-mail going through it. PostgreSQL: the concurrency test needs real row
 
 import json
 import smtplib
+import subprocess
+import sys
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.core import mail
-from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 from django.urls import reverse
@@ -201,32 +203,34 @@ def test_the_sweeper_sends_what_is_due_and_nothing_else(db, t0):
     assert OutgoingEmail.objects.get(pk=never_attempted.pk).status == Status.SENT
 
 
-def test_the_sweep_interval_and_the_lease_are_settings(monkeypatch):
-    from pmo5p.env import env_int
-
-    monkeypatch.setenv("PMO5P_OUTBOX_SWEEP_SECONDS", "0")
-    with pytest.raises(ImproperlyConfigured, match="PMO5P_OUTBOX_SWEEP_SECONDS=0 is out of range"):
-        env_int("PMO5P_OUTBOX_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
-
-
-def test_a_lease_shorter_than_a_send_is_refused(monkeypatch):
-    import subprocess
-    import sys
-
-    result = subprocess.run(  # noqa: S603 (our own settings module, in a fresh interpreter)
+@pytest.mark.parametrize(
+    ("environment", "refusal"),
+    [
+        ({"PMO5P_OUTBOX_SWEEP_SECONDS": "0"}, "PMO5P_OUTBOX_SWEEP_SECONDS=0 is out of range [1, 3600]"),
+        ({"PMO5P_OUTBOX_SWEEP_SECONDS": "soon"}, "PMO5P_OUTBOX_SWEEP_SECONDS='soon' is not a whole number"),
+        (
+            {"EMAIL_TIMEOUT": "30", "PMO5P_OUTBOX_LEASE_SECONDS": "60"},
+            "PMO5P_OUTBOX_LEASE_SECONDS=60 must exceed twice EMAIL_TIMEOUT=30",
+        ),
+    ],
+)
+def test_the_sweep_interval_and_the_lease_are_checked_settings(environment, refusal):
+    result = subprocess.run(  # noqa: S603 (the project's settings, in a fresh interpreter)
         [sys.executable, "-c", "import pmo5p.settings"],
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_DEBUG": "1",
-            "EMAIL_TIMEOUT": "30",
-            "PMO5P_OUTBOX_LEASE_SECONDS": "60",
-        },
+        env={"PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "1", **environment},
         capture_output=True,
         text=True,
-        cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
+        cwd=Path(__file__).resolve().parent.parent,
     )
     assert result.returncode != 0
-    assert "PMO5P_OUTBOX_LEASE_SECONDS=60 must exceed twice EMAIL_TIMEOUT=30" in result.stderr
+    assert refusal in result.stderr
+
+
+def test_the_beat_schedule_sweeps_at_the_set_interval(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-outbox"] == {
+        "task": "pmo5p.tasks.sweep_outbox",
+        "schedule": settings.OUTBOX_SWEEP_SECONDS,
+    }
 
 
 # Exactly once under two sends at once ------------------------------------------------------------
@@ -495,3 +499,48 @@ def test_the_full_export_has_the_emails_without_bodies_or_an_anonymous_surveys_r
     rows = json_rows(archive, manifest, OutgoingEmail)
     assert [(row["kind"], row["source_id"]) for row in rows] == [(Kind.SURVEY_REMINDER, named_invitations[0].pk)]
     assert "text" not in rows[0] and "html" not in rows[0]
+
+
+def test_the_admin_shows_staff_no_reminder_and_no_body(world):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    open_survey(world.pmo, [world.stakeholder], anonymous=True, sent_at=timezone.now() - timedelta(days=30))
+    surveys.claim_due_reminders()
+    invite_member(pmo=world.pmo, email="new@alpha.example", role=Role.MEMBER, invited_by=world.lead)
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_outgoingemail"))
+    client = Client()
+    client.force_login(staff)
+    listed = client.get("/admin/pmo5p/outgoingemail/").context["cl"].result_list
+    assert [email.kind for email in listed] == [Kind.MEMBER_INVITATION]
+    page = client.get(f"/admin/pmo5p/outgoingemail/{listed[0].pk}/change/").content.decode()
+    assert "/invitations/" not in page  # the link is in the body, which the admin leaves out
+    reminder = OutgoingEmail.objects.get(kind=Kind.SURVEY_REMINDER)
+    assert client.get(f"/admin/pmo5p/outgoingemail/{reminder.pk}/change/").status_code == 302
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listed = client.get("/admin/pmo5p/outgoingemail/").context["cl"].result_list
+    assert sorted(email.kind for email in listed) == [Kind.MEMBER_INVITATION, Kind.SURVEY_REMINDER]
+
+
+def test_the_report_page_sends_a_delivery_waiting_for_its_retry_now(
+    world, stub_pdf, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    report = october_report(world)
+    reports.build(report.pk)
+    (delivery_id,) = reports.create_deliveries(report)
+    Server(monkeypatch, smtplib.SMTPDataError(451, b"4.3.0 Try again later"))
+    outbox.send(OutgoingEmail.objects.get().pk)
+    detail = reverse("report_detail", kwargs={"slug": world.pmo.slug, "report_id": report.pk})
+    url = reverse(
+        "delivery_resend", kwargs={"slug": world.pmo.slug, "report_id": report.pk, "delivery_id": delivery_id}
+    )
+    client = client_for(world.member)
+    page = client.get(detail).content.decode()
+    assert "Queued" in page and "Try again later" in page and url in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    assert [m.to for m in mail.outbox] == [[world.lead.email]]
+    assert url not in client.get(detail).content.decode()
