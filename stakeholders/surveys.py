@@ -192,13 +192,15 @@ def claim_due_reminders(*, now=None) -> list[int]:
         if not is_answerable(survey, now=now):
             continue  # past its close date, about to be closed: a reminder would send to a dead link
         with transaction.atomic():
-            due = Invitation.objects.select_for_update(skip_locked=True).filter(
+            # of=self: lock the invitations only, not their stakeholders joined for the e-mail.
+            due = Invitation.objects.select_for_update(skip_locked=True, of=("self",)).select_related("stakeholder")
+            due = due.filter(
                 survey=survey,
                 sent_at__lte=now - timedelta(days=survey.reminder_delay_days),
                 reminder_claimed_at__isnull=True,
                 responded_at__isnull=True,
             )
-            claimed_now = list(due.select_related("stakeholder"))
+            claimed_now = list(due)
             ids = [invitation.pk for invitation in claimed_now]
             Invitation.objects.filter(pk__in=ids).update(reminder_claimed_at=now)
             for invitation in claimed_now:
