@@ -6,7 +6,7 @@ class AgendaConfig(AppConfig):
     verbose_name = "Assessments, insights and the marketing agenda"
 
     def ready(self):
-        from agenda import signals  # noqa: F401 (connects the receivers)
+        from agenda import reports, signals  # noqa: F401 (connect the receivers, register the report e-mail)
         from agenda.timeline import maturity_entries
         from stakeholders import timeline
 

@@ -36,7 +36,7 @@ from django.db.models.functions import MD5, Cast, Concat
 from django.utils import timezone
 
 from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
-from pmo5p.models import MemberInvitation, Membership, Pmo
+from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo
 from stakeholders.anonymity import ANSWER_STATE_FIELDS
 from stakeholders.models import (
     Answer,
@@ -172,6 +172,17 @@ EXPORTS = [
     ModelExport(ReportSchedule, lambda pmo: ReportSchedule.objects.filter(pmo=pmo)),
     ModelExport(AgendaReport, lambda pmo: AgendaReport.objects.filter(pmo=pmo), adjust=_report_row),
     ModelExport(ReportDelivery, lambda pmo: ReportDelivery.objects.filter(report__pmo=pmo)),
+    # The e-mails and how they fared, without their bodies: those hold links that open a
+    # survey or a membership. An anonymous survey's reminders are left out: they went only
+    # to those who had not answered (stakeholders/anonymity.py).
+    ModelExport(
+        OutgoingEmail,
+        lambda pmo: OutgoingEmail.objects.filter(pmo=pmo).exclude(
+            kind=OutgoingEmail.Kind.SURVEY_REMINDER,
+            source_id__in=Invitation.objects.filter(survey__anonymous=True).values("pk"),
+        ),
+        exclude=("text", "html"),
+    ),
     # The uploads waiting for their confirmation (kept a day): what was imported, not the file's rows again.
     ModelExport(ImportJob, lambda pmo: ImportJob.objects.filter(pmo=pmo), exclude=("rows", "preview")),
 ]

@@ -85,7 +85,7 @@ def report_send_now(request, pmo):
         return redirect("report_list", slug=pmo.slug)
     report, created = reports.request_now(pmo, request.user)
     if created:
-        reports.enqueue_after_commit(build_report, report.pk)
+        build_report.delay_on_commit(report.pk)
         messages.success(
             request, "The report of the period to date is being built and sent; it appears below in a moment."
         )
@@ -153,7 +153,8 @@ def delivery_resend(request, pmo, report_id, delivery_id):
     delivery = get_object_or_404(report.deliveries, pk=delivery_id)
     if delivery.status == DeliveryStatus.SENT:
         messages.error(request, f"The report was delivered to {delivery.email} already.")
-    else:
-        reports.resend(delivery)
+    elif reports.resend(delivery):
         messages.success(request, f"Sending the report to {delivery.email} again.")
+    else:
+        messages.info(request, f"The report to {delivery.email} is queued already: it goes out in a moment.")
     return redirect("report_detail", slug=pmo.slug, report_id=report.pk)

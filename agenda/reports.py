@@ -7,11 +7,9 @@ Exactly once, and what it rests on:
   finds the row that is there instead of making another;
 - a due schedule is claimed under FOR UPDATE SKIP LOCKED and moved to its next run
   in the same transaction as its report is created;
-- a delivery is sent while its row is locked and marked sent in the same
-  transaction; a worker that dies before the SMTP server accepted the message
-  leaves the row unsent, and the task (acks_late, reject_on_worker_lost) runs
-  again. A worker killed after the server accepted but before the commit causes
-  the one duplicate that cannot be ruled out; it carries the same Message-ID.
+- each delivery is one outbox row, queued in the transaction that makes it and sent
+  by the outbox (pmo5p/outbox.py): at least once, with the delivery's Message-ID on
+  every attempt (README, "E-mail: what is guaranteed").
 """
 
 import logging
@@ -19,7 +17,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
@@ -40,8 +37,9 @@ from agenda.models import (
 )
 from agenda.models.plan import OPEN_STATUSES
 from agenda.models.reports import ReportStatus
+from pmo5p import outbox
 from pmo5p.domain import MaturityStage
-from pmo5p.emails import build_message, is_permanent
+from pmo5p.models import OutgoingEmail
 from stakeholders import scores
 
 logger = logging.getLogger(__name__)
@@ -371,85 +369,82 @@ def build(report_id: int) -> AgendaReport | None:
 
 
 def create_deliveries(report: AgendaReport) -> list[int]:
-    """One delivery per subscribed member (the unique constraint keeps reruns single)."""
+    """One delivery per subscribed member, each queued in the outbox in the transaction that
+    makes it: a rerun finds it made (the unique constraint) and queues nothing more.
+    Returns the new deliveries' ids."""
     recipients = report.pmo.memberships.filter(receives_reports=True, user__is_active=True).select_related("user")
+    created = []
     for membership in recipients:
         try:
             with transaction.atomic():
-                ReportDelivery.objects.create(report=report, user=membership.user, email=membership.user.email.lower())
+                delivery = ReportDelivery.objects.create(
+                    report=report, user=membership.user, email=membership.user.email.lower()
+                )
+                queue_delivery(delivery)
         except IntegrityError:
-            pass  # made by an earlier run
-    return list(report.deliveries.exclude(status=DeliveryStatus.SENT).values_list("pk", flat=True))
+            continue  # made by an earlier run
+        created.append(delivery.pk)
+    return created
 
 
-# Sending -----------------------------------------------------------------------------------
+# Sending: through the outbox (pmo5p/outbox.py) -------------------------------------------------
 
 
-def message_for(delivery: ReportDelivery) -> EmailMultiAlternatives:
+def queue_delivery(delivery: ReportDelivery) -> OutgoingEmail:
     report = delivery.report
     context = {"report": report, "f": report.figures, "content": report.html, "delivery": delivery}
-    message = build_message("agenda-report", [delivery.email], context, headers={"Message-ID": delivery.message_id})
-    last = report.last_day
-    message.attach(f"agenda-report-{report.pmo.slug}-{last.isoformat()}.pdf", bytes(report.pdf), "application/pdf")
-    return message
-
-
-class DeliveryOutcome:
-    SENT = "sent"
-    SKIPPED = "skipped"
-    FAILED_FOR_NOW = "failed for now"
-    FAILED = "failed"
-
-
-def send_delivery(delivery_id: int, *, final_attempt: bool) -> tuple[str, Exception | None]:
-    """Send one delivery if it is not sent; record the attempt and any error."""
-    with transaction.atomic():
-        # Only the delivery's row (of=self): its report and PMO stay free for everything else
-        # while the SMTP server takes its time, up to EMAIL_TIMEOUT.
-        delivery = (
-            ReportDelivery.objects.select_for_update(of=("self",))
-            .select_related("report__pmo")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status == DeliveryStatus.SENT:
-            return DeliveryOutcome.SKIPPED, None
-        delivery.attempts += 1
-        try:
-            message_for(delivery).send()
-        except Exception as error:  # recorded, then retried or given up by the task
-            delivery.last_error = f"{type(error).__name__}: {error}"[:1000]
-            # A refusal for good (an SMTP 5xx) is not worth the retries.
-            final_attempt = final_attempt or is_permanent(error)
-            delivery.status = DeliveryStatus.FAILED if final_attempt else DeliveryStatus.PENDING
-            delivery.save(update_fields=["attempts", "last_error", "status"])
-            return (DeliveryOutcome.FAILED if final_attempt else DeliveryOutcome.FAILED_FOR_NOW), error
-        delivery.status = DeliveryStatus.SENT
-        delivery.sent_at = timezone.now()
-        delivery.last_error = ""
-        delivery.save(update_fields=["attempts", "last_error", "status", "sent_at"])
-    return DeliveryOutcome.SENT, None
-
-
-def resend(delivery: ReportDelivery) -> None:
-    from agenda.tasks import send_report_delivery
-
-    ReportDelivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
-        status=DeliveryStatus.PENDING, last_error=""
+    return outbox.queue(
+        OutgoingEmail.Kind.REPORT,
+        [delivery.email],
+        "agenda-report",
+        context,
+        pmo=report.pmo,
+        source=delivery,
+        message_id=delivery.message_id,
     )
-    enqueue_after_commit(send_report_delivery, delivery.pk)
 
 
-def enqueue_after_commit(task, *args) -> None:
-    """`task.delay(*args)` once the transaction commits, as a robust callback: a task that
-    cannot be enqueued (or, run eagerly, raises) is logged, and the committed rows stay
-    for the dispatcher to queue again, instead of the request turning into an error page."""
+def _delivery(email: OutgoingEmail) -> ReportDelivery | None:
+    return ReportDelivery.objects.select_related("report__pmo").filter(pk=email.source_id).first()
 
-    def enqueue():
-        task.delay(*args)
 
-    enqueue.__qualname__ = f"{task.name}.delay{args}"
-    transaction.on_commit(enqueue, robust=True)
+def _pdf(email: OutgoingEmail) -> list[tuple[str, bytes, str]]:
+    """The report's PDF, read from the report when the e-mail is sent (not copied per e-mail)."""
+    report = _delivery(email).report
+    return [
+        (f"agenda-report-{report.pmo.slug}-{report.last_day.isoformat()}.pdf", bytes(report.pdf), "application/pdf")
+    ]
+
+
+def _check(email: OutgoingEmail) -> str | None:
+    return None if ReportDelivery.objects.filter(pk=email.source_id).exists() else OutgoingEmail.Status.CANCELLED
+
+
+def _record(email: OutgoingEmail) -> None:
+    """The delivery shows its e-mail's state, copied in the same transaction as each change."""
+    shown = {OutgoingEmail.Status.SENT: DeliveryStatus.SENT, OutgoingEmail.Status.FAILED: DeliveryStatus.FAILED}
+    ReportDelivery.objects.filter(pk=email.source_id).update(
+        status=shown.get(email.status, DeliveryStatus.PENDING),
+        attempts=email.attempts,
+        last_error=email.last_error,
+        sent_at=email.sent_at,
+    )
+
+
+outbox.register(OutgoingEmail.Kind.REPORT, attachments=_pdf, check=_check, record=_record)
+
+
+def delivery_email(delivery: ReportDelivery) -> OutgoingEmail | None:
+    return outbox.for_source(delivery, OutgoingEmail.Kind.REPORT).first()
+
+
+def resend(delivery: ReportDelivery) -> bool:
+    """Send a failed or stuck delivery again, with its Message-ID; False if there is nothing to do."""
+    email = delivery_email(delivery)
+    if email is None:  # a delivery made before the outbox, and not sent
+        queue_delivery(delivery)
+        return True
+    return outbox.send_again(email)
 
 
 def delivery_summary(report: AgendaReport) -> dict:

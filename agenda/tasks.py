@@ -1,28 +1,24 @@
 """Celery tasks of the agenda report. Each takes ids and calls agenda.reports, which
-holds the logic; each is safe to run twice (see agenda/reports.py)."""
+holds the logic; each is safe to run twice (see agenda/reports.py). The e-mails go
+through the outbox (pmo5p/outbox.py), which sends and retries them."""
 
 import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from agenda import reports
-from agenda.models import AgendaReport, DeliveryStatus, ReportDelivery
+from agenda.models import AgendaReport
 from agenda.models.reports import ReportStatus
+from pmo5p.outbox import backoff
 
 logger = logging.getLogger(__name__)
 
-MAX_DELIVERY_RETRIES = 5
 MAX_BUILD_RETRIES = 3
-# Work older than this that is still waiting was lost between a commit and its
+# A report older than this that is still building was lost between a commit and its
 # enqueue (a process died in that instant); the dispatcher queues it again.
 STALE_AFTER = timedelta(minutes=10)
-
-
-def backoff(retries: int) -> int:
-    return settings.EMAIL_RETRY_BASE_SECONDS * 2**retries
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -36,15 +32,12 @@ def dispatch_due_reports() -> int:
         "pk", flat=True
     ):
         build_report.delay(report_id)
-    for delivery_id in ReportDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, attempts=0, created_at__lt=stale
-    ).values_list("pk", flat=True):
-        send_report_delivery.delay(delivery_id)
     return len(report_ids)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_BUILD_RETRIES)
 def build_report(self, report_id: int) -> int:
+    """Build the report, then make its deliveries, each queued in the outbox as it is made."""
     try:
         report = reports.build(report_id)
     except Exception as error:
@@ -56,18 +49,8 @@ def build_report(self, report_id: int) -> int:
             )
             logger.exception("Report %s could not be built", report_id)
             return 0
-        raise self.retry(countdown=backoff(self.request.retries), exc=error) from error
+        countdown = backoff(self.request.retries + 1).total_seconds()
+        raise self.retry(countdown=countdown, exc=error) from error
     if report is None or report.status != ReportStatus.READY:
         return 0
-    delivery_ids = reports.create_deliveries(report)
-    for delivery_id in delivery_ids:
-        send_report_delivery.delay(delivery_id)
-    return len(delivery_ids)
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_DELIVERY_RETRIES)
-def send_report_delivery(self, delivery_id: int) -> str:
-    outcome, error = reports.send_delivery(delivery_id, final_attempt=self.request.retries >= self.max_retries)
-    if outcome == reports.DeliveryOutcome.FAILED_FOR_NOW:
-        raise self.retry(countdown=backoff(self.request.retries), exc=error)
-    return outcome
+    return len(reports.create_deliveries(report))

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from pmo5p.forms import AdminEmailAuthenticationForm
-from pmo5p.models import ApiToken, MemberInvitation, Membership, Pmo, User
+from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Pmo, User
 
 # The admin's sign-in says "locked out" as the project's does (django-axes counts both).
 admin.site.login_form = AdminEmailAuthenticationForm
@@ -63,3 +63,40 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__email"]
     list_select_related = ["user"]
     readonly_fields = ["key_hash", "hint", "last_used_at", "revoked_at"]
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """The outbox, to look at: the sweeper and "send again" on the pages change it. The bodies
+    are left out, as they hold links that open a survey or a membership."""
+
+    list_display = ["kind", "to", "subject", "status", "attempts", "next_attempt_at", "sent_at", "pmo"]
+    list_filter = ["status", "kind"]
+    search_fields = ["subject", "message_id"]
+    exclude = ["text", "html"]
+    readonly_fields = [
+        "pmo",
+        "kind",
+        "to",
+        "subject",
+        "message_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "source_type",
+        "source_id",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        # A reminder goes only to who has not answered: of an anonymous survey, it would say
+        # who had not (docs/security.md). Staff who are not superusers see no reminders.
+        emails = super().get_queryset(request)
+        if request.user.is_superuser:
+            return emails
+        return emails.exclude(kind=OutgoingEmail.Kind.SURVEY_REMINDER)

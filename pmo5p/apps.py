@@ -6,4 +6,6 @@ class Pmo5pConfig(AppConfig):
     verbose_name = "PMO workspaces"
 
     def ready(self):
-        from pmo5p import checks  # noqa: F401  (registers the deployment checks)
+        # Imported for what they register: the deployment checks, and the e-mails of
+        # pmo5p.services with the outbox.
+        from pmo5p import checks, services  # noqa: F401

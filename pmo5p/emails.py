@@ -1,6 +1,9 @@
 """One helper for every e-mail: three templates per message, under templates/emails/.
 
 emails/<name>-subject.txt, emails/<name>-body.txt and emails/<name>-body.html.
+The product's e-mails go through the outbox (pmo5p/outbox.py), which renders them with
+render() and sends them with build_message(); account e-mails (password reset, sign-up
+confirmation) are sent at once with send(), as the person waits for them.
 """
 
 import smtplib
@@ -16,18 +19,24 @@ def _render_plain(template_name: str, context: dict) -> str:
     return get_template(template_name).template.render(Context(context, autoescape=False))
 
 
-def build_message(name: str, to: list[str], context: dict, **kwargs) -> EmailMultiAlternatives:
+def render(name: str, context: dict) -> tuple[str, str, str]:
+    """The subject, text and HTML of e-mail `name`."""
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(_render_plain(f"emails/{name}-subject.txt", context).split())
     text = _render_plain(f"emails/{name}-body.txt", context)
     html = render_to_string(f"emails/{name}-body.html", context)
+    return subject, text, html
+
+
+def build_message(to: list[str], subject: str, text: str, html: str = "", **kwargs) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(subject=subject, body=text, to=to, **kwargs)
-    message.attach_alternative(html, "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     return message
 
 
 def send(name: str, to: list[str], context: dict, **kwargs) -> None:
-    build_message(name, to, context, **kwargs).send()
+    build_message(to, *render(name, context), **kwargs).send()
 
 
 def is_permanent(error: Exception) -> bool:

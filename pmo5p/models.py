@@ -1,10 +1,13 @@
 import hashlib
 import secrets
+import uuid
 import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinLengthValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -278,3 +281,73 @@ class ApiToken(models.Model):
     @classmethod
     def find(cls, key: str):
         return cls.objects.active().select_related("user").filter(key_hash=_hash_token(key)).first()
+
+
+def _message_id() -> str:
+    return f"<{uuid.uuid4().hex}@pmo5p>"
+
+
+class OutgoingEmail(models.Model):
+    """One e-mail the product sends, from creation to its outcome: the outbox (pmo5p/outbox.py).
+
+    The row is the only record of what is due. A broker message is a wake-up and may be
+    lost (a Redis restart): the sweeper finds every row whose `next_attempt_at` has come.
+    """
+
+    class Kind(models.TextChoices):
+        MEMBER_INVITATION = "member_invitation", "Member invitation"
+        SURVEY_INVITATION = "survey_invitation", "Survey invitation"
+        SURVEY_REMINDER = "survey_reminder", "Survey reminder"
+        DETRACTOR_ALERT = "detractor_alert", "Detractor alert"
+        DETRACTOR_ALERT_BATCH = "detractor_alert_batch", "Detractor alert (anonymous survey)"
+        REPORT = "report", "Report"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        # Not sent because it was no longer wanted when its turn came (the survey closed,
+        # the stakeholder answered before their reminder).
+        CANCELLED = "cancelled", "Not needed"
+
+    pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_emails")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    to = models.JSONField(help_text="The recipients' addresses.")
+    # Rendered when the row is made, so that what is sent is what was asked for; an
+    # attachment (the report's PDF) is read from the source row at send time instead.
+    subject = models.TextField()
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    # Fixed once: every attempt, retry and "send again" carries the same Message-ID.
+    message_id = models.CharField(max_length=120, unique=True, default=_message_id, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Queued: when it is due. Sending: when the lease of the send under way ends.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The row this e-mail is about (Invitation, ReportDelivery, MemberInvitation, …).
+    source_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["source_type", "source_id"], name="outbox_source"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {', '.join(self.to)} ({self.status})"
+
+    @property
+    def can_send_again(self) -> bool:
+        """Failed, waiting for a retry, or stuck sending past its lease: a person may ask for it now."""
+        if self.status == self.Status.FAILED:
+            return True
+        if self.status == self.Status.QUEUED:
+            return self.attempts > 0
+        return self.status == self.Status.SENDING and self.next_attempt_at <= timezone.now()

@@ -4,8 +4,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from pmo5p import emails
-from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
+from pmo5p import outbox
+from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo, Role, User
 
 
 class LastLeadError(Exception):
@@ -25,6 +25,7 @@ def create_pmo(
     return pmo
 
 
+@transaction.atomic
 def invite_member(*, pmo: Pmo, email: str, role: Role, invited_by: User) -> MemberInvitation:
     invitation = MemberInvitation(pmo=pmo, email=email.lower(), role=role, invited_by=invited_by)
     token = invitation.issue_token()
@@ -35,9 +36,37 @@ def invite_member(*, pmo: Pmo, email: str, role: Role, invited_by: User) -> Memb
         "invited_by": invited_by,
         "accept_path": reverse("accept_invitation", kwargs={"token": token}),
     }
-    # Send only once the invitation is stored, so that the link in the e-mail works.
-    transaction.on_commit(lambda: emails.send("member-invitation", [invitation.email], context))
+    # Sent once the invitation is committed (delay_on_commit), so that the link in it works.
+    outbox.queue(
+        OutgoingEmail.Kind.MEMBER_INVITATION,
+        [invitation.email],
+        "member-invitation",
+        context,
+        pmo=pmo,
+        source=invitation,
+    )
     return invitation
+
+
+def _forget_the_link(email: OutgoingEmail) -> None:
+    """Once sent, the e-mail's copy of the link goes: the database keeps only the token's hash."""
+    if email.status == OutgoingEmail.Status.SENT and email.text:
+        OutgoingEmail.objects.filter(pk=email.pk).update(text="", html="")
+
+
+outbox.register(OutgoingEmail.Kind.MEMBER_INVITATION, record=_forget_the_link)
+
+
+def invitation_emails(invitations: list[MemberInvitation]) -> dict[int, OutgoingEmail]:
+    """The e-mail of each invitation, by the invitation's id (one query)."""
+    rows = outbox.for_sources(MemberInvitation, [i.pk for i in invitations], OutgoingEmail.Kind.MEMBER_INVITATION)
+    return {row.source_id: row for row in rows}
+
+
+def resend_invitation(invitation: MemberInvitation) -> bool:
+    """Send a failed or stuck invitation e-mail again; False if it went out or is on its way."""
+    email = invitation_emails([invitation]).get(invitation.pk)
+    return email is not None and outbox.send_again(email)
 
 
 @transaction.atomic

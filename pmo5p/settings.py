@@ -165,7 +165,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker survives a broker restart: it reconnects for as long as it takes. A task
+# under way when the connection dropped runs to its end and records its outcome; its
+# acknowledgement is lost, so the broker hands it out again, and run again it finds its
+# work done (every task is idempotent; an e-mail's row says "sent"). Cancelling it
+# instead could stop a send after the mail server took the message: a duplicate.
+# Whatever a lost message was for, the outbox's sweeper finds its row (pmo5p/outbox.py).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The outbox's sweeper: how often it sends the e-mails that are due (a retry whose time
+# has come, a wake-up lost with the broker). The longest an e-mail waits for it.
+OUTBOX_SWEEP_SECONDS = env_int("PMO5P_OUTBOX_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
 CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "pmo5p.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
     "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
     "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
     # Anonymous surveys' detractor alerts come as a count at most hourly, never at an answer's time.
@@ -191,6 +204,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # A failed send is retried after 1, 2, 4, 8, 16 times this many seconds, then shown as failed.
 EMAIL_RETRY_BASE_SECONDS = env_int("PMO5P_EMAIL_RETRY_BASE_SECONDS", 30, minimum=1)
+# An e-mail "sending" for longer than this is taken as lost (its worker died mid-send)
+# and sent again by the sweeper: it must exceed the time a send can take.
+OUTBOX_LEASE_SECONDS = env_int("PMO5P_OUTBOX_LEASE_SECONDS", 10 * 60, minimum=1)
+if OUTBOX_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"PMO5P_OUTBOX_LEASE_SECONDS={OUTBOX_LEASE_SECONDS} must exceed twice EMAIL_TIMEOUT={EMAIL_TIMEOUT}: "
+        "a send still waiting for the mail server would be taken for lost, and its e-mail sent twice."
+    )
 
 # Product settings -----------------------------------------------------------
 

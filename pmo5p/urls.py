@@ -30,6 +30,11 @@ pmo = [
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("members/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path(
+        "members/invitations/<int:invitation_id>/resend/",
+        views.member_invitation_resend,
+        name="member_invitation_resend",
+    ),
     path("stakeholders/", include("stakeholders.urls")),
     path("surveys/", include("stakeholders.survey_urls")),
     path("", include("agenda.urls")),

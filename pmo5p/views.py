@@ -96,7 +96,10 @@ def five_p_model(request, pmo):
 @require_GET
 def members(request, pmo):
     memberships = pmo.memberships.select_related("user").order_by("user__name")
-    invitations = pmo.member_invitations.pending().select_related("invited_by")
+    invitations = list(pmo.member_invitations.pending().select_related("invited_by"))
+    emails = services.invitation_emails(invitations)
+    for invitation in invitations:
+        invitation.outgoing = emails.get(invitation.pk)
     return render(
         request,
         "pmo5p/members.html",
@@ -162,6 +165,17 @@ def invitation_revoke(request, pmo, invitation_id):
         messages.error(
             request, f"The invitation to {invitation.email} was {invitation.status} already: nothing to revoke."
         )
+    return redirect("members", slug=pmo.slug)
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+@require_POST
+def member_invitation_resend(request, pmo, invitation_id):
+    invitation = get_object_or_404(pmo.member_invitations.pending(), pk=invitation_id)
+    if services.resend_invitation(invitation):
+        messages.success(request, f"Sending the invitation to {invitation.email} again.")
+    else:
+        messages.info(request, f"The invitation to {invitation.email} went out, or is on its way: nothing to resend.")
     return redirect("members", slug=pmo.slug)
 
 

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class StakeholdersConfig(AppConfig):
     name = "stakeholders"
     verbose_name = "Stakeholder register and surveys"
+
+    def ready(self):
+        from stakeholders import survey_emails  # noqa: F401 (registers its e-mails with the outbox)

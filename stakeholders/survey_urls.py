@@ -20,4 +20,9 @@ urlpatterns = [
         views.invitation_resend,
         name="invitation_resend",
     ),
+    path(
+        "<int:survey_id>/alerts/<int:email_id>/resend/",
+        views.detractor_alert_resend,
+        name="detractor_alert_resend",
+    ),
 ]

@@ -8,11 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
-from stakeholders import anonymity, questionnaire, scores, surveys
+from stakeholders import anonymity, questionnaire, scores, survey_emails, surveys
 from stakeholders.exports import response_table
 from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
 from stakeholders.spreadsheets import spreadsheet_response
@@ -75,6 +76,8 @@ def survey_detail(request, pmo, survey_id):
     }
     if survey.is_draft:
         context["audience"] = surveys.audience(survey)
+    elif request.membership.is_lead:
+        context["alerts"] = survey_emails.detractor_alerts(survey)
     return render(request, "stakeholders/surveys/survey_detail.html", context)
 
 
@@ -259,3 +262,15 @@ def survey_export(request, pmo, survey_id):
     survey = _survey(pmo, survey_id)
     headers, rows = response_table(pmo, survey)
     return spreadsheet_response(f"survey-{survey.pk}-responses", headers, rows, "csv")
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+@require_POST
+def detractor_alert_resend(request, pmo, survey_id, email_id):
+    survey = _survey(pmo, survey_id)
+    email = get_object_or_404(survey_emails.alert_emails(survey), pk=email_id)
+    if outbox.send_again(email):
+        messages.success(request, "Sending the detractor alert again.")
+    else:
+        messages.info(request, "That detractor alert went out, or is on its way: nothing to send again.")
+    return redirect("survey_detail", slug=pmo.slug, survey_id=survey.pk)

@@ -10,8 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
+from pmo5p import outbox
 from pmo5p.domain import Element
-from stakeholders import questionnaire
+from pmo5p.models import OutgoingEmail
+from stakeholders import questionnaire, survey_emails
 from stakeholders.models import (
     Answer,
     Invitation,
@@ -129,25 +131,8 @@ def audience(survey: Survey, *, now=None) -> Audience:
 # Launching -------------------------------------------------------------------------
 
 
-def _enqueue_after_commit(task, *args) -> None:
-    """Run `task.delay(*args)` once the transaction commits, as a robust callback.
-
-    Robust: what is committed stays committed, and a task that cannot be enqueued (or,
-    run eagerly, raises) is logged instead of turning the request into an error page
-    or stopping the callbacks queued after it.
-    """
-
-    def enqueue():
-        task.delay(*args)
-
-    enqueue.__qualname__ = f"{task.name}.delay{args}"
-    transaction.on_commit(enqueue, robust=True)
-
-
 def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitation]:
     """Open the survey and invite the audience; e-mails go out once the launch is committed."""
-    from stakeholders.tasks import send_survey_email  # tasks import this module
-
     with transaction.atomic():
         survey = Survey.objects.select_for_update().get(pk=survey.pk)
         require_draft(survey)
@@ -166,9 +151,7 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
         survey.launched_at = now
         survey.save(update_fields=["status", "launched_at"])
         for invitation in invitations:
-            # One robust callback each: a send that fails (or an eager task that raises)
-            # neither stops the others nor turns the committed launch into an error.
-            _enqueue_after_commit(send_survey_email, invitation.pk, "invitation")
+            survey_emails.queue_invitation(invitation)
     return invitations
 
 
@@ -176,11 +159,9 @@ def resend(invitation: Invitation) -> None:
     """Queue the invitation e-mail again, if it has not gone out.
 
     For an anonymous survey, whether the stakeholder answered is not looked at here:
-    the answer to "send again" would tell. It is accepted alike, and the sending task
-    e-mails only those who have not answered (see tasks.send_survey_email).
+    the answer to "send again" would tell. It is accepted alike, and the outbox e-mails
+    only those who have not answered (see survey_emails).
     """
-    from stakeholders.tasks import send_survey_email
-
     if not invitation.survey.is_open:
         raise SurveyError("Only invitations of an open survey can be sent again.")
     if invitation.responded_at and not invitation.survey.anonymous:
@@ -189,17 +170,20 @@ def resend(invitation: Invitation) -> None:
         raise SurveyError(
             f"The invitation to {invitation.stakeholder} went out already; a reminder follows if they don't answer."
         )
-    Invitation.objects.filter(pk=invitation.pk).update(send_status=Invitation.SendStatus.PENDING, last_error="")
-    _enqueue_after_commit(send_survey_email, invitation.pk, "invitation")
+    email = survey_emails.invitation_email(invitation)
+    if email is None:
+        survey_emails.queue_invitation(invitation)
+    elif not outbox.send_again(email):
+        raise SurveyError(f"The invitation to {invitation.stakeholder} is queued already: it goes out in a moment.")
 
 
 def claim_due_reminders(*, now=None) -> list[int]:
-    """Mark the invitations due a reminder as claimed and return their ids.
+    """Claim the invitations due a reminder, queue each reminder, and return their ids.
 
-    Rows are claimed under FOR UPDATE SKIP LOCKED and marked in the same transaction,
-    so two beats at once, or a retry, never claim an invitation twice: nobody gets a
-    second reminder, and anybody who has answered gets none. One query pair per open
-    survey, whatever the number of invitations.
+    Rows are claimed under FOR UPDATE SKIP LOCKED and marked in the same transaction as
+    their reminder is queued in the outbox, so two beats at once, or a retry, never claim
+    an invitation twice, and a claimed reminder cannot be lost before it is sent: nobody
+    gets a second reminder, and anybody who has answered gets none.
     """
     now = now or timezone.now()
     claimed: list[int] = []
@@ -208,29 +192,22 @@ def claim_due_reminders(*, now=None) -> list[int]:
         if not is_answerable(survey, now=now):
             continue  # past its close date, about to be closed: a reminder would send to a dead link
         with transaction.atomic():
-            due = Invitation.objects.select_for_update(skip_locked=True).filter(
+            # of=self: lock the invitations only, not their stakeholders joined for the e-mail.
+            due = Invitation.objects.select_for_update(skip_locked=True, of=("self",)).select_related("stakeholder")
+            due = due.filter(
                 survey=survey,
                 sent_at__lte=now - timedelta(days=survey.reminder_delay_days),
                 reminder_claimed_at__isnull=True,
                 responded_at__isnull=True,
             )
-            ids = list(due.values_list("pk", flat=True))
+            claimed_now = list(due)
+            ids = [invitation.pk for invitation in claimed_now]
             Invitation.objects.filter(pk__in=ids).update(reminder_claimed_at=now)
+            for invitation in claimed_now:
+                invitation.survey = survey
+                survey_emails.queue_reminder(invitation)
         claimed.extend(ids)
     return claimed
-
-
-def stale_unsent_invitations(*, now=None, after=timedelta(minutes=10)) -> list[int]:
-    """Open surveys' invitations still queued, never tried, well after their launch."""
-    now = now or timezone.now()
-    return list(
-        Invitation.objects.filter(
-            survey__status=SurveyStatus.OPEN,
-            send_status=Invitation.SendStatus.PENDING,
-            send_attempts=0,
-            created_at__lt=now - after,
-        ).values_list("pk", flat=True)
-    )
 
 
 def anonymous_detractor_alerts_due() -> list[int]:
@@ -249,6 +226,29 @@ def anonymous_detractor_alerts_due() -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def alert_anonymous_detractors(survey_id: int) -> OutgoingEmail | None:
+    """Queue one alert with the count of an anonymous survey's detractor answers not counted
+    yet, and stamp them, in one transaction: each answer is counted in one alert.
+
+    The answers are locked: a second run at once (two beats, a redelivered task) waits
+    for the first, then finds them stamped and queues nothing.
+    """
+    with transaction.atomic():
+        survey = Survey.objects.select_related("pmo").filter(pk=survey_id, anonymous=True).first()
+        if survey is None:
+            return None
+        pending = list(
+            Response.objects.select_for_update()
+            .filter(survey=survey, nps__lte=6, detractor_alerted_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not pending or survey.responses.count() < settings.MIN_GROUP_SIZE:
+            return None
+        Response.objects.filter(pk__in=pending).update(detractor_alerted_at=timezone.now())
+        return survey_emails.queue_anonymous_detractor_alert(survey, len(pending))
 
 
 # Closing -------------------------------------------------------------------------
@@ -299,9 +299,10 @@ def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | 
     The unique constraint on Response.invitation decides between two submits racing
     each other: the loser's transaction rolls back and it gets AlreadyAnswered.
     """
-    from stakeholders.tasks import send_detractor_alert
-
     now = timezone.now()
+    # An anonymous survey's detractors are counted in batches (alert_anonymous_detractors):
+    # an alert now would time this answer.
+    alert = nps is not None and nps <= 6 and not invitation.survey.anonymous
     try:
         with transaction.atomic():
             response = Response.objects.create(
@@ -311,16 +312,15 @@ def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | 
                 nps=nps,
                 comment=comment,
                 submitted_at=now,
+                # Stamped as its alert is queued, in this transaction: a rerun queues no second one.
+                detractor_alerted_at=now if alert else None,
             )
             Answer.objects.bulk_create(
                 [Answer(response=response, question_id=qid, value=v) for qid, v in values.items()]
             )
             Invitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
-            # An anonymous survey's detractors are counted in batches by the periodic task
-            # (anonymous_detractor_alerts_due): an alert now would time this answer.
-            if nps is not None and nps <= 6 and not invitation.survey.anonymous:
-                # Robust: the response is stored; a failing alert must not show the stakeholder an error.
-                _enqueue_after_commit(send_detractor_alert, response.pk)
+            if alert:
+                survey_emails.queue_detractor_alert(response)
     except IntegrityError as error:
         if Response.objects.filter(invitation=invitation).exists():
             raise AlreadyAnswered from error

@@ -27,12 +27,18 @@ an SMTP sink (aiosmtpd) and a Celery worker on Redis.
     test parametrizes it), for every start of the worker.
 
     A test that also uses ``live_server`` gets links in e-mails that point at it
-    (the worker's PMO5P_SITE_URL is the live server's URL).
+    (the worker's PMO5P_SITE_URL and this process's SITE_URL are the live server's URL).
 
 ``celery_beat``
     A real ``celery -A pmo5p beat`` with the worker's environment, so sending to its
     queue, its schedule file in tmp_path. Not started until the test calls
     ``start(extra_env=...)`` (its data in place first); stopped at teardown.
+
+``redis_server``
+    A redis-server of the test's own on a free port, with no persistence: ``restart()``
+    kills it (SIGKILL) and starts it again on the same port, empty, as a crashed or
+    redeployed Redis comes back. Never the shared Redis of REDIS_URL. A test that uses
+    it for the worker overrides ``celery_broker_url`` with its ``url``.
 
 Both skip with a reason when their service is missing; CI's PMO5P_REQUIRE_ALL=1
 turns that skip into a failure.
@@ -364,6 +370,83 @@ def _database_url(settings_dict: dict) -> str:
     return f"postgres://{netloc}/{quote(settings_dict['NAME'], safe='')}"
 
 
+class RedisServer:
+    """A redis-server subprocess on 127.0.0.1 and a port of its own, keeping nothing on disk."""
+
+    def __init__(self, log_dir: Path):
+        self.port = _free_port()
+        self.log = log_dir / "redis-server.log"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOCALHOST}:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        import redis
+
+        command = ["redis-server", "--bind", LOCALHOST, "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(  # noqa: S603 (our own command line)
+                command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.starts += 1
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            wait_until(
+                lambda: _pings(client), timeout=timeout, message=lambda: f"redis-server did not start: {self.tail()}"
+            )
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def restart(self) -> None:
+        """Kill it and start it again on the same port: everything it held is gone."""
+        self.kill()
+        self.start()
+
+    def tail(self, lines: int = 20) -> str:
+        with suppress(OSError):
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return "(redis-server wrote nothing)"
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_server(request, tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own (see RedisServer)."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: the Redis restart test starts its own.")
+    server = RedisServer(tmp_path)
+    server.start()
+    _add_diagnostic(request, "redis-server log (tail)", server.tail)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def celery_broker_url() -> str:
+    """The worker's broker: REDIS_URL's Redis, unless a test overrides this fixture."""
+    return _redis_or_skip()
+
+
 @contextmanager
 def celery_app_on(broker_url: str, queue: str) -> Iterator[None]:
     """Make this process's Celery app send to `broker_url` and `queue` (not eagerly), then restore it."""
@@ -604,7 +687,9 @@ def celery_worker_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker(request, transactional_db, smtp_sink, tmp_path, celery_worker_env) -> Iterator[CeleryWorker]:
+def celery_worker(
+    request, transactional_db, smtp_sink, tmp_path, celery_worker_env, celery_broker_url
+) -> Iterator[CeleryWorker]:
     """A running Celery worker on a queue of this test's own (see CeleryWorker and the module's doc)."""
     from django.conf import settings
     from django.db import connection
@@ -614,7 +699,7 @@ def celery_worker(request, transactional_db, smtp_sink, tmp_path, celery_worker_
             f"The worker test needs the test database in PostgreSQL (DATABASE_URL), not {connection.vendor}: "
             "a worker process cannot see an SQLite test database."
         )
-    redis_url = _redis_or_skip()
+    redis_url = celery_broker_url
     queue = f"pmo5p-test-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
@@ -631,6 +716,8 @@ def celery_worker(request, transactional_db, smtp_sink, tmp_path, celery_worker_
     }
     if "live_server" in request.fixturenames:
         env["PMO5P_SITE_URL"] = request.getfixturevalue("live_server").url
+        # E-mails are rendered where they are queued (the outbox), often in this process.
+        request.getfixturevalue("settings").SITE_URL = env["PMO5P_SITE_URL"]
     env.update(celery_worker_env)
     worker = CeleryWorker(queue=queue, broker_url=redis_url, env=env, log_dir=tmp_path)
     _add_diagnostic(request, "celery worker log (tail)", worker.tail)

@@ -8,10 +8,12 @@ from tests.test_tenancy import PMO_ROUTES
 NOT_PAGES = {
     "member_role",
     "invitation_revoke",
+    "member_invitation_resend",
     "stakeholder_set_active",
     "survey_close",
     "survey_export",
     "invitation_resend",
+    "detractor_alert_resend",
     "action_set_status",
     "suggestion_adopt",
     "report_subscription",

@@ -31,8 +31,9 @@ from agenda.models import (
     SelfAssessment,
 )
 from agenda.models.reports import ReportStatus
+from pmo5p import outbox
 from pmo5p.domain import Element
-from pmo5p.models import Membership
+from pmo5p.models import Membership, OutgoingEmail
 from tests.agenda_data import (
     KNOWN_PERCEPTION,
     KNOWN_RANKING,
@@ -43,6 +44,7 @@ from tests.agenda_data import (
 )
 from tests.factories import MembershipFactory
 from tests.helpers import messages_of, text, visible
+from tests.outbox_helpers import settle
 
 P, E, C, PE, PR = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
 
@@ -293,6 +295,7 @@ def due(world):
 def test_dispatch_builds_the_report_and_mails_each_subscriber_once_with_the_pdf(world, due):
     with time_machine.travel(utc(2026, 12, 1, 8, 3), tick=False):
         tasks.dispatch_due_reports.delay()
+        outbox.sweep()
 
     report = AgendaReport.objects.get()
     assert report.status == ReportStatus.READY
@@ -340,9 +343,11 @@ def test_dispatch_builds_the_report_and_mails_each_subscriber_once_with_the_pdf(
     with time_machine.travel(utc(2026, 12, 1, 9, 0), tick=False):
         tasks.dispatch_due_reports.delay()
         tasks.build_report.delay(report.pk)
-        for delivery in deliveries:
-            tasks.send_report_delivery.delay(delivery.pk)
+        for email in OutgoingEmail.objects.all():
+            outbox.send(email.pk)
+        outbox.sweep()
     assert len(mail.outbox) == 2
+    assert OutgoingEmail.objects.count() == 2
     assert AgendaReport.objects.count() == 1
     assert ReportDelivery.objects.count() == 2
     report.refresh_from_db()
@@ -412,21 +417,23 @@ def test_dispatch_requeues_work_lost_between_a_commit_and_its_enqueue(world, stu
     assert AgendaReport.objects.get(pk=lost_report.pk).status == ReportStatus.BUILDING
     with time_machine.travel(utc(2026, 12, 1, 8, 11), tick=False):
         tasks.dispatch_due_reports.delay()
+        outbox.sweep()
     lost_report.refresh_from_db()
     assert lost_report.status == ReportStatus.READY
     assert AgendaReport.objects.get(pk=fresh.pk).status == ReportStatus.READY
     assert [m.to for m in mail.outbox] == [["lead@alpha.example"]]
 
 
-def test_dispatch_requeues_a_delivery_that_was_never_sent(world, stub_pdf):
+def test_the_sweep_sends_a_delivery_whose_wake_up_was_lost(world, stub_pdf):
     report = AgendaReport.objects.create(
         pmo=world.pmo, frequency="monthly", period_start=date(2026, 10, 1), period_end=date(2026, 11, 1)
     )
     reports.build(report.pk)
     with time_machine.travel(utc(2026, 12, 1, 8, 0), tick=False):
         delivery = ReportDelivery.objects.create(report=report, user=world.lead, email=world.lead.email)
-    with time_machine.travel(utc(2026, 12, 1, 8, 11), tick=False):
-        tasks.dispatch_due_reports.delay()
+        reports.queue_delivery(delivery)  # its wake-up never runs: no commit in this test
+    with time_machine.travel(utc(2026, 12, 1, 8, 1), tick=False):
+        assert outbox.sweep() == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 1)
     assert len(mail.outbox) == 1
@@ -455,18 +462,18 @@ def test_create_deliveries_makes_one_per_active_subscriber_once(world, built):
     again = reports.create_deliveries(built)
     emails = sorted(built.deliveries.values_list("email", flat=True))
     assert emails == ["lead@alpha.example", "member@alpha.example", "shouty@alpha.example"]
-    assert sorted(first) == sorted(again)
+    assert (len(first), again) == (3, [])
     assert ReportDelivery.objects.count() == 3
+    assert OutgoingEmail.objects.filter(kind="report").count() == 3  # one e-mail each, queued once
     assert built.deliveries.get(email="shouty@alpha.example").user == shouty.user
 
 
-def test_create_deliveries_returns_only_the_unsent(world, built):
-    subscribe(world, world.lead, world.member)
+def test_create_deliveries_queues_only_the_new(world, built):
+    subscribe(world, world.lead)
     reports.create_deliveries(built)
-    sent = built.deliveries.get(email="lead@alpha.example")
-    sent.status = DeliveryStatus.SENT
-    sent.save()
+    subscribe(world, world.member)
     assert reports.create_deliveries(built) == [built.deliveries.get(email="member@alpha.example").pk]
+    assert OutgoingEmail.objects.count() == 2
 
 
 class DisconnectedBackend(BaseEmailBackend):
@@ -490,40 +497,35 @@ class FlakyBackend(LocmemBackend):
 
 @pytest.fixture
 def delivery(world, built):
-    return ReportDelivery.objects.create(report=built, user=world.lead, email=world.lead.email)
+    delivery = ReportDelivery.objects.create(report=built, user=world.lead, email=world.lead.email)
+    reports.queue_delivery(delivery)
+    return delivery
 
 
-def test_send_delivery_records_each_failed_attempt_and_the_last_marks_it_failed(world, delivery, settings):
+def email_of(delivery):
+    return OutgoingEmail.objects.get(kind="report", source_id=delivery.pk)
+
+
+def test_each_failed_attempt_is_recorded_and_the_last_marks_it_failed(world, delivery, settings):
     settings.EMAIL_BACKEND = "tests.test_reports.DisconnectedBackend"
-    outcome, error = reports.send_delivery(delivery.pk, final_attempt=False)
-    assert outcome == reports.DeliveryOutcome.FAILED_FOR_NOW
-    assert isinstance(error, smtplib.SMTPServerDisconnected)
+    assert outbox.send(email_of(delivery).pk) == "queued"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert delivery.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
     assert delivery.sent_at is None
 
-    outcome, _ = reports.send_delivery(delivery.pk, final_attempt=True)
-    assert outcome == reports.DeliveryOutcome.FAILED
+    settle()
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 2)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, outbox.MAX_ATTEMPTS)
+    assert delivery.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
     assert mail.outbox == []
 
 
-def test_the_task_retries_with_backoff_then_gives_up(world, delivery, settings, eager_retries):
-    settings.EMAIL_BACKEND = "tests.test_reports.DisconnectedBackend"
-    tasks.send_report_delivery.delay(delivery.pk)  # eager: the retries run at once
-    delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.FAILED
-    assert delivery.attempts == tasks.MAX_DELIVERY_RETRIES + 1
-    assert delivery.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
-    assert [tasks.backoff(n) for n in range(3)] == [settings.EMAIL_RETRY_BASE_SECONDS * k for k in (1, 2, 4)]
-
-
-def test_a_retry_after_a_failure_sends_once_and_clears_the_error(world, delivery, settings, eager_retries):
+def test_a_retry_after_a_failure_sends_once_and_clears_the_error(world, delivery, settings):
     settings.EMAIL_BACKEND = "tests.test_reports.FlakyBackend"
     FlakyBackend.failures = 1
-    tasks.send_report_delivery.delay(delivery.pk)
+    outbox.send(email_of(delivery).pk)
+    settle()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_error) == (DeliveryStatus.SENT, 2, "")
     assert len(mail.outbox) == 1
@@ -531,9 +533,9 @@ def test_a_retry_after_a_failure_sends_once_and_clears_the_error(world, delivery
 
 
 def test_a_sent_delivery_is_skipped(world, delivery):
-    assert reports.send_delivery(delivery.pk, final_attempt=False)[0] == reports.DeliveryOutcome.SENT
-    assert reports.send_delivery(delivery.pk, final_attempt=False)[0] == reports.DeliveryOutcome.SKIPPED
-    assert reports.send_delivery(987654321, final_attempt=False)[0] == reports.DeliveryOutcome.SKIPPED
+    assert outbox.send(email_of(delivery).pk) == "sent"
+    assert outbox.send(email_of(delivery).pk) == "sent already"
+    assert outbox.send(987654321) == "gone"
     assert len(mail.outbox) == 1
     delivery.refresh_from_db()
     assert delivery.attempts == 1
@@ -545,6 +547,7 @@ def test_every_delivery_has_its_own_message_id(world, built):
     ids = list(built.deliveries.values_list("message_id", flat=True))
     assert len(set(ids)) == 3
     assert all(re.fullmatch(r"<report-[0-9a-f]{32}@pmo5p>", i) for i in ids)
+    assert sorted(OutgoingEmail.objects.values_list("message_id", flat=True)) == sorted(ids)
 
 
 # The report page: deliveries and resend -----------------------------------------------------------------
@@ -566,11 +569,12 @@ def failed(world, built, settings):
     subscribe(world, world.lead, world.member)
     ids = reports.create_deliveries(built)
     sent = ReportDelivery.objects.get(pk__in=ids, email="lead@alpha.example")
-    reports.send_delivery(sent.pk, final_attempt=False)
+    outbox.send(email_of(sent).pk)
     settings.EMAIL_BACKEND = "tests.test_reports.DisconnectedBackend"
     failing = ReportDelivery.objects.get(pk__in=ids, email="member@alpha.example")
-    reports.send_delivery(failing.pk, final_attempt=False)
-    reports.send_delivery(failing.pk, final_attempt=True)
+    outbox.send(email_of(failing).pk)
+    OutgoingEmail.objects.filter(pk=email_of(failing).pk).update(attempts=outbox.MAX_ATTEMPTS - 1)
+    settle()  # the last attempt fails too
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox.clear()
     return built, sent, failing
@@ -583,7 +587,7 @@ def test_the_report_page_lists_deliveries_with_status_attempts_and_error(world, 
     listing = visible(page)
     assert "1 sent · 0 queued · 1 failed" in listing
     assert "lead@alpha.example Sent 1 attempt · sent" in listing
-    assert "member@alpha.example Failed 2 attempts SMTPServerDisconnected: Connection unexpectedly closed" in listing
+    assert "member@alpha.example Failed 6 attempts SMTPServerDisconnected: Connection unexpectedly closed" in listing
     assert resend_url(world, report, failing) in text(page)
     assert resend_url(world, report, sent) not in text(page)
 
@@ -596,7 +600,7 @@ def test_resend_sends_a_failed_delivery(world, client_for, failed, django_captur
     assert response["Location"] == detail_url(world, report)
     assert messages_of(response) == ["Sending the report to member@alpha.example again."]
     failing.refresh_from_db()
-    assert (failing.status, failing.attempts, failing.last_error) == (DeliveryStatus.SENT, 3, "")
+    assert (failing.status, failing.attempts, failing.last_error) == (DeliveryStatus.SENT, 7, "")
     assert [m.to for m in mail.outbox] == [["member@alpha.example"]]
     assert mail.outbox[0].extra_headers["Message-ID"] == failing.message_id
 

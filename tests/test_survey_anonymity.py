@@ -22,9 +22,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from pmo5p import outbox
 from pmo5p.domain import Element
-from pmo5p.models import ApiToken
-from stakeholders import surveys, tasks
+from pmo5p.models import ApiToken, OutgoingEmail
+from stakeholders import survey_emails, surveys, tasks
 from stakeholders.models import Invitation, Response
 from stakeholders.timeline import timeline
 from tests.factories import SegmentFactory, StakeholderFactory, UserFactory
@@ -90,6 +91,10 @@ def test_send_again_answers_alike_whether_or_not_they_answered(
         by_person = {i.stakeholder_id: i for i in invitations}
         if status == Invitation.SendStatus.FAILED:
             # Failed as far as pmo5p knows: the server may have taken it before the connection broke.
+            email = survey_emails.queue_invitation(by_person[ann.pk])
+            OutgoingEmail.objects.filter(pk=email.pk).update(
+                status=OutgoingEmail.Status.FAILED, attempts=6, last_error="SMTPServerDisconnected: gone"
+            )
             Invitation.objects.filter(pk=by_person[ann.pk].pk).update(
                 send_status=status, sent_at=None, send_attempts=6, last_error="SMTPServerDisconnected: gone"
             )
@@ -137,14 +142,16 @@ def test_a_named_survey_still_says_who_answered_on_send_again(world, people, cli
 
 def test_an_invitation_queued_again_after_they_answered_ends_sent_like_the_others(world, people, client_for):
     """A send that reached them but was never recorded leaves the invitation queued: the
-    periodic task queues it again, and it must not stay "Queued" because they answered."""
+    outbox's sweep sends it again, and it must not stay "Queued" because they answered."""
     ann, ben = people[:2]
     survey, invitations = open_survey(world.pmo, [ann, ben], anonymous=True, title="Pulse", sent_at=T0)
     Invitation.objects.filter(survey=survey).update(send_status=Invitation.SendStatus.PENDING, sent_at=None)
-    Invitation.objects.filter(survey=survey).update(created_at=T0)
+    with time_machine.travel(T0, tick=False):
+        for invitation in invitations:
+            survey_emails.queue_invitation(invitation)
     respond(invitations[0], nps=9)
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
-        tasks.send_due_reminders()
+        outbox.sweep()
     assert [m.to for m in mail.outbox] == [["ben@corp.example"]]
     states = {i.stakeholder_id: (i.send_status, i.sent_at, i.send_attempts) for i in survey.invitations.all()}
     assert states[ann.pk] == states[ben.pk] == (Invitation.SendStatus.SENT, T0 + timedelta(hours=1), 1)
@@ -169,6 +176,7 @@ def answered_drafted_reminded(world, people, *, anonymous):
     surveys.save_draft(invitations[1], {"nps": "4"})
     with time_machine.travel(T1, tick=False):
         assert tasks.send_due_reminders() == 2
+        assert outbox.sweep() == 2
     return survey
 
 

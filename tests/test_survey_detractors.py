@@ -12,10 +12,11 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
 
 from pmo5p.domain import Element
-from pmo5p.models import Role
-from stakeholders import surveys, tasks
+from pmo5p.models import OutgoingEmail, Role
+from stakeholders import surveys
 from stakeholders.models import QuestionKind, Response
 from tests.factories import MembershipFactory, StakeholderFactory
+from tests.outbox_helpers import settle
 from tests.survey_helpers import answer_data, html_text, open_survey, questions, respond
 
 
@@ -151,12 +152,13 @@ def test_the_periodic_task_counts_anonymous_detractors_once_there_are_enough_res
             assert "/stakeholders/" not in part
 
 
-def test_the_alert_task_run_twice_sends_once(world, quiet):
+def test_the_alert_counted_twice_is_queued_and_sent_once(world, quiet):
     survey, invitations = quiet
     for invitation in invitations[:3]:
         respond(invitation, nps=2)
-    assert tasks.send_anonymous_detractor_alert.apply(args=[survey.pk]).get() == "sent"
-    assert tasks.send_anonymous_detractor_alert.apply(args=[survey.pk]).get() == "nothing new"
+    assert surveys.alert_anonymous_detractors(survey.pk) is not None
+    assert surveys.alert_anonymous_detractors(survey.pk) is None  # nothing new
+    settle()
     assert len(mail.outbox) == 1
 
 
@@ -167,10 +169,11 @@ def test_a_survey_that_closes_with_too_few_responses_alerts_nobody(world, quiet)
     surveys.close(survey)
     run_periodic_tasks()
     assert mail.outbox == []
-    assert tasks.send_anonymous_detractor_alert.apply(args=[survey.pk]).get() == "too few responses"
+    assert surveys.alert_anonymous_detractors(survey.pk) is None
+    assert not OutgoingEmail.objects.exists()
 
 
-def test_a_batched_alert_that_fails_for_now_comes_at_the_next_round(world, quiet, monkeypatch):
+def test_a_batched_alert_that_fails_for_now_is_retried_from_its_row(world, quiet, monkeypatch):
     survey, invitations = quiet
     for invitation in invitations[:3]:
         respond(invitation, nps=4)
@@ -180,14 +183,19 @@ def test_a_batched_alert_that_fails_for_now_comes_at_the_next_round(world, quiet
         raise smtplib.SMTPServerDisconnected("down")
 
     monkeypatch.setattr(EmailBackend, "send_messages", refuse)
-    run_periodic_tasks()  # eager: its retries run at once, and fail too
+    run_periodic_tasks()
     assert mail.outbox == []
-    assert not Response.objects.filter(detractor_alerted_at__isnull=False).exists()
+    (alert,) = OutgoingEmail.objects.all()
+    assert (alert.kind, alert.status, alert.attempts) == ("detractor_alert_batch", "queued", 1)
+    assert alert.last_error == "SMTPServerDisconnected: down"
+    # Counted in this alert: the next round does not count them again.
+    assert not Response.objects.filter(detractor_alerted_at__isnull=True).exists()
 
     monkeypatch.setattr(EmailBackend, "send_messages", real)
-    run_periodic_tasks()
+    settle()
     (message,) = mail.outbox
     assert message.subject == '3 new detractor answers to "Quiet" (3 of 3 so far)'
+    assert message.message()["Message-ID"] == alert.message_id
 
 
 def test_named_surveys_are_alerted_at_once_and_not_again_by_the_periodic_task(

@@ -14,6 +14,7 @@ from stakeholders import surveys
 from stakeholders.models import Invitation, Response, Survey, SurveyStatus
 from tests.factories import StakeholderFactory
 from tests.helpers import messages_of, text, visible
+from tests.outbox_helpers import settle
 from tests.survey_helpers import checked_values, draft_survey, links_in, open_survey, respond, survey_url
 
 
@@ -187,6 +188,7 @@ def test_a_failed_send_is_retried_then_marked_failed(world, ready, smtp_down, dj
     ready.target_stakeholders.add(world.stakeholder)
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
+    settle()
     invitation = Invitation.objects.get()
     assert len(smtp_down) == 6
     assert invitation.send_status == Invitation.SendStatus.FAILED
@@ -212,6 +214,7 @@ def test_a_send_that_fails_then_works_is_sent(
     monkeypatch.setattr(EmailBackend, "send_messages", flaky)
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
+    settle()
     invitation = Invitation.objects.get()
     assert (invitation.send_status, invitation.send_attempts, invitation.last_error) == ("sent", 3, "")
     assert len(mail.outbox) == 1
@@ -224,6 +227,7 @@ def test_the_detail_page_shows_the_failure_and_resend_sends_it(
     ready.target_stakeholders.add(world.stakeholder)
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
+    settle()
     invitation = Invitation.objects.get()
     client = client_for(world.lead)
     page = client.get(survey_url("survey_detail", ready))

@@ -9,6 +9,8 @@ import time_machine
 from django.core import mail
 from django.core.cache import cache
 
+from pmo5p import outbox
+from pmo5p.models import OutgoingEmail
 from stakeholders import surveys, tasks
 from stakeholders.models import Invitation, Survey, SurveyStatus
 from tests.factories import PmoFactory, StakeholderFactory
@@ -43,8 +45,15 @@ def reminded_to():
 
 
 def run_reminders(at):
+    """The beat's round at `at`: claim the reminders due, then the outbox's sweep sends them."""
     with time_machine.travel(at, tick=False):
-        return tasks.send_due_reminders()
+        claimed = tasks.send_due_reminders()
+        outbox.sweep()
+        return claimed
+
+
+def reminder_of(invitation) -> OutgoingEmail:
+    return OutgoingEmail.objects.get(kind=OutgoingEmail.Kind.SURVEY_REMINDER, source_id=invitation.pk)
 
 
 def test_after_the_delay_each_invitee_who_has_not_answered_gets_one_reminder(world, due):
@@ -93,26 +102,29 @@ def test_a_reminder_claimed_but_not_sent_is_not_claimed_again(world, due):
 
 
 def test_sending_a_claimed_reminder_twice_sends_it_once(world, due):
-    (first, second) = sorted(surveys.claim_due_reminders(now=NOW))
-    assert tasks.send_survey_email.delay(first, "reminder").get() == "sent"
-    assert tasks.send_survey_email.delay(first, "reminder").get() == "reminded already"
+    surveys.claim_due_reminders(now=NOW)
+    reminder = reminder_of(due["fiona"])
+    assert outbox.send(reminder.pk) == "sent"
+    assert outbox.send(reminder.pk) == "sent already"
     assert len(mail.outbox) == 1
 
 
 def test_no_reminder_to_someone_who_answered_after_the_claim(world, due):
-    ids = surveys.claim_due_reminders(now=NOW)
+    surveys.claim_due_reminders(now=NOW)
     respond(Invitation.objects.get(pk=due["fiona"].pk), nps=10)
-    for invitation_id in ids:
-        tasks.send_survey_email.delay(invitation_id, "reminder")
+    outbox.sweep()
     assert reminded_to() == ["frank@corp.example"]
+    assert reminder_of(due["fiona"]).status == OutgoingEmail.Status.CANCELLED
 
 
 def test_no_reminder_for_a_closed_survey(world, due):
+    with time_machine.travel(NOW, tick=False):
+        surveys.claim_due_reminders()
     surveys.close(due["survey"])
+    # Neither those claimed before it closed, nor any later.
     assert run_reminders(NOW + timedelta(days=1)) == 0
-    # Nor for a reminder claimed before it closed.
-    assert tasks.send_survey_email.delay(due["fiona"].pk, "reminder").get() == "survey not open"
     assert mail.outbox == []
+    assert reminder_of(due["fiona"]).status == OutgoingEmail.Status.CANCELLED
 
 
 def test_no_reminder_once_the_close_date_has_passed(world, due):

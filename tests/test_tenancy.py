@@ -22,7 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 from agenda import exports
 from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p import accounts
-from pmo5p.models import ApiToken, MemberInvitation, Membership, Role, User
+from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Role, User
 from pmo5p.services import invite_member
 from stakeholders import imports, surveys
 from stakeholders.models import ImportJob, Interaction, Invitation, Survey
@@ -129,6 +129,7 @@ ROUTE_ROLES = {
     "member_role": Need(post=LEAD),
     "member_remove": LEAD_FORM,
     "invitation_revoke": Need(post=LEAD),
+    "member_invitation_resend": Need(post=LEAD),
     # Stakeholders, segments, interactions, imports.
     "stakeholder_list": READ,
     "stakeholder_detail": READ,
@@ -161,6 +162,7 @@ ROUTE_ROLES = {
     "survey_delete": EDIT,
     "survey_close": BUTTON,
     "invitation_resend": BUTTON,
+    "detractor_alert_resend": Need(post=LEAD),
     # Dashboard, assessments, agenda.
     "pmo_home": READ,
     "assessments": READ,
@@ -275,6 +277,17 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
     survey = create_survey(pmo=pmo, created_by=user, title="Walk", closes_on=date(2099, 1, 1))
     survey.target_stakeholders.add(stakeholder)
     Invitation.new(survey, StakeholderFactory(pmo=pmo, segment=stakeholder.segment)).save()
+    # A detractor alert of the survey that failed: the one e-mail "send again" takes there.
+    OutgoingEmail.objects.create(
+        pmo=pmo,
+        kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH,
+        to=[user.email],
+        subject="Walk",
+        text="Walk",
+        status=OutgoingEmail.Status.FAILED,
+        attempts=1,
+        source=survey,
+    )
     return survey
 
 
@@ -309,6 +322,7 @@ def own_values(world, invitation):
         **_agenda_ids(world.pmo),
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.pmo).pk,
+        "email_id": OutgoingEmail.objects.get(pmo=world.pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
     }
 
 
@@ -326,6 +340,7 @@ def other_values(world, other_invitation):
         **_agenda_ids(world.other_pmo),
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.other_pmo).pk,
+        "email_id": OutgoingEmail.objects.get(pmo=world.other_pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
     }
 
 
@@ -514,6 +529,7 @@ def _snapshot():
         list(Stakeholder.objects.values().order_by("id")),
         list(User.objects.values_list("id", "name", "email", "is_active", "email_verified").order_by("id")),
         list(ApiToken.objects.values_list("id", "revoked_at").order_by("id")),
+        list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
     )
 
 

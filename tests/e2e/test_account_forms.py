@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from pmo5p.models import ApiToken, MemberInvitation, Membership, Pmo, User
+from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Pmo, User
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +32,7 @@ FORMS_SUBMITTED = {
     "accept_invitation",
     "member_role",
     "invitation_revoke",
+    "member_invitation_resend",
     "member_remove",
 }
 
@@ -188,6 +189,18 @@ def test_a_lead_creates_a_pmo_and_manages_its_members(page, live_server, browser
     page.get_by_label("E-mail address").fill("wrong@alpha.example")
     page.get_by_role("button", name="Send invitation").click()
     pending = page.get_by_role("listitem").filter(has_text="wrong@alpha.example")
+    # Its mail server refused it for good: the page says so, and the lead sends it again.
+    wrong = MemberInvitation.objects.get(email="wrong@alpha.example")
+    OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.MEMBER_INVITATION, source_id=wrong.pk).update(
+        status=OutgoingEmail.Status.FAILED, sent_at=None, last_error="550 5.1.1 No such user"
+    )
+    mailoutbox.clear()
+    page.reload()
+    expect(pending.get_by_text("550 5.1.1 No such user")).to_be_visible()
+    pending.get_by_role("button", name="Send again").click()
+    expect(page.get_by_text("Sending the invitation to wrong@alpha.example again.")).to_be_visible()
+    expect(pending.get_by_role("button", name="Send again")).to_have_count(0)
+    assert [m.to for m in mailoutbox] == [["wrong@alpha.example"]]
     pending.get_by_role("button", name="Revoke").click()
     expect(page.get_by_text("The invitation to wrong@alpha.example is revoked.")).to_be_visible()
     expect(page.get_by_text("No invitation is waiting for an answer.")).to_be_visible()

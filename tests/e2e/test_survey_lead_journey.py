@@ -14,17 +14,19 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from pmo5p.domain import Element
-from pmo5p.models import Role
+from pmo5p.models import OutgoingEmail, Role
+from stakeholders import survey_emails
 from stakeholders.models import Invitation, QuestionKind, Survey, SurveyStatus
 from tests.e2e.test_import_journey import shot
 from tests.e2e.test_survey_journey import DESKTOP, PHONE
 from tests.factories import PASSWORD, MembershipFactory, SegmentFactory, StakeholderFactory
-from tests.survey_helpers import days_ago, draft_survey, open_survey, questions
+from tests.survey_helpers import days_ago, draft_survey, open_survey, questions, respond
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The URL names whose forms these tests fill in and submit (checked against the URL patterns).
 FORMS_SUBMITTED = {
+    "detractor_alert_resend",
     "survey_create",
     "survey_edit",
     "survey_questions",
@@ -183,6 +185,9 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
 
     # Ben's mail server refused the invitation for good: the lead sends it again.
     ben = survey.invitations.get(email="ben@corp.example")
+    OutgoingEmail.objects.filter(kind="survey_invitation", source_id=ben.pk).update(
+        status=OutgoingEmail.Status.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
+    )
     Invitation.objects.filter(pk=ben.pk).update(
         send_status=Invitation.SendStatus.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
     )
@@ -200,6 +205,25 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
     ben.refresh_from_db()
     assert (ben.send_status, ben.send_attempts, ben.last_error) == (Invitation.SendStatus.SENT, 2, "")
     assert [m.to for m in mail.outbox] == [["ben@corp.example"]]
+
+    # Ann scores the PMO 3: her detractor alert to the lead fails for good; the lead sends it again.
+    ann = survey.invitations.get(email="ann@corp.example")
+    alert = survey_emails.queue_detractor_alert(respond(ann, nps=3))
+    OutgoingEmail.objects.filter(pk=alert.pk).update(
+        status=OutgoingEmail.Status.FAILED, sent_at=None, attempts=1, last_error="550 5.7.1 Relaying denied"
+    )
+    mail.outbox.clear()
+    page.reload()
+    alerts = page.locator(".card").filter(has=page.get_by_role("heading", name="Detractor alerts"))
+    expect(alerts.get_by_text("0 sent · 0 on the way · 1 failed")).to_be_visible()
+    expect(alerts.get_by_text("550 5.7.1 Relaying denied")).to_be_visible()
+    alerts.get_by_role("button", name="Send again").click()
+    expect(page.get_by_text("Sending the detractor alert again.")).to_be_visible()
+    expect(page.get_by_text("1 sent · 0 on the way · 0 failed")).to_be_visible()
+    alert.refresh_from_db()
+    assert (alert.status, alert.attempts) == (OutgoingEmail.Status.SENT, 2)
+    assert [m.to for m in mail.outbox] == [["lead@alpha.example"]]
+    assert mail.outbox[0].extra_headers["Message-ID"] == alert.message_id
 
     # Close: the page asks first; saying no leaves it open.
     page.once("dialog", lambda dialog: dialog.dismiss())

@@ -16,14 +16,23 @@ class Command(BaseCommand):
     help = "Run the periodic tasks of CELERY_BEAT_SCHEDULE in this process, every --every seconds."
 
     def add_arguments(self, parser):
-        parser.add_argument("--every", type=int, default=60, help="Seconds between two rounds (default 60).")
+        parser.add_argument(
+            "--every",
+            type=int,
+            default=settings.OUTBOX_SWEEP_SECONDS,
+            help="Seconds between two rounds (default PMO5P_OUTBOX_SWEEP_SECONDS, 60).",
+        )
         parser.add_argument("--once", action="store_true", help="Run one round and stop.")
 
     def handle(self, *args, every, once, **options):
         if not settings.CELERY_TASK_ALWAYS_EAGER:
             raise CommandError("A broker is configured (REDIS_URL): run `make beat` and `make worker` instead.")
         current_app.loader.import_default_modules()  # registers the tasks of every app
-        names = sorted({entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()})
+        # The outbox's sweep last, so that the e-mails the other tasks queued go out in the same round.
+        sweep = settings.CELERY_BEAT_SCHEDULE["sweep-outbox"]["task"]
+        names = sorted(
+            {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}, key=lambda n: (n == sweep, n)
+        )
         self.stdout.write(f"Running {', '.join(names)} every {every} s.")
         while True:
             for name in names:

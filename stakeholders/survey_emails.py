@@ -1,0 +1,173 @@
+"""The survey's e-mails, through the outbox (pmo5p/outbox.py): invitations, reminders and
+detractor alerts. Each is queued in the transaction that makes it due (the launch, the
+reminder's claim, the answer, the batch's count), so none can be lost in between.
+
+What the invitation's own fields show (send_status, send_attempts, last_error, sent_at)
+is the outbox row's, copied in the same transaction as every change of that row. A
+reminder's attempts and errors are not copied: reminders go only to those who have not
+answered, so a count that grew with them would say who had not answered an anonymous
+survey (docs/security.md, "Anonymous surveys"). Only its sending stamps `reminded_at`.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Q
+
+from pmo5p import outbox
+from pmo5p.models import OutgoingEmail, Role
+from stakeholders import scores
+from stakeholders.models import Invitation, Response, Survey
+
+Kind, Status = OutgoingEmail.Kind, OutgoingEmail.Status
+
+
+def context(invitation: Invitation) -> dict:
+    survey = invitation.survey
+    link = f"{settings.SITE_URL}{invitation.path}"
+    nps_question = survey.questions.filter(kind="nps").values_list("text", flat=True).first()
+    return {
+        "invitation": invitation,
+        "survey": survey,
+        "pmo": survey.pmo,
+        "stakeholder": invitation.stakeholder,
+        "link": link,
+        "nps_question": nps_question,
+        "nps_links": [(value, f"{link}?nps={value}") for value in range(11)],
+    }
+
+
+def queue_invitation(invitation: Invitation) -> OutgoingEmail:
+    return _queue(invitation, Kind.SURVEY_INVITATION, "survey-invitation")
+
+
+def queue_reminder(invitation: Invitation) -> OutgoingEmail:
+    return _queue(invitation, Kind.SURVEY_REMINDER, "survey-reminder")
+
+
+def _queue(invitation: Invitation, kind: str, template: str) -> OutgoingEmail:
+    pmo = invitation.survey.pmo
+    return outbox.queue(kind, [invitation.email], template, context(invitation), pmo=pmo, source=invitation)
+
+
+def invitation_email(invitation: Invitation) -> OutgoingEmail | None:
+    return outbox.for_source(invitation, Kind.SURVEY_INVITATION).first()
+
+
+def lead_addresses(survey: Survey) -> list[str]:
+    return list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
+
+
+def queue_detractor_alert(response: Response) -> OutgoingEmail:
+    """Tell the relationship owner (else the leads) that a stakeholder of a named survey
+    scored the PMO 0–6; in the transaction that stores the answer."""
+    survey = response.survey
+    stakeholder = response.invitation.stakeholder
+    owner = stakeholder.owner
+    recipients = [owner.user.email] if owner is not None else lead_addresses(survey)
+    alert = {
+        "survey": survey,
+        "pmo": survey.pmo,
+        "response": response,
+        "stakeholder": stakeholder,
+        "owner": owner,
+        "lowest": scores.lowest_elements(response),
+    }
+    return outbox.queue(Kind.DETRACTOR_ALERT, recipients, "detractor-alert", alert, pmo=survey.pmo, source=response)
+
+
+def queue_anonymous_detractor_alert(survey: Survey, new: int) -> OutgoingEmail:
+    """Tell the leads how many detractor answers an anonymous survey has had since its last
+    alert: a count, never who. The caller stamps those answers in the same transaction."""
+    responses = survey.responses.count()
+    alert = {
+        "survey": survey,
+        "pmo": survey.pmo,
+        "new": new,
+        "detractors": survey.responses.filter(nps__lte=6).count(),
+        "responses": responses,
+        "min_group_size": settings.MIN_GROUP_SIZE,
+    }
+    return outbox.queue(
+        Kind.DETRACTOR_ALERT_BATCH,
+        lead_addresses(survey),
+        "detractor-alert-anonymous",
+        alert,
+        pmo=survey.pmo,
+        source=survey,
+    )
+
+
+def alert_emails(survey: Survey):
+    """The survey's detractor alerts: one per named detractor, or the anonymous survey's batches."""
+    named = Q(
+        kind=Kind.DETRACTOR_ALERT,
+        source_type=ContentType.objects.get_for_model(Response),
+        source_id__in=survey.responses.values("pk"),
+    )
+    batched = Q(
+        kind=Kind.DETRACTOR_ALERT_BATCH, source_type=ContentType.objects.get_for_model(Survey), source_id=survey.pk
+    )
+    return OutgoingEmail.objects.filter(named | batched)
+
+
+def detractor_alerts(survey: Survey) -> dict:
+    """How the survey's detractor alerts fared, by status, and those a lead may send again.
+    Counts and errors only: an alert of an anonymous survey says nothing of who, or when."""
+    rows = alert_emails(survey)
+    counts = rows.aggregate(
+        total=Count("pk"),
+        sent=Count("pk", filter=Q(status=Status.SENT)),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        waiting=Count("pk", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
+    )
+    counts["stuck"] = [email for email in rows.order_by("pk") if email.can_send_again]
+    return counts
+
+
+# Hooks ------------------------------------------------------------------------------------
+
+
+def _invitation(email: OutgoingEmail) -> Invitation | None:
+    return Invitation.objects.select_related("survey").filter(pk=email.source_id).first()
+
+
+def _check_invitation(email: OutgoingEmail) -> str | None:
+    invitation = _invitation(email)
+    if invitation is None or not invitation.survey.is_open:
+        return Status.CANCELLED
+    if invitation.responded_at:
+        # They have the link: they answered. No e-mail, but the row ends as any sent one
+        # does, so that it does not tell who answered an anonymous survey.
+        return Status.SENT
+    return None
+
+
+def _record_invitation(email: OutgoingEmail) -> None:
+    shown = {Status.SENT: Invitation.SendStatus.SENT, Status.FAILED: Invitation.SendStatus.FAILED}
+    Invitation.objects.filter(pk=email.source_id).update(
+        send_status=shown.get(email.status, Invitation.SendStatus.PENDING),
+        send_attempts=email.attempts,
+        last_error=email.last_error,
+        sent_at=email.sent_at,
+    )
+
+
+def _check_reminder(email: OutgoingEmail) -> str | None:
+    invitation = _invitation(email)
+    if invitation is None or not invitation.survey.is_open or invitation.responded_at or invitation.reminded_at:
+        return Status.CANCELLED
+    return None
+
+
+def _record_reminder(email: OutgoingEmail) -> None:
+    if email.status == Status.SENT:
+        Invitation.objects.filter(pk=email.source_id, reminded_at__isnull=True).update(reminded_at=email.sent_at)
+
+
+def _check_alert(email: OutgoingEmail) -> str | None:
+    return None if Response.objects.filter(pk=email.source_id).exists() else Status.CANCELLED
+
+
+outbox.register(Kind.SURVEY_INVITATION, check=_check_invitation, record=_record_invitation)
+outbox.register(Kind.SURVEY_REMINDER, check=_check_reminder, record=_record_reminder)
+outbox.register(Kind.DETRACTOR_ALERT, check=_check_alert)

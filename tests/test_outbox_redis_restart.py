@@ -1,0 +1,90 @@
+"""The fault drill of issue #10: a real worker, beat and Redis, an SMTP sink that refuses
+with 451, and Redis restarted (killed, started again empty on the same port) while
+e-mails wait for a retry and reminders are claimed. The outbox's rows are the record, so
+each e-mail arrives exactly once, within the sweeper's interval of Redis coming back, and
+the worker lives on (pmo5p/outbox.py; README, "E-mail: what is guaranteed")."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from pmo5p.models import OutgoingEmail, Role
+from pmo5p.services import invite_member
+from stakeholders import surveys
+from tests.factories import MembershipFactory, PmoFactory, StakeholderFactory
+from tests.service_fixtures import wait_until
+from tests.survey_helpers import open_survey
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SWEEP_SECONDS = 2
+RETRY_BASE_SECONDS = 3
+Status = OutgoingEmail.Status
+
+
+@pytest.fixture
+def celery_broker_url(redis_server) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def celery_worker_env() -> dict[str, str]:
+    return {"PMO5P_TEST_EMAIL_RETRY_BASE_SECONDS": str(RETRY_BASE_SECONDS)}
+
+
+def states():
+    return list(OutgoingEmail.objects.order_by("pk").values_list("kind", "to", "status", "attempts", "last_error"))
+
+
+@pytest.mark.services
+def test_a_redis_restart_loses_no_email_and_sends_none_twice(redis_server, celery_worker, celery_beat, smtp_sink):
+    pmo = PmoFactory(slug="drill")
+    lead = MembershipFactory(pmo=pmo, role=Role.LEAD, user__email="lead@drill.example").user
+    celery_beat.start(extra_env={"PMO5P_OUTBOX_SWEEP_SECONDS": str(SWEEP_SECONDS)})
+    worker_pid = celery_worker.pid
+
+    # Three invitations refused for now (451): each waits for its retry, written on its row.
+    smtp_sink.refuse_next(3)
+    invited = [f"colleague{n}@drill.example" for n in range(3)]
+    for address in invited:
+        invite_member(pmo=pmo, email=address, role=Role.MEMBER, invited_by=lead)
+    wait_until(
+        lambda: OutgoingEmail.objects.filter(status=Status.QUEUED, attempts=1).count() == 3,
+        timeout=20,
+        message=lambda: f"Not all refused once and waiting: {states()}\n{celery_worker.tail(20)}",
+    )
+    assert len(smtp_sink.refused) == 3 and smtp_sink.messages == []
+
+    # Redis goes down; meanwhile two reminders are claimed, so their wake-ups go nowhere.
+    redis_server.kill()
+    people = [StakeholderFactory(pmo=pmo, email=f"stakeholder{n}@corp.example") for n in range(2)]
+    open_survey(pmo, people, sent_at=timezone.now() - timedelta(days=30), reminder_delay_days=7)
+    assert len(surveys.claim_due_reminders()) == 2
+    time.sleep(1)
+    redis_server.restart()
+    back = time.monotonic()
+
+    expected = sorted(invited + [p.email for p in people])
+    mails = smtp_sink.wait_for(5, timeout=RETRY_BASE_SECONDS + 4 * SWEEP_SECONDS + 10)
+    took = time.monotonic() - back
+    assert sorted(r for m in mails for r in m.recipients) == expected
+    # The waits are the rows': the retries and the lost wake-ups came with the sweeps.
+    assert took < RETRY_BASE_SECONDS + 3 * SWEEP_SECONDS + 5, f"{took:.1f} s after Redis came back"
+
+    # A few more sweeps: nothing is sent twice, and every row says what happened.
+    time.sleep(3 * SWEEP_SECONDS)
+    assert len(smtp_sink.messages) == 5
+    rows = OutgoingEmail.objects.all()
+    assert {(row.status, row.last_error) for row in rows} == {(Status.SENT, "")}
+    for mail in smtp_sink.messages:
+        (address,) = mail.recipients
+        assert mail.message["Message-ID"] == OutgoingEmail.objects.get(to=[address]).message_id
+    # The refused ones carried the same Message-ID as the one accepted later.
+    refused_ids = sorted(str(m["Message-ID"]) for m in smtp_sink.refused_messages)
+    assert refused_ids == sorted(OutgoingEmail.objects.filter(attempts=2).values_list("message_id", flat=True))
+
+    # The worker lived through it: the same process, still consuming.
+    assert celery_worker.running and celery_worker.pid == worker_pid, celery_worker.tail(30)
+    assert celery_beat.running, celery_beat.tail()
