@@ -4,7 +4,9 @@ equal the results page, reports and their PDF, the PMOs list, and the personal t
 of the profile page. Tenancy and roles are walked in tests/test_api_tenancy.py."""
 
 import hashlib
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -207,7 +209,8 @@ def test_the_pmos_list_shows_only_the_callers_pmos_with_their_role(world, api_as
     MembershipFactory(pmo=world.other_pmo, user=world.viewer, role=Role.MEMBER)
     rows = api_as(world.viewer).get(url("api-pmo-list")).json()["results"]
     assert [(row["slug"], row["role"]) for row in rows] == [("alpha", "viewer"), ("beta", "member")]
-    assert set(rows[0]) == {"id", "name", "slug", "description", "time_zone", "survey_fatigue_days", "role"}
+    assert set(rows[0]) == {"id", "name", "slug", "description", "time_zone", "currency", "survey_fatigue_days", "role"}
+    assert rows[0]["currency"] == "GBP"
     assert [row["slug"] for row in api_as(world.outsider).get(url("api-pmo-list")).json()["results"]] == ["beta"]
 
 
@@ -828,6 +831,10 @@ def test_an_anonymous_surveys_results_name_nobody(world, lead_api):
 # Reports ------------------------------------------------------------------------------------
 
 
+# A report stored by the code before the versioned schema (tests/fixtures/report_figures_v1.json).
+REPORT_FIGURES_V1 = json.loads((Path(__file__).parent / "fixtures" / "report_figures_v1.json").read_text())
+
+
 def report(pmo, start, status="ready", pdf=b"%PDF-1.4 report", **fields):
     return AgendaReport.objects.create(
         pmo=pmo,
@@ -836,7 +843,7 @@ def report(pmo, start, status="ready", pdf=b"%PDF-1.4 report", **fields):
         period_end=(start + timedelta(days=32)).replace(day=1),
         status=status,
         pdf=pdf,
-        figures={"nps": 12},
+        figures=REPORT_FIGURES_V1,
         **fields,
     )
 
@@ -856,9 +863,23 @@ def test_reports_list_and_detail(world, lead_api):
         "period_end": "2026-04-01",
         "status": "ready",
         "built_at": None,
-        "figures": {"nps": 12},
+        "figures": detail["figures"],
     }
     assert "pdf" not in rows[0] and "html" not in rows[0]
+    assert rows[0]["figures"] is None  # not built yet
+    # Figures stored in version 1 come back in the current schema, through the one loader.
+    figures = detail["figures"]
+    assert figures["schema_version"] == 2
+    assert figures["currency"] == "GBP"  # the PMO's: version 1 stored none
+    assert figures["change_basis"] == "report"
+    assert figures["survey"]["nps"] == 100.0
+    assert figures["maturity"]["movers"][0] == {
+        "id": REPORT_FIGURES_V1["maturity"]["movers"][0]["id"],
+        "name": "Ann",
+        "stage_from": "Aware",
+        "stage_to": "Respect",
+    }
+    assert [row["change"] for row in figures["elements"]] == [12.5, 50.0, 25.0, 50.0, 0.0]
 
 
 def test_the_pdf_of_a_report(world, api_as):
