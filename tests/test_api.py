@@ -4,9 +4,7 @@ equal the results page, reports and their PDF, the PMOs list, and the personal t
 of the profile page. Tenancy and roles are walked in tests/test_api_tenancy.py."""
 
 import hashlib
-import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -20,6 +18,7 @@ from django.utils import timezone
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Pmo, Role
 from stakeholders.models import Interaction, Stakeholder
+from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import MembershipFactory, SegmentFactory, StakeholderFactory
 from tests.survey_helpers import draft_survey, open_survey, respond
 from tests.test_survey_results import EXPECTED
@@ -829,10 +828,6 @@ def test_an_anonymous_surveys_results_name_nobody(world, lead_api):
 
 
 # Reports ------------------------------------------------------------------------------------
-
-
-# A report stored by the code before the versioned schema (tests/fixtures/report_figures_v1.json).
-REPORT_FIGURES_V1 = json.loads((Path(__file__).parent / "fixtures" / "report_figures_v1.json").read_text())
 
 
 def report(pmo, start, status="ready", pdf=b"%PDF-1.4 report", **fields):

@@ -20,6 +20,7 @@ from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken
 from pmo5p.services import change_role, remove_member
 from stakeholders.models import Interaction, Stakeholder
+from tests.agenda_data import REPORT_FIGURES_V1
 from tests.survey_helpers import open_survey
 from tests.test_tenancy import API_ROUTES, _snapshot
 
@@ -52,6 +53,7 @@ def _rows(pmo, user):
         period_end=date(2026, 2, 1),
         status="ready",
         pdf=b"%PDF-1.4 walk",
+        figures=REPORT_FIGURES_V1,
     )
     return {
         "api-segment": segment.pk,

@@ -2,10 +2,8 @@
 "change" column against the previous survey, and its chart of the five P's (docs/figures.md,
 "The agenda report")."""
 
-import json
 import re
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -14,15 +12,12 @@ from agenda import report_charts, report_figures, reports
 from agenda.models import AgendaReport, ReportDelivery
 from pmo5p.domain import Element
 from stakeholders.models import Stakeholder
-from tests.agenda_data import closed_survey, known_survey, respond
+from tests.agenda_data import REPORT_FIGURES_V1, closed_survey, known_survey, respond
 from tests.test_report_pdf_security import poppler
 
 P, E, C, PE, PR = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
 
-# Figures as the code before the versioned schema stored them (commit 50bd431, the
-# November report of tests/test_reports.py::test_a_second_report_shows_the_change_since_the_first,
-# dumped from AgendaReport.figures): version 1, no "schema_version" key.
-V1 = json.loads((Path(__file__).parent / "fixtures" / "report_figures_v1.json").read_text())
+V1 = REPORT_FIGURES_V1  # tests/fixtures/report_figures_v1.json, stored by the code before version 2
 
 
 def utc(*args) -> datetime:
