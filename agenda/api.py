@@ -4,9 +4,10 @@ import django_filters
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import decorators, mixins, serializers, viewsets
 
+from agenda import report_figures, reports
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from agenda.models.plan import ActionStatus
 from agenda.models.reports import ReportStatus
@@ -165,9 +166,20 @@ class ActionViewSet(PmoModelViewSet):
 
 
 class ReportSerializer(serializers.ModelSerializer):
+    figures = serializers.SerializerMethodField(
+        help_text="What the report says, in the current schema (agenda/report_figures.py) whatever version it was "
+        "stored in; numbers unrounded. Null until the report is built."
+    )
+
     class Meta:
         model = AgendaReport
         fields = ["id", "kind", "frequency", "period_start", "period_end", "status", "built_at", "figures"]
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True})
+    def get_figures(self, report) -> dict | None:
+        if report.status != ReportStatus.READY:
+            return None
+        return report_figures.dump(reports.figures_of(report))
 
 
 @pmo_scoped
@@ -178,7 +190,9 @@ class ReportViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     queryset = AgendaReport.objects.none()
 
     def scoped_queryset(self):
-        return self.pmo.reports.defer("html", "text", "pdf").order_by("-period_end", "-created_at")
+        return (
+            self.pmo.reports.select_related("pmo").defer("html", "text", "pdf").order_by("-period_end", "-created_at")
+        )
 
     @extend_schema(
         parameters=[SLUG_PARAMETER],

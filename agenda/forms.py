@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from agenda.models import SELF_RATING_CHOICES, Action, Frequency, Incident, MaturityRecord, ReportSchedule
+from pmo5p.currency import CURRENCIES
 from pmo5p.domain import Element
 from pmo5p.widgets import DateInput, TimeInput
 
@@ -192,7 +193,6 @@ class IncidentForm(forms.ModelForm):
         labels = {"estimated_cost": "Estimated cost", "days_lost": "Days lost"}
         help_texts = {
             "title": "For example: a project ignored PMO guidance and reworked its plan.",
-            "estimated_cost": "In your usual currency; leave empty if unknown.",
             "stakeholders": "Hold Ctrl (⌘ on a Mac) to pick several.",
         }
         error_messages = {
@@ -207,6 +207,10 @@ class IncidentForm(forms.ModelForm):
         self.instance.pmo = pmo
         self.fields["stakeholders"].queryset = pmo.stakeholders.order_by("name")
         self.fields["stakeholders"].error_messages["invalid_choice"] = "Choose stakeholders of this PMO."
+        self.fields["estimated_cost"].label = f"Estimated cost ({pmo.currency})"
+        self.fields[
+            "estimated_cost"
+        ].help_text = f"In {pmo.currency} ({CURRENCIES[pmo.currency][0]}), the PMO's currency; leave empty if unknown."
 
     def clean_occurred_on(self):
         return not_in_future(self.cleaned_data["occurred_on"], "date")

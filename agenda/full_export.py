@@ -301,7 +301,8 @@ def build_full_export(pmo, *, exported_by=None):
 def _write_archive(spool, pmo, exported_by):
     manifest = {
         "format": 1,
-        "pmo": {"id": pmo.pk, "slug": pmo.slug, "name": pmo.name},
+        # Every cost in the export (incidents, reports) is in this currency.
+        "pmo": {"id": pmo.pk, "slug": pmo.slug, "name": pmo.name, "currency": pmo.currency},
         "exported_at": timezone.now().isoformat(),
         "exported_by": exported_by.email if exported_by else None,
         "models": {},

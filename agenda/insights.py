@@ -207,6 +207,46 @@ def perception_trend(pmo, segment_id: int | None = None, limit: int = 8) -> list
     return list(points.values())
 
 
+@dataclass
+class EarlierPerception:
+    survey_id: int
+    title: str
+    closed_at: object
+    perception: float
+
+
+def earlier_perceptions(pmo, survey: Survey) -> dict[Element, EarlierPerception]:
+    """Per element, its perception in the latest closed survey before `survey` in which
+    at least MIN_GROUP_SIZE responses rated it (docs/figures.md, "The report's change
+    column"); an element no earlier survey has enough answers for is left out. One query.
+
+    "Before" is by closing time; an open survey comes after every closed one. The
+    threshold is counted per element, in responses with a rating (not "Don't know"), so
+    that a perception is never compared with one a handful of people gave.
+    """
+    earlier = closed_surveys(pmo).exclude(pk=survey.pk)
+    if survey.closed_at is not None:
+        earlier = earlier.filter(Q(closed_at__lt=survey.closed_at) | Q(closed_at=survey.closed_at, pk__lt=survey.pk))
+    rows = (
+        Answer.objects.filter(
+            response__survey__in=earlier, question__kind=QuestionKind.PERFORMANCE, value__isnull=False
+        )
+        .values("response__survey_id", "response__survey__title", "response__survey__closed_at", "question__element")
+        .annotate(mean=Avg("value"), responses=Count("response", distinct=True))
+        .filter(responses__gte=settings.MIN_GROUP_SIZE)
+    )
+    found: dict[Element, EarlierPerception] = {}
+    # Oldest first, so that the latest survey is the one left for each element.
+    for row in sorted(rows, key=lambda r: (r["response__survey__closed_at"], r["response__survey_id"])):
+        found[Element(row["question__element"])] = EarlierPerception(
+            row["response__survey_id"],
+            row["response__survey__title"],
+            row["response__survey__closed_at"],
+            scores.score(row["mean"]),
+        )
+    return found
+
+
 # Maturity ------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from agenda import insights, pdf, periods, suggestions
+from agenda import report_charts as charts
+from agenda import report_figures as rf
 from agenda.models import (
     Action,
     ActionStatus,
@@ -141,10 +143,6 @@ def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _rounded(value, digits=1):
-    return None if value is None else round(value, digits)
-
-
 def previous_report(report: AgendaReport) -> AgendaReport | None:
     return (
         AgendaReport.objects.filter(pmo=report.pmo, status=ReportStatus.READY, period_end__lte=report.period_start)
@@ -191,154 +189,163 @@ def maturity_movement(pmo, start, end) -> dict:
     return {"up": up, "down": down, "movers": movers[:15], "more": max(0, len(movers) - 15)}
 
 
-def _action_row(action: Action) -> dict:
-    return {
-        "id": action.pk,
-        "title": action.title,
-        "element": action.get_element_display(),
-        "owner": str(action.owner.user) if action.owner else None,
-        "due_on": action.due_on.isoformat(),
-        "status": action.get_status_display(),
-    }
+def _action_row(action: Action) -> rf.ActionRow:
+    return rf.ActionRow(
+        id=action.pk,
+        title=action.title,
+        element=action.get_element_display(),
+        owner=str(action.owner.user) if action.owner else None,
+        due_on=action.due_on.isoformat(),
+        status=action.get_status_display(),
+    )
 
 
-def build_figures(report: AgendaReport) -> dict:
-    """Everything the report says, as JSON-ready figures (a fixed number of queries)."""
+def _survey_ref(survey_id, title, closed_at) -> rf.SurveyRef:
+    return rf.SurveyRef(survey_id, title, timezone.localdate(closed_at).isoformat() if closed_at else None)
+
+
+def build_figures(report: AgendaReport) -> rf.ReportFigures:
+    """Everything the report says, unrounded (the templates round), in a fixed number of queries."""
     pmo = report.pmo
     start, end = report.period_start, report.period_end
     survey = insights.default_survey(pmo)
     previous = previous_report(report)
-    before = {
-        row["element"]: row.get("perception") for row in (previous.figures.get("elements", []) if previous else [])
-    }
-    suggested_before = {row.get("key") for row in (previous.figures.get("suggestions", []) if previous else [])}
-
-    figures: dict = {
-        "pmo": pmo.name,
-        "period": {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "last_day": (end - timedelta(days=1)).isoformat(),
-        },
-        "frequency": report.frequency,
-        "previous_report": previous.pk if previous else None,
-        "survey": None,
-        "elements": [],
-        "focus": [],
-    }
-    rows = None
-    if survey:
-        rows = insights.element_insights(pmo, survey)
-        participation = scores.participation(survey)
-        nps = scores.nps_summary(survey.responses.all())
-        figures["survey"] = {
-            "id": survey.pk,
-            "title": survey.title,
-            "closed_at": timezone.localdate(survey.closed_at).isoformat() if survey.closed_at else None,
-            "responses": participation.responses,
-            "sent": participation.sent,
-            "response_rate": _rounded(participation.response_rate, 0),
-            "nps": _rounded(nps.score, 0),
-            "promoters": nps.promoters,
-            "passives": nps.passives,
-            "detractors": nps.detractors,
-        }
-        for row in rows:
-            perception = _rounded(row.perception)
-            was = before.get(row.element.value)
-            figures["elements"].append(
-                {
-                    "element": row.element.value,
-                    "label": row.element.label,
-                    "aim": row.element.aim,
-                    "perception": perception,
-                    "importance": _rounded(row.importance),
-                    "self_score": _rounded(row.self_score),
-                    "gap": _rounded(row.gap),
-                    "quadrant": row.quadrant.label if row.quadrant else None,
-                    "priority": _rounded(row.priority),
-                    "change": None if perception is None or was is None else round(perception - was, 1),
-                }
-            )
-        for row in insights.ranked_by_priority(rows)[:3]:
-            if row.priority is None:
-                continue
-            figures["focus"].append(
-                {
-                    "element": row.element.value,
-                    "label": row.element.label,
-                    "aim": row.element.aim,
-                    "quadrant": row.quadrant.label,
-                    "advice": row.quadrant.advice,
-                    # One decimal, as in "elements": the templates round both the same way.
-                    "priority": _rounded(row.priority),
-                    "perception": _rounded(row.perception),
-                    "importance": _rounded(row.importance),
-                }
-            )
-
-    figures["maturity"] = maturity_movement(pmo, start, end)
-    distribution = insights.maturity_distribution(pmo.stakeholders.filter(is_active=True))
-    figures["maturity"]["distribution"] = [
-        {"stage": MaturityStage(k).label if k else "Not assessed", "count": v} for k, v in distribution.items()
-    ]
-    at_risk = insights.at_risk_stakeholders(pmo)
-    figures["at_risk"] = [
-        {"id": item.stakeholder.pk, "name": item.stakeholder.name, "reasons": item.reasons} for item in at_risk
-    ]
-
-    incidents = Incident.objects.filter(pmo=pmo, occurred_on__gte=start, occurred_on__lt=end)
-    totals = incidents.aggregate(count=Count("id"), cost=Sum("estimated_cost"), days=Sum("days_lost"))
-    figures["incidents"] = {
-        "count": totals["count"],
-        "cost": _money(totals["cost"]),
-        "days": _money(totals["days"]),
-        "items": [
-            {
-                "title": i.title,
-                "problem": i.get_problem_display(),
-                "date": i.occurred_on.isoformat(),
-                "cost": _money(i.estimated_cost),
-                "days": _money(i.days_lost),
-            }
-            for i in incidents.order_by("occurred_on")[:20]
-        ],
-    }
+    suggested_before = (
+        {s.key for s in rf.load(previous.figures, currency=pmo.currency).suggestions} if previous else set()
+    )
 
     # As of the run date for a scheduled report, as of the day asked for one sent on
     # demand; "due next" runs up to the next run date after that.
     as_of = end if report.kind == ReportKind.SCHEDULED else end - timedelta(days=1)
     _frequency, weekday, day = _anchors(ReportSchedule.objects.filter(pmo=pmo).first())
     next_end = periods.following_run_date(report.frequency, weekday, day, as_of)
+    figures = rf.ReportFigures(
+        pmo=pmo.name,
+        period=rf.Period(start.isoformat(), end.isoformat(), (end - timedelta(days=1)).isoformat()),
+        frequency=report.frequency,
+        currency=pmo.currency,
+        previous_report=previous.pk if previous else None,
+        actions=rf.Actions(as_of=as_of.isoformat(), next_period_end=(next_end - timedelta(days=1)).isoformat()),
+    )
+    rows = None
+    if survey:
+        rows = insights.element_insights(pmo, survey)
+        participation = scores.participation(survey)
+        nps = scores.nps_summary(survey.responses.all())
+        figures.survey = rf.SurveyFigures(
+            id=survey.pk,
+            title=survey.title,
+            closed_at=timezone.localdate(survey.closed_at).isoformat() if survey.closed_at else None,
+            responses=participation.responses,
+            sent=participation.sent,
+            response_rate=participation.response_rate,
+            nps=nps.score,
+            promoters=nps.promoters,
+            passives=nps.passives,
+            detractors=nps.detractors,
+        )
+        earlier = insights.earlier_perceptions(pmo, survey)
+        for row in rows:
+            was = earlier.get(row.element)
+            compared = row.perception is not None and was is not None
+            figures.elements.append(
+                rf.ElementRow(
+                    element=row.element.value,
+                    label=row.element.label,
+                    aim=row.element.aim,
+                    perception=row.perception,
+                    importance=row.importance,
+                    self_score=row.self_score,
+                    gap=row.gap,
+                    quadrant=row.quadrant.label if row.quadrant else None,
+                    priority=row.priority,
+                    change=row.perception - was.perception if compared else None,
+                    compared_with=_survey_ref(was.survey_id, was.title, was.closed_at) if compared else None,
+                )
+            )
+        refs = [row.compared_with for row in figures.elements if row.compared_with]
+        # The latest survey compared with is named in the column's heading; an element
+        # compared with an older one (too few answers in the latest) says so in its row.
+        figures.previous_survey = max(refs, key=lambda ref: (ref.closed_at or "", ref.id), default=None)
+        for row in insights.ranked_by_priority(rows)[:3]:
+            if row.priority is None:
+                continue
+            figures.focus.append(
+                rf.FocusRow(
+                    element=row.element.value,
+                    label=row.element.label,
+                    aim=row.element.aim,
+                    quadrant=row.quadrant.label,
+                    advice=row.quadrant.advice,
+                    priority=row.priority,
+                    perception=row.perception,
+                    importance=row.importance,
+                )
+            )
+
+    moved = maturity_movement(pmo, start, end)
+    distribution = insights.maturity_distribution(pmo.stakeholders.filter(is_active=True))
+    figures.maturity = rf.Maturity(
+        up=moved["up"],
+        down=moved["down"],
+        movers=[rf.Mover(m["id"], m["name"], m["from"], m["to"]) for m in moved["movers"]],
+        more=moved["more"],
+        distribution=[
+            rf.StageCount(MaturityStage(k).label if k else "Not assessed", v) for k, v in distribution.items()
+        ],
+    )
+    at_risk = insights.at_risk_stakeholders(pmo)
+    figures.at_risk = [rf.AtRiskRow(item.stakeholder.pk, item.stakeholder.name, item.reasons) for item in at_risk]
+
+    incidents = Incident.objects.filter(pmo=pmo, occurred_on__gte=start, occurred_on__lt=end)
+    totals = incidents.aggregate(count=Count("id"), cost=Sum("estimated_cost"), days=Sum("days_lost"))
+    figures.incidents = rf.Incidents(
+        count=totals["count"],
+        cost=_money(totals["cost"]),
+        days=_money(totals["days"]),
+        items=[
+            rf.IncidentRow(
+                title=i.title,
+                problem=i.get_problem_display(),
+                date=i.occurred_on.isoformat(),
+                cost=_money(i.estimated_cost),
+                days=_money(i.days_lost),
+            )
+            for i in incidents.order_by("occurred_on")[:20]
+        ],
+    )
+
     actions = Action.objects.filter(pmo=pmo).select_related("owner__user")
-    figures["actions"] = {
-        "as_of": as_of.isoformat(),
-        "done": [
-            _action_row(a)
-            for a in actions.filter(status=ActionStatus.DONE, completed_at__date__gte=start, completed_at__date__lt=end)
-        ],
-        "overdue": [_action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__lt=as_of)],
-        "due_next": [
-            _action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__gte=as_of, due_on__lt=next_end)
-        ],
-        "next_period_end": (next_end - timedelta(days=1)).isoformat(),
-    }
-    figures["suggestions"] = [
-        {
-            "key": s.key,
-            "title": s.title,
-            "element": s.element.label,
-            "why": s.why,
-            "new": previous is None or s.key not in suggested_before,
-        }
+    figures.actions.done = [
+        _action_row(a)
+        for a in actions.filter(status=ActionStatus.DONE, completed_at__date__gte=start, completed_at__date__lt=end)
+    ]
+    figures.actions.overdue = [_action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__lt=as_of)]
+    figures.actions.due_next = [
+        _action_row(a) for a in actions.filter(status__in=OPEN_STATUSES, due_on__gte=as_of, due_on__lt=next_end)
+    ]
+    figures.suggestions = [
+        rf.SuggestionRow(
+            key=s.key,
+            title=s.title,
+            element=s.element.label,
+            why=s.why,
+            new=previous is None or s.key not in suggested_before,
+        )
         for s in suggestions.suggestions(pmo, survey, element_rows=rows, at_risk=at_risk)[:5]
     ]
     return figures
 
 
+def figures_of(report: AgendaReport) -> rf.ReportFigures:
+    """A stored report's figures, whatever schema version they were stored in."""
+    return rf.load(report.figures, currency=report.pmo.currency)
+
+
 def render(report: AgendaReport) -> tuple[str, str]:
     """The report's HTML content (shared by the archive, the e-mail and the PDF) and its text."""
-    context = {"report": report, "f": report.figures, "site_url": settings.SITE_URL}
+    f = figures_of(report)
+    context = {"report": report, "f": f, "chart": charts.five_ps_svg(f.elements), "site_url": settings.SITE_URL}
     return (
         render_to_string("agenda/reports/content.html", context),
         render_to_string("agenda/reports/content.txt", context),
@@ -358,7 +365,7 @@ def build(report_id: int) -> AgendaReport | None:
         if report is None or report.status != ReportStatus.BUILDING:
             return report
         with timezone.override(report.pmo.time_zone):
-            report.figures = build_figures(report)
+            report.figures = rf.dump(build_figures(report))
             report.html, report.text = render(report)
             report.pdf = render_pdf(report)
         report.status = ReportStatus.READY
@@ -392,7 +399,7 @@ def create_deliveries(report: AgendaReport) -> list[int]:
 
 def queue_delivery(delivery: ReportDelivery) -> OutgoingEmail:
     report = delivery.report
-    context = {"report": report, "f": report.figures, "content": report.html, "delivery": delivery}
+    context = {"report": report, "content": report.html, "delivery": delivery}
     return outbox.queue(
         OutgoingEmail.Kind.REPORT,
         [delivery.email],

@@ -192,7 +192,7 @@ class PmoSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Pmo
-        fields = ["id", "name", "slug", "description", "time_zone", "survey_fatigue_days", "role"]
+        fields = ["id", "name", "slug", "description", "time_zone", "currency", "survey_fatigue_days", "role"]
 
     def get_role(self, pmo) -> str:
         return self.context["roles"].get(pmo.pk, "")

@@ -118,9 +118,12 @@ RESERVED_SLUGS = {"new", "admin", "api", "static"}
 class PmoForm(forms.ModelForm):
     class Meta:
         model = Pmo
-        fields = ["name", "slug", "description", "time_zone", "survey_fatigue_days"]
+        fields = ["name", "slug", "description", "time_zone", "currency", "survey_fatigue_days"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"name": "For example: Group Transformation PMO."}
+        error_messages = {
+            "currency": {"invalid_choice": "Choose a currency from the list (an ISO 4217 code such as GBP or EUR)."}
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

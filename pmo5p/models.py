@@ -14,6 +14,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from pmo5p.currency import CURRENCY_CHOICES, default_currency
+
 TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
@@ -112,6 +114,12 @@ class Pmo(models.Model):
         default=90,
         validators=[MaxValueValidator(730)],
         help_text="The fewest days between two surveys of the same stakeholder; a launch leaves out those asked more recently.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        choices=CURRENCY_CHOICES,
+        default=default_currency,
+        help_text="The currency costs are entered and shown in. Changing it converts nothing.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="pmos")

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p import outbox
+from pmo5p.currency import default_currency
 from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo, Role, User
 
 
@@ -16,10 +17,22 @@ class LastLeadError(Exception):
 
 @transaction.atomic
 def create_pmo(
-    *, user: User, name: str, slug: str, description: str = "", time_zone: str = "UTC", survey_fatigue_days: int = 90
+    *,
+    user: User,
+    name: str,
+    slug: str,
+    description: str = "",
+    time_zone: str = "UTC",
+    currency: str = "",
+    survey_fatigue_days: int = 90,
 ) -> Pmo:
     pmo = Pmo.objects.create(
-        name=name, slug=slug, description=description, time_zone=time_zone, survey_fatigue_days=survey_fatigue_days
+        name=name,
+        slug=slug,
+        description=description,
+        time_zone=time_zone,
+        currency=currency or default_currency(),
+        survey_fatigue_days=survey_fatigue_days,
     )
     Membership.objects.create(pmo=pmo, user=user, role=Role.LEAD)
     return pmo

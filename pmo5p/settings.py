@@ -14,6 +14,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from pmo5p.currency import CURRENCIES
 from pmo5p.env import env_bool, env_int, env_list, env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -219,6 +220,10 @@ if OUTBOX_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
 SIGNUP_ENABLED = env_bool("PMO5P_SIGNUP_ENABLED", False)
 # Any breakdown with fewer responses than this is hidden, to protect anonymity.
 MIN_GROUP_SIZE = env_int("PMO5P_MIN_GROUP_SIZE", 3, minimum=1)
+# The currency of a new PMO (each PMO sets its own: Pmo.currency), an ISO 4217 code of pmo5p/currency.py.
+DEFAULT_CURRENCY = environ.Env().str("PMO5P_DEFAULT_CURRENCY", default="GBP").upper()
+if DEFAULT_CURRENCY not in CURRENCIES:
+    raise ImproperlyConfigured(f"PMO5P_DEFAULT_CURRENCY must be one of {', '.join(CURRENCIES)}.")
 # Absolute links in e-mails (invitations, survey links, reports) start with this.
 SITE_URL = environ.Env().str("PMO5P_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 MEMBER_INVITATION_DAYS = env_int("PMO5P_MEMBER_INVITATION_DAYS", 7, minimum=1)

@@ -66,7 +66,7 @@ def run(args, migrate_seconds: float) -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from agenda import reports
+    from agenda import report_figures, reports
     from agenda.models import AgendaReport
     from pmo5p.models import Membership, Pmo, Role, User
     from stakeholders.models import Answer, Response
@@ -103,7 +103,7 @@ def run(args, migrate_seconds: float) -> int:
         figures_best, figures_median, figures_queries, figures = measure(
             lambda: reports.build_figures(report), args.repeat
         )
-        report.figures = figures
+        report.figures = report_figures.dump(figures)
         render_best, render_median, render_queries, (html, text) = measure(lambda: reports.render(report), args.repeat)
         report.html, report.text = html, text
         pdf_best, pdf_median, pdf_queries, pdf = measure(lambda: reports.render_pdf(report), args.repeat)
@@ -128,8 +128,8 @@ def run(args, migrate_seconds: float) -> int:
         f"(migrate {migrate_seconds:.1f} s, data {data_seconds:.1f} s)"
     )
     print(
-        f"report: {len(figures['at_risk']):,} at risk, {figures['maturity']['up']}↑ {figures['maturity']['down']}↓ "
-        f"maturity, {figures['incidents']['count']} incidents, {len(figures['suggestions'])} suggestions; "
+        f"report: {len(figures.at_risk):,} at risk, {figures.maturity.up}↑ {figures.maturity.down}↓ "
+        f"maturity, {figures.incidents.count} incidents, {len(figures.suggestions)} suggestions; "
         f"HTML {len(html) / 1024:.0f} KiB, text {len(text) / 1024:.0f} KiB, PDF {len(pdf) / 1024:.0f} KiB"
     )
     print(f"{'step':<22}{'best':>10}{'median':>10}{'queries':>9}   (of {args.repeat} runs)")

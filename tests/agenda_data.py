@@ -5,8 +5,10 @@
 bulk inserts, for the query-count test and scripts/benchmark_report.py.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from agenda.models import Action, Incident, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage, Problem
@@ -14,6 +16,13 @@ from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segm
 from stakeholders.surveys import create_survey
 
 P, E, C, PE, PR = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
+
+
+# Figures as the code before the versioned schema stored them (commit 50bd431, the
+# November report of tests/test_reports.py::test_a_second_report_shows_the_change_since_the_first,
+# dumped from AgendaReport.figures): version 1, no "schema_version" key. A report made
+# by hand in a test, ready, carries these.
+REPORT_FIGURES_V1 = json.loads((Path(__file__).parent / "fixtures" / "report_figures_v1.json").read_text())
 
 
 @dataclass

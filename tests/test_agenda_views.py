@@ -544,16 +544,28 @@ def test_incident_list_totals_by_problem(world, client_for, frozen):
     assert response.status_code == 200
     page = response.content.decode()
     assert re.search(r'data-figure="incident-count">5<', page)
-    assert re.search(r'data-figure="incident-cost">68,000<', page)  # the last 12 months
+    assert re.search(r'data-figure="incident-cost">£68,000<', page)  # the last 12 months, in the PMO's GBP
     assert re.search(r'data-figure="incident-days">17.5<', page)
-    assert "168,000 in all" in visible(response)
+    assert "£168,000 in all" in visible(response)
     assert "47.5 in all" in visible(response)
-    assert problem_row(response, Problem.COST_AND_DELAY) == ["2", "50,000", "17.5"]
-    assert problem_row(response, Problem.RECRUITING) == ["1", "18,000", "—"]
-    assert problem_row(response, Problem.MISSED_OPPORTUNITIES) == ["1", "100,000", "30"]
+    assert problem_row(response, Problem.COST_AND_DELAY) == ["2", "£50,000", "17.5"]
+    assert problem_row(response, Problem.RECRUITING) == ["1", "£18,000", "—"]
+    assert problem_row(response, Problem.MISSED_OPPORTUNITIES) == ["1", "£100,000", "30"]
     assert problem_row(response, Problem.PERFORMANCE) == ["1", "—", "—"]
     assert problem_row(response, Problem.INFORMATION) == ["0", "—", "—"]
     assert "Theirs" not in page
+
+    # The PMO's currency, wherever a cost is shown: the totals, the table, each incident, the form.
+    world.pmo.currency = "CHF"
+    world.pmo.save()
+    response = client_for(world.viewer).get(url("incident_list", world))
+    assert re.search(r'data-figure="incident-cost">CHF 68,000<', response.content.decode())
+    assert problem_row(response, Problem.RECRUITING) == ["1", "CHF 18,000", "—"]
+    assert "Cost (CHF)" in visible(response)
+    assert "CHF 42,000 · 15 days" in visible(response)
+    form = client_for(world.member).get(url("incident_create", world))
+    assert "Estimated cost (CHF)" in visible(form)
+    assert "In CHF (Swiss franc), the PMO's currency" in visible(form)
 
 
 def test_viewer_sees_incidents_without_buttons_and_cannot_post(world, client_for, frozen):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Pmo, Role
 from stakeholders.models import Interaction, Stakeholder
+from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import MembershipFactory, SegmentFactory, StakeholderFactory
 from tests.survey_helpers import draft_survey, open_survey, respond
 from tests.test_survey_results import EXPECTED
@@ -207,7 +208,8 @@ def test_the_pmos_list_shows_only_the_callers_pmos_with_their_role(world, api_as
     MembershipFactory(pmo=world.other_pmo, user=world.viewer, role=Role.MEMBER)
     rows = api_as(world.viewer).get(url("api-pmo-list")).json()["results"]
     assert [(row["slug"], row["role"]) for row in rows] == [("alpha", "viewer"), ("beta", "member")]
-    assert set(rows[0]) == {"id", "name", "slug", "description", "time_zone", "survey_fatigue_days", "role"}
+    assert set(rows[0]) == {"id", "name", "slug", "description", "time_zone", "currency", "survey_fatigue_days", "role"}
+    assert rows[0]["currency"] == "GBP"
     assert [row["slug"] for row in api_as(world.outsider).get(url("api-pmo-list")).json()["results"]] == ["beta"]
 
 
@@ -840,7 +842,7 @@ def report(pmo, start, status="ready", pdf=b"%PDF-1.4 report", **fields):
         period_end=(start + timedelta(days=32)).replace(day=1),
         status=status,
         pdf=pdf,
-        figures={"nps": 12},
+        figures=REPORT_FIGURES_V1,
         **fields,
     )
 
@@ -860,9 +862,23 @@ def test_reports_list_and_detail(world, lead_api):
         "period_end": "2026-04-01",
         "status": "ready",
         "built_at": None,
-        "figures": {"nps": 12},
+        "figures": detail["figures"],
     }
     assert "pdf" not in rows[0] and "html" not in rows[0]
+    assert rows[0]["figures"] is None  # not built yet
+    # Figures stored in version 1 come back in the current schema, through the one loader.
+    figures = detail["figures"]
+    assert figures["schema_version"] == 2
+    assert figures["currency"] == "GBP"  # the PMO's: version 1 stored none
+    assert figures["change_basis"] == "report"
+    assert figures["survey"]["nps"] == 100.0
+    assert figures["maturity"]["movers"][0] == {
+        "id": REPORT_FIGURES_V1["maturity"]["movers"][0]["id"],
+        "name": "Ann",
+        "stage_from": "Aware",
+        "stage_to": "Respect",
+    }
+    assert [row["change"] for row in figures["elements"]] == [12.5, 50.0, 25.0, 50.0, 0.0]
 
 
 def test_the_pdf_of_a_report(world, api_as):

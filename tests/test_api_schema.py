@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Role
 from stakeholders.models import Interaction
+from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import MembershipFactory, PmoFactory, SegmentFactory, StakeholderFactory
 from tests.survey_helpers import open_survey, respond
 from tests.test_tenancy import API_ROUTES
@@ -131,6 +132,7 @@ def api_world(transactional_db):
         period_end=date(2026, 2, 1),
         status="ready",
         pdf=b"%PDF-1.4 test",
+        figures=REPORT_FIGURES_V1,
     )
     _token, key = ApiToken.issue(user=lead, name="schemathesis")
     ids = {

@@ -23,6 +23,7 @@ from pmo5p.api import PmoScopedMixin
 from pmo5p.models import ApiToken
 from pmo5p.services import change_role, remove_member
 from stakeholders.models import Interaction, Stakeholder
+from tests.agenda_data import REPORT_FIGURES_V1
 from tests.survey_helpers import open_survey
 from tests.test_tenancy import API_ROUTES, ROUTE_ROLES, VIEWER, VISITORS, _snapshot, expected, visitor_of
 
@@ -52,6 +53,7 @@ def _rows(pmo, user):
         period_end=date(2026, 2, 1),
         status="ready",
         pdf=b"%PDF-1.4 walk",
+        figures=REPORT_FIGURES_V1,
     )
     return {
         "api-segment": segment.pk,

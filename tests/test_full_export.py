@@ -170,7 +170,7 @@ def test_the_test_pmo_has_a_row_of_every_model_a_pmo_owns(full):
 def test_the_zip_holds_exactly_the_pmos_rows_of_every_model(full, client_for):
     archive = download(client_for(full.lead), full.pmo)
     manifest = json.loads(archive.read("manifest.json"))
-    assert manifest["pmo"] == {"id": full.pmo.pk, "slug": "alpha", "name": "Alpha PMO"}
+    assert manifest["pmo"] == {"id": full.pmo.pk, "slug": "alpha", "name": "Alpha PMO", "currency": "GBP"}
     assert manifest["exported_by"] == full.lead.email
     datetime.fromisoformat(manifest["exported_at"])
     names = set(archive.namelist())

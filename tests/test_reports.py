@@ -858,7 +858,7 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
         "aim": "realising benefits",
         "quadrant": "Concentrate here",
         "advice": "Important to stakeholders and seen as weak: work on this first.",
-        "priority": 56.2,
+        "priority": 56.25,  # stored unrounded: the templates round
         "perception": 25.0,
         "importance": 75.0,
     }
@@ -877,8 +877,10 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
         "people": -25.0,  # 25 − 50
         "process": -25.0,  # 75 − 100
     }
-    assert {row["change"] for row in f["elements"]} == {None}
+    assert {row["change"] for row in f["elements"]} == {None}  # Autumn is the PMO's first survey
     assert f["previous_report"] is None
+    assert f["previous_survey"] is None
+    assert f["schema_version"] == 2
 
     # NPS and response rate.
     assert f["survey"]["title"] == "Autumn"
@@ -889,14 +891,20 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
         "passives": 2,
         "detractors": 1,
     }
-    assert (f["survey"]["responses"], f["survey"]["sent"], f["survey"]["response_rate"]) == (6, 7, 86.0)
+    assert (f["survey"]["responses"], f["survey"]["sent"]) == (6, 7)
+    assert f["survey"]["response_rate"] == pytest.approx(600 / 7)  # unrounded; the page shows 86%
 
     # Maturity movement within the period.
     assert (f["maturity"]["up"], f["maturity"]["down"]) == (2, 1)
     assert f["maturity"]["movers"] == [
-        {"id": f["maturity"]["movers"][0]["id"], "name": "Ann", "from": "Aware", "to": "Respect"},
-        {"id": f["maturity"]["movers"][1]["id"], "name": "Bob", "from": "Respect", "to": "Aware"},
-        {"id": f["maturity"]["movers"][2]["id"], "name": "Cid", "from": "Not assessed", "to": "Understanding"},
+        {"id": f["maturity"]["movers"][0]["id"], "name": "Ann", "stage_from": "Aware", "stage_to": "Respect"},
+        {"id": f["maturity"]["movers"][1]["id"], "name": "Bob", "stage_from": "Respect", "stage_to": "Aware"},
+        {
+            "id": f["maturity"]["movers"][2]["id"],
+            "name": "Cid",
+            "stage_from": "Not assessed",
+            "stage_to": "Understanding",
+        },
     ]
     assert f["maturity"]["more"] == 0
 
@@ -944,14 +952,14 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
     assert "Product 63 new −12.5 Keep up the good work" in page
     assert "Net Promoter Score 20 (2 promoters, 2 passives, 1 detractor) · response rate 86% (6 of 7)" in page
     assert "Maturity this period: 2 moved up, 1 moved down." in page
-    assert "2 incidents, about 3,500 in cost, 1.5 days lost." in page
+    assert "2 incidents, about £3,500 in cost, 1.5 days lost." in page  # the PMO's currency: GBP
     assert "Overdue (2)" in page
     assert "Due by 31 Dec (2)" in page
     assert "Hank Heavy: Maturity only Aware" in page
     assert "Before" not in page.split("What poor perception cost")[1].split("Actions")[0]
     assert "NPS 20 · response rate 86% (6 of 7)" in report.text
-    assert "2 incidents, about 3,500 in cost, 1.5 days lost.\n- 2026-11-01 First day" in report.text
-    assert "- Physical Evidence: perception 25, gap 0.0, Concentrate here" in report.text
+    assert "2 incidents, about £3,500 in cost, 1.5 days lost.\n- 2026-11-01 First day" in report.text
+    assert "- Physical Evidence: perception 25 (new), gap 0.0, Concentrate here" in report.text
 
 
 def test_a_second_report_shows_the_change_since_the_first(world, story):
@@ -975,7 +983,9 @@ def test_a_second_report_shows_the_change_since_the_first(world, story):
     assert "(+12.5)" in november.text
 
 
-def test_change_is_against_the_latest_earlier_report_only(world, story):
+def test_the_previous_report_is_the_latest_earlier_built_one(world, story):
+    """The previous report (which suggestions are new) is the latest built one of the PMO;
+    the change column does not depend on it: one survey only, nothing to compare with."""
     with time_machine.travel(utc(2026, 12, 1, 8, 3), tick=False):
         older = build_report(world.pmo, date(2026, 9, 1), date(2026, 10, 1))
         newer = build_report(world.pmo, date(2026, 10, 1), date(2026, 11, 1))
@@ -998,7 +1008,7 @@ def test_change_is_against_the_latest_earlier_report_only(world, story):
         latest = build_report(world.pmo, date(2026, 11, 1), date(2026, 12, 1))
     assert newer.figures["previous_report"] == older.pk
     assert latest.figures["previous_report"] == newer.pk
-    assert {row["change"] for row in latest.figures["elements"]} == {0.0}
+    assert {row["change"] for row in latest.figures["elements"]} == {None}
 
 
 def test_suggestions_new_since_the_previous_report_are_marked(world, story):

@@ -186,6 +186,7 @@ def test_lead_edits_the_settings_but_not_the_slug(client_for, world):
             "slug": "hijacked",
             "description": "New words.",
             "time_zone": "Asia/Tokyo",
+            "currency": "EUR",
         },
     )
     assert response.status_code == 302
@@ -194,6 +195,7 @@ def test_lead_edits_the_settings_but_not_the_slug(client_for, world):
     assert world.pmo.name == "Alpha Portfolio Office"
     assert world.pmo.description == "New words."
     assert world.pmo.time_zone == "Asia/Tokyo"
+    assert world.pmo.currency == "EUR"
     assert world.pmo.slug == "alpha"
     assert not Pmo.objects.filter(slug="hijacked").exists()
     assert "PMO settings saved." in messages_of(response)
@@ -206,8 +208,10 @@ def test_lead_edits_the_settings_but_not_the_slug(client_for, world):
         ({"name": "   "}, "name", "This field is required."),
         ({"name": "P" * 121}, "name", "Keep the name to 120 characters or fewer."),
         ({"time_zone": "Nowhere/Never"}, "time_zone", "Select a valid choice."),
+        ({"currency": "XYZ"}, "currency", "Choose a currency from the list (an ISO 4217 code such as GBP or EUR)."),
+        ({"currency": "gbp<script>"}, "currency", "Choose a currency from the list"),
     ],
-    ids=["empty-name", "whitespace-name", "name-over-120", "unknown-time-zone"],
+    ids=["empty-name", "whitespace-name", "name-over-120", "unknown-time-zone", "unknown-currency", "hostile-currency"],
 )
 def test_settings_bad_input_changes_nothing(client_for, world, changes, field, message):
     before = snapshot()

@@ -16,6 +16,8 @@ def signed(value):
     """+3.5 / −2.0 / 0.0, with a true minus sign."""
     if value is None:
         return ""
+    # Rounded first, so that −0.04 reads 0.0, not −0.0 (figures are stored unrounded).
+    value = round(float(value), 1)
     return f"+{value:.1f}" if value > 0 else f"−{abs(value):.1f}" if value < 0 else "0.0"
 
 

@@ -142,14 +142,16 @@ def test_a_lead_creates_a_pmo_and_manages_its_members(page, live_server, browser
     page.get_by_label("Name").fill("Finance PMO")
     page.get_by_label("Time zone").select_option("America/New York")
     page.get_by_label("Days between surveys").fill("120")
+    page.get_by_label("Currency").select_option("EUR")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("PMO settings saved.")).to_be_visible()
     pmo.refresh_from_db()
-    assert (pmo.name, pmo.slug, pmo.time_zone, pmo.survey_fatigue_days) == (
+    assert (pmo.name, pmo.slug, pmo.time_zone, pmo.survey_fatigue_days, pmo.currency) == (
         "Finance PMO",
         "finance",
         "America/New_York",
         120,
+        "EUR",
     )
 
     # An invitation, accepted through the e-mailed link in another browser.

@@ -225,7 +225,7 @@ def test_incidents_are_logged_edited_and_deleted(alpha, signed_in_page):
     assert (incident.estimated_cost, incident.days_lost) == (Decimal("12500"), Decimal("3.5"))
     assert list(incident.stakeholders.all()) == [grace]
     expect(page.locator('[data-figure="incident-count"]')).to_have_text("1")
-    expect(page.locator('[data-figure="incident-cost"]')).to_have_text("12,500")
+    expect(page.locator('[data-figure="incident-cost"]')).to_have_text("£12,500")
     expect(page.locator('[data-figure="incident-days"]')).to_have_text("3.5")
 
     entry = page.get_by_role("listitem").filter(has_text="Project Atlas")
@@ -233,7 +233,7 @@ def test_incidents_are_logged_edited_and_deleted(alpha, signed_in_page):
     expect(page.get_by_label("Date")).to_have_value(occurred.isoformat())
     page.get_by_label("Estimated cost").fill("18000")
     page.get_by_role("button", name="Save incident").click()
-    expect(page.locator('[data-figure="incident-cost"]')).to_have_text("18,000")
+    expect(page.locator('[data-figure="incident-cost"]')).to_have_text("£18,000")
     incident.refresh_from_db()
     assert (incident.estimated_cost, incident.occurred_on) == (Decimal("18000"), occurred)
 
