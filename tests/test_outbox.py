@@ -544,3 +544,18 @@ def test_the_report_page_sends_a_delivery_waiting_for_its_retry_now(
         client.post(url)
     assert [m.to for m in mail.outbox] == [[world.lead.email]]
     assert url not in client.get(detail).content.decode()
+
+
+def test_the_data_migrations_into_the_outbox_run_after_every_column_their_code_reads(db):
+    """They call the app's code, which selects Pmo's current columns: on a database upgraded from
+    before the outbox, Pmo.currency must exist by then (it failed with "column … does not exist")."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    graph = MigrationLoader(connection).graph
+    latest_pmo5p = graph.leaf_nodes("pmo5p")[0]
+    for node in [
+        ("stakeholders", "0007_survey_emails_into_the_outbox"),
+        ("agenda", "0004_report_deliveries_into_the_outbox"),
+    ]:
+        assert latest_pmo5p in graph.forwards_plan(node), f"{node} runs before {latest_pmo5p}"

@@ -208,16 +208,21 @@ def test_debug_settings_keep_a_development_key_in_the_var_dir(tmp_path):
     assert key_file.stat().st_mode & 0o777 == 0o600
 
 
-def test_production_settings_pass_the_deployment_checks(tmp_path):
+def production_env(tmp_path, **variables) -> dict:
+    """A fresh process's environment with production settings: debug off, a strong key."""
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#%^&*(-_=+)"
-    env = clean_env(
+    return clean_env(
         tmp_path,
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
         DJANGO_ALLOWED_HOSTS="pmo5p.example.com",
         DJANGO_SETTINGS_MODULE="pmo5p.settings",
-        PMO5P_SITE_URL="https://pmo5p.example.com",
+        **variables,
     )
+
+
+def test_production_settings_pass_the_deployment_checks(tmp_path):
+    env = production_env(tmp_path, PMO5P_SITE_URL="https://pmo5p.example.com")
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -244,16 +249,7 @@ def test_the_deployment_checks_do_fail_on_an_insecure_setting(tmp_path):
 def test_the_deployment_checks_fail_on_a_site_url_that_e_mails_cannot_use(tmp_path, site_url, check):
     """Links in e-mails start with PMO5P_SITE_URL: left at the development default or on plain
     HTTP, reset and invitation links would be wrong in silence."""
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#%^&*(-_=+)"
-    extra = {"PMO5P_SITE_URL": site_url} if site_url else {}
-    env = clean_env(
-        tmp_path,
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
-        DJANGO_ALLOWED_HOSTS="pmo5p.example.com",
-        DJANGO_SETTINGS_MODULE="pmo5p.settings",
-        **extra,
-    )
+    env = production_env(tmp_path, **({"PMO5P_SITE_URL": site_url} if site_url else {}))
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode != 0
     assert check in result.stdout + result.stderr

@@ -23,7 +23,9 @@ def into_the_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("agenda", "0003_action_action_suggestion_adopted_once"),
-        ("pmo5p", "0006_outgoing_email"),
+        # The data step runs the app's own code, which reads every column of Pmo as it is now
+        # (the currency included): it must come after the last migration of pmo5p that it reads.
+        ("pmo5p", "0007_pmo_currency"),
         ("stakeholders", "0007_survey_emails_into_the_outbox"),
     ]
 

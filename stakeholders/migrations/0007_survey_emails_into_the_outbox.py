@@ -51,7 +51,9 @@ def into_the_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("stakeholders", "0006_anonymous_detractors_of_closed_surveys_alerted"),
-        ("pmo5p", "0006_outgoing_email"),
+        # The data step runs the app's own code, which reads every column of Pmo as it is now
+        # (the currency included): it must come after the last migration of pmo5p that it reads.
+        ("pmo5p", "0007_pmo_currency"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
-from pmo5p.models import Membership, Role
+from pmo5p.models import Membership, OutgoingEmail, Role
 from tests.factories import PASSWORD, MembershipFactory, SegmentFactory, StakeholderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -288,10 +288,13 @@ def test_the_lead_schedules_the_report_sends_it_now_and_resends_a_delivery(alpha
     deliveries = page.locator("#deliveries")
     expect(deliveries.get_by_text("Sent", exact=True)).to_have_count(2)
 
-    # A delivery that failed for good is sent again from the report's page.
-    ReportDelivery.objects.filter(report=report, email="member@alpha.example").update(
-        status="failed", last_error="550 Mailbox unavailable"
+    # A delivery that failed for good is sent again from the report's page. Its e-mail's row in
+    # the outbox is the record; the delivery mirrors it.
+    delivery = ReportDelivery.objects.get(report=report, email="member@alpha.example")
+    OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.REPORT, source_id=delivery.pk).update(
+        status=OutgoingEmail.Status.FAILED, sent_at=None, last_error="550 Mailbox unavailable"
     )
+    ReportDelivery.objects.filter(pk=delivery.pk).update(status="failed", last_error="550 Mailbox unavailable")
     page.reload()
     failed = deliveries.get_by_role("listitem").filter(has_text="member@alpha.example")
     expect(failed.get_by_text("550 Mailbox unavailable")).to_be_visible()
