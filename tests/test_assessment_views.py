@@ -11,9 +11,9 @@ from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Pmo
 from stakeholders.models import Interaction
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, every
 from tests.helpers import assert_field_error, messages_of, text, visible
-from tests.insight_fixtures import build_survey, every, respond
+from tests.insight_fixtures import at, build_survey
 
 
 def url(world, name, **kwargs):
@@ -518,9 +518,9 @@ def test_timeline_holds_interactions_maturity_and_named_responses_in_date_order(
         pmo=world.pmo, stakeholder=s, stage=3, rationale="Uses our reports", recorded_on=date(2025, 5, 2)
     )
     named = build_survey(world.pmo, world.lead, "Named spring survey", closed_on=date(2025, 4, 30))
-    respond(named, s, performance=every(4), nps=9, on=date(2025, 4, 15))
+    ResponseFactory(survey=named, stakeholder=s, ratings=every(4), nps=9, submitted_at=at(date(2025, 4, 15)))
     anonymous = build_survey(world.pmo, world.lead, "Anonymous pulse", closed_on=date(2025, 6, 30), anonymous=True)
-    respond(anonymous, s, performance=every(1), nps=2, on=date(2025, 6, 15))
+    ResponseFactory(survey=anonymous, stakeholder=s, ratings=every(1), nps=2, submitted_at=at(date(2025, 6, 15)))
 
     response = detail(world, client_for(world.viewer))
     entries = response.context["timeline"]
@@ -545,7 +545,9 @@ def test_timeline_holds_interactions_maturity_and_named_responses_in_date_order(
 def test_timeline_shows_a_response_on_the_pmos_own_date(world, client_for):
     Pmo.objects.filter(pk=world.pmo.pk).update(time_zone="Asia/Tokyo")
     named = build_survey(world.pmo, world.lead, "Late answer", closed_on=date(2025, 12, 1))
-    response = respond(named, world.stakeholder, performance=every(4), on=date(2025, 11, 20))
+    response = ResponseFactory(
+        survey=named, stakeholder=world.stakeholder, ratings=every(4), submitted_at=at(date(2025, 11, 20))
+    )
     # 20:00 UTC on the 20th is the 21st in Tokyo.
     response.submitted_at = datetime(2025, 11, 20, 20, tzinfo=UTC)
     response.save()

@@ -38,11 +38,10 @@ from tests.agenda_data import (
     KNOWN_PERCEPTION,
     KNOWN_RANKING,
     at_risk_person,
-    closed_survey,
     known_survey,
-    respond,
+    respond_per_element,
 )
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, SurveyFactory
 from tests.helpers import messages_of, text, visible
 from tests.outbox_helpers import settle
 
@@ -967,9 +966,11 @@ def test_a_second_report_shows_the_change_since_the_first(world, story):
     with time_machine.travel(utc(2026, 11, 1, 8, 3), tick=False):
         october = build_report(world.pmo, date(2026, 10, 1), date(2026, 11, 1))
     # A later survey: the three Finance people rate everything 4, importance 4.
-    winter = closed_survey(world.pmo, world.lead, "Winter", closed_at=utc(2026, 11, 25, 12, 0))
+    winter = SurveyFactory(
+        pmo=world.pmo, created_by=world.lead, title="Winter", closed=True, closed_at=utc(2026, 11, 25, 12, 0)
+    )
     for person in known.finance_people:
-        respond(winter, person, dict.fromkeys(Element, (4, 4)), nps=9)
+        respond_per_element(winter, person, dict.fromkeys(Element, (4, 4)), nps=9)
     with time_machine.travel(utc(2026, 12, 1, 8, 3), tick=False):
         november = build_report(world.pmo, date(2026, 11, 1), date(2026, 12, 1))
     f = november.figures

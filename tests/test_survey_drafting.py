@@ -10,8 +10,9 @@ from django.utils import timezone
 from pmo5p.domain import Element
 from stakeholders import questionnaire
 from stakeholders.models import Invitation, Question, QuestionKind, Response, Survey, SurveyStatus
+from tests.factories import FAR_CLOSE
 from tests.helpers import assert_field_error, messages_of, text, visible
-from tests.survey_helpers import FAR_CLOSE, draft_survey, invite, open_survey, questions, survey_url
+from tests.survey_helpers import draft_survey, invite, open_survey, questions, survey_url
 
 NEEDS_A_STATEMENT = "Product needs at least one performance statement."
 
