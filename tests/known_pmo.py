@@ -61,37 +61,13 @@ def known(world) -> KnownPmo:
 
     spring = build_survey(pmo, lead, "Spring", closed_on=date(2025, 3, 31))
     on = date(2025, 3, 20)
-    ResponseFactory(
-        survey=spring,
-        stakeholder=s["Gus"],
-        ratings=every(5),
-        importance=dict.fromkeys(Element, 5),
-        nps=8,
-        submitted_at=at(on),
-    )
-    ResponseFactory(
-        survey=spring,
-        stakeholder=s["Ada"],
-        ratings={**every(3), C: (None, None)},
-        importance=dict.fromkeys(Element, 3),
-        nps=6,
-        submitted_at=at(on),
-    )
-    ResponseFactory(
-        survey=spring,
-        stakeholder=s["Ben"],
-        ratings=every(1),
-        importance=dict.fromkeys(Element, 1),
-        nps=9,
-        submitted_at=at(on),
-    )
-    ResponseFactory(
-        survey=spring,
-        stakeholder=s["Cara"],
-        ratings=every(5),
-        importance=dict.fromkeys(Element, 5),
-        submitted_at=at(on),
-    )
+    # Each rates every statement and importance alike; Ada's price is Don't know.
+    for name, value, nps in (("Gus", 5, 8), ("Ada", 3, 6), ("Ben", 1, 9), ("Cara", 5, None)):
+        ratings = {**every(value), C: (None, None)} if name == "Ada" else every(value)
+        importance = dict.fromkeys(Element, value)
+        ResponseFactory(
+            survey=spring, stakeholder=s[name], ratings=ratings, importance=importance, nps=nps, submitted_at=at(on)
+        )
 
     summer = build_survey(pmo, lead, "Summer", closed_on=date(2025, 6, 30))
     on = date(2025, 6, 20)

@@ -1,6 +1,6 @@
-"""Helpers shared by the perception-survey tests: short forms of the factories
-(tests/factories.py) in the shape these tests call them, the questions of a survey, the
-POST data of the public form, and readers of pages and e-mails."""
+"""Helpers shared by the perception-survey tests: a launched survey with its invitations
+(made with the factories of tests/factories.py), the questions of a survey, the POST data
+of the public form, and readers of pages and e-mails."""
 
 import html
 import re
@@ -9,20 +9,12 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from stakeholders.models import Invitation, Question, QuestionKind, Response, Survey
-from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory
+from stakeholders.models import Invitation, Question, QuestionKind, Survey
+from tests.factories import InvitationFactory, SurveyFactory
 
 
 def survey_url(name, survey, **kwargs):
     return reverse(name, kwargs={"slug": survey.pmo.slug, "survey_id": survey.pk, **kwargs})
-
-
-def draft_survey(pmo, user=None, **kwargs) -> Survey:
-    return SurveyFactory(pmo=pmo, created_by=user, **kwargs)
-
-
-def invite(survey, stakeholder, *, sent_at=None, **fields) -> Invitation:
-    return InvitationFactory(survey=survey, stakeholder=stakeholder, sent_at=sent_at, **fields)
 
 
 def open_survey(pmo, stakeholders, *, sent_at=None, user=None, **kwargs) -> tuple[Survey, list[Invitation]]:
@@ -52,13 +44,6 @@ def answer_data(survey, *, rating="4", nps="8", comment="", **overrides) -> dict
     data["action"] = "submit"
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
-
-
-def respond(invitation, *, segment=None, **fields) -> Response:
-    """A response made with the ORM: see tests.factories.ResponseFactory."""
-    if segment is not None:
-        fields["segment"] = segment
-    return ResponseFactory(invitation=invitation, **fields)
 
 
 def checked_values(page: str, name: str) -> list[str]:

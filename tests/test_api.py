@@ -19,8 +19,8 @@ from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Pmo, Role
 from stakeholders.models import Interaction, Stakeholder
 from tests.agenda_data import REPORT_FIGURES_V1
-from tests.factories import MembershipFactory, SegmentFactory, StakeholderFactory
-from tests.survey_helpers import draft_survey, open_survey, respond
+from tests.factories import MembershipFactory, ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory
+from tests.survey_helpers import open_survey
 from tests.test_survey_results import EXPECTED
 from tests.test_survey_results import build as build_survey
 
@@ -737,7 +737,7 @@ def test_action_filters(world, lead_api):
 
 
 def test_drafts_are_not_listed(world, lead_api):
-    draft = draft_survey(world.pmo, title="Draft")
+    draft = SurveyFactory(pmo=world.pmo, title="Draft")
     launched, _ = open_survey(world.pmo, [world.stakeholder], title="Launched")
     rows = lead_api.get(url("api-survey-list", world.pmo)).json()["results"]
     assert [(r["id"], r["title"], r["status"]) for r in rows] == [(launched.pk, "Launched", "open")]
@@ -825,7 +825,7 @@ def test_results_of_a_survey_never_sent(world, lead_api):
 
 def test_an_anonymous_surveys_results_name_nobody(world, lead_api):
     survey, invitations = open_survey(world.pmo, [world.stakeholder], anonymous=True)
-    respond(invitations[0], ratings={"product": [5, 5]}, nps=10)
+    ResponseFactory(invitation=invitations[0], ratings={"product": [5, 5]}, nps=10)
     text = lead_api.get(url("api-survey-results", world.pmo, survey.pk)).content.decode()
     assert "Fiona" not in text and "fiona@corp.example" not in text
     assert '"hidden":true' in text

@@ -30,8 +30,8 @@ from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Role
 from stakeholders.models import Interaction
 from tests.agenda_data import REPORT_FIGURES_V1
-from tests.factories import MembershipFactory, PmoFactory, SegmentFactory, StakeholderFactory
-from tests.survey_helpers import open_survey, respond
+from tests.factories import MembershipFactory, PmoFactory, ResponseFactory, SegmentFactory, StakeholderFactory
+from tests.survey_helpers import open_survey
 from tests.test_tenancy import API_ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def api_world(transactional_db):
     interaction.stakeholders.add(stakeholders[0])
     survey, invitations = open_survey(pmo, stakeholders, user=lead)
     for invitation in invitations:
-        respond(invitation, ratings={"product": [4, 5]}, importance={"product": 4}, nps=9)
+        ResponseFactory(invitation=invitation, ratings={"product": [4, 5]}, importance={"product": 4}, nps=9)
     record = MaturityRecord.objects.create(pmo=pmo, stakeholder=stakeholders[0], stage=2, rationale="New", author=lead)
     action = Action.objects.create(
         pmo=pmo, title="Brief", element="product", due_on=timezone.localdate() + timedelta(days=30), created_by=lead

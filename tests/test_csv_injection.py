@@ -20,8 +20,8 @@ from agenda.models import Action, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
 from stakeholders.models import ImportJob, Interaction, QuestionKind
 from stakeholders.spreadsheets import neutralise, unneutralise
-from tests.factories import StakeholderFactory
-from tests.survey_helpers import open_survey, respond, survey_url
+from tests.factories import ResponseFactory, StakeholderFactory
+from tests.survey_helpers import open_survey, survey_url
 from tests.test_exports import download
 from tests.test_import import upload_ok
 
@@ -85,7 +85,7 @@ def hostile(world):
     survey, invitations = open_survey(pmo, people, title=HOSTILE[0])
     survey.questions.filter(kind=QuestionKind.PERFORMANCE, element=Element.PRODUCT).update(text=HOSTILE[1])
     for invitation, text in zip(invitations, HOSTILE, strict=True):
-        respond(invitation, ratings={Element.PRODUCT: [4, 4]}, nps=8, comment=text)
+        ResponseFactory(invitation=invitation, ratings={Element.PRODUCT: [4, 4]}, nps=8, comment=text)
         interaction = Interaction.objects.create(pmo=pmo, summary=text, author=lead)
         interaction.stakeholders.add(*people)
         SelfAssessment.objects.create(pmo=pmo, element=Element.PRICE, rating=3, evidence=text, author=lead)

@@ -20,9 +20,9 @@ from agenda.models import Action, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
 from stakeholders.models import Interaction
 from stakeholders.spreadsheets import FORMULA_PREFIXES, neutralise, unneutralise
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory
 from tests.helpers import visible
-from tests.survey_helpers import open_survey, respond
+from tests.survey_helpers import open_survey
 
 FORMATS = ["csv", "xlsx"]
 T0 = datetime(2026, 4, 1, 11, 0, tzinfo=UTC)  # 12:00 in London (summer time)
@@ -128,14 +128,14 @@ def build(world):
     action.target_stakeholders.add(shady, world.stakeholder)
 
     named, (fiona_invitation, sam_invitation) = open_survey(pmo, [world.stakeholder, shady], title="Named", sent_at=T0)
-    respond(fiona_invitation, ratings={Element.PRODUCT: [4, None]}, importance={Element.PRODUCT: 5}, nps=9, submitted_at=T0, comment=DANGER)  # fmt: skip
+    ResponseFactory(invitation=fiona_invitation, ratings={Element.PRODUCT: [4, None]}, importance={Element.PRODUCT: 5}, nps=9, submitted_at=T0, comment=DANGER)  # fmt: skip
     anonymous_people = [
         StakeholderFactory(pmo=pmo, name="Anna Anon", email="anna@corp.example", segment=world.segment),
         StakeholderFactory(pmo=pmo, name="Andy Anon", email="andy@corp.example", segment=world.segment),
     ]
     anonymous, invitations = open_survey(pmo, anonymous_people, title="Anonymous", anonymous=True, sent_at=T0)
     for invitation in invitations:
-        respond(invitation, ratings={Element.PRODUCT: [2, 3]}, nps=4, submitted_at=T0)
+        ResponseFactory(invitation=invitation, ratings={Element.PRODUCT: [2, 3]}, nps=4, submitted_at=T0)
 
     # The other PMO: rows in every dataset, none of which may appear.
     bob = world.other_stakeholder
@@ -145,7 +145,7 @@ def build(world):
     MaturityRecord.objects.create(pmo=world.other_pmo, stakeholder=bob, stage=1, rationale="Beta rationale")
     Action.objects.create(pmo=world.other_pmo, title="Beta action", element=Element.PRICE, due_on=date(2026, 1, 1))
     beta_survey, (bob_invitation,) = open_survey(world.other_pmo, [bob], title="Beta survey")
-    respond(bob_invitation, ratings={Element.PRODUCT: [1, 1]}, nps=0, comment="Beta comment")
+    ResponseFactory(invitation=bob_invitation, ratings={Element.PRODUCT: [1, 1]}, nps=0, comment="Beta comment")
     return {"shady": shady, "named": named, "anonymous": anonymous, "action": action, "interaction": interaction}
 
 
@@ -388,7 +388,7 @@ def build_more(world):
         action.target_stakeholders.add(person)
     survey, invitations = open_survey(pmo, people, title="More")
     for invitation in invitations:
-        respond(invitation, ratings={Element.PEOPLE: [3, 3]}, nps=7)
+        ResponseFactory(invitation=invitation, ratings={Element.PEOPLE: [3, 3]}, nps=7)
 
 
 @pytest.mark.parametrize(
