@@ -19,7 +19,15 @@ from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Pmo, Role
 from stakeholders.models import Interaction, Stakeholder
 from tests.agenda_data import REPORT_FIGURES_V1
-from tests.factories import MembershipFactory, ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory
+from tests.factories import (
+    MaturityRecordFactory,
+    MembershipFactory,
+    ResponseFactory,
+    SegmentFactory,
+    SelfAssessmentFactory,
+    StakeholderFactory,
+    SurveyFactory,
+)
 from tests.survey_helpers import open_survey
 from tests.test_survey_results import EXPECTED
 from tests.test_survey_results import build as build_survey
@@ -574,7 +582,7 @@ def test_self_assessments_read_and_write(world, api_as):
     row = created.json()
     assert {key: row[key] for key in body} == body and row["author"] == "member@alpha.example"
     assert SelfAssessment.objects.get(pk=row["id"]).pmo == world.pmo
-    SelfAssessment.objects.create(pmo=world.pmo, element="price", rating=2, assessed_on=date(2026, 4, 10))
+    SelfAssessmentFactory(pmo=world.pmo, element="price", rating=2, assessed_on=date(2026, 4, 10))
     listed = member.get(url("api-self-assessment-list", world.pmo)).json()["results"]
     assert [(r["element"], r["assessed_on"]) for r in listed] == [("price", "2026-04-10"), ("people", "2026-04-01")]
     assert listed[0]["author"] is None
@@ -608,7 +616,7 @@ def test_maturity_records_read_and_write(world, lead_api):
     assert created.status_code == 201, created.content
     assert (created.json()["rationale"], created.json()["author"]) == ("Asks for the roadmap", "lead@alpha.example")
     other = StakeholderFactory(pmo=world.pmo)
-    MaturityRecord.objects.create(pmo=world.pmo, stakeholder=other, stage=1, rationale="New")
+    MaturityRecordFactory(pmo=world.pmo, stakeholder=other, stage=1, rationale="New")
     everyone = lead_api.get(url("api-maturity-list", world.pmo)).json()
     assert everyone["count"] == 2
     theirs = lead_api.get(url("api-maturity-list", world.pmo, stakeholder=world.stakeholder.pk)).json()["results"]

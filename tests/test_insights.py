@@ -10,11 +10,11 @@ import pytest
 from agenda import insights
 from agenda.assessments import suggest_stage
 from agenda.insights import ElementInsight, IpaQuadrant, ipa_quadrant, priority, ranked_by_priority
-from agenda.models import MaturityRecord, SelfAssessment
+from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Interaction, Stakeholder, SurveyStatus
 from stakeholders.selectors import Quadrant
-from tests.factories import ResponseFactory, StakeholderFactory, every
+from tests.factories import MaturityRecordFactory, ResponseFactory, StakeholderFactory, every
 from tests.insight_fixtures import (
     AT_RISK,
     AUTUMN,
@@ -263,7 +263,7 @@ def test_current_stage_is_the_latest_by_date_then_by_entry(known):
     assert staged["Dan"] == 3  # dated later, entered first
     assert staged["Fiona Finance"] is None
     dan = known.people["Dan"]
-    MaturityRecord.objects.create(
+    MaturityRecordFactory(
         pmo=known.world.pmo, stakeholder=dan, stage=5, rationale="Same day, entered last", recorded_on=date(2025, 8, 1)
     )
     assert insights.with_current_stage(Stakeholder.objects.filter(pk=dan.pk)).get().current_stage == 5
@@ -353,7 +353,7 @@ def test_at_risk_maturity_rule_stops_above_aware(world):
     understanding = StakeholderFactory(pmo=pmo, name="Understanding", influence=5)
     unassessed = StakeholderFactory(pmo=pmo, name="Unassessed", influence=5)
     for s, stage in [(aware, MaturityStage.AWARE), (understanding, MaturityStage.UNDERSTANDING)]:
-        MaturityRecord.objects.create(pmo=pmo, stakeholder=s, stage=stage, rationale="r", recorded_on=date(2025, 1, 1))
+        MaturityRecordFactory(pmo=pmo, stakeholder=s, stage=stage, rationale="r", recorded_on=date(2025, 1, 1))
     names = [item.stakeholder.name for item in insights.at_risk_stakeholders(pmo)]
     assert names == ["Aware"]
     assert unassessed.name not in names

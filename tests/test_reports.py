@@ -24,11 +24,9 @@ from agenda.models import (
     AgendaReport,
     DeliveryStatus,
     Incident,
-    MaturityRecord,
     ReportDelivery,
     ReportKind,
     ReportSchedule,
-    SelfAssessment,
 )
 from agenda.models.reports import ReportStatus
 from pmo5p import outbox
@@ -41,7 +39,7 @@ from tests.agenda_data import (
     known_survey,
     respond_per_element,
 )
-from tests.factories import MembershipFactory, SurveyFactory
+from tests.factories import MaturityRecordFactory, MembershipFactory, SelfAssessmentFactory, SurveyFactory
 from tests.helpers import messages_of, text, visible
 from tests.outbox_helpers import settle
 
@@ -782,7 +780,7 @@ def story(world, stub_pdf):
     """Autumn (hand-worked in tests/agenda_data.py), self-assessments, maturity, incidents and actions."""
     known = known_survey(world)
     for element, rating in {P: 4, E: 2, PE: 3, PR: 5}.items():
-        SelfAssessment.objects.create(pmo=world.pmo, element=element, rating=rating, assessed_on=date(2026, 9, 1))
+        SelfAssessmentFactory(pmo=world.pmo, element=element, rating=rating, assessed_on=date(2026, 9, 1))
     hank = at_risk_person(world, on=date(2026, 9, 1))
 
     def person(name, *records):
@@ -790,9 +788,7 @@ def story(world, stub_pdf):
             pmo=world.pmo, name=name, email=f"{name.lower()}@corp.example", influence=3
         )
         for day, stage in records:
-            MaturityRecord.objects.create(
-                pmo=world.pmo, stakeholder=stakeholder, stage=stage, rationale="x", recorded_on=day
-            )
+            MaturityRecordFactory(pmo=world.pmo, stakeholder=stakeholder, stage=stage, rationale="x", recorded_on=day)
         return stakeholder
 
     person("Ann", (date(2026, 10, 1), 2), (date(2026, 11, 10), 4))  # up
@@ -1107,9 +1103,7 @@ def test_a_pmo_without_survey_or_data_still_gets_a_report(world, stub_pdf):
 def test_maturity_movers_are_capped_at_fifteen(world, stub_pdf):
     for n in range(17):
         person = known_person(world, f"Mover {n:02d}")
-        MaturityRecord.objects.create(
-            pmo=world.pmo, stakeholder=person, stage=2, rationale="x", recorded_on=date(2026, 11, 2)
-        )
+        MaturityRecordFactory(pmo=world.pmo, stakeholder=person, stage=2, rationale="x", recorded_on=date(2026, 11, 2))
     report = build_report(world.pmo, date(2026, 11, 1), date(2026, 12, 1))
     assert report.figures["maturity"]["up"] == 17
     assert len(report.figures["maturity"]["movers"]) == 15
