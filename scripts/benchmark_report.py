@@ -7,7 +7,7 @@
 It never touches an existing database: with no DATABASE_URL it works in a throwaway
 SQLite file in a temporary directory; with DATABASE_URL it creates a fresh database
 next to the one named (test_<name>, as the test runner does) and drops it at the end.
-It fills a PMO with 5,000 stakeholders and 50,000 answers (tests/agenda_data.py, the
+It fills a PMO with 5,000 stakeholders and 50,000 answers (tests/large_pmo.py, the
 data of tests/test_report_queries.py), then times, best of --repeat runs: the figures
 (reports.build_figures), the HTML and text render, the PDF (WeasyPrint), and the whole
 build (reports.build), with the number of queries of each.
@@ -70,7 +70,7 @@ def run(args, migrate_seconds: float) -> int:
     from agenda.models import AgendaReport
     from pmo5p.models import Membership, Pmo, Role, User
     from stakeholders.models import Answer, Response
-    from tests.agenda_data import build_large_pmo
+    from tests.large_pmo import build_large_pmo
 
     today = timezone.localdate()
     started = time.perf_counter()

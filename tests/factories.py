@@ -1,7 +1,13 @@
-import factory
+from datetime import date, timedelta
 
+import factory
+from django.utils import timezone
+
+from agenda.models import MaturityRecord, SelfAssessment
+from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders.models import Segment, Stakeholder
+from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders.surveys import create_survey
 
 PASSWORD = "correct-horse-battery"
 
@@ -57,3 +63,152 @@ class StakeholderFactory(factory.django.DjangoModelFactory):
     job_title = factory.Faker("job")
     influence = 3
     interest = 3
+
+
+# Surveys ------------------------------------------------------------------------------------
+#
+# One way to build survey data in a test. Surveys get the standard questionnaire from the
+# product's own create_survey, invitations their token from Invitation.new, and responses
+# their answers row by row, so that the figures read real questions.
+
+FAR_CLOSE = date(2099, 12, 31)
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    """A survey with the standard questionnaire: a draft unless `open` or `closed` is set
+    (or `status`, `launched_at`, `closed_at` are given)."""
+
+    class Meta:
+        model = Survey
+
+    class Params:
+        open = factory.Trait(status=SurveyStatus.OPEN, launched_at=factory.LazyFunction(timezone.now))
+        closed = factory.Trait(
+            status=SurveyStatus.CLOSED,
+            launched_at=factory.LazyAttribute(lambda o: o.closed_at - timedelta(days=14)),
+            closed_at=factory.LazyFunction(timezone.now),
+        )
+
+    pmo = factory.SubFactory(PmoFactory)
+    created_by = None
+    title = "How do you see us?"
+    closes_on = FAR_CLOSE
+    anonymous = False
+    intro = None  # create_survey's default introduction
+    status = SurveyStatus.DRAFT
+    launched_at = None
+    closed_at = None
+
+    @classmethod
+    def _create(cls, model_class, *, status, launched_at, closed_at, **kwargs):
+        survey = create_survey(**kwargs)
+        if status != SurveyStatus.DRAFT or launched_at or closed_at:
+            # Straight to the state asked, without launching (no e-mail, no audience check).
+            Survey.objects.filter(pk=survey.pk).update(status=status, launched_at=launched_at, closed_at=closed_at)
+            survey.refresh_from_db()
+        return survey
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An invitation with a real token (Invitation.new): not sent unless `sent_at` is given,
+    or `sent` (sent when the survey was launched)."""
+
+    class Meta:
+        model = Invitation
+
+    class Params:
+        sent = factory.Trait(sent_at=factory.SelfAttribute("survey.launched_at"))
+
+    survey = factory.SubFactory(SurveyFactory, open=True)
+    stakeholder = factory.SubFactory(StakeholderFactory, pmo=factory.SelfAttribute("..survey.pmo"))
+    sent_at = None
+    send_status = factory.Maybe("sent_at", Invitation.SendStatus.SENT, Invitation.SendStatus.PENDING)
+
+    @classmethod
+    def _create(cls, model_class, *, survey, stakeholder, **fields):
+        invitation = model_class.new(survey, stakeholder)
+        for name, value in fields.items():
+            setattr(invitation, name, value)
+        invitation.save()
+        return invitation
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    """A submitted response, made with the ORM, and its answers.
+
+    Give `invitation`, or `survey` (and `stakeholder`, else a new one): a sent invitation
+    is made. `ratings` maps an element to the values given to its performance statements in
+    order (None is "Don't know"); `importance` maps an element to its importance value.
+    Elements left out get no Answer row at all. The invitation is marked answered at
+    `submitted_at`.
+    """
+
+    class Meta:
+        model = Response
+
+    class Params:
+        stakeholder = None
+
+    # Each defaults to the other's: one of the two is given.
+    survey = factory.LazyAttribute(lambda o: o.invitation.survey)
+    invitation = factory.LazyAttribute(
+        lambda o: InvitationFactory(
+            survey=o.survey, sent=True, **({"stakeholder": o.stakeholder} if o.stakeholder else {})
+        )
+    )
+    segment = factory.LazyAttribute(lambda o: o.invitation.stakeholder.segment)
+    nps = None
+    comment = ""
+    submitted_at = factory.LazyFunction(timezone.now)
+    ratings = None
+    importance = None
+
+    @classmethod
+    def _create(cls, model_class, *, ratings, importance, **kwargs):
+        response = model_class.objects.create(**kwargs)
+        questions = list(response.survey.questions.all())
+
+        def asked(kind, element):
+            return [q for q in questions if q.kind == kind and q.element == element]
+
+        answers = []
+        for element, values in (ratings or {}).items():
+            statements = asked(QuestionKind.PERFORMANCE, element)
+            answers += [
+                Answer(response=response, question=q, value=v) for q, v in zip(statements, values, strict=False)
+            ]
+        for element, value in (importance or {}).items():
+            (question,) = asked(QuestionKind.IMPORTANCE, element)
+            answers.append(Answer(response=response, question=question, value=value))
+        Answer.objects.bulk_create(answers)
+        invitation = response.invitation
+        Invitation.objects.filter(pk=invitation.pk).update(responded_at=response.submitted_at)
+        invitation.refresh_from_db()
+        return response
+
+
+def every(value, elements=tuple(Element)) -> dict:
+    """`ratings` with both statements of each P of `elements` rated `value`."""
+    return dict.fromkeys(elements, (value, value))
+
+
+# The agenda ---------------------------------------------------------------------------------
+
+
+class SelfAssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SelfAssessment
+
+    pmo = factory.SubFactory(PmoFactory)
+    element = Element.PRODUCT
+    rating = 3
+
+
+class MaturityRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MaturityRecord
+
+    stakeholder = factory.SubFactory(StakeholderFactory)
+    pmo = factory.SelfAttribute("stakeholder.pmo")
+    stage = MaturityStage.AWARE
+    rationale = "Seen"

@@ -1,22 +1,21 @@
-"""The figures of the hand-computed PMO (tests/known_pmo.py), and the builders behind it.
+"""The figures of the hand-computed PMO (tests/known_pmo.py), and its surveys' dates.
 
-Surveys come from stakeholders.surveys.create_survey (the standard questionnaire: two
-performance statements and one importance question per P, then NPS and a comment);
-responses and answers are made straight with the ORM. "Don't know" is None.
+Surveys, invitations and responses come from tests/factories.py (the standard
+questionnaire: two performance statements and one importance question per P, then NPS
+and a comment). "Don't know" is None.
 
 Scores: (mean rating − 1) / 4 × 100. The expected figures below say how each is made.
 """
 
 import html
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from django.template.defaultfilters import floatformat
 
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Survey, SurveyStatus
-from stakeholders.surveys import create_survey
+from stakeholders.models import Survey, SurveyStatus
+from tests.factories import SurveyFactory
 
 P = Element.PRODUCT
 E = Element.PHYSICAL_EVIDENCE
@@ -29,68 +28,22 @@ def at(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-@dataclass
-class BuiltSurvey:
-    survey: Survey
-    performance: dict[Element, list] = field(default_factory=dict)
-    importance: dict[Element, object] = field(default_factory=dict)
+LAUNCHED = at(date(2025, 1, 1))
 
 
-def build_survey(pmo, author, title, *, status=SurveyStatus.CLOSED, closed_on=None, anonymous=False) -> BuiltSurvey:
-    survey = create_survey(pmo=pmo, created_by=author, title=title, closes_on=date(2099, 1, 1), anonymous=anonymous)
-    survey.status = status
-    survey.launched_at = at(date(2025, 1, 1))
-    if status == SurveyStatus.CLOSED:
-        survey.closed_at = at(closed_on)
-    survey.save()
-    built = BuiltSurvey(survey)
-    for question in survey.questions.all():
-        if question.kind == QuestionKind.PERFORMANCE:
-            built.performance.setdefault(Element(question.element), []).append(question)
-        elif question.kind == QuestionKind.IMPORTANCE:
-            built.importance[Element(question.element)] = question
-    return built
-
-
-def invite(built: BuiltSurvey, stakeholder, *, sent=True) -> Invitation:
-    invitation = Invitation.new(built.survey, stakeholder)
-    if sent:
-        invitation.sent_at = built.survey.launched_at
-        invitation.send_status = Invitation.SendStatus.SENT
-    invitation.save()
-    return invitation
-
-
-def respond(
-    built: BuiltSurvey,
-    stakeholder,
-    *,
-    performance: dict[Element, tuple] | None = None,
-    importance: dict[Element, int | None] | None = None,
-    nps=None,
-    on: date,
-) -> Response:
-    """One response; `performance` gives the two statements' ratings per P (None: Don't know).
-
-    An element left out of both dicts gets no Answer row at all.
-    """
-    invitation = invite(built, stakeholder)
-    response = Response.objects.create(
-        invitation=invitation, survey=built.survey, segment_id=stakeholder.segment_id, nps=nps, submitted_at=at(on)
+def build_survey(pmo, author, title, *, status=SurveyStatus.CLOSED, closed_on=None, anonymous=False) -> Survey:
+    """A survey of the hand-computed PMO: launched on 1 January 2025 and, when closed, closed
+    at noon on `closed_on`. Responses: tests.factories.ResponseFactory with `submitted_at=at(day)`."""
+    closed_at = at(closed_on) if status == SurveyStatus.CLOSED else None
+    return SurveyFactory(
+        pmo=pmo,
+        created_by=author,
+        title=title,
+        anonymous=anonymous,
+        status=status,
+        launched_at=LAUNCHED,
+        closed_at=closed_at,
     )
-    answers = []
-    for element, values in (performance or {}).items():
-        for question, value in zip(built.performance[element], values, strict=True):
-            answers.append(Answer(response=response, question=question, value=value))
-    for element, value in (importance or {}).items():
-        answers.append(Answer(response=response, question=built.importance[element], value=value))
-    Answer.objects.bulk_create(answers)
-    Invitation.objects.filter(pk=invitation.pk).update(responded_at=at(on))
-    return response
-
-
-def every(value, elements=tuple(Element)) -> dict[Element, tuple]:
-    return dict.fromkeys(elements, (value, value))
 
 
 # The hand-computed PMO ------------------------------------------------------------------

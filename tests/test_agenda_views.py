@@ -14,7 +14,7 @@ from agenda.models import Action, ActionStatus, Incident
 from pmo5p.domain import Element, Problem
 from pmo5p.models import Membership
 from tests.agenda_data import KNOWN_PRIORITY, KNOWN_RANKING, at_risk_person, known_survey
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import MaturityRecordFactory, SegmentFactory, StakeholderFactory
 from tests.helpers import assert_field_error, messages_of, text, visible
 
 # A Wednesday noon in London (GMT): already Thursday 01:00 in Auckland (NZDT, +13).
@@ -732,9 +732,8 @@ def test_adopting_an_unknown_key_creates_nothing(world, client_for, suggested, k
 
 def test_another_pmos_suggestion_cannot_be_adopted_here(world, client_for, suggested):
     theirs = StakeholderFactory(pmo=world.other_pmo, name="Their VIP", influence=5)
-    from agenda.models import MaturityRecord
 
-    MaturityRecord.objects.create(pmo=world.other_pmo, stakeholder=theirs, stage=1, rationale="x")
+    MaturityRecordFactory(pmo=world.other_pmo, stakeholder=theirs, stage=1, rationale="x")
     response = adopt(client_for(world.lead), world, f"people:at-risk:stakeholder-{theirs.pk}:0")
     assert "no longer proposed" in messages_of(response)[0]
     assert not Action.objects.exists()

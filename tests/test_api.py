@@ -19,8 +19,16 @@ from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from pmo5p.models import ApiToken, Pmo, Role
 from stakeholders.models import Interaction, Stakeholder
 from tests.agenda_data import REPORT_FIGURES_V1
-from tests.factories import MembershipFactory, SegmentFactory, StakeholderFactory
-from tests.survey_helpers import draft_survey, open_survey, respond
+from tests.factories import (
+    MaturityRecordFactory,
+    MembershipFactory,
+    ResponseFactory,
+    SegmentFactory,
+    SelfAssessmentFactory,
+    StakeholderFactory,
+    SurveyFactory,
+)
+from tests.survey_helpers import open_survey
 from tests.test_survey_results import EXPECTED
 from tests.test_survey_results import build as build_survey
 
@@ -574,7 +582,7 @@ def test_self_assessments_read_and_write(world, api_as):
     row = created.json()
     assert {key: row[key] for key in body} == body and row["author"] == "member@alpha.example"
     assert SelfAssessment.objects.get(pk=row["id"]).pmo == world.pmo
-    SelfAssessment.objects.create(pmo=world.pmo, element="price", rating=2, assessed_on=date(2026, 4, 10))
+    SelfAssessmentFactory(pmo=world.pmo, element="price", rating=2, assessed_on=date(2026, 4, 10))
     listed = member.get(url("api-self-assessment-list", world.pmo)).json()["results"]
     assert [(r["element"], r["assessed_on"]) for r in listed] == [("price", "2026-04-10"), ("people", "2026-04-01")]
     assert listed[0]["author"] is None
@@ -608,7 +616,7 @@ def test_maturity_records_read_and_write(world, lead_api):
     assert created.status_code == 201, created.content
     assert (created.json()["rationale"], created.json()["author"]) == ("Asks for the roadmap", "lead@alpha.example")
     other = StakeholderFactory(pmo=world.pmo)
-    MaturityRecord.objects.create(pmo=world.pmo, stakeholder=other, stage=1, rationale="New")
+    MaturityRecordFactory(pmo=world.pmo, stakeholder=other, stage=1, rationale="New")
     everyone = lead_api.get(url("api-maturity-list", world.pmo)).json()
     assert everyone["count"] == 2
     theirs = lead_api.get(url("api-maturity-list", world.pmo, stakeholder=world.stakeholder.pk)).json()["results"]
@@ -737,7 +745,7 @@ def test_action_filters(world, lead_api):
 
 
 def test_drafts_are_not_listed(world, lead_api):
-    draft = draft_survey(world.pmo, title="Draft")
+    draft = SurveyFactory(pmo=world.pmo, title="Draft")
     launched, _ = open_survey(world.pmo, [world.stakeholder], title="Launched")
     rows = lead_api.get(url("api-survey-list", world.pmo)).json()["results"]
     assert [(r["id"], r["title"], r["status"]) for r in rows] == [(launched.pk, "Launched", "open")]
@@ -825,7 +833,7 @@ def test_results_of_a_survey_never_sent(world, lead_api):
 
 def test_an_anonymous_surveys_results_name_nobody(world, lead_api):
     survey, invitations = open_survey(world.pmo, [world.stakeholder], anonymous=True)
-    respond(invitations[0], ratings={"product": [5, 5]}, nps=10)
+    ResponseFactory(invitation=invitations[0], ratings={"product": [5, 5]}, nps=10)
     text = lead_api.get(url("api-survey-results", world.pmo, survey.pk)).content.decode()
     assert "Fiona" not in text and "fiona@corp.example" not in text
     assert '"hidden":true' in text

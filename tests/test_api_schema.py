@@ -26,12 +26,20 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
+from agenda.models import Action, AgendaReport
 from pmo5p.models import ApiToken, Role
 from stakeholders.models import Interaction
 from tests.agenda_data import REPORT_FIGURES_V1
-from tests.factories import MembershipFactory, PmoFactory, SegmentFactory, StakeholderFactory
-from tests.survey_helpers import open_survey, respond
+from tests.factories import (
+    MaturityRecordFactory,
+    MembershipFactory,
+    PmoFactory,
+    ResponseFactory,
+    SegmentFactory,
+    SelfAssessmentFactory,
+    StakeholderFactory,
+)
+from tests.survey_helpers import open_survey
 from tests.test_tenancy import API_ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,8 +128,8 @@ def api_world(transactional_db):
     interaction.stakeholders.add(stakeholders[0])
     survey, invitations = open_survey(pmo, stakeholders, user=lead)
     for invitation in invitations:
-        respond(invitation, ratings={"product": [4, 5]}, importance={"product": 4}, nps=9)
-    record = MaturityRecord.objects.create(pmo=pmo, stakeholder=stakeholders[0], stage=2, rationale="New", author=lead)
+        ResponseFactory(invitation=invitation, ratings={"product": [4, 5]}, importance={"product": 4}, nps=9)
+    record = MaturityRecordFactory(pmo=pmo, stakeholder=stakeholders[0], stage=2, rationale="New", author=lead)
     action = Action.objects.create(
         pmo=pmo, title="Brief", element="product", due_on=timezone.localdate() + timedelta(days=30), created_by=lead
     )
@@ -140,7 +148,7 @@ def api_world(transactional_db):
         "stakeholders": stakeholders[1].pk,
         "interactions": interaction.pk,
         "surveys": survey.pk,
-        "self-assessments": SelfAssessment.objects.create(pmo=pmo, element="people", rating=3, author=lead).pk,
+        "self-assessments": SelfAssessmentFactory(pmo=pmo, element="people", rating=3, author=lead).pk,
         "maturity": record.pk,
         "actions": action.pk,
         "reports": report.pk,

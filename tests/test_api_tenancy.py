@@ -18,12 +18,13 @@ from django.test import Client
 from django.urls import resolve, reverse
 from django.utils import timezone
 
-from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
+from agenda.models import Action, AgendaReport
 from pmo5p.api import PmoScopedMixin
 from pmo5p.models import ApiToken
 from pmo5p.services import change_role, remove_member
 from stakeholders.models import Interaction, Stakeholder
 from tests.agenda_data import REPORT_FIGURES_V1
+from tests.factories import MaturityRecordFactory, SegmentFactory, SelfAssessmentFactory, StakeholderFactory
 from tests.survey_helpers import open_survey
 from tests.test_tenancy import API_ROUTES, ROUTE_ROLES, VIEWER, VISITORS, _snapshot, expected, visitor_of
 
@@ -39,8 +40,6 @@ def _ids(routes):
 
 def _rows(pmo, user):
     """One of each resource in the PMO; their ids by the resource part of the route names."""
-    from tests.factories import SegmentFactory, StakeholderFactory
-
     segment = SegmentFactory(pmo=pmo)
     stakeholder = StakeholderFactory(pmo=pmo, segment=segment)
     interaction = Interaction.objects.create(pmo=pmo, kind="meeting", summary="Walk", author=user)
@@ -60,8 +59,8 @@ def _rows(pmo, user):
         "api-stakeholder": stakeholder.pk,
         "api-interaction": interaction.pk,
         "api-survey": survey.pk,
-        "api-self-assessment": SelfAssessment.objects.create(pmo=pmo, element="price", rating=2, author=user).pk,
-        "api-maturity": MaturityRecord.objects.create(
+        "api-self-assessment": SelfAssessmentFactory(pmo=pmo, element="price", rating=2, author=user).pk,
+        "api-maturity": MaturityRecordFactory(
             pmo=pmo, stakeholder=stakeholder, stage=2, rationale="Walk", author=user
         ).pk,
         "api-action": Action.objects.create(

@@ -11,9 +11,9 @@ from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Pmo
 from stakeholders.models import Interaction
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import MaturityRecordFactory, ResponseFactory, SegmentFactory, StakeholderFactory, every
 from tests.helpers import assert_field_error, messages_of, text, visible
-from tests.insight_fixtures import build_survey, every, respond
+from tests.insight_fixtures import at, build_survey
 
 
 def url(world, name, **kwargs):
@@ -273,9 +273,7 @@ def test_the_assessments_page_shows_maturity_per_segment(world, client_for):
         (ben, 4, date(2025, 1, 1)),
         (world.stakeholder, 1, date(2025, 1, 1)),
     ]:
-        MaturityRecord.objects.create(
-            pmo=world.pmo, stakeholder=stakeholder, stage=stage, rationale="r", recorded_on=on
-        )
+        MaturityRecordFactory(pmo=world.pmo, stakeholder=stakeholder, stage=stage, rationale="r", recorded_on=on)
     response = client_for(world.viewer).get(url(world, "assessments"))
     rows = {row["name"]: (row["counts"], row["total"]) for row in response.context["maturity_rows"]}
     #              Unaware, Aware, Understanding, Respect, Trust, not assessed
@@ -514,13 +512,13 @@ def test_timeline_holds_interactions_maturity_and_named_responses_in_date_order(
         pmo=world.pmo, kind="meeting", summary="Quarterly review", sentiment=-1, occurred_on=date(2025, 3, 10)
     )
     meeting.stakeholders.add(s)
-    MaturityRecord.objects.create(
+    MaturityRecordFactory(
         pmo=world.pmo, stakeholder=s, stage=3, rationale="Uses our reports", recorded_on=date(2025, 5, 2)
     )
     named = build_survey(world.pmo, world.lead, "Named spring survey", closed_on=date(2025, 4, 30))
-    respond(named, s, performance=every(4), nps=9, on=date(2025, 4, 15))
+    ResponseFactory(survey=named, stakeholder=s, ratings=every(4), nps=9, submitted_at=at(date(2025, 4, 15)))
     anonymous = build_survey(world.pmo, world.lead, "Anonymous pulse", closed_on=date(2025, 6, 30), anonymous=True)
-    respond(anonymous, s, performance=every(1), nps=2, on=date(2025, 6, 15))
+    ResponseFactory(survey=anonymous, stakeholder=s, ratings=every(1), nps=2, submitted_at=at(date(2025, 6, 15)))
 
     response = detail(world, client_for(world.viewer))
     entries = response.context["timeline"]
@@ -545,7 +543,9 @@ def test_timeline_holds_interactions_maturity_and_named_responses_in_date_order(
 def test_timeline_shows_a_response_on_the_pmos_own_date(world, client_for):
     Pmo.objects.filter(pk=world.pmo.pk).update(time_zone="Asia/Tokyo")
     named = build_survey(world.pmo, world.lead, "Late answer", closed_on=date(2025, 12, 1))
-    response = respond(named, world.stakeholder, performance=every(4), on=date(2025, 11, 20))
+    response = ResponseFactory(
+        survey=named, stakeholder=world.stakeholder, ratings=every(4), submitted_at=at(date(2025, 11, 20))
+    )
     # 20:00 UTC on the 20th is the 21st in Tokyo.
     response.submitted_at = datetime(2025, 11, 20, 20, tzinfo=UTC)
     response.save()
@@ -566,9 +566,7 @@ def test_the_timeline_is_the_stakeholders_own(world, client_for):
     ada = StakeholderFactory(pmo=world.pmo, name="Ada")
     other = Interaction.objects.create(pmo=world.pmo, summary="Only with Ada")
     other.stakeholders.add(ada)
-    MaturityRecord.objects.create(
-        pmo=world.pmo, stakeholder=ada, stage=5, rationale="Ada's", recorded_on=date(2025, 1, 1)
-    )
+    MaturityRecordFactory(pmo=world.pmo, stakeholder=ada, stage=5, rationale="Ada's", recorded_on=date(2025, 1, 1))
     response = detail(world, client_for(world.viewer))
     assert response.context["timeline"] == []
     assert response.context["maturity"] is None

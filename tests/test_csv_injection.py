@@ -16,12 +16,12 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from agenda.exports import DATASETS
-from agenda.models import Action, MaturityRecord, SelfAssessment
+from agenda.models import Action
 from pmo5p.domain import Element
 from stakeholders.models import ImportJob, Interaction, QuestionKind
 from stakeholders.spreadsheets import neutralise, unneutralise
-from tests.factories import StakeholderFactory
-from tests.survey_helpers import open_survey, respond, survey_url
+from tests.factories import MaturityRecordFactory, ResponseFactory, SelfAssessmentFactory, StakeholderFactory
+from tests.survey_helpers import open_survey, survey_url
 from tests.test_exports import download
 from tests.test_import import upload_ok
 
@@ -85,11 +85,11 @@ def hostile(world):
     survey, invitations = open_survey(pmo, people, title=HOSTILE[0])
     survey.questions.filter(kind=QuestionKind.PERFORMANCE, element=Element.PRODUCT).update(text=HOSTILE[1])
     for invitation, text in zip(invitations, HOSTILE, strict=True):
-        respond(invitation, ratings={Element.PRODUCT: [4, 4]}, nps=8, comment=text)
+        ResponseFactory(invitation=invitation, ratings={Element.PRODUCT: [4, 4]}, nps=8, comment=text)
         interaction = Interaction.objects.create(pmo=pmo, summary=text, author=lead)
         interaction.stakeholders.add(*people)
-        SelfAssessment.objects.create(pmo=pmo, element=Element.PRICE, rating=3, evidence=text, author=lead)
-        MaturityRecord.objects.create(pmo=pmo, stakeholder=invitation.stakeholder, stage=2, rationale=text)
+        SelfAssessmentFactory(pmo=pmo, element=Element.PRICE, rating=3, evidence=text, author=lead)
+        MaturityRecordFactory(pmo=pmo, stakeholder=invitation.stakeholder, stage=2, rationale=text)
         Action.objects.create(
             pmo=pmo, title=text[:150], element=Element.PEOPLE, due_on="2026-09-01", notes=text, expected_effect=text
         )

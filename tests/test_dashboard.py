@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from pmo5p.domain import Element
 from stakeholders.models import SurveyStatus
-from tests.factories import StakeholderFactory
+from tests.factories import ResponseFactory, StakeholderFactory, every
 from tests.helpers import text, visible
 from tests.insight_fixtures import (
     AT_RISK,
@@ -37,13 +37,12 @@ from tests.insight_fixtures import (
     SELF,
     SPRING_PERCEPTION,
     SUMMER_PERCEPTION,
+    at,
     build_survey,
     element_rows,
-    every,
     figures,
     fmt,
     ranking,
-    respond,
 )
 
 # The `known` fixture: the hand-computed PMO.
@@ -238,7 +237,7 @@ def test_an_open_survey_can_be_chosen(known, dashboard):
 )
 def test_a_survey_not_shown_here_falls_back_to_the_default(known, dashboard, value):
     draft = build_survey(known.world.pmo, known.world.lead, "Draft one", status=SurveyStatus.DRAFT)
-    survey = {"other_pmo": known.other_survey.pk, "draft": draft.survey.pk}.get(value, value)
+    survey = {"other_pmo": known.other_survey.pk, "draft": draft.pk}.get(value, value)
     response = dashboard(survey=survey)
     assert response.context["survey"] == known.autumn
     check_elements(response, AUTUMN, AUTUMN_GAP, AUTUMN_QUADRANT)
@@ -378,10 +377,15 @@ def test_an_open_survey_with_responses_is_used_when_none_is_closed(world, client
     assert response.context["survey"] is None
     answered = build_survey(world.pmo, world.lead, "Open now", status=SurveyStatus.OPEN)
     for rating in (2, 3, 4):
-        respond(answered, StakeholderFactory(pmo=world.pmo), performance=every(rating), on=date(2025, 1, 1))
+        ResponseFactory(
+            survey=answered,
+            stakeholder=StakeholderFactory(pmo=world.pmo),
+            ratings=every(rating),
+            submitted_at=at(date(2025, 1, 1)),
+        )
     response = client_for(world.viewer).get(home(world.pmo))
-    assert response.context["survey"] == answered.survey
-    assert empty.survey != answered.survey
+    assert response.context["survey"] == answered
+    assert empty != answered
     rows = {row.element: row for row in response.context["elements"]}
     assert rows[P].perception == 50.0
     assert rows[P].perception_answers == 6
@@ -391,7 +395,7 @@ def test_an_open_survey_with_responses_is_used_when_none_is_closed(world, client
 
 def test_without_a_self_assessment_members_are_asked_for_one_and_viewers_told_why(world, client_for):
     built = build_survey(world.pmo, world.lead, "Only one", closed_on=date(2025, 1, 1))
-    respond(built, world.stakeholder, performance=every(4), on=date(2025, 1, 1))
+    ResponseFactory(survey=built, stakeholder=world.stakeholder, ratings=every(4), submitted_at=at(date(2025, 1, 1)))
     link = f'href="{reverse("self_assessment_new", kwargs={"slug": world.pmo.slug})}"'
     member = client_for(world.member).get(home(world.pmo))
     assert link in member.content.decode()
@@ -404,7 +408,7 @@ def test_without_a_self_assessment_members_are_asked_for_one_and_viewers_told_wh
 
 def test_only_one_closed_survey_shows_no_trend_chart(world, client_for):
     built = build_survey(world.pmo, world.lead, "Only one", closed_on=date(2025, 1, 1))
-    respond(built, world.stakeholder, performance=every(4), on=date(2025, 1, 1))
+    ResponseFactory(survey=built, stakeholder=world.stakeholder, ratings=every(4), submitted_at=at(date(2025, 1, 1)))
     response = client_for(world.viewer).get(home(world.pmo))
     assert len(response.context["trend"]) == 1
     assert 'id="trend-chart"' not in response.content.decode()

@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder, Survey, SurveyStatus
-from stakeholders.surveys import create_survey
+from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder
+from tests.factories import SurveyFactory
 
 # Measured: 24 (all segments) and 27 (a segment shown); the session, user, membership,
 # the visit stamp and the PMO menu, then a fixed set for the figures. One ceiling for
@@ -58,10 +58,17 @@ def build(world, stakeholder_count: int):
 
     surveys = []
     for index in range(2):
-        survey = create_survey(pmo=pmo, created_by=world.lead, title=f"Survey {index}", closes_on=date(2099, 1, 1))
         closed = datetime(2025, 3 + 6 * index, 1, tzinfo=UTC)
-        Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.CLOSED, launched_at=closed, closed_at=closed)
-        surveys.append(survey)
+        surveys.append(
+            SurveyFactory(
+                pmo=pmo,
+                created_by=world.lead,
+                title=f"Survey {index}",
+                closed=True,
+                launched_at=closed,
+                closed_at=closed,
+            )
+        )
 
     invitations = []
     for survey in surveys:

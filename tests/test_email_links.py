@@ -9,8 +9,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import UserFactory
-from tests.survey_helpers import answer_data, draft_survey, open_survey, survey_url
+from tests.factories import SurveyFactory, UserFactory
+from tests.survey_helpers import answer_data, open_survey, survey_url
 
 SITE = "https://pmo5p.example.com"
 HOSTILE = "attacker.example"
@@ -74,7 +74,7 @@ def test_the_member_invitation_link_ignores_the_host_header(client, world, hosti
 
 
 def test_survey_invitations_ignore_the_host_header(client, world, hostile, django_capture_on_commit_callbacks):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     survey.target_stakeholders.add(world.stakeholder)
     client.force_login(world.lead)
     with django_capture_on_commit_callbacks(execute=True):

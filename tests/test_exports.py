@@ -16,13 +16,19 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from agenda.exports import DATASETS, url_name
-from agenda.models import Action, MaturityRecord, SelfAssessment
+from agenda.models import Action
 from pmo5p.domain import Element
 from stakeholders.models import Interaction
 from stakeholders.spreadsheets import FORMULA_PREFIXES, neutralise, unneutralise
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import (
+    MaturityRecordFactory,
+    ResponseFactory,
+    SegmentFactory,
+    SelfAssessmentFactory,
+    StakeholderFactory,
+)
 from tests.helpers import visible
-from tests.survey_helpers import open_survey, respond
+from tests.survey_helpers import open_survey
 
 FORMATS = ["csv", "xlsx"]
 T0 = datetime(2026, 4, 1, 11, 0, tzinfo=UTC)  # 12:00 in London (summer time)
@@ -118,8 +124,8 @@ def build(world):
         summary="+1 for the PMO", author=lead,
     )  # fmt: skip
     interaction.stakeholders.add(world.stakeholder, shady)
-    SelfAssessment.objects.create(pmo=pmo, element=Element.PRICE, rating=4, evidence="=SUM(A1:A9)", assessed_on=date(2026, 3, 3), author=lead)  # fmt: skip
-    MaturityRecord.objects.create(pmo=pmo, stakeholder=world.stakeholder, stage=3, rationale="\tTabbed", recorded_on=date(2026, 3, 4), author=world.member)  # fmt: skip
+    SelfAssessmentFactory(pmo=pmo, element=Element.PRICE, rating=4, evidence="=SUM(A1:A9)", assessed_on=date(2026, 3, 3), author=lead)  # fmt: skip
+    MaturityRecordFactory(pmo=pmo, stakeholder=world.stakeholder, stage=3, rationale="\tTabbed", recorded_on=date(2026, 3, 4), author=world.member)  # fmt: skip
     action = Action.objects.create(
         pmo=pmo, title="\rCarriage", element=Element.PROCESS, due_on=date(2026, 6, 30),
         owner=world.membership(world.member), expected_effect="More trust", created_by=lead,
@@ -128,24 +134,24 @@ def build(world):
     action.target_stakeholders.add(shady, world.stakeholder)
 
     named, (fiona_invitation, sam_invitation) = open_survey(pmo, [world.stakeholder, shady], title="Named", sent_at=T0)
-    respond(fiona_invitation, ratings={Element.PRODUCT: [4, None]}, importance={Element.PRODUCT: 5}, nps=9, submitted_at=T0, comment=DANGER)  # fmt: skip
+    ResponseFactory(invitation=fiona_invitation, ratings={Element.PRODUCT: [4, None]}, importance={Element.PRODUCT: 5}, nps=9, submitted_at=T0, comment=DANGER)  # fmt: skip
     anonymous_people = [
         StakeholderFactory(pmo=pmo, name="Anna Anon", email="anna@corp.example", segment=world.segment),
         StakeholderFactory(pmo=pmo, name="Andy Anon", email="andy@corp.example", segment=world.segment),
     ]
     anonymous, invitations = open_survey(pmo, anonymous_people, title="Anonymous", anonymous=True, sent_at=T0)
     for invitation in invitations:
-        respond(invitation, ratings={Element.PRODUCT: [2, 3]}, nps=4, submitted_at=T0)
+        ResponseFactory(invitation=invitation, ratings={Element.PRODUCT: [2, 3]}, nps=4, submitted_at=T0)
 
     # The other PMO: rows in every dataset, none of which may appear.
     bob = world.other_stakeholder
     other = Interaction.objects.create(pmo=world.other_pmo, summary="Bob's meeting", author=world.outsider)
     other.stakeholders.add(bob)
-    SelfAssessment.objects.create(pmo=world.other_pmo, element=Element.PRICE, rating=1, evidence="Beta evidence")
-    MaturityRecord.objects.create(pmo=world.other_pmo, stakeholder=bob, stage=1, rationale="Beta rationale")
+    SelfAssessmentFactory(pmo=world.other_pmo, element=Element.PRICE, rating=1, evidence="Beta evidence")
+    MaturityRecordFactory(pmo=world.other_pmo, stakeholder=bob, stage=1, rationale="Beta rationale")
     Action.objects.create(pmo=world.other_pmo, title="Beta action", element=Element.PRICE, due_on=date(2026, 1, 1))
     beta_survey, (bob_invitation,) = open_survey(world.other_pmo, [bob], title="Beta survey")
-    respond(bob_invitation, ratings={Element.PRODUCT: [1, 1]}, nps=0, comment="Beta comment")
+    ResponseFactory(invitation=bob_invitation, ratings={Element.PRODUCT: [1, 1]}, nps=0, comment="Beta comment")
     return {"shady": shady, "named": named, "anonymous": anonymous, "action": action, "interaction": interaction}
 
 
@@ -381,14 +387,14 @@ def build_more(world):
     for n, person in enumerate(people):
         interaction = Interaction.objects.create(pmo=pmo, summary=f"Meeting {n}", author=world.member)
         interaction.stakeholders.add(person, world.stakeholder)
-        SelfAssessment.objects.create(pmo=pmo, element=Element.PEOPLE, rating=2, author=world.member)
-        MaturityRecord.objects.create(pmo=pmo, stakeholder=person, stage=2, rationale="r", author=world.member)
+        SelfAssessmentFactory(pmo=pmo, element=Element.PEOPLE, rating=2, author=world.member)
+        MaturityRecordFactory(pmo=pmo, stakeholder=person, stage=2, rationale="r", author=world.member)
         action = Action.objects.create(pmo=pmo, title=f"A{n}", element=Element.PEOPLE, due_on=date(2026, 9, 1))
         action.target_segments.add(segment)
         action.target_stakeholders.add(person)
     survey, invitations = open_survey(pmo, people, title="More")
     for invitation in invitations:
-        respond(invitation, ratings={Element.PEOPLE: [3, 3]}, nps=7)
+        ResponseFactory(invitation=invitation, ratings={Element.PEOPLE: [3, 3]}, nps=7)
 
 
 @pytest.mark.parametrize(

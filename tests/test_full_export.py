@@ -19,13 +19,13 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
+from agenda.models import Action, AgendaReport, Incident, ReportDelivery, ReportSchedule
 from pmo5p.domain import Element
 from pmo5p.models import MemberInvitation, Pmo, User
 from pmo5p.services import invite_member
 from stakeholders.models import ImportJob, Interaction, Invitation, make_token
-from tests.factories import StakeholderFactory
-from tests.survey_helpers import open_survey, respond
+from tests.factories import MaturityRecordFactory, ResponseFactory, SelfAssessmentFactory, StakeholderFactory
+from tests.survey_helpers import open_survey
 
 T0 = datetime(2026, 4, 1, 11, 0, tzinfo=UTC)
 
@@ -92,13 +92,19 @@ def fill(pmo, lead, member, stakeholder, segment, *, n=0):
     survey, invitations = open_survey(pmo, [stakeholder, other], title="Named", sent_at=T0)
     survey.target_segments.add(segment)
     survey.target_stakeholders.add(stakeholder)
-    respond(
-        invitations[0], ratings={Element.PRODUCT: [4, None]}, importance={Element.PRODUCT: 5}, nps=9, comment="Named"
+    ResponseFactory(
+        invitation=invitations[0],
+        ratings={Element.PRODUCT: [4, None]},
+        importance={Element.PRODUCT: 5},
+        nps=9,
+        comment="Named",
     )
     hidden, (secret,) = open_survey(pmo, [other], title=f"Anonymous {n or ''}".strip(), anonymous=True, sent_at=T0)
-    respond(secret, ratings={Element.PEOPLE: [2, 2]}, nps=3, comment="Anonymous comment", submitted_at=T0)
-    SelfAssessment.objects.create(pmo=pmo, element=Element.PRICE, rating=3, author=lead)
-    MaturityRecord.objects.create(pmo=pmo, stakeholder=stakeholder, stage=2, rationale="First contact", author=member)
+    ResponseFactory(
+        invitation=secret, ratings={Element.PEOPLE: [2, 2]}, nps=3, comment="Anonymous comment", submitted_at=T0
+    )
+    SelfAssessmentFactory(pmo=pmo, element=Element.PRICE, rating=3, author=lead)
+    MaturityRecordFactory(pmo=pmo, stakeholder=stakeholder, stage=2, rationale="First contact", author=member)
     action = Action.objects.create(pmo=pmo, title="Newsletter", element=Element.PEOPLE, due_on=date(2026, 6, 1))
     action.target_segments.add(segment)
     action.target_stakeholders.add(stakeholder, other)

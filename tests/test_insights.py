@@ -10,11 +10,11 @@ import pytest
 from agenda import insights
 from agenda.assessments import suggest_stage
 from agenda.insights import ElementInsight, IpaQuadrant, ipa_quadrant, priority, ranked_by_priority
-from agenda.models import MaturityRecord, SelfAssessment
+from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Interaction, Stakeholder, SurveyStatus
 from stakeholders.selectors import Quadrant
-from tests.factories import StakeholderFactory
+from tests.factories import MaturityRecordFactory, ResponseFactory, StakeholderFactory, every
 from tests.insight_fixtures import (
     AT_RISK,
     AUTUMN,
@@ -34,9 +34,8 @@ from tests.insight_fixtures import (
     SELF,
     SPRING_PERCEPTION,
     SUMMER_PERCEPTION,
+    at,
     build_survey,
-    every,
-    respond,
 )
 
 # The `known` fixture: the hand-computed PMO.
@@ -99,8 +98,14 @@ def test_element_insights_without_a_survey_still_show_the_self_assessment(known)
 
 def test_an_element_answered_only_with_dont_know_has_no_perception(world):
     built = build_survey(world.pmo, world.lead, "All unsure", closed_on=date(2025, 1, 1))
-    respond(built, world.stakeholder, performance={P: (None, None), E: (4, 4)}, importance={P: 5}, on=date(2025, 1, 1))
-    rows = by_element(insights.element_insights(world.pmo, built.survey))
+    ResponseFactory(
+        survey=built,
+        stakeholder=world.stakeholder,
+        ratings={P: (None, None), E: (4, 4)},
+        importance={P: 5},
+        submitted_at=at(date(2025, 1, 1)),
+    )
+    rows = by_element(insights.element_insights(world.pmo, built))
     assert rows[P].perception is None
     assert rows[P].perception_answers == 0
     assert rows[P].dont_know == 2
@@ -189,12 +194,17 @@ def test_default_survey_falls_back_to_an_open_survey_with_responses(world):
     empty_open = build_survey(world.pmo, world.lead, "Open, unanswered", status=SurveyStatus.OPEN)
     assert insights.default_survey(world.pmo) is None
     answered = build_survey(world.pmo, world.lead, "Open, answered", status=SurveyStatus.OPEN)
-    respond(answered, world.stakeholder, performance=every(4), on=date(2025, 1, 1))
-    respond(answered, StakeholderFactory(pmo=world.pmo), performance=every(4), on=date(2025, 1, 1))
-    assert insights.default_survey(world.pmo) == answered.survey
+    ResponseFactory(survey=answered, stakeholder=world.stakeholder, ratings=every(4), submitted_at=at(date(2025, 1, 1)))
+    ResponseFactory(
+        survey=answered,
+        stakeholder=StakeholderFactory(pmo=world.pmo),
+        ratings=every(4),
+        submitted_at=at(date(2025, 1, 1)),
+    )
+    assert insights.default_survey(world.pmo) == answered
     build_survey(world.pmo, world.lead, "Draft", status=SurveyStatus.DRAFT)
-    assert insights.default_survey(world.pmo) == answered.survey
-    assert empty_open.survey != answered.survey
+    assert insights.default_survey(world.pmo) == answered
+    assert empty_open != answered
 
 
 def test_perception_trend_oldest_first(known):
@@ -253,7 +263,7 @@ def test_current_stage_is_the_latest_by_date_then_by_entry(known):
     assert staged["Dan"] == 3  # dated later, entered first
     assert staged["Fiona Finance"] is None
     dan = known.people["Dan"]
-    MaturityRecord.objects.create(
+    MaturityRecordFactory(
         pmo=known.world.pmo, stakeholder=dan, stage=5, rationale="Same day, entered last", recorded_on=date(2025, 8, 1)
     )
     assert insights.with_current_stage(Stakeholder.objects.filter(pk=dan.pk)).get().current_stage == 5
@@ -343,7 +353,7 @@ def test_at_risk_maturity_rule_stops_above_aware(world):
     understanding = StakeholderFactory(pmo=pmo, name="Understanding", influence=5)
     unassessed = StakeholderFactory(pmo=pmo, name="Unassessed", influence=5)
     for s, stage in [(aware, MaturityStage.AWARE), (understanding, MaturityStage.UNDERSTANDING)]:
-        MaturityRecord.objects.create(pmo=pmo, stakeholder=s, stage=stage, rationale="r", recorded_on=date(2025, 1, 1))
+        MaturityRecordFactory(pmo=pmo, stakeholder=s, stage=stage, rationale="r", recorded_on=date(2025, 1, 1))
     names = [item.stakeholder.name for item in insights.at_risk_stakeholders(pmo)]
     assert names == ["Aware"]
     assert unassessed.name not in names
@@ -380,8 +390,11 @@ def answered(world, stakeholder, ratings, *, anonymous=False, on=date(2025, 11, 
     """One named response whose performance answers are `ratings` (spread over the P's)."""
     built = build_survey(world.pmo, world.lead, f"S{on}", closed_on=on, anonymous=anonymous)
     padded = ratings + [None] * (10 - len(ratings))
-    respond(
-        built, stakeholder, performance={e: (padded[2 * i], padded[2 * i + 1]) for i, e in enumerate(Element)}, on=on
+    ResponseFactory(
+        survey=built,
+        stakeholder=stakeholder,
+        ratings={e: (padded[2 * i], padded[2 * i + 1]) for i, e in enumerate(Element)},
+        submitted_at=at(on),
     )
 
 

@@ -24,8 +24,8 @@ from pmo5p.models import Membership, OutgoingEmail, Role
 from pmo5p.services import invite_member
 from stakeholders import surveys
 from stakeholders.models import Invitation
-from tests.factories import StakeholderFactory
-from tests.survey_helpers import draft_survey, open_survey, respond
+from tests.factories import ResponseFactory, StakeholderFactory, SurveyFactory
+from tests.survey_helpers import open_survey
 
 Status, Kind = OutgoingEmail.Status, OutgoingEmail.Kind
 
@@ -308,7 +308,7 @@ def test_a_member_invitation_refused_for_now_is_retried(world, monkeypatch, djan
 
 def test_survey_invitations_reminders_and_alerts_are_outbox_rows(world, django_capture_on_commit_callbacks):
     frank = StakeholderFactory(pmo=world.pmo, name="Frank", email="frank@corp.example")
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     survey.target_segments.clear()
     survey.target_stakeholders.add(world.stakeholder, frank)
     with django_capture_on_commit_callbacks(execute=True):
@@ -334,7 +334,7 @@ def test_an_anonymous_surveys_batched_alert_is_an_outbox_row(world):
     others = [StakeholderFactory(pmo=world.pmo, email=f"p{n}@corp.example") for n in range(3)]
     survey, invitations = open_survey(world.pmo, others, anonymous=True)
     for invitation in invitations:
-        respond(invitation, nps=1)
+        ResponseFactory(invitation=invitation, nps=1)
     email = surveys.alert_anonymous_detractors(survey.pk)
     assert (email.kind, email.source, email.to) == (Kind.DETRACTOR_ALERT_BATCH, survey, [world.lead.email])
 
@@ -440,7 +440,7 @@ def test_an_anonymous_surveys_alerts_show_as_a_count_only(world, client_for):
     others = [StakeholderFactory(pmo=world.pmo, email=f"p{n}@corp.example") for n in range(3)]
     survey, invitations = open_survey(world.pmo, others, anonymous=True)
     for invitation in invitations:
-        respond(invitation, nps=1)
+        ResponseFactory(invitation=invitation, nps=1)
     surveys.alert_anonymous_detractors(survey.pk)
     outbox.sweep()
     page = (

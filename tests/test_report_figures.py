@@ -11,8 +11,8 @@ import time_machine
 from agenda import report_charts, report_figures, reports
 from agenda.models import AgendaReport, ReportDelivery
 from pmo5p.domain import Element
-from stakeholders.models import Stakeholder
-from tests.agenda_data import REPORT_FIGURES_V1, closed_survey, known_survey, respond
+from tests.agenda_data import REPORT_FIGURES_V1, known_survey, respond_per_element
+from tests.factories import StakeholderFactory, SurveyFactory
 from tests.test_report_pdf_security import poppler
 
 P, E, C, PE, PR = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
@@ -110,21 +110,29 @@ def three_surveys(world):
     few answers in Summer), People "new" (no earlier survey with enough answers).
     """
     known = known_survey(world)
-    summer = closed_survey(world.pmo, world.lead, "Summer", closed_at=utc(2026, 7, 1, 12))
+    summer = SurveyFactory(
+        pmo=world.pmo, created_by=world.lead, title="Summer", closed=True, closed_at=utc(2026, 7, 1, 12)
+    )
     for index, person in enumerate(known.finance_people):
         few = (5, 3) if index < 2 else (None, 3)
-        respond(summer, person, {P: (3, 4), E: (4, 4), PR: (5, 4), C: few, PE: few})
-    spring = closed_survey(world.pmo, world.lead, "Spring", closed_at=utc(2026, 4, 1, 12))
+        respond_per_element(summer, person, {P: (3, 4), E: (4, 4), PR: (5, 4), C: few, PE: few})
+    spring = SurveyFactory(
+        pmo=world.pmo, created_by=world.lead, title="Spring", closed=True, closed_at=utc(2026, 4, 1, 12)
+    )
     for person in known.it_people:
-        respond(spring, person, {C: (1, 3), P: (1, 3)})
+        respond_per_element(spring, person, {C: (1, 3), P: (1, 3)})
     # Not earlier surveys: another PMO's, and one still open.
-    theirs = closed_survey(world.other_pmo, world.outsider, "Theirs", closed_at=utc(2026, 9, 1, 12))
+    theirs = SurveyFactory(
+        pmo=world.other_pmo, created_by=world.outsider, title="Theirs", closed=True, closed_at=utc(2026, 9, 1, 12)
+    )
     for n in range(3):
-        outsider = Stakeholder.objects.create(pmo=world.other_pmo, name=f"B{n}", email=f"b{n}@beta.example")
-        respond(theirs, outsider, dict.fromkeys(Element, (5, 5)))
-    open_one = closed_survey(world.pmo, world.lead, "Still open", closed_at=utc(2026, 9, 1, 12), status="open")
+        outsider = StakeholderFactory(pmo=world.other_pmo, name=f"B{n}", email=f"b{n}@beta.example")
+        respond_per_element(theirs, outsider, dict.fromkeys(Element, (5, 5)))
+    open_one = SurveyFactory(
+        pmo=world.pmo, created_by=world.lead, title="Still open", open=True, launched_at=utc(2026, 8, 18, 12)
+    )
     for person in known.it_people:
-        respond(open_one, person, dict.fromkeys(Element, (5, 5)))
+        respond_per_element(open_one, person, dict.fromkeys(Element, (5, 5)))
     return known
 
 

@@ -15,8 +15,8 @@ from agenda.models import AgendaReport, ReportDelivery
 from agenda.models.reports import ReportStatus
 from pmo5p import outbox
 from stakeholders.models import Answer
-from tests.agenda_data import build_large_pmo
 from tests.factories import MembershipFactory, PmoFactory
+from tests.large_pmo import build_large_pmo
 
 TODAY = date(2026, 12, 1)
 # What building the figures may take at most: a ceiling, so that a new N+1 fails here

@@ -24,11 +24,9 @@ from agenda.models import (
     AgendaReport,
     DeliveryStatus,
     Incident,
-    MaturityRecord,
     ReportDelivery,
     ReportKind,
     ReportSchedule,
-    SelfAssessment,
 )
 from agenda.models.reports import ReportStatus
 from pmo5p import outbox
@@ -38,11 +36,10 @@ from tests.agenda_data import (
     KNOWN_PERCEPTION,
     KNOWN_RANKING,
     at_risk_person,
-    closed_survey,
     known_survey,
-    respond,
+    respond_per_element,
 )
-from tests.factories import MembershipFactory
+from tests.factories import MaturityRecordFactory, MembershipFactory, SelfAssessmentFactory, SurveyFactory
 from tests.helpers import messages_of, text, visible
 from tests.outbox_helpers import settle
 
@@ -783,7 +780,7 @@ def story(world, stub_pdf):
     """Autumn (hand-worked in tests/agenda_data.py), self-assessments, maturity, incidents and actions."""
     known = known_survey(world)
     for element, rating in {P: 4, E: 2, PE: 3, PR: 5}.items():
-        SelfAssessment.objects.create(pmo=world.pmo, element=element, rating=rating, assessed_on=date(2026, 9, 1))
+        SelfAssessmentFactory(pmo=world.pmo, element=element, rating=rating, assessed_on=date(2026, 9, 1))
     hank = at_risk_person(world, on=date(2026, 9, 1))
 
     def person(name, *records):
@@ -791,9 +788,7 @@ def story(world, stub_pdf):
             pmo=world.pmo, name=name, email=f"{name.lower()}@corp.example", influence=3
         )
         for day, stage in records:
-            MaturityRecord.objects.create(
-                pmo=world.pmo, stakeholder=stakeholder, stage=stage, rationale="x", recorded_on=day
-            )
+            MaturityRecordFactory(pmo=world.pmo, stakeholder=stakeholder, stage=stage, rationale="x", recorded_on=day)
         return stakeholder
 
     person("Ann", (date(2026, 10, 1), 2), (date(2026, 11, 10), 4))  # up
@@ -967,9 +962,11 @@ def test_a_second_report_shows_the_change_since_the_first(world, story):
     with time_machine.travel(utc(2026, 11, 1, 8, 3), tick=False):
         october = build_report(world.pmo, date(2026, 10, 1), date(2026, 11, 1))
     # A later survey: the three Finance people rate everything 4, importance 4.
-    winter = closed_survey(world.pmo, world.lead, "Winter", closed_at=utc(2026, 11, 25, 12, 0))
+    winter = SurveyFactory(
+        pmo=world.pmo, created_by=world.lead, title="Winter", closed=True, closed_at=utc(2026, 11, 25, 12, 0)
+    )
     for person in known.finance_people:
-        respond(winter, person, dict.fromkeys(Element, (4, 4)), nps=9)
+        respond_per_element(winter, person, dict.fromkeys(Element, (4, 4)), nps=9)
     with time_machine.travel(utc(2026, 12, 1, 8, 3), tick=False):
         november = build_report(world.pmo, date(2026, 11, 1), date(2026, 12, 1))
     f = november.figures
@@ -1106,9 +1103,7 @@ def test_a_pmo_without_survey_or_data_still_gets_a_report(world, stub_pdf):
 def test_maturity_movers_are_capped_at_fifteen(world, stub_pdf):
     for n in range(17):
         person = known_person(world, f"Mover {n:02d}")
-        MaturityRecord.objects.create(
-            pmo=world.pmo, stakeholder=person, stage=2, rationale="x", recorded_on=date(2026, 11, 2)
-        )
+        MaturityRecordFactory(pmo=world.pmo, stakeholder=person, stage=2, rationale="x", recorded_on=date(2026, 11, 2))
     report = build_report(world.pmo, date(2026, 11, 1), date(2026, 12, 1))
     assert report.figures["maturity"]["up"] == 17
     assert len(report.figures["maturity"]["movers"]) == 15

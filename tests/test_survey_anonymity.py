@@ -28,9 +28,9 @@ from pmo5p.models import ApiToken, OutgoingEmail
 from stakeholders import survey_emails, surveys, tasks
 from stakeholders.models import Invitation, Response
 from stakeholders.timeline import timeline
-from tests.factories import SegmentFactory, StakeholderFactory, UserFactory
+from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory, UserFactory
 from tests.helpers import messages_of
-from tests.survey_helpers import draft_survey, open_survey, respond, survey_url
+from tests.survey_helpers import open_survey, survey_url
 from tests.test_exports import _plain, download, records, table
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -98,7 +98,7 @@ def test_send_again_answers_alike_whether_or_not_they_answered(
             Invitation.objects.filter(pk=by_person[ann.pk].pk).update(
                 send_status=status, sent_at=None, send_attempts=6, last_error="SMTPServerDisconnected: gone"
             )
-        respond(by_person[answered_by.pk], nps=5)
+        ResponseFactory(invitation=by_person[answered_by.pk], nps=5)
         with time_machine.travel(T1, tick=False), django_capture_on_commit_callbacks(execute=True):
             response = client.post(
                 survey_url("invitation_resend", survey, survey_invitation_id=by_person[ann.pk].pk), follow=True
@@ -133,7 +133,7 @@ def test_send_again_answers_alike_whether_or_not_they_answered(
 
 def test_a_named_survey_still_says_who_answered_on_send_again(world, people, client_for):
     survey, (invitation,) = open_survey(world.pmo, people[:1], sent_at=T0)
-    respond(invitation, nps=5)
+    ResponseFactory(invitation=invitation, nps=5)
     response = client_for(world.member).post(
         survey_url("invitation_resend", survey, survey_invitation_id=invitation.pk)
     )
@@ -149,7 +149,7 @@ def test_an_invitation_queued_again_after_they_answered_ends_sent_like_the_other
     with time_machine.travel(T0, tick=False):
         for invitation in invitations:
             survey_emails.queue_invitation(invitation)
-    respond(invitations[0], nps=9)
+    ResponseFactory(invitation=invitations[0], nps=9)
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         outbox.sweep()
     assert [m.to for m in mail.outbox] == [["ben@corp.example"]]
@@ -172,7 +172,9 @@ def answered_drafted_reminded(world, people, *, anonymous):
         world.pmo, [ann, ben, cat], anonymous=anonymous, title="Pulse", sent_at=T0, reminder_delay_days=7
     )
     Invitation.objects.filter(survey=survey).update(send_attempts=1)
-    respond(invitations[0], ratings={Element.PRODUCT: [2, 2]}, nps=3, comment="Too slow", submitted_at=T0)
+    ResponseFactory(
+        invitation=invitations[0], ratings={Element.PRODUCT: [2, 2]}, nps=3, comment="Too slow", submitted_at=T0
+    )
     surveys.save_draft(invitations[1], {"nps": "4"})
     with time_machine.travel(T1, tick=False):
         assert tasks.send_due_reminders() == 2
@@ -208,7 +210,7 @@ def test_the_survey_page_of_a_named_survey_shows_who_answered_and_who_was_remind
 
 def test_the_launch_of_the_next_survey_tells_nobody_apart(world, people, client_for):
     answered_drafted_reminded(world, people, anonymous=True)
-    following = draft_survey(world.pmo, world.lead, title="Next")
+    following = SurveyFactory(pmo=world.pmo, created_by=world.lead, title="Next")
     following.target_stakeholders.add(*people[:3])
     with time_machine.travel(T1 + timedelta(days=1), tick=False):
         page = client_for(world.member).get(survey_url("survey_launch", following)).content.decode()
@@ -256,8 +258,8 @@ def twins_in_two_orders(world, people):
         survey, invitations = open_survey(world.pmo, people, anonymous=True, title="Pulse", sent_at=T0)
         by_person = {i.stakeholder_id: i for i in invitations}
         for n, (person, comment, nps) in enumerate(order):
-            respond(
-                by_person[person.pk],
+            ResponseFactory(
+                invitation=by_person[person.pk],
                 ratings={Element.PRODUCT: [1 + nps // 3, 5 - nps // 3]},
                 nps=nps,
                 comment=comment,
@@ -285,8 +287,8 @@ def test_comments_of_an_anonymous_survey_come_in_an_order_of_their_text(world, p
 
 def test_comments_of_a_named_survey_come_newest_first(world, people, client_for):
     survey, invitations = open_survey(world.pmo, people[:2], sent_at=T0)
-    respond(invitations[0], nps=9, comment="First", submitted_at=T0)
-    respond(invitations[1], nps=9, comment="Second", submitted_at=T0 + timedelta(hours=1))
+    ResponseFactory(invitation=invitations[0], nps=9, comment="First", submitted_at=T0)
+    ResponseFactory(invitation=invitations[1], nps=9, comment="Second", submitted_at=T0 + timedelta(hours=1))
     response = client_for(world.viewer).get(survey_url("survey_results", survey))
     assert [text for text, _ in response.context["comments"]] == ["Second", "First"]
 
@@ -404,7 +406,7 @@ def test_the_segment_rows_do_not_change_when_the_one_member_of_a_segment_answers
     survey, invitations = open_survey(world.pmo, [*people, board, loose], anonymous=True, title="Pulse", sent_at=T0)
     by_person = {i.stakeholder_id: i for i in invitations}
     for person in people[:3]:  # Finance reaches the minimum group size (3)
-        respond(by_person[person.pk], ratings={Element.PRODUCT: [4, 4]}, nps=8)
+        ResponseFactory(invitation=by_person[person.pk], ratings={Element.PRODUCT: [4, 4]}, nps=8)
     client = client_for(world.viewer)
     _token, key = ApiToken.issue(user=world.viewer, name="tests")
     api = Client(headers={"Authorization": f"Bearer {key}"})
@@ -427,9 +429,9 @@ def test_the_segment_rows_do_not_change_when_the_one_member_of_a_segment_answers
         ("No segment", True, None),
     ]
     assert csv_segments == {"Finance"}
-    respond(by_person[board.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
+    ResponseFactory(invitation=by_person[board.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
     assert shown() == before
-    respond(by_person[loose.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
+    ResponseFactory(invitation=by_person[loose.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
     assert shown() == before
     assert survey.responses.count() == 5
 

@@ -6,9 +6,9 @@ from django.core import mail
 
 from stakeholders import surveys
 from stakeholders.models import Invitation, Survey
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import InvitationFactory, SegmentFactory, StakeholderFactory, SurveyFactory
 from tests.helpers import assert_field_error, messages_of, visible
-from tests.survey_helpers import days_ago, draft_survey, invite, open_survey, survey_url
+from tests.survey_helpers import days_ago, open_survey, survey_url
 
 
 def targets(survey):
@@ -43,7 +43,7 @@ def names(stakeholders):
 
 
 def test_whole_segments(world, people):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_segments.add(world.segment)
     plan = surveys.audience(survey)
     assert names(plan.invitable) == ["Fiona Finance", "Frank Finance"]
@@ -54,13 +54,13 @@ def test_whole_segments(world, people):
 
 
 def test_hand_picked(world, people):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_stakeholders.add(people["loner"], people["it1"])
     assert names(surveys.audience(survey).invitable) == ["Ian IT", "Lone Wolf"]
 
 
 def test_segments_and_hand_picked_together_count_each_stakeholder_once(world, people, client_for):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     response = client_for(world.lead).post(
         survey_url("survey_audience", survey),
         {"target_segments": [people["it"].pk], "target_stakeholders": [people["it1"].pk, world.stakeholder.pk]},
@@ -74,7 +74,7 @@ def test_segments_and_hand_picked_together_count_each_stakeholder_once(world, pe
 
 
 def test_the_pages_say_who_is_left_out_and_why(world, people, client_for):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_segments.add(world.segment)
     client = client_for(world.lead)
     for page in (survey_url("survey_detail", survey), survey_url("survey_launch", survey)):
@@ -85,7 +85,7 @@ def test_the_pages_say_who_is_left_out_and_why(world, people, client_for):
 
 
 def test_launch_invites_only_who_can_be_asked(world, people, django_capture_on_commit_callbacks):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_segments.add(world.segment)
     survey.target_stakeholders.add(people["inactive"], people["no_email"], world.stakeholder)
     with django_capture_on_commit_callbacks(execute=True):
@@ -104,8 +104,8 @@ def recently_asked(world, people):
     _, (fiona,) = open_survey(world.pmo, [world.stakeholder], sent_at=days_ago(30), title="Earlier")
     _, (frank,) = open_survey(world.pmo, [people["finance2"]], sent_at=days_ago(100), title="Much earlier")
     earlier, _ = open_survey(world.pmo, [], title="Unsent")
-    invite(earlier, people["it1"], send_status=Invitation.SendStatus.FAILED)
-    survey = draft_survey(world.pmo, title="Now")
+    InvitationFactory(survey=earlier, stakeholder=people["it1"], send_status=Invitation.SendStatus.FAILED)
+    survey = SurveyFactory(pmo=world.pmo, title="Now")
     survey.target_stakeholders.add(world.stakeholder, people["finance2"], people["it1"])
     return survey
 
@@ -132,7 +132,7 @@ def test_another_pmos_surveys_do_not_count(world):
     # The same person registered in the other PMO, surveyed there yesterday.
     twin = StakeholderFactory(pmo=world.other_pmo, name="Fiona Finance", email=world.stakeholder.email)
     open_survey(world.other_pmo, [twin], sent_at=days_ago(1))
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_stakeholders.add(world.stakeholder)
     assert names(surveys.audience(survey).invitable) == ["Fiona Finance"]
 
@@ -174,7 +174,7 @@ def test_include_recent_ignores_ids_that_are_not_in_the_recently_asked_list(
         client_for(world.lead).post(survey_url("survey_launch", recently_asked), {"include_recent": smuggled})
     assert invited_names(recently_asked) == ["Frank Finance", "Ian IT"]
     # The service applies the same rule when called directly.
-    other = draft_survey(world.pmo, title="Direct")
+    other = SurveyFactory(pmo=world.pmo, title="Direct")
     other.target_stakeholders.add(people["it2"])
     surveys.launch(other, include_recent_ids=[people["loner"].pk, people["inactive"].pk])
     assert invited_names(other) == ["Isla IT"]
@@ -184,7 +184,7 @@ def test_include_recent_ignores_ids_that_are_not_in_the_recently_asked_list(
 
 
 def test_an_empty_audience_is_refused(world, client_for):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_stakeholders.add(world.stakeholder)
     response = client_for(world.lead).post(survey_url("survey_audience", survey), {})
     assert response.status_code == 200
@@ -197,7 +197,7 @@ def test_an_empty_audience_is_refused(world, client_for):
     [("target_segments", "Choose segments of this PMO."), ("target_stakeholders", "Choose stakeholders of this PMO.")],
 )
 def test_another_pmos_segment_or_stakeholder_is_refused(world, client_for, field, message):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     survey.target_segments.add(world.segment)
     foreign = world.other_segment.pk if field == "target_segments" else world.other_stakeholder.pk
     data = {"target_segments": [world.segment.pk], "target_stakeholders": [world.stakeholder.pk]}

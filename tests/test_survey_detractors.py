@@ -15,9 +15,9 @@ from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail, Role
 from stakeholders import surveys
 from stakeholders.models import QuestionKind, Response
-from tests.factories import MembershipFactory, StakeholderFactory
+from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory
 from tests.outbox_helpers import settle
-from tests.survey_helpers import answer_data, html_text, open_survey, questions, respond
+from tests.survey_helpers import answer_data, html_text, open_survey, questions
 
 
 @pytest.fixture(autouse=True)
@@ -155,7 +155,7 @@ def test_the_periodic_task_counts_anonymous_detractors_once_there_are_enough_res
 def test_the_alert_counted_twice_is_queued_and_sent_once(world, quiet):
     survey, invitations = quiet
     for invitation in invitations[:3]:
-        respond(invitation, nps=2)
+        ResponseFactory(invitation=invitation, nps=2)
     assert surveys.alert_anonymous_detractors(survey.pk) is not None
     assert surveys.alert_anonymous_detractors(survey.pk) is None  # nothing new
     settle()
@@ -164,8 +164,8 @@ def test_the_alert_counted_twice_is_queued_and_sent_once(world, quiet):
 
 def test_a_survey_that_closes_with_too_few_responses_alerts_nobody(world, quiet):
     survey, invitations = quiet
-    respond(invitations[0], nps=0)
-    respond(invitations[1], nps=0)
+    ResponseFactory(invitation=invitations[0], nps=0)
+    ResponseFactory(invitation=invitations[1], nps=0)
     surveys.close(survey)
     run_periodic_tasks()
     assert mail.outbox == []
@@ -176,7 +176,7 @@ def test_a_survey_that_closes_with_too_few_responses_alerts_nobody(world, quiet)
 def test_a_batched_alert_that_fails_for_now_is_retried_from_its_row(world, quiet, monkeypatch):
     survey, invitations = quiet
     for invitation in invitations[:3]:
-        respond(invitation, nps=4)
+        ResponseFactory(invitation=invitation, nps=4)
     real = EmailBackend.send_messages
 
     def refuse(self, messages):

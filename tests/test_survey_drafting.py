@@ -10,8 +10,9 @@ from django.utils import timezone
 from pmo5p.domain import Element
 from stakeholders import questionnaire
 from stakeholders.models import Invitation, Question, QuestionKind, Response, Survey, SurveyStatus
+from tests.factories import FAR_CLOSE, InvitationFactory, SurveyFactory
 from tests.helpers import assert_field_error, messages_of, text, visible
-from tests.survey_helpers import FAR_CLOSE, draft_survey, invite, open_survey, questions, survey_url
+from tests.survey_helpers import open_survey, questions, survey_url
 
 NEEDS_A_STATEMENT = "Product needs at least one performance statement."
 
@@ -87,7 +88,7 @@ def test_a_survey_cannot_close_in_the_past(world, client_for):
 
 
 def test_the_lead_edits_title_intro_close_date_and_reminder_delay_of_a_draft(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     response = client_for(world.lead).post(
         survey_url("survey_edit", survey),
         {
@@ -119,7 +120,7 @@ def test_the_lead_edits_title_intro_close_date_and_reminder_delay_of_a_draft(wor
     ],
 )
 def test_bad_survey_settings_are_refused_and_nothing_changes(world, client_for, field, value, message):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     before = survey_row(survey)
     data = {"title": "Ok", "intro": "", "closes_on": "2099-10-01", "reminder_delay_days": "7", field: value}
     response = client_for(world.lead).post(survey_url("survey_edit", survey), data)
@@ -128,7 +129,7 @@ def test_bad_survey_settings_are_refused_and_nothing_changes(world, client_for, 
 
 
 def test_the_lead_rewords_a_question_and_adds_a_statement(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     first = questions(survey, QuestionKind.PERFORMANCE, Element.PEOPLE)[0]
     nps = questions(survey, QuestionKind.NPS)[0]
     data = questions_post(
@@ -153,7 +154,7 @@ def test_the_lead_rewords_a_question_and_adds_a_statement(world, client_for):
 
 
 def test_the_lead_removes_a_statement_that_is_not_the_last_of_its_element(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     first, second = questions(survey, QuestionKind.PERFORMANCE, Element.PRODUCT)
     response = client_for(world.lead).post(
         survey_url("survey_questions", survey), questions_post(survey, **{f"remove_{first.pk}": "on"})
@@ -164,7 +165,7 @@ def test_the_lead_removes_a_statement_that_is_not_the_last_of_its_element(world,
 
 
 def test_removing_the_last_statement_of_an_element_is_refused_and_nothing_is_saved(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     first, second = questions(survey, QuestionKind.PERFORMANCE, Element.PRODUCT)
     other = questions(survey, QuestionKind.PERFORMANCE, Element.PRICE)[0]
     before = question_rows(survey)
@@ -179,7 +180,7 @@ def test_removing_the_last_statement_of_an_element_is_refused_and_nothing_is_sav
 
 
 def test_a_question_cannot_be_left_without_text(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     question = questions(survey, QuestionKind.IMPORTANCE, Element.PRICE)[0]
     before = question_rows(survey)
     response = client_for(world.lead).post(
@@ -197,7 +198,7 @@ def form_shape(form):
 
 
 def test_the_preview_shows_the_stakeholders_form_with_no_way_to_submit(world, client_for):
-    survey = draft_survey(world.pmo, world.lead, intro="Our intro for you.")
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead, intro="Our intro for you.")
     client = client_for(world.lead)
     preview = client.get(survey_url("survey_preview", survey))
     assert preview.status_code == 200
@@ -210,7 +211,7 @@ def test_the_preview_shows_the_stakeholders_form_with_no_way_to_submit(world, cl
 
     # The stakeholder's page, once the survey is open, is the same form.
     Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.OPEN)
-    invitation = invite(survey, world.stakeholder, sent_at=timezone.now())
+    invitation = InvitationFactory(survey=survey, stakeholder=world.stakeholder, sent_at=timezone.now())
     public = client.get(invitation.path)
     assert public.status_code == 200
     assert form_shape(public.context["form"]) == form_shape(preview.context["form"])
@@ -249,7 +250,7 @@ def test_draft_only_pages_answer_404_once_launched(world, client_for, name, stat
 
 
 def test_a_draft_can_be_deleted(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     client = client_for(world.lead)
     assert client.get(survey_url("survey_delete", survey)).status_code == 200
     response = client.post(survey_url("survey_delete", survey))
@@ -268,7 +269,7 @@ def test_closing_by_hand(world, client_for):
 
 
 def test_closing_a_draft_is_refused(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     response = client_for(world.lead).post(survey_url("survey_close", survey))
     assert response.status_code == 302
     assert messages_of(response) == ["Only an open survey can be closed."]
@@ -280,7 +281,7 @@ def test_closing_a_draft_is_refused(world, client_for):
 
 @pytest.fixture
 def surveys_of_each_state(world):
-    draft = draft_survey(world.pmo, world.lead, title="The draft")
+    draft = SurveyFactory(pmo=world.pmo, created_by=world.lead, title="The draft")
     opened, (invitation,) = open_survey(world.pmo, [world.stakeholder], title="The open one")
     return draft, opened, invitation
 
@@ -332,7 +333,7 @@ def test_a_viewer_changes_nothing(world, client_for, surveys_of_each_state):
 
 
 def test_another_pmos_survey_is_not_found(world, client_for):
-    survey = draft_survey(world.other_pmo, world.outsider)
+    survey = SurveyFactory(pmo=world.other_pmo, created_by=world.outsider)
     client = client_for(world.lead)
     url = reverse("survey_detail", kwargs={"slug": world.pmo.slug, "survey_id": survey.pk})
     assert client.get(url).status_code == 404
@@ -344,6 +345,6 @@ def test_another_pmos_survey_is_not_found(world, client_for):
 
 
 def test_the_close_date_field_round_trips(world, client_for):
-    survey = draft_survey(world.pmo, world.lead)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
     form = client_for(world.lead).get(survey_url("survey_edit", survey)).context["form"]
     assert form["closes_on"].value() == FAR_CLOSE

@@ -12,10 +12,10 @@ from django.utils.dateformat import format as date_format
 
 from stakeholders import surveys
 from stakeholders.models import Invitation, Response, Survey, SurveyStatus
-from tests.factories import StakeholderFactory
+from tests.factories import ResponseFactory, StakeholderFactory, SurveyFactory
 from tests.helpers import messages_of, text, visible
 from tests.outbox_helpers import settle
-from tests.survey_helpers import checked_values, draft_survey, links_in, open_survey, respond, survey_url
+from tests.survey_helpers import checked_values, links_in, open_survey, survey_url
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def _fresh_rate_limits():
 def ready(world):
     """A draft aimed at Fiona and Frank, both in Finance."""
     StakeholderFactory(pmo=world.pmo, segment=world.segment, name="Frank Finance", email="frank@corp.example")
-    survey = draft_survey(world.pmo, world.lead, title="Spring pulse", intro="Five minutes, promise.")
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead, title="Spring pulse", intro="Five minutes, promise.")
     survey.target_segments.add(world.segment)
     return survey
 
@@ -123,7 +123,7 @@ def test_an_nps_link_out_of_range_preselects_nothing(world, client, nps):
 
 
 def test_launching_with_nobody_to_ask_is_refused(world, client_for, django_capture_on_commit_callbacks):
-    survey = draft_survey(world.pmo)
+    survey = SurveyFactory(pmo=world.pmo)
     StakeholderFactory(pmo=world.pmo, segment=world.segment, is_active=False)
     survey.target_stakeholders.add(world.stakeholder)
     world.stakeholder.is_active = False
@@ -250,7 +250,7 @@ def test_the_detail_page_shows_the_failure_and_resend_sends_it(
 
 def test_resend_is_refused_once_answered(world, client_for, django_capture_on_commit_callbacks):
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
-    respond(invitation, nps=9)
+    ResponseFactory(invitation=invitation, nps=9)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(world.lead).post(
             survey_url("invitation_resend", survey, survey_invitation_id=invitation.pk)

@@ -19,16 +19,8 @@ from pmo5p.domain import Element
 from stakeholders import surveys
 from stakeholders.models import Answer, Invitation, QuestionKind, Response, Survey, SurveyStatus, make_token
 from stakeholders.survey_forms import COMMENT_MAX_LENGTH
-from tests.factories import StakeholderFactory
-from tests.survey_helpers import (
-    answer_data,
-    checked_values,
-    draft_survey,
-    invite,
-    open_survey,
-    questions,
-    rated_questions,
-)
+from tests.factories import InvitationFactory, StakeholderFactory, SurveyFactory
+from tests.survey_helpers import answer_data, checked_values, open_survey, questions, rated_questions
 
 ANSWER_REQUIRED = "Choose an answer, or “Don't know”."
 STATEMENT_RANGE = "Choose one of the answers shown: 1 to 5, or “Don't know”."
@@ -219,8 +211,8 @@ def test_the_draft_is_cleared_by_the_response(link, client):
 
 def unavailable_cases(world):
     """(name, path, expected status, expected heading, invitation or None)"""
-    draft = draft_survey(world.pmo, title="Not yet")
-    draft_invitation = invite(draft, world.stakeholder)
+    draft = SurveyFactory(pmo=world.pmo, title="Not yet")
+    draft_invitation = InvitationFactory(survey=draft, stakeholder=world.stakeholder)
     closed, (closed_invitation,) = open_survey(world.pmo, [StakeholderFactory(pmo=world.pmo)], title="Closed")
     surveys.close(closed)
     expired, (expired_invitation,) = open_survey(world.pmo, [StakeholderFactory(pmo=world.pmo)], title="Expired")

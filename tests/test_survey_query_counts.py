@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stakeholders.models import Answer, Invitation, Question, QuestionKind, Response, Stakeholder, Survey
-from tests.factories import SegmentFactory
-from tests.survey_helpers import draft_survey, open_survey, survey_url
+from tests.factories import SegmentFactory, SurveyFactory
+from tests.survey_helpers import open_survey, survey_url
 
 SIZES = [10, 2000]
 
@@ -77,7 +77,7 @@ def populated(world, request):
     count = request.param
     named = populate(world, count, title="Named")
     anonymous = populate(world, count, anonymous=True, title="Anon")
-    draft = draft_survey(world.pmo, title="Draft")
+    draft = SurveyFactory(pmo=world.pmo, title="Draft")
     draft.target_segments.add(world.segment)
     draft.target_stakeholders.add(*Stakeholder.objects.filter(pmo=world.pmo)[:20])
     # Another PMO's survey must neither show nor cost a query here.

@@ -13,8 +13,8 @@ from pmo5p import outbox
 from pmo5p.models import OutgoingEmail
 from stakeholders import surveys, tasks
 from stakeholders.models import Invitation, Survey, SurveyStatus
-from tests.factories import PmoFactory, StakeholderFactory
-from tests.survey_helpers import draft_survey, invite, open_survey, respond, survey_url
+from tests.factories import InvitationFactory, PmoFactory, ResponseFactory, StakeholderFactory, SurveyFactory
+from tests.survey_helpers import open_survey, survey_url
 
 UTC = ZoneInfo("UTC")
 NOW = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)
@@ -35,8 +35,8 @@ def due(world):
     survey, (fiona_inv, frank_inv, anna_inv) = open_survey(
         world.pmo, [world.stakeholder, frank, anna], sent_at=NOW - timedelta(days=7), reminder_delay_days=7
     )
-    respond(anna_inv, nps=9)
-    paul_inv = invite(survey, paul, sent_at=NOW - timedelta(days=6))
+    ResponseFactory(invitation=anna_inv, nps=9)
+    paul_inv = InvitationFactory(survey=survey, stakeholder=paul, sent_at=NOW - timedelta(days=6))
     return {"survey": survey, "fiona": fiona_inv, "frank": frank_inv, "anna": anna_inv, "paul": paul_inv}
 
 
@@ -111,7 +111,7 @@ def test_sending_a_claimed_reminder_twice_sends_it_once(world, due):
 
 def test_no_reminder_to_someone_who_answered_after_the_claim(world, due):
     surveys.claim_due_reminders(now=NOW)
-    respond(Invitation.objects.get(pk=due["fiona"].pk), nps=10)
+    ResponseFactory(invitation=Invitation.objects.get(pk=due["fiona"].pk), nps=10)
     outbox.sweep()
     assert reminded_to() == ["frank@corp.example"]
     assert reminder_of(due["fiona"]).status == OutgoingEmail.Status.CANCELLED
@@ -218,7 +218,7 @@ def test_the_link_stops_at_the_end_of_the_close_date_even_before_the_beat_closes
 
 def test_launch_checks_the_close_date_in_the_pmos_time_zone(world):
     pmo = PmoFactory(time_zone="Pacific/Auckland")
-    survey = draft_survey(pmo, closes_on=date(2026, 3, 10))
+    survey = SurveyFactory(pmo=pmo, closes_on=date(2026, 3, 10))
     survey.target_stakeholders.add(StakeholderFactory(pmo=pmo))
     # 12:00 UTC on the 10th is already the 11th in Auckland: the survey would be born closed.
     with pytest.raises(surveys.SurveyError, match="close date has passed"):

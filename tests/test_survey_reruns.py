@@ -11,12 +11,13 @@ from pmo5p import outbox
 from pmo5p.models import OutgoingEmail
 from stakeholders import survey_emails, surveys
 from stakeholders.models import Invitation
-from tests.survey_helpers import open_survey, respond
+from tests.factories import ResponseFactory
+from tests.survey_helpers import open_survey
 
 
 def test_a_detractor_alert_sent_twice_is_sent_once(world):
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder], sent_at=timezone.now())
-    response = respond(invitation, nps=3)
+    response = ResponseFactory(invitation=invitation, nps=3)
     email = survey_emails.queue_detractor_alert(response)
     mail.outbox.clear()
 

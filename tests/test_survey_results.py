@@ -11,8 +11,8 @@ import pytest
 
 from pmo5p.domain import Element
 from stakeholders.models import Invitation, QuestionKind, Stakeholder
-from tests.factories import SegmentFactory, StakeholderFactory
-from tests.survey_helpers import invite, open_survey, questions, respond, survey_url
+from tests.factories import InvitationFactory, ResponseFactory, SegmentFactory, StakeholderFactory
+from tests.survey_helpers import open_survey, questions, survey_url
 
 P, PE, PR, PEO, PRO = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
 DK = None
@@ -53,11 +53,13 @@ def build(world, *, anonymous):
     survey, invitations = open_survey(
         world.pmo, [*people.values(), *silent[:2]], anonymous=anonymous, title="Spring", sent_at=T0
     )
-    invite(survey, silent[2], send_status=Invitation.SendStatus.FAILED, last_error="refused")
+    InvitationFactory(
+        survey=survey, stakeholder=silent[2], send_status=Invitation.SendStatus.FAILED, last_error="refused"
+    )
     by_name = {i.stakeholder.name: i for i in invitations}
     for n, (name, _, product, evidence, people_, importance, nps, comment) in enumerate(ANSWERS):
-        respond(
-            by_name[name],
+        ResponseFactory(
+            invitation=by_name[name],
             ratings={P: product, PE: evidence, PR: [DK, DK], PEO: people_},
             importance=dict(zip((P, PE, PR), importance, strict=True)),
             nps=nps,
@@ -203,7 +205,7 @@ def test_the_named_detail_page_dates_each_answer(world, named, client_for):
 
 def test_an_element_with_no_answers_shows_a_dash(world, client_for):
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
-    respond(invitation, ratings={P: [4, 4]}, nps=8)
+    ResponseFactory(invitation=invitation, ratings={P: [4, 4]}, nps=8)
     page = client_for(world.lead).get(survey_url("survey_results", survey)).content.decode()
     figures = element_figures(page)
     assert figures[P] == ("75.0", "—")
@@ -286,7 +288,7 @@ def test_the_csv_export_of_an_anonymous_survey_names_nobody(world, anonymous, cl
 def test_cells_that_a_spreadsheet_would_run_are_neutralised(world, client_for, dangerous):
     shady = StakeholderFactory(pmo=world.pmo, name=dangerous, segment=SegmentFactory(pmo=world.pmo, name=dangerous))
     survey, (invitation,) = open_survey(world.pmo, [shady])
-    respond(invitation, ratings={P: [4, 4]}, nps=8, comment=dangerous)
+    ResponseFactory(invitation=invitation, ratings={P: [4, 4]}, nps=8, comment=dangerous)
     _, (header, row) = export(client_for(world.lead), survey)
     record = dict(zip(header, row, strict=True))
     assert record["stakeholder"] == record["segment"] == record["comment"] == "'" + dangerous
@@ -302,8 +304,8 @@ def test_responses_without_a_segment_form_a_group_of_their_own(world, client_for
     loose = [StakeholderFactory(pmo=world.pmo, segment=None) for _ in range(3)]
     survey, invitations = open_survey(world.pmo, [*loose, world.stakeholder])
     for invitation, value in zip(invitations[:3], (2, 3, 4), strict=True):
-        respond(invitation, ratings={P: [value, value]}, nps=8)
-    respond(invitations[3], ratings={P: [5, 5]}, nps=8)
+        ResponseFactory(invitation=invitation, ratings={P: [value, value]}, nps=8)
+    ResponseFactory(invitation=invitations[3], ratings={P: [5, 5]}, nps=8)
     response = client_for(world.lead).get(survey_url("survey_results", survey))
     rows = {row.name: row for row in response.context["segments"]}
     assert (rows["No segment"].responses, rows["No segment"].hidden) == (3, False)
@@ -319,7 +321,7 @@ def test_segment_rows_are_those_of_the_audience_and_responses_count_where_they_w
     it = StakeholderFactory(pmo=world.pmo, segment=SegmentFactory(pmo=world.pmo, name="IT"))
     survey, invitations = open_survey(world.pmo, [*finance, it])
     for invitation in invitations[:3]:
-        respond(invitation, ratings={P: [4, 4]}, nps=8)
+        ResponseFactory(invitation=invitation, ratings={P: [4, 4]}, nps=8)
     client = client_for(world.lead)
     rows = client.get(survey_url("survey_results", survey)).context["segments"]
     assert [(row.name, row.responses, row.hidden) for row in rows] == [("Finance", 3, False), ("IT", 0, True)]

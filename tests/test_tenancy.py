@@ -27,8 +27,7 @@ from pmo5p.services import invite_member
 from stakeholders import imports, surveys
 from stakeholders.models import ImportJob, Interaction, Invitation, Survey
 from stakeholders.spreadsheets import FORMATS
-from stakeholders.surveys import create_survey
-from tests.factories import StakeholderFactory
+from tests.factories import InvitationFactory, SurveyFactory
 
 # Who may use a route, lowest first: anybody, anybody signed in, then the roles in the PMO.
 ANYONE, USER = "anyone", "signed-in user"
@@ -274,9 +273,9 @@ def _interaction(pmo, stakeholder, user):
 def _draft_survey_with_invitation(pmo, stakeholder, user):
     """A draft survey (so that every draft-only page opens) holding one invitation row, of
     somebody outside its audience: launching it invites the audience, as the walk's POST does."""
-    survey = create_survey(pmo=pmo, created_by=user, title="Walk", closes_on=date(2099, 1, 1))
+    survey = SurveyFactory(pmo=pmo, created_by=user, title="Walk")
     survey.target_stakeholders.add(stakeholder)
-    Invitation.new(survey, StakeholderFactory(pmo=pmo, segment=stakeholder.segment)).save()
+    InvitationFactory(survey=survey, stakeholder__segment=stakeholder.segment)
     # A detractor alert of the survey that failed: the one e-mail "send again" takes there.
     OutgoingEmail.objects.create(
         pmo=pmo,

@@ -19,8 +19,15 @@ from stakeholders import survey_emails
 from stakeholders.models import Invitation, QuestionKind, Survey, SurveyStatus
 from tests.e2e.test_import_journey import shot
 from tests.e2e.test_survey_journey import DESKTOP, PHONE
-from tests.factories import PASSWORD, MembershipFactory, SegmentFactory, StakeholderFactory
-from tests.survey_helpers import days_ago, draft_survey, open_survey, questions, respond
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    ResponseFactory,
+    SegmentFactory,
+    StakeholderFactory,
+    SurveyFactory,
+)
+from tests.survey_helpers import days_ago, open_survey, questions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -165,7 +172,7 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
     stakeholders = {s.name: s for s in pmo.stakeholders.all()}
     # Tom was sent another survey three days ago: left out unless the lead includes him.
     open_survey(pmo, [stakeholders["Tom Tate"]], sent_at=days_ago(3), title="Earlier check")
-    survey = draft_survey(pmo, lead.user, title="Autumn check")
+    survey = SurveyFactory(pmo=pmo, created_by=lead.user, title="Autumn check")
     survey.target_segments.set(pmo.segments.filter(name="Finance"))
     survey.target_stakeholders.set([stakeholders["Sam Stone"], stakeholders["Tom Tate"]])
 
@@ -208,7 +215,7 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
 
     # Ann scores the PMO 3: her detractor alert to the lead fails for good; the lead sends it again.
     ann = survey.invitations.get(email="ann@corp.example")
-    alert = survey_emails.queue_detractor_alert(respond(ann, nps=3))
+    alert = survey_emails.queue_detractor_alert(ResponseFactory(invitation=ann, nps=3))
     OutgoingEmail.objects.filter(pk=alert.pk).update(
         status=OutgoingEmail.Status.FAILED, sent_at=None, attempts=1, last_error="550 5.7.1 Relaying denied"
     )
