@@ -3,14 +3,13 @@
 import django_filters
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
 
 from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, SinceFilter, StrictBooleanFilter, pmo_scoped
 from pmo5p.domain import Element
-from stakeholders import scores
+from stakeholders import register, scores
 from stakeholders.models import LEVEL_CHOICES, Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.selectors import search
 
@@ -58,12 +57,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         name = name.strip()
         if not name:
             raise serializers.ValidationError("A segment needs a name.")
-        clash = self.context["pmo"].segments.filter(name__iexact=name)
-        if self.instance:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("This PMO has a segment with this name already.")
-        return name
+        return register.check_segment_name_free(self.context["pmo"], name, self.instance)
 
 
 class StakeholderSerializer(serializers.ModelSerializer):
@@ -107,14 +101,7 @@ class StakeholderSerializer(serializers.ModelSerializer):
         return name
 
     def validate_email(self, email):
-        email = email.strip().lower()
-        if email:
-            clash = self.context["pmo"].stakeholders.filter(email__iexact=email)
-            if self.instance:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError("Another stakeholder of this PMO has this e-mail address.")
-        return email
+        return register.check_email_free(self.context["pmo"], email, self.instance)
 
 
 class UpsertSerializer(StakeholderSerializer):
@@ -218,9 +205,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def validate_occurred_on(self, value):
-        if value > timezone.localdate():
-            raise serializers.ValidationError("Log interactions once they have happened: this date is in the future.")
-        return value
+        return register.check_occurred_on(value)
 
     def validate_stakeholders(self, value):
         if not value:

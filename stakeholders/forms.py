@@ -1,5 +1,6 @@
 from django import forms
 
+from stakeholders import register
 from stakeholders.models import Segment, Stakeholder
 
 
@@ -52,12 +53,7 @@ class StakeholderForm(forms.ModelForm):
         return _required_text(self.cleaned_data["name"], "Give the stakeholder's name.")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if email:
-            clash = Stakeholder.objects.filter(pmo=self.pmo, email__iexact=email).exclude(pk=self.instance.pk).first()
-            if clash:
-                raise forms.ValidationError(f"{clash.name} already has this e-mail address in this PMO.")
-        return email
+        return register.check_email_free(self.pmo, self.cleaned_data["email"], self.instance)
 
 
 class SegmentForm(forms.ModelForm):
@@ -80,6 +76,4 @@ class SegmentForm(forms.ModelForm):
 
     def clean_name(self):
         name = _required_text(self.cleaned_data["name"], "Give the segment a name.")
-        if Segment.objects.filter(pmo=self.pmo, name__iexact=name).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("This PMO has a segment with this name already.")
-        return name
+        return register.check_segment_name_free(self.pmo, name, self.instance)

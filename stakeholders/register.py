@@ -1,0 +1,35 @@
+"""Rules of the register: stakeholders, segments and interactions.
+
+The web forms (forms.py, interaction_forms.py) and the API (api.py) both call these;
+each rule is stated here only (pmo5p/rules.py).
+"""
+
+from datetime import date
+
+from pmo5p.rules import RuleViolation, not_in_future
+
+
+def check_email_free(pmo, email: str, stakeholder=None) -> str:
+    """An e-mail address names one stakeholder of a PMO (ignoring case): surveys go to it."""
+    email = email.strip().lower()
+    if email:
+        clash = pmo.stakeholders.filter(email__iexact=email)
+        if stakeholder is not None and stakeholder.pk:
+            clash = clash.exclude(pk=stakeholder.pk)
+        if clash := clash.first():
+            raise RuleViolation("email", f"{clash.name} already has this e-mail address in this PMO.")
+    return email
+
+
+def check_segment_name_free(pmo, name: str, segment=None) -> str:
+    clash = pmo.segments.filter(name__iexact=name)
+    if segment is not None and segment.pk:
+        clash = clash.exclude(pk=segment.pk)
+    if clash.exists():
+        raise RuleViolation("name", "This PMO has a segment with this name already.")
+    return name
+
+
+def check_occurred_on(day: date) -> date:
+    """Interactions are logged once they have happened."""
+    return not_in_future("occurred_on", day, "That date is in the future: log interactions once they have happened.")
