@@ -4,17 +4,22 @@ nothing. Each case drives both with the same input."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from agenda.models import Action, MaturityRecord, SelfAssessment
-from pmo5p.models import ApiToken
-from stakeholders.models import Interaction, Segment, Stakeholder
+from agenda import reports
+from agenda.models import Action, Frequency, MaturityRecord, ReportSchedule, SelfAssessment
+from pmo5p.domain import Element
+from pmo5p.models import ApiToken, Membership
+from pmo5p.rules import RuleViolation
+from stakeholders import surveys
+from stakeholders.models import Interaction, Question, QuestionKind, Segment, Stakeholder, Survey, SurveyStatus
 from tests.helpers import assert_field_error
+from tests.survey_helpers import draft_survey, questions
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FUTURE = "2026-12-31"
@@ -236,3 +241,40 @@ def test_done_stamps_completion_once_and_reopening_clears_it(world, client_for, 
         set_status(world, client, api_member, action, "in_progress")
     action.refresh_from_db()
     assert (action.status, action.completed_at) == ("in_progress", None)
+
+
+# Workflows with no API yet are service functions too: the page calls them, and so can
+# the API when it gets them. Called directly, they keep their rules.
+
+
+def test_editing_questions_keeps_a_statement_per_element_and_only_on_a_draft(world):
+    survey = draft_survey(world.pmo, world.member)
+    product = questions(survey, QuestionKind.PERFORMANCE, Element.PRODUCT)
+    before = list(survey.questions.values_list("pk", "text"))
+    with pytest.raises(RuleViolation) as refusal:
+        surveys.edit_questions(survey, texts={}, removed={q.pk for q in product}, added={})
+    assert refusal.value.messages == ["Product needs at least one performance statement."]
+    assert list(survey.questions.values_list("pk", "text")) == before
+
+    surveys.edit_questions(
+        survey, texts={product[0].pk: "  Reworded  "}, removed={product[1].pk}, added={Element.PRICE: "Fair"}
+    )
+    assert Question.objects.get(pk=product[0].pk).text == "Reworded"
+    assert not Question.objects.filter(pk=product[1].pk).exists()
+    assert [q.text for q in questions(survey, QuestionKind.PERFORMANCE, Element.PRICE)][-1] == "Fair"
+
+    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.OPEN)
+    survey.refresh_from_db()
+    with pytest.raises(surveys.SurveyError):
+        surveys.edit_questions(survey, texts={product[0].pk: "Late"}, removed=set(), added={})
+    assert Question.objects.get(pk=product[0].pk).text == "Reworded"
+
+
+def test_saving_the_schedule_sets_its_next_run_and_exactly_its_recipients(world):
+    lead, member = world.membership(world.lead), world.membership(world.member)
+    Membership.objects.filter(pk=lead.pk).update(receives_reports=True)
+    schedule = ReportSchedule(frequency=Frequency.WEEKLY, weekday=0, send_at=time(8), is_active=True)
+    reports.save_schedule(world.pmo, schedule, [member])
+    schedule.refresh_from_db()
+    assert (schedule.pmo, schedule.next_run_at is not None) == (world.pmo, True)
+    assert set(world.pmo.memberships.filter(receives_reports=True)) == {member}
