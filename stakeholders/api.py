@@ -108,7 +108,7 @@ class UpsertSerializer(StakeholderSerializer):
     email = serializers.EmailField(help_text="The key of the upsert: matched ignoring case.")
 
     def validate_email(self, email):
-        return email.strip().lower()
+        return register.email_key(email)
 
 
 class StakeholderFilter(django_filters.FilterSet):
@@ -175,7 +175,7 @@ class StakeholderViewSet(PmoModelViewSet):
             email = serializers.EmailField().run_validation(data.get("email")) if hasattr(data, "get") else ""
         except serializers.ValidationError:
             email = ""
-        email = email.strip().lower()
+        email = register.email_key(email)
         existing = self.pmo.stakeholders.filter(email__iexact=email).first() if email else None
         serializer = UpsertSerializer(
             existing, data=data, partial=existing is not None, context=self.get_serializer_context()

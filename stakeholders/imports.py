@@ -19,6 +19,7 @@ from django.utils import timezone
 from pmo5p.rules import RuleViolation
 from stakeholders.import_forms import StakeholderRowForm
 from stakeholders.models import Segment, Stakeholder
+from stakeholders.register import email_key
 from stakeholders.spreadsheets import Limits, SpreadsheetError, read_table, unneutralise
 
 BATCH_SIZE = 500
@@ -217,12 +218,12 @@ class _Context:
         rows_of_email = defaultdict(list)
         for number, values in parsed_rows:
             if values and values.get("email", "").strip():
-                rows_of_email[values["email"].strip().lower()].append(number)
+                rows_of_email[email_key(values["email"])].append(number)
         return cls(
             pmo=pmo,
             header=columns["fields"],
             create_segments=create_segments,
-            register={s.email.lower(): s for s in stakeholders},
+            register={email_key(s.email): s for s in stakeholders},
             segments={s.name.casefold(): s for s in Segment.objects.filter(pmo=pmo)},
             members={m.user.email.lower(): m for m in pmo.memberships.select_related("user")},
             rows_of_email=rows_of_email,

@@ -9,9 +9,15 @@ from datetime import date
 from pmo5p.rules import RuleViolation, not_in_future
 
 
+def email_key(email: str) -> str:
+    """An e-mail address as the register stores and matches it (the web form, the API's
+    upsert and the import): without surrounding spaces, in lower case."""
+    return email.strip().lower()
+
+
 def check_email_free(pmo, email: str, stakeholder=None) -> str:
     """An e-mail address names one stakeholder of a PMO (ignoring case): surveys go to it."""
-    email = email.strip().lower()
+    email = email_key(email)
     if email:
         clash = pmo.stakeholders.filter(email__iexact=email)
         if stakeholder is not None and stakeholder.pk:
