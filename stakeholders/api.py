@@ -68,31 +68,9 @@ class StakeholderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Stakeholder
-        fields = [
-            "id",
-            "name",
-            "email",
-            "job_title",
-            "business_unit",
-            "segment",
-            "influence",
-            "interest",
-            "owner",
-            "notes",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *register.STAKEHOLDER_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-        # The register form's words.
-        extra_kwargs = {
-            "influence": {
-                "error_messages": {"invalid_choice": "Choose an influence from 1 (very low) to 5 (very high)."}
-            },
-            "interest": {
-                "error_messages": {"invalid_choice": "Choose an interest from 1 (very low) to 5 (very high)."}
-            },
-        }
+        extra_kwargs = {field: {"error_messages": errors} for field, errors in register.LEVEL_ERRORS.items()}
 
     def validate_name(self, name):
         name = name.strip()

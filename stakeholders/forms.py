@@ -14,26 +14,14 @@ def _required_text(value: str, message: str) -> str:
 class StakeholderForm(forms.ModelForm):
     class Meta:
         model = Stakeholder
-        fields = [
-            "name",
-            "email",
-            "job_title",
-            "business_unit",
-            "segment",
-            "influence",
-            "interest",
-            "owner",
-            "notes",
-            "is_active",
-        ]
+        fields = register.STAKEHOLDER_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
         error_messages = {
             "name": {
                 "required": "Give the stakeholder's name.",
                 "max_length": "Keep the name to 150 characters or fewer (it has %(show_value)d).",
             },
-            "influence": {"invalid_choice": "Choose an influence from 1 (very low) to 5 (very high)."},
-            "interest": {"invalid_choice": "Choose an interest from 1 (very low) to 5 (very high)."},
+            **register.LEVEL_ERRORS,
             "owner": {"invalid_choice": "Choose a member of this PMO as the relationship owner."},
             "segment": {"invalid_choice": "Choose one of this PMO's segments."},
         }

@@ -8,6 +8,25 @@ from datetime import date
 
 from pmo5p.rules import RuleViolation, not_in_future
 
+# What a user gives of a stakeholder, and the words of a level out of range: the web form
+# and the API take the same fields and refuse with the same message.
+STAKEHOLDER_FIELDS = [
+    "name",
+    "email",
+    "job_title",
+    "business_unit",
+    "segment",
+    "influence",
+    "interest",
+    "owner",
+    "notes",
+    "is_active",
+]
+LEVEL_ERRORS = {
+    "influence": {"invalid_choice": "Choose an influence from 1 (very low) to 5 (very high)."},
+    "interest": {"invalid_choice": "Choose an interest from 1 (very low) to 5 (very high)."},
+}
+
 
 def email_key(email: str) -> str:
     """An e-mail address as the register stores and matches it (the web form, the API's

@@ -162,6 +162,22 @@ CASES = {
         message="Fiona Finance already has this e-mail address in this PMO.",
         state=lambda w: sorted(w.pmo.stakeholders.values_list("name", "email")),
     ),
+    "influence out of range": Case(
+        web=lambda w: (
+            "stakeholder_create",
+            {},
+            {"name": "Fay", "email": "fay@corp.example", "influence": "9", "interest": "3", "is_active": "on"},
+        ),
+        api=lambda w: (
+            "post",
+            "api-stakeholder-list",
+            {},
+            {"name": "Fay", "email": "fay@corp.example", "influence": 9},
+        ),
+        field="influence",
+        message="Choose an influence from 1 (very low) to 5 (very high).",
+        state=lambda w: sorted(w.pmo.stakeholders.values_list("name", "email")),
+    ),
     "segment name taken": Case(
         web=lambda w: ("segment_create", {}, {"name": "FINANCE", "description": ""}),
         api=lambda w: ("post", "api-segment-list", {}, {"name": "FINANCE"}),
