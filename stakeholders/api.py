@@ -2,7 +2,6 @@
 
 import django_filters
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
@@ -153,24 +152,16 @@ class StakeholderViewSet(PmoModelViewSet):
             email = serializers.EmailField().run_validation(data.get("email")) if hasattr(data, "get") else ""
         except serializers.ValidationError:
             email = ""
-        email = register.email_key(email)
-        existing = self.pmo.stakeholders.filter(email__iexact=email).first() if email else None
-        serializer = UpsertSerializer(
-            existing, data=data, partial=existing is not None, context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                stakeholder = serializer.save(pmo=self.pmo)
-        except IntegrityError:
-            # Two sync jobs created the same e-mail at once: the other one won; update it.
-            stakeholder = self.pmo.stakeholders.get(email__iexact=email)
-            serializer = UpsertSerializer(stakeholder, data=data, partial=True, context=self.get_serializer_context())
+        context = self.get_serializer_context()
+
+        def save(existing):
+            serializer = UpsertSerializer(existing, data=data, partial=existing is not None, context=context)
             serializer.is_valid(raise_exception=True)
-            stakeholder = serializer.save()
-            existing = stakeholder
-        out = StakeholderSerializer(stakeholder, context=self.get_serializer_context()).data
-        return ApiResponse(out, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
+            return serializer.save(pmo=self.pmo)
+
+        stakeholder, created = register.upsert_by_email(self.pmo, email, save)
+        out = StakeholderSerializer(stakeholder, context=context).data
+        return ApiResponse(out, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class InteractionSerializer(serializers.ModelSerializer):

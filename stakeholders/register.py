@@ -4,7 +4,10 @@ The web forms (forms.py, interaction_forms.py) and the API (api.py) both call th
 each rule is stated here only (pmo5p/rules.py).
 """
 
+from collections.abc import Callable
 from datetime import date
+
+from django.db import IntegrityError, transaction
 
 from pmo5p.rules import RuleViolation, not_in_future
 
@@ -58,3 +61,20 @@ def check_segment_name_free(pmo, name: str, segment=None) -> str:
 def check_occurred_on(day: date) -> date:
     """Interactions are logged once they have happened."""
     return not_in_future("occurred_on", day, "That date is in the future: log interactions once they have happened.")
+
+
+def upsert_by_email(pmo, email: str, save: Callable) -> tuple:
+    """Create the stakeholder with this e-mail address, or update the one the register has
+    (matched as email_key does): (the stakeholder, whether it was created).
+
+    ``save(existing)`` validates the caller's input and writes it: on ``existing``, or as a
+    new stakeholder when it is None.
+    """
+    email = email_key(email)
+    existing = pmo.stakeholders.filter(email__iexact=email).first() if email else None
+    try:
+        with transaction.atomic():
+            return save(existing), existing is None
+    except IntegrityError:
+        # Two sync jobs created the same address at once: the other one won; update it.
+        return save(pmo.stakeholders.get(email__iexact=email)), False

@@ -2,12 +2,14 @@
 so the web form and the API refuse the same bad input with the same message, and change
 nothing. Each case drives both with the same input."""
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -16,7 +18,7 @@ from agenda.models import Action, Frequency, MaturityRecord, ReportSchedule, Sel
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken, Membership
 from pmo5p.rules import RuleViolation
-from stakeholders import surveys
+from stakeholders import register, surveys
 from stakeholders.models import Interaction, Question, QuestionKind, Segment, Stakeholder, Survey, SurveyStatus
 from tests.helpers import assert_field_error
 from tests.survey_helpers import draft_survey, questions
@@ -294,3 +296,30 @@ def test_saving_the_schedule_sets_its_next_run_and_exactly_its_recipients(world)
     schedule.refresh_from_db()
     assert (schedule.pmo, schedule.next_run_at is not None) == (world.pmo, True)
     assert set(world.pmo.memberships.filter(receives_reports=True)) == {member}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upsert_that_loses_a_race_to_create_updates_the_winner(world):
+    """Two sync jobs upsert a new address at once: the loser's insert breaks the unique
+    constraint, and it updates the stakeholder the winner created instead."""
+    calls = []
+
+    def other_job():
+        Stakeholder.objects.create(pmo=world.pmo, name="Winner", email="new@corp.example")
+        connection.close()
+
+    def save(existing):
+        calls.append(existing)
+        if existing is None:
+            # The other job commits its row, on its own connection, between our lookup and our insert.
+            winner = threading.Thread(target=other_job)
+            winner.start()
+            winner.join()
+            return Stakeholder.objects.create(pmo=world.pmo, name="Loser", email="new@corp.example")
+        existing.job_title = "Updated"
+        existing.save()
+        return existing
+
+    stakeholder, created = register.upsert_by_email(world.pmo, " NEW@corp.example ", save)
+    assert (created, calls[0], stakeholder.name, stakeholder.job_title) == (False, None, "Winner", "Updated")
+    assert list(world.pmo.stakeholders.filter(email="new@corp.example").values_list("name", flat=True)) == ["Winner"]
