@@ -2,24 +2,17 @@
 
 import django_filters
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import decorators, mixins, serializers, viewsets
 
-from agenda import report_figures, reports
+from agenda import assessments, plan, report_figures, reports
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from agenda.models.plan import ActionStatus
 from agenda.models.reports import ReportStatus
 from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, pmo_scoped
 from pmo5p.domain import Element
 from stakeholders.api import MemberEmailField, PmoModelViewSet, PmoRelatedField
-
-
-def not_in_future(value):
-    if value > timezone.localdate():
-        raise serializers.ValidationError("This date is in the future: record what has happened, up to today.")
-    return value
 
 
 class SelfAssessmentSerializer(serializers.ModelSerializer):
@@ -31,7 +24,7 @@ class SelfAssessmentSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def validate_assessed_on(self, value):
-        return not_in_future(value)
+        return assessments.check_assessed_on(value)
 
 
 class MaturityRecordSerializer(serializers.ModelSerializer):
@@ -44,7 +37,7 @@ class MaturityRecordSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def validate_recorded_on(self, value):
-        return not_in_future(value)
+        return assessments.check_recorded_on(value)
 
     def validate_rationale(self, value):
         if not value.strip():
@@ -118,17 +111,11 @@ class ActionSerializer(serializers.ModelSerializer):
         return value.strip()
 
     def validate_due_on(self, value):
-        created = timezone.localtime(self.instance.created_at).date() if self.instance else timezone.localdate()
-        if value < created:
-            raise serializers.ValidationError(f"The due date is before the action was created ({created.isoformat()}).")
-        return value
+        return plan.check_due_on(self.instance, value)
 
     def _stamp(self, validated):
         status = validated.get("status", self.instance.status if self.instance else None)
-        if status == "done":
-            validated.setdefault("completed_at", (self.instance and self.instance.completed_at) or timezone.now())
-        else:
-            validated["completed_at"] = None
+        validated["completed_at"] = plan.completion_time(status, self.instance and self.instance.completed_at)
         return validated
 
     def create(self, validated_data):

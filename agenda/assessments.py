@@ -10,9 +10,23 @@ from django.utils import timezone
 from agenda.insights import last_two_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
+from pmo5p.rules import not_in_future
 from stakeholders.models import Stakeholder
 
 RECENT_DAYS = 180
+
+# Assessments and maturity records say what has happened: the web forms and the API check
+# their dates here.
+
+
+def check_assessed_on(day):
+    return not_in_future(
+        "assessed_on", day, "The assessment date is in the future: record what has happened, up to today."
+    )
+
+
+def check_recorded_on(day):
+    return not_in_future("recorded_on", day, "The date is in the future: record what has happened, up to today.")
 
 
 @transaction.atomic

@@ -1,16 +1,11 @@
 from django import forms
 from django.utils import timezone
 
+from agenda import assessments, plan
 from agenda.models import SELF_RATING_CHOICES, Action, Frequency, Incident, MaturityRecord, ReportSchedule
 from pmo5p.currency import CURRENCIES
 from pmo5p.domain import Element
 from pmo5p.widgets import DateInput, TimeInput
-
-
-def not_in_future(value, what: str):
-    if value and value > timezone.localdate():
-        raise forms.ValidationError(f"The {what} is in the future: record what has happened, up to today.")
-    return value
 
 
 class SelfAssessmentForm(forms.Form):
@@ -48,7 +43,7 @@ class SelfAssessmentForm(forms.Form):
             )
 
     def clean_assessed_on(self):
-        return not_in_future(self.cleaned_data["assessed_on"], "assessment date")
+        return assessments.check_assessed_on(self.cleaned_data["assessed_on"])
 
     def ratings(self) -> dict[Element, tuple[int, str]]:
         return {
@@ -95,7 +90,7 @@ class MaturityForm(forms.ModelForm):
         return text
 
     def clean_recorded_on(self):
-        return not_in_future(self.cleaned_data["recorded_on"], "date")
+        return assessments.check_recorded_on(self.cleaned_data["recorded_on"])
 
 
 class MembershipChoice(forms.ModelChoiceField):
@@ -155,13 +150,7 @@ class ActionForm(forms.ModelForm):
         return title
 
     def clean_due_on(self):
-        due_on = self.cleaned_data["due_on"]
-        created = timezone.localtime(self.instance.created_at).date() if self.instance.pk else timezone.localdate()
-        if due_on < created:
-            raise forms.ValidationError(
-                f"The due date is before the action was created ({created:%-d %B %Y}): choose that day or later."
-            )
-        return due_on
+        return plan.check_due_on(self.instance, self.cleaned_data["due_on"])
 
 
 class IncidentForm(forms.ModelForm):
@@ -213,7 +202,7 @@ class IncidentForm(forms.ModelForm):
         ].help_text = f"In {pmo.currency} ({CURRENCIES[pmo.currency][0]}), the PMO's currency; leave empty if unknown."
 
     def clean_occurred_on(self):
-        return not_in_future(self.cleaned_data["occurred_on"], "date")
+        return plan.check_occurred_on(self.cleaned_data["occurred_on"])
 
 
 class ScheduleForm(forms.ModelForm):

@@ -4,19 +4,19 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib import messages
-from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agenda import suggestions
+from agenda import plan, suggestions
 from agenda.forms import ActionForm, IncidentForm
 from agenda.models import Action, ActionStatus
 from agenda.models.plan import OPEN_STATUSES
 from pmo5p.domain import Element, Problem
 from pmo5p.forms import save_form
 from pmo5p.models import Role
+from pmo5p.rules import RuleViolation
 from pmo5p.tenancy import pmo_view
 
 
@@ -63,7 +63,7 @@ def action_list(request, pmo):
 
 @pmo_view(role=Role.MEMBER)
 def action_create(request, pmo):
-    initial = {"due_on": timezone.localdate() + timedelta(days=30), "owner": request.membership.pk}
+    initial = {"due_on": plan.default_due_on(), "owner": request.membership.pk}
     return _action_form(request, pmo, None, initial)
 
 
@@ -75,18 +75,11 @@ def action_edit(request, pmo, action_id):
 def _action_form(request, pmo, action, initial):
     form = ActionForm(request.POST or None, instance=action, initial=initial, pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        _stamp_completion(form.instance)
+        plan.stamp_completion(form.instance)
         saved = save_form(form, created_by=request.user)
         messages.success(request, f"“{saved.title}” saved.")
         return redirect("action_list", slug=pmo.slug)
     return render(request, "agenda/action_form.html", {"pmo": pmo, "form": form, "action": action})
-
-
-def _stamp_completion(action: Action) -> None:
-    if action.status == ActionStatus.DONE and action.completed_at is None:
-        action.completed_at = timezone.now()
-    elif action.status != ActionStatus.DONE:
-        action.completed_at = None
 
 
 @pmo_view(role=Role.MEMBER)
@@ -98,7 +91,7 @@ def action_set_status(request, pmo, action_id):
         messages.error(request, "Choose planned, in progress, done or dropped.")
     else:
         action.status = status
-        _stamp_completion(action)
+        plan.stamp_completion(action)
         action.save(update_fields=["status", "completed_at"])
         messages.success(request, f"“{action.title}” is now {action.get_status_display().lower()}.")
     return redirect("action_list", slug=pmo.slug)
@@ -128,34 +121,14 @@ def suggestion_list(request, pmo):
 @pmo_view(role=Role.MEMBER)
 @require_POST
 def suggestion_adopt(request, pmo):
-    suggestion = suggestions.find(pmo, request.POST.get("key", ""))
-    if suggestion is None:
-        messages.error(
-            request, "That suggestion is no longer proposed: it was adopted already, or the figures changed."
-        )
-        return redirect("suggestion_list", slug=pmo.slug)
     try:
-        with transaction.atomic():
-            action = Action.objects.create(
-                pmo=pmo,
-                title=suggestion.title[:200],
-                element=suggestion.element,
-                problem=suggestion.problem,
-                expected_effect=suggestion.expected_effect,
-                notes=f"Suggested by pmo5p: {suggestion.why}",
-                owner=request.membership,
-                due_on=timezone.localdate() + timedelta(days=30),
-                suggestion_key=suggestion.key,
-                created_by=request.user,
-            )
-            if suggestion.segment_id:
-                action.target_segments.add(suggestion.segment_id)
-            if suggestion.stakeholder_id:
-                action.target_stakeholders.add(suggestion.stakeholder_id)
-    except IntegrityError:
-        # Adopted by someone else between the page and the click.
-        messages.error(request, "That suggestion was adopted already: it is on the agenda.")
+        action = plan.adopt_suggestion(pmo, request.membership, request.POST.get("key", ""))
+    except plan.AlreadyAdopted as refusal:
+        messages.error(request, refusal.message)
         return redirect("action_list", slug=pmo.slug)
+    except RuleViolation as refusal:
+        messages.error(request, refusal.message)
+        return redirect("suggestion_list", slug=pmo.slug)
     messages.success(request, "Added to the agenda. Adjust the owner, due date and details, then save.")
     return redirect("action_edit", slug=pmo.slug, action_id=action.pk)
 

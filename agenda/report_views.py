@@ -3,7 +3,6 @@
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,13 +24,7 @@ def report_schedule(request, pmo):
     schedule = ReportSchedule.objects.filter(pmo=pmo).first()
     form = ScheduleForm(request.POST or None, instance=schedule, pmo=pmo) if request.membership.is_lead else None
     if form is not None and request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            schedule = form.save(commit=False)
-            reports.reschedule(schedule)
-            schedule.save()
-            chosen = {m.pk for m in form.cleaned_data["recipients"]}
-            pmo.memberships.filter(pk__in=chosen).update(receives_reports=True)
-            pmo.memberships.exclude(pk__in=chosen).update(receives_reports=False)
+        schedule = reports.save_schedule(pmo, form.save(commit=False), form.cleaned_data["recipients"])
         messages.success(
             request, "Report schedule saved." + (f" {form.day_note}" if getattr(form, "day_note", "") else "")
         )

@@ -59,6 +59,19 @@ def reschedule(schedule: ReportSchedule, *, now=None) -> None:
     schedule.next_run_at = periods.next_run_at(schedule, now) if schedule.is_active else None
 
 
+@transaction.atomic
+def save_schedule(pmo, schedule: ReportSchedule, recipients) -> ReportSchedule:
+    """Save a lead's schedule (from the form, unsaved) with its next run, and make exactly
+    `recipients` (members of the PMO) the ones who receive the report."""
+    schedule.pmo = pmo
+    reschedule(schedule)
+    schedule.save()
+    chosen = {m.pk for m in recipients}
+    pmo.memberships.filter(pk__in=chosen).update(receives_reports=True)
+    pmo.memberships.exclude(pk__in=chosen).update(receives_reports=False)
+    return schedule
+
+
 def claim_due_schedules(*, now=None) -> list[int]:
     """Create the report of every due schedule, once; return the new reports' ids.
 

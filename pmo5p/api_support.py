@@ -7,6 +7,8 @@ from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler
 
+from pmo5p.rules import RuleViolation
+
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
@@ -35,6 +37,9 @@ def error_handler(exc, context):
     """One error body everywhere: {"error": {"status", "code", "message", "fields"}}."""
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         exc = _too_large(exc)
+    if isinstance(exc, RuleViolation):
+        # A service function's refusal after validation: the same body as a serializer's.
+        exc = exceptions.ValidationError(exc.as_fields())
     response = exception_handler(exc, context)
     if response is None:
         return None

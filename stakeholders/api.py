@@ -2,15 +2,13 @@
 
 import django_filters
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
 
 from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, SinceFilter, StrictBooleanFilter, pmo_scoped
 from pmo5p.domain import Element
-from stakeholders import scores
+from stakeholders import register, scores
 from stakeholders.models import LEVEL_CHOICES, Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.selectors import search
 
@@ -58,12 +56,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         name = name.strip()
         if not name:
             raise serializers.ValidationError("A segment needs a name.")
-        clash = self.context["pmo"].segments.filter(name__iexact=name)
-        if self.instance:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("This PMO has a segment with this name already.")
-        return name
+        return register.check_segment_name_free(self.context["pmo"], name, self.instance)
 
 
 class StakeholderSerializer(serializers.ModelSerializer):
@@ -74,31 +67,9 @@ class StakeholderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Stakeholder
-        fields = [
-            "id",
-            "name",
-            "email",
-            "job_title",
-            "business_unit",
-            "segment",
-            "influence",
-            "interest",
-            "owner",
-            "notes",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *register.STAKEHOLDER_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-        # The register form's words.
-        extra_kwargs = {
-            "influence": {
-                "error_messages": {"invalid_choice": "Choose an influence from 1 (very low) to 5 (very high)."}
-            },
-            "interest": {
-                "error_messages": {"invalid_choice": "Choose an interest from 1 (very low) to 5 (very high)."}
-            },
-        }
+        extra_kwargs = {field: {"error_messages": errors} for field, errors in register.LEVEL_ERRORS.items()}
 
     def validate_name(self, name):
         name = name.strip()
@@ -107,21 +78,14 @@ class StakeholderSerializer(serializers.ModelSerializer):
         return name
 
     def validate_email(self, email):
-        email = email.strip().lower()
-        if email:
-            clash = self.context["pmo"].stakeholders.filter(email__iexact=email)
-            if self.instance:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError("Another stakeholder of this PMO has this e-mail address.")
-        return email
+        return register.check_email_free(self.context["pmo"], email, self.instance)
 
 
 class UpsertSerializer(StakeholderSerializer):
     email = serializers.EmailField(help_text="The key of the upsert: matched ignoring case.")
 
     def validate_email(self, email):
-        return email.strip().lower()
+        return register.email_key(email)
 
 
 class StakeholderFilter(django_filters.FilterSet):
@@ -188,24 +152,16 @@ class StakeholderViewSet(PmoModelViewSet):
             email = serializers.EmailField().run_validation(data.get("email")) if hasattr(data, "get") else ""
         except serializers.ValidationError:
             email = ""
-        email = email.strip().lower()
-        existing = self.pmo.stakeholders.filter(email__iexact=email).first() if email else None
-        serializer = UpsertSerializer(
-            existing, data=data, partial=existing is not None, context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                stakeholder = serializer.save(pmo=self.pmo)
-        except IntegrityError:
-            # Two sync jobs created the same e-mail at once: the other one won; update it.
-            stakeholder = self.pmo.stakeholders.get(email__iexact=email)
-            serializer = UpsertSerializer(stakeholder, data=data, partial=True, context=self.get_serializer_context())
+        context = self.get_serializer_context()
+
+        def save(existing):
+            serializer = UpsertSerializer(existing, data=data, partial=existing is not None, context=context)
             serializer.is_valid(raise_exception=True)
-            stakeholder = serializer.save()
-            existing = stakeholder
-        out = StakeholderSerializer(stakeholder, context=self.get_serializer_context()).data
-        return ApiResponse(out, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
+            return serializer.save(pmo=self.pmo)
+
+        stakeholder, created = register.upsert_by_email(self.pmo, email, save)
+        out = StakeholderSerializer(stakeholder, context=context).data
+        return ApiResponse(out, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class InteractionSerializer(serializers.ModelSerializer):
@@ -218,9 +174,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def validate_occurred_on(self, value):
-        if value > timezone.localdate():
-            raise serializers.ValidationError("Log interactions once they have happened: this date is in the future.")
-        return value
+        return register.check_occurred_on(value)
 
     def validate_stakeholders(self, value):
         if not value:

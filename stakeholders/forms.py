@@ -1,5 +1,6 @@
 from django import forms
 
+from stakeholders import register
 from stakeholders.models import Segment, Stakeholder
 
 
@@ -13,26 +14,14 @@ def _required_text(value: str, message: str) -> str:
 class StakeholderForm(forms.ModelForm):
     class Meta:
         model = Stakeholder
-        fields = [
-            "name",
-            "email",
-            "job_title",
-            "business_unit",
-            "segment",
-            "influence",
-            "interest",
-            "owner",
-            "notes",
-            "is_active",
-        ]
+        fields = register.STAKEHOLDER_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
         error_messages = {
             "name": {
                 "required": "Give the stakeholder's name.",
                 "max_length": "Keep the name to 150 characters or fewer (it has %(show_value)d).",
             },
-            "influence": {"invalid_choice": "Choose an influence from 1 (very low) to 5 (very high)."},
-            "interest": {"invalid_choice": "Choose an interest from 1 (very low) to 5 (very high)."},
+            **register.LEVEL_ERRORS,
             "owner": {"invalid_choice": "Choose a member of this PMO as the relationship owner."},
             "segment": {"invalid_choice": "Choose one of this PMO's segments."},
         }
@@ -52,12 +41,7 @@ class StakeholderForm(forms.ModelForm):
         return _required_text(self.cleaned_data["name"], "Give the stakeholder's name.")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if email:
-            clash = Stakeholder.objects.filter(pmo=self.pmo, email__iexact=email).exclude(pk=self.instance.pk).first()
-            if clash:
-                raise forms.ValidationError(f"{clash.name} already has this e-mail address in this PMO.")
-        return email
+        return register.check_email_free(self.pmo, self.cleaned_data["email"], self.instance)
 
 
 class SegmentForm(forms.ModelForm):
@@ -80,6 +64,4 @@ class SegmentForm(forms.ModelForm):
 
     def clean_name(self):
         name = _required_text(self.cleaned_data["name"], "Give the segment a name.")
-        if Segment.objects.filter(pmo=self.pmo, name__iexact=name).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("This PMO has a segment with this name already.")
-        return name
+        return register.check_segment_name_free(self.pmo, name, self.instance)

@@ -5,6 +5,7 @@ import re
 from django import forms
 from django.core.validators import validate_email
 
+from stakeholders import register
 from stakeholders.forms import StakeholderForm
 from stakeholders.models import Segment, Stakeholder
 
@@ -89,7 +90,7 @@ class StakeholderRowForm(forms.Form):
         return self.is_valid()
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
+        email = register.email_key(self.cleaned_data["email"])
         try:
             validate_email(email)
         except forms.ValidationError:

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -160,38 +160,14 @@ def _row(row):
 
 def _confirm(request, pmo, job_id):
     try:
-        with transaction.atomic():
-            # Locked, so that two clicks on Confirm import the file once.
-            job = get_object_or_404(pmo.import_jobs.select_for_update(), pk=job_id)
-            if job.is_confirmed:
-                messages.info(
-                    request,
-                    f"This file was already imported on {timezone.localtime(job.confirmed_at):%-d %b %Y at %H:%M}; "
-                    "nothing was imported again.",
-                )
-                return redirect("stakeholder_list", slug=pmo.slug)
-            plan = imports.analyse(pmo, job.rows, job.columns, create_segments=job.create_segments, lock=True)
-            job.preview = plan.as_json()
-            job.checked_at = timezone.now()
-            if not plan.is_valid:
-                job.save(update_fields=["preview", "checked_at"])
-                messages.error(
-                    request,
-                    "The register changed since this preview and some rows can no longer be imported. "
-                    "Nothing was imported: check the rows below.",
-                )
-                return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job.pk)
-            result = imports.apply(pmo, plan)
-            job.confirmed_at = job.checked_at
-            job.confirmed_by = request.user
-            job.result = result
-            job.save(update_fields=["preview", "checked_at", "confirmed_at", "confirmed_by", "result"])
-    except IntegrityError:
-        messages.error(
-            request,
-            "Someone changed the register while the file was being imported (an e-mail address or segment name "
-            "was taken meanwhile). Nothing was imported: confirm again to check the rows anew.",
-        )
+        job, result = imports.confirm(pmo, request.user, job_id)
+    except ImportJob.DoesNotExist as error:
+        raise Http404 from error
+    except imports.AlreadyImported as refusal:
+        messages.info(request, refusal.message)
+        return redirect("stakeholder_list", slug=pmo.slug)
+    except imports.PlanOutdated as refusal:
+        messages.error(request, refusal.message)
         return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job_id)
     summary = f"{result['created']:,} created, {result['updated']:,} updated"
     if result["unchanged"]:

@@ -13,10 +13,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from pmo5p.rules import RuleViolation
 from stakeholders.import_forms import StakeholderRowForm
 from stakeholders.models import Segment, Stakeholder
+from stakeholders.register import email_key
 from stakeholders.spreadsheets import Limits, SpreadsheetError, read_table, unneutralise
 
 BATCH_SIZE = 500
@@ -215,12 +218,12 @@ class _Context:
         rows_of_email = defaultdict(list)
         for number, values in parsed_rows:
             if values and values.get("email", "").strip():
-                rows_of_email[values["email"].strip().lower()].append(number)
+                rows_of_email[email_key(values["email"])].append(number)
         return cls(
             pmo=pmo,
             header=columns["fields"],
             create_segments=create_segments,
-            register={s.email.lower(): s for s in stakeholders},
+            register={email_key(s.email): s for s in stakeholders},
             segments={s.name.casefold(): s for s in Segment.objects.filter(pmo=pmo)},
             members={m.user.email.lower(): m for m in pmo.memberships.select_related("user")},
             rows_of_email=rows_of_email,
@@ -384,3 +387,56 @@ def apply(pmo, plan: Plan) -> dict:
         "skipped": plan.count(SKIPPED),
         "segments": [segment.name for segment in created_segments],
     }
+
+
+# Confirming ---------------------------------------------------------------------------------
+
+
+class AlreadyImported(RuleViolation):
+    """The job was confirmed before (another click, another tab): nothing is imported again."""
+
+
+class PlanOutdated(RuleViolation):
+    """The register changed since the preview: the job's preview is checked anew and kept."""
+
+
+def confirm(pmo, user, job_id: int):
+    """Import a previewed file into the register once: (the job, apply's counts).
+
+    The job is locked, so two clicks on Confirm import the file once; the rows are checked
+    again against the register as it is now, and all of them are written or none.
+    """
+    try:
+        with transaction.atomic():
+            job = pmo.import_jobs.select_for_update().get(pk=job_id)
+            if job.is_confirmed:
+                raise AlreadyImported(
+                    None,
+                    f"This file was already imported on {timezone.localtime(job.confirmed_at):%-d %b %Y at %H:%M}; "
+                    "nothing was imported again.",
+                )
+            plan = analyse(pmo, job.rows, job.columns, create_segments=job.create_segments, lock=True)
+            job.preview = plan.as_json()
+            job.checked_at = timezone.now()
+            if not plan.is_valid:
+                job.save(update_fields=["preview", "checked_at"])
+                outdated = PlanOutdated(
+                    None,
+                    "The register changed since this preview and some rows can no longer be imported. "
+                    "Nothing was imported: check the rows below.",
+                )
+            else:
+                result = apply(pmo, plan)
+                job.confirmed_at = job.checked_at
+                job.confirmed_by = user
+                job.result = result
+                job.save(update_fields=["preview", "checked_at", "confirmed_at", "confirmed_by", "result"])
+                return job, result
+    except IntegrityError as error:
+        raise PlanOutdated(
+            None,
+            "Someone changed the register while the file was being imported (an e-mail address or segment name "
+            "was taken meanwhile). Nothing was imported: confirm again to check the rows anew.",
+        ) from error
+    # Raised after the transaction, which keeps the preview checked anew.
+    raise outdated

@@ -1,8 +1,8 @@
 from django import forms
-from django.utils import timezone
 
 from pmo5p.domain import Element
 from pmo5p.widgets import DateInput
+from stakeholders import register
 from stakeholders.models import Interaction, Stakeholder
 
 
@@ -53,10 +53,7 @@ class InteractionForm(forms.ModelForm):
         self.fields["stakeholders"].queryset = pmo.stakeholders.select_related("segment").order_by("name")
 
     def clean_occurred_on(self):
-        occurred_on = self.cleaned_data["occurred_on"]
-        if occurred_on > timezone.localdate():
-            raise forms.ValidationError("That date is in the future: log interactions once they have happened.")
-        return occurred_on
+        return register.check_occurred_on(self.cleaned_data["occurred_on"])
 
     def clean_elements(self):
         # Each element once, in the model's order, whatever the request repeats.

@@ -1,11 +1,11 @@
 import re
 
 from django import forms
-from django.db import transaction
 from django.utils import timezone
 
 from pmo5p.domain import Element
 from pmo5p.widgets import DateInput
+from stakeholders import surveys
 from stakeholders.models import Question, QuestionKind, Stakeholder, Survey
 from stakeholders.questionnaire import IMPORTANCE_CHOICES, LIKERT_CHOICES
 
@@ -86,42 +86,22 @@ class QuestionsForm(forms.Form):
             (by_element[Element(question.element)] if question.element else others).append(row)
         return [(element, rows, self[f"new_{element.value}"]) for element, rows in by_element.items()], others
 
+    def _changes(self) -> dict:
+        cleaned = self.cleaned_data
+        return {
+            "texts": {q.pk: cleaned[f"text_{q.pk}"] for q in self.questions if f"text_{q.pk}" in cleaned},
+            "removed": {q.pk for q in self.questions if cleaned.get(f"remove_{q.pk}")},
+            "added": {element: cleaned.get(f"new_{element.value}", "") for element in Element},
+        }
+
     def clean(self):
         cleaned = super().clean()
-        for element in Element:
-            kept = [
-                q
-                for q in self.questions
-                if q.element == element and q.kind == QuestionKind.PERFORMANCE and not cleaned.get(f"remove_{q.pk}")
-            ]
-            if not kept and not cleaned.get(f"new_{element.value}", "").strip():
-                raise forms.ValidationError(f"{element.label} needs at least one performance statement.")
+        changes = self._changes()
+        surveys.check_statements(self.questions, removed=changes["removed"], added=changes["added"])
         return cleaned
 
-    @transaction.atomic
     def save(self) -> None:
-        changed = []
-        for question in self.questions:
-            if self.cleaned_data.get(f"remove_{question.pk}"):
-                question.delete()
-                continue
-            text = self.cleaned_data[f"text_{question.pk}"].strip()
-            if text != question.text:
-                question.text = text
-                changed.append(question)
-        Question.objects.bulk_update(changed, ["text"])
-        last = max((q.position for q in self.questions), default=0)
-        for offset, element in enumerate(Element, start=1):
-            text = self.cleaned_data.get(f"new_{element.value}", "").strip()
-            if text:
-                # Placed after the element's last statement, before its importance question.
-                importance = next(
-                    (q for q in self.questions if q.element == element and q.kind == QuestionKind.IMPORTANCE), None
-                )
-                position = importance.position - 1 if importance else last + offset
-                Question.objects.create(
-                    survey=self.survey, kind=QuestionKind.PERFORMANCE, element=element, text=text, position=position
-                )
+        surveys.edit_questions(self.survey, **self._changes())
 
 
 class StakeholderChoiceField(forms.ModelMultipleChoiceField):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail
+from pmo5p.rules import RuleViolation
 from stakeholders import questionnaire, survey_emails
 from stakeholders.models import (
     Answer,
@@ -75,6 +76,49 @@ def standard_questions(survey: Survey) -> list[Question]:
 def require_draft(survey: Survey) -> None:
     if not survey.is_draft:
         raise SurveyError("This survey is launched already: its questions and audience can no longer change.")
+
+
+# Questions ----------------------------------------------------------------------
+
+
+def check_statements(questions: list[Question], *, removed: set[int], added: dict[Element, str]) -> None:
+    """Each element keeps at least one performance statement: its score is their mean."""
+    for element in Element:
+        kept = [
+            q for q in questions if q.element == element and q.kind == QuestionKind.PERFORMANCE and q.pk not in removed
+        ]
+        if not kept and not added.get(element, "").strip():
+            raise RuleViolation(None, f"{element.label} needs at least one performance statement.")
+
+
+@transaction.atomic
+def edit_questions(survey: Survey, *, texts: dict[int, str], removed: set[int], added: dict[Element, str]) -> None:
+    """Reword the draft's questions (by id), remove performance statements (by id) and add
+    one statement per element, placed after the element's last statement."""
+    require_draft(survey)
+    questions = list(survey.questions.all())
+    removed = {q.pk for q in questions if q.pk in removed and q.kind == QuestionKind.PERFORMANCE}
+    check_statements(questions, removed=removed, added=added)
+    Question.objects.filter(pk__in=removed).delete()
+    changed = []
+    for question in questions:
+        text = texts.get(question.pk, question.text).strip()
+        if question.pk not in removed and text != question.text:
+            question.text = text
+            changed.append(question)
+    Question.objects.bulk_update(changed, ["text"])
+    last = max((q.position for q in questions), default=0)
+    for offset, element in enumerate(Element, start=1):
+        text = added.get(element, "").strip()
+        if text:
+            # Before the element's importance question, which closes its section.
+            importance = next(
+                (q for q in questions if q.element == element and q.kind == QuestionKind.IMPORTANCE), None
+            )
+            position = importance.position - 1 if importance else last + offset
+            Question.objects.create(
+                survey=survey, kind=QuestionKind.PERFORMANCE, element=element, text=text, position=position
+            )
 
 
 # Audience -----------------------------------------------------------------------

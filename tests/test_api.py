@@ -295,7 +295,7 @@ def test_stakeholders_read_and_write(world, lead_api):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"email": "FIONA@corp.example"}, "email", "Another stakeholder of this PMO has this e-mail address."),
+        ({"email": "FIONA@corp.example"}, "email", "Fiona Finance already has this e-mail address in this PMO."),
         ({"email": "not-an-address"}, "email", "Enter a valid email address."),
         ({"influence": 0}, "influence", "Choose an influence from 1 (very low) to 5 (very high)."),
         ({"influence": 6}, "influence", "Choose an influence from 1 (very low) to 5 (very high)."),
@@ -721,7 +721,9 @@ def test_a_due_date_before_the_action_was_created_is_refused(world, lead_api):
     )
     detail = url("api-action-detail", world.pmo, action.pk)
     error = field_errors(patch(lead_api, detail, {"due_on": "2026-02-09"}))
-    assert error == {"due_on": ["The due date is before the action was created (2026-02-10)."]}
+    assert error == {
+        "due_on": ["The due date is before the action was created (10 February 2026): choose that day or later."]
+    }
     # The creation day itself is fine, though it is past.
     assert patch(lead_api, detail, {"due_on": "2026-02-10"}).status_code == 200
 
