@@ -20,8 +20,9 @@ from pmo5p.models import ApiToken, Membership
 from pmo5p.rules import RuleViolation
 from stakeholders import register, surveys
 from stakeholders.models import Interaction, Question, QuestionKind, Segment, Stakeholder, Survey, SurveyStatus
+from tests.factories import SurveyFactory
 from tests.helpers import assert_field_error
-from tests.survey_helpers import draft_survey, questions
+from tests.survey_helpers import questions
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FUTURE = "2026-12-31"
@@ -266,7 +267,7 @@ def test_done_stamps_completion_once_and_reopening_clears_it(world, client_for, 
 
 
 def test_editing_questions_keeps_a_statement_per_element_and_only_on_a_draft(world):
-    survey = draft_survey(world.pmo, world.member)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.member)
     product = questions(survey, QuestionKind.PERFORMANCE, Element.PRODUCT)
     before = list(survey.questions.values_list("pk", "text"))
     with pytest.raises(RuleViolation) as refusal:
