@@ -19,13 +19,14 @@ outcome onto its own row in the same transaction.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
@@ -41,6 +42,10 @@ Kind = OutgoingEmail.Kind
 MAX_ATTEMPTS = 6
 # Rows sent per sweep; the rest wait for the next one, so that a sweep stays short.
 SWEEP_BATCH = 200
+# Recording an outcome is tried this many times, FINISH_PAUSE_SECONDS × 1, 2, 4… apart: once
+# the server has taken the message, an outcome left unrecorded means a second send.
+FINISH_TRIES = 4
+FINISH_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,31 @@ def send(email_id: int) -> str:
         message.send()
     except Exception as caught:  # recorded on the row below, whatever it is
         error = caught
-    return _finish(email.pk, email.attempts, error)
+    return _record_outcome(email, error)
+
+
+def _record_outcome(email: OutgoingEmail, error: Exception | None) -> str:
+    """_finish, tried again on a database error (the connection dropped while the mail server
+    answered): left "sending", the row would be sent again once its lease ends."""
+    for attempt in range(1, FINISH_TRIES + 1):
+        try:
+            return _finish(email.pk, email.attempts, error)
+        except (DatabaseError, InterfaceError):  # InterfaceError: the connection is closed
+            if not connection.in_atomic_block:  # a caller's transaction is the caller's to end
+                connection.close()  # the next query opens a new connection
+            if attempt == FINISH_TRIES:
+                logger.critical(
+                    "E-mail %s (Message-ID %s) was %s but its outcome could not be recorded: "
+                    "it will be sent again once its lease ends",
+                    email.pk,
+                    email.message_id,
+                    "accepted by the mail server" if error is None else "refused",
+                    exc_info=True,
+                )
+                raise
+            logger.warning("E-mail %s: recording its outcome failed, trying again", email.pk, exc_info=True)
+            time.sleep(FINISH_PAUSE_SECONDS * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
 
 
 def _claim(email_id: int) -> OutgoingEmail | str:
@@ -232,5 +261,10 @@ def sweep() -> int:
     A row taken meanwhile by its own task is skipped by send(). Returns the number sent."""
     sent = 0
     for email_id in list(due().values_list("pk", flat=True)[:SWEEP_BATCH]):
-        sent += send(email_id) == Status.SENT
+        try:
+            sent += send(email_id) == Status.SENT
+        except Exception:  # one row's fault must not hold up every row after it, sweep after sweep
+            logger.exception("E-mail %s: the sweep could not send it", email_id)
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()  # a dropped connection, for the next row
     return sent

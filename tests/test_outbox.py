@@ -1,6 +1,7 @@
 """The outbox (pmo5p/outbox.py): one row per e-mail, one send policy, the sweeper, and every
 kind of e-mail going through it. PostgreSQL: the concurrency test needs real row locks."""
 
+import dataclasses
 import json
 import smtplib
 import subprocess
@@ -203,6 +204,26 @@ def test_the_sweeper_sends_what_is_due_and_nothing_else(db, t0):
     assert OutgoingEmail.objects.get(pk=never_attempted.pk).status == Status.SENT
 
 
+def test_a_row_that_breaks_does_not_stop_the_sweep(db, t0, monkeypatch, caplog):
+    broken = queued(t0, "broken@example.org")
+    fine = queued(t0, "fine@example.org")
+    hooks = outbox._hooks[Kind.MEMBER_INVITATION]
+
+    def check(email):
+        if email.pk == broken.pk:
+            raise RuntimeError("a bug of ours")
+        return None
+
+    monkeypatch.setitem(outbox._hooks, Kind.MEMBER_INVITATION, dataclasses.replace(hooks, check=check))
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
+        assert outbox.sweep() == 1
+    assert [m.to for m in mail.outbox] == [["fine@example.org"]]
+    assert OutgoingEmail.objects.get(pk=fine.pk).status == Status.SENT
+    assert OutgoingEmail.objects.get(pk=broken.pk).status == Status.QUEUED  # tried again next sweep
+    assert f"E-mail {broken.pk}: the sweep could not send it" in caplog.text
+    assert "RuntimeError: a bug of ours" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("environment", "refusal"),
     [
@@ -270,6 +291,54 @@ def test_two_sends_at_once_send_once(t0, monkeypatch):
     assert sorted(outcomes) == ["not due", "sent"]
     assert len(mail.outbox) == 1
     assert OutgoingEmail.objects.get(pk=email.pk).attempts == 1
+
+
+# Recording the outcome -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_whose_recording_fails_once_is_recorded_and_sent_once(t0, monkeypatch):
+    """The database connection drops while the mail server says 250: the outcome is recorded
+    on a new connection, not left "sending" for a second send once the lease ends."""
+    assert connection.vendor == "postgresql"
+    monkeypatch.setattr(outbox, "FINISH_PAUSE_SECONDS", 0)
+    email = OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["a@example.org"], subject="s", text="t")
+    real, calls = outbox._finish, []
+
+    def finish(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            connection.connection.close()  # the server side of the connection is gone
+        return real(*args)
+
+    monkeypatch.setattr(outbox, "_finish", finish)
+    try:
+        assert outbox.send(email.pk) == Status.SENT
+    finally:
+        connection.close()
+    assert len(calls) == 2
+    assert len(mail.outbox) == 1
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.next_attempt_at) == (Status.SENT, 1, None)
+
+
+def test_an_outcome_that_cannot_be_recorded_is_logged_with_its_message_id(db, t0, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(outbox, "FINISH_PAUSE_SECONDS", 0)
+    email = queued(t0)
+
+    def finish(*args):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(outbox, "_finish", finish)
+    with time_machine.travel(t0, tick=False), pytest.raises(OperationalError):
+        outbox.send(email.pk)
+    assert len(mail.outbox) == 1
+    (record,) = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert email.message_id in record.getMessage()
+    assert "accepted by the mail server but its outcome could not be recorded" in record.getMessage()
+    assert sum("trying again" in r.getMessage() for r in caplog.records) == outbox.FINISH_TRIES - 1
 
 
 # Every kind goes through the outbox -------------------------------------------------------------------
