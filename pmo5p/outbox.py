@@ -197,6 +197,18 @@ def _claim(email_id: int) -> OutgoingEmail | str:
             email.save()
             _record(email)
             return outcome
+        if email.status == Status.SENDING and email.attempts >= MAX_ATTEMPTS:
+            # Its last attempt's lease ran out: a message that kills its worker each time
+            # would otherwise be sent, and lost, for ever.
+            email.status, email.next_attempt_at = Status.FAILED, None
+            email.last_error = (
+                f"Lost mid-send at its last attempt ({email.attempts} of {MAX_ATTEMPTS}): "
+                "the worker died, or the outcome could not be recorded"
+            )
+            email.save(update_fields=["status", "next_attempt_at", "last_error"])
+            _record(email)
+            logger.error("E-mail %s (Message-ID %s) failed: %s", email.pk, email.message_id, email.last_error)
+            return email.status
         email.status = Status.SENDING
         email.attempts += 1
         email.next_attempt_at = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)

@@ -224,6 +224,39 @@ def test_a_row_that_breaks_does_not_stop_the_sweep(db, t0, monkeypatch, caplog):
     assert "RuntimeError: a bug of ours" in caplog.text
 
 
+def test_a_row_lost_mid_send_at_its_last_attempt_fails_instead_of_being_sent_again(world, stub_pdf, t0, caplog):
+    """A message that kills its worker each time is failed once its last lease runs out, and
+    its delivery shows it."""
+    from agenda.models import DeliveryStatus
+
+    report = october_report(world)
+    with time_machine.travel(t0, tick=False):
+        reports.build(report.pk)
+    (delivery,) = report.deliveries.all()
+    email = OutgoingEmail.objects.get()
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=Status.SENDING, attempts=outbox.MAX_ATTEMPTS, next_attempt_at=t0
+    )
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
+        assert outbox.sweep() == 0
+    assert mail.outbox == []
+    email.refresh_from_db()
+    error = f"Lost mid-send at its last attempt ({outbox.MAX_ATTEMPTS} of {outbox.MAX_ATTEMPTS})"
+    assert (email.status, email.next_attempt_at, email.attempts) == (Status.FAILED, None, outbox.MAX_ATTEMPTS)
+    assert email.last_error.startswith(error)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, outbox.MAX_ATTEMPTS)
+    assert delivery.last_error.startswith(error)
+    assert email.message_id in caplog.text
+    # One attempt short of the last: the lost send is made again.
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=Status.SENDING, attempts=outbox.MAX_ATTEMPTS - 1, next_attempt_at=t0
+    )
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
+        assert outbox.sweep() == 1
+    assert [m.to for m in mail.outbox] == [[world.lead.email]]
+
+
 @pytest.mark.parametrize(
     ("environment", "refusal"),
     [
