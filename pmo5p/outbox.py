@@ -20,13 +20,14 @@ outcome onto its own row in the same transaction.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, InterfaceError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connection, connections, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
@@ -42,6 +43,11 @@ Kind = OutgoingEmail.Kind
 MAX_ATTEMPTS = 6
 # Rows sent per sweep; the rest wait for the next one, so that a sweep stays short.
 SWEEP_BATCH = 200
+# A sweep stops sending after this many sweep intervals, leaving the rest to the next one:
+# against a mail server that hangs, 200 rows at EMAIL_TIMEOUT each would take hours.
+SWEEP_BUDGET_INTERVALS = 5
+# The PostgreSQL advisory lock held by the one sweep that runs (any fixed number: "pmo5p" 1).
+SWEEP_LOCK_KEY = 0x706D6F357001
 # Recording an outcome is tried this many times, FINISH_PAUSE_SECONDS × 1, 2, 4… apart: once
 # the server has taken the message, an outcome left unrecorded means a second send.
 FINISH_TRIES = 4
@@ -269,10 +275,40 @@ def due(*, now=None):
 
 
 def sweep() -> int:
-    """Send every due row, in this process: one task per sweep, whatever the number of rows.
-    A row taken meanwhile by its own task is skipped by send(). Returns the number sent."""
+    """Send every due row, in this process: one task per sweep, whatever the number of rows,
+    and one sweep at a time, for at most SWEEP_BUDGET_INTERVALS sweep intervals. A row taken
+    meanwhile by its own task is skipped by send(). Returns the number sent."""
+    with _only_sweep() as alone:
+        if not alone:
+            logger.info("Another sweep of the outbox is running: this one leaves it the rows")
+            return 0
+        return _sweep(timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_SECONDS * SWEEP_BUDGET_INTERVALS))
+
+
+@contextmanager
+def _only_sweep() -> Iterator[bool]:
+    """True if no other sweep runs (a PostgreSQL advisory lock, held until the end)."""
+    if connection.vendor != "postgresql":
+        yield True  # SQLite: make run's one process, its periodic tasks one after the other
+        return
+    # On a connection of its own: send() may close the default one (_record_outcome), which
+    # would release the lock mid-sweep. Closing this one releases it, whatever happens.
+    lock = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK_KEY])
+            (taken,) = cursor.fetchone()
+        yield taken
+    finally:
+        lock.close()
+
+
+def _sweep(deadline) -> int:
     sent = 0
     for email_id in list(due().values_list("pk", flat=True)[:SWEEP_BATCH]):
+        if timezone.now() >= deadline:
+            logger.warning("The outbox sweep ran out of time: the rows left wait for the next sweep")
+            break
         try:
             sent += send(email_id) == Status.SENT
         except Exception:  # one row's fault must not hold up every row after it, sweep after sweep

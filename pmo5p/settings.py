@@ -179,7 +179,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # has come, a wake-up lost with the broker). The longest an e-mail waits for it.
 OUTBOX_SWEEP_SECONDS = env_int("PMO5P_OUTBOX_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "pmo5p.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    # A sweep not started within its interval is dropped (the next one comes): sweeps
+    # queued behind a busy worker would otherwise pile up and run one after another.
+    "sweep-outbox": {
+        "task": "pmo5p.tasks.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
     "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
     "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
     # Anonymous surveys' detractor alerts come as a count at most hourly, never at an answer's time.

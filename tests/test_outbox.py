@@ -284,7 +284,68 @@ def test_the_beat_schedule_sweeps_at_the_set_interval(settings):
     assert settings.CELERY_BEAT_SCHEDULE["sweep-outbox"] == {
         "task": "pmo5p.tasks.sweep_outbox",
         "schedule": settings.OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": settings.OUTBOX_SWEEP_SECONDS},  # one not started in time is dropped
     }
+
+
+def test_a_sweep_stops_after_its_time_budget_and_the_next_one_sends_the_rest(db, t0, monkeypatch, settings, caplog):
+    settings.OUTBOX_SWEEP_SECONDS = 60  # a budget of 5 × 60 s
+    for n in range(3):
+        queued(t0, f"{n}@example.org")
+    real = EmailBackend.send_messages
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False) as clock:
+
+        def slow(backend, messages):
+            clock.shift(timedelta(seconds=200))  # a mail server that takes its time
+            return real(backend, messages)
+
+        monkeypatch.setattr(EmailBackend, "send_messages", slow)
+        assert outbox.sweep() == 2  # 200 s, then 400 s: over the budget, the third waits
+        assert "ran out of time" in caplog.text
+        assert OutgoingEmail.objects.filter(status=Status.QUEUED).count() == 1
+        assert outbox.sweep() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == ["0@example.org", "1@example.org", "2@example.org"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_sweep_runs_at_a_time(monkeypatch):
+    assert connection.vendor == "postgresql"
+    for to in ("a@example.org", "b@example.org"):
+        OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=[to], subject="s", text="t")
+    inside, release = threading.Event(), threading.Event()
+    real = EmailBackend.send_messages
+
+    def slow(backend, messages):
+        inside.set()
+        release.wait(10)  # the second sweep starts while the first is at the mail server
+        return real(backend, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", slow)
+    outcomes = {}
+
+    def run(name):
+        try:
+            outcomes[name] = outbox.sweep()
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    second.join(10)
+    assert outcomes == {"second": 0}  # it left the second row to the sweep under way
+    release.set()
+    first.join(10)
+    assert outcomes == {"first": 2, "second": 0}
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "b@example.org"]
+    # The lock went with the first sweep.
+    OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["c@example.org"], subject="s", text="t")
+    try:
+        assert outbox.sweep() == 1
+    finally:
+        connection.close()
 
 
 # Exactly once under two sends at once ------------------------------------------------------------
