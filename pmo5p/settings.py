@@ -212,12 +212,15 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # A failed send is retried after 1, 2, 4, 8, 16 times this many seconds, then shown as failed.
 EMAIL_RETRY_BASE_SECONDS = env_int("PMO5P_EMAIL_RETRY_BASE_SECONDS", 30, minimum=1)
 # An e-mail "sending" for longer than this is taken as lost (its worker died mid-send)
-# and sent again by the sweeper: it must exceed the time a send can take.
+# and sent again by the sweeper: it must exceed the time a send can take. EMAIL_TIMEOUT
+# bounds each wait on the server (connect, the greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT,
+# DATA, the end of data: about eight), not the send as a whole; hence ten times it.
 OUTBOX_LEASE_SECONDS = env_int("PMO5P_OUTBOX_LEASE_SECONDS", 10 * 60, minimum=1)
-if OUTBOX_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
+if OUTBOX_LEASE_SECONDS <= 10 * EMAIL_TIMEOUT:
     raise ImproperlyConfigured(
-        f"PMO5P_OUTBOX_LEASE_SECONDS={OUTBOX_LEASE_SECONDS} must exceed twice EMAIL_TIMEOUT={EMAIL_TIMEOUT}: "
-        "a send still waiting for the mail server would be taken for lost, and its e-mail sent twice."
+        f"PMO5P_OUTBOX_LEASE_SECONDS={OUTBOX_LEASE_SECONDS} must exceed 10 × EMAIL_TIMEOUT={EMAIL_TIMEOUT} "
+        f"({10 * EMAIL_TIMEOUT} s): EMAIL_TIMEOUT bounds each reply of the mail server, and one send waits "
+        "for about eight, so a send still under way would be taken for lost and its e-mail sent twice."
     )
 
 # Product settings -----------------------------------------------------------

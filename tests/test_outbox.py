@@ -263,8 +263,8 @@ def test_a_row_lost_mid_send_at_its_last_attempt_fails_instead_of_being_sent_aga
         ({"PMO5P_OUTBOX_SWEEP_SECONDS": "0"}, "PMO5P_OUTBOX_SWEEP_SECONDS=0 is out of range [1, 3600]"),
         ({"PMO5P_OUTBOX_SWEEP_SECONDS": "soon"}, "PMO5P_OUTBOX_SWEEP_SECONDS='soon' is not a whole number"),
         (
-            {"EMAIL_TIMEOUT": "30", "PMO5P_OUTBOX_LEASE_SECONDS": "60"},
-            "PMO5P_OUTBOX_LEASE_SECONDS=60 must exceed twice EMAIL_TIMEOUT=30",
+            {"EMAIL_TIMEOUT": "30", "PMO5P_OUTBOX_LEASE_SECONDS": "300"},
+            "PMO5P_OUTBOX_LEASE_SECONDS=300 must exceed 10 × EMAIL_TIMEOUT=30 (300 s)",
         ),
     ],
 )
