@@ -7,11 +7,14 @@ with one policy. README, "E-mail: what is guaranteed", says what it promises.
   no lock held, then records the outcome: sent; refused for now (an SMTP 4xx, a refused
   or dropped connection, a timeout) and queued again with exponential backoff written
   as the row's next_attempt_at; refused for good (an SMTP 5xx) and failed at once; or
-  failed after MAX_ATTEMPTS attempts.
+  failed after MAX_ATTEMPTS attempts. The outcome is recorded again on a new database
+  connection if the first one dropped. A lease that runs out at the last attempt fails
+  the row ("lost mid-send").
 - sweep(), run by beat every OUTBOX_SWEEP_SECONDS, sends every row that is due: never
   attempted, waiting for a retry whose time has come, or stuck "sending" past its
   lease (the worker died mid-send). Retries are not broker countdowns: a Redis restart
-  loses nothing, and a worker holds no delayed messages.
+  loses nothing, and a worker holds no delayed messages. One sweep runs at a time, for
+  a bounded time; a row that raises is logged and the sweep goes on.
 
 An app that sends mail registers its kinds with register(): the attachments read at send
 time, a check that cancels a message no longer wanted, and a hook that mirrors the
