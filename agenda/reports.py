@@ -372,10 +372,17 @@ def render_pdf(report: AgendaReport) -> bytes:
 
 
 def build(report_id: int) -> AgendaReport | None:
-    """Build a report's snapshot once; a report built already, or given up as failed, is left as it is."""
+    """Build a report's snapshot once, and make its deliveries (each queued in the outbox) in
+    the same transaction that marks it ready: a report is never ready without them, and a
+    failure anywhere leaves it building, to be retried or found by the stale scan. A report
+    built already, or given up as failed, is left as it is. The ids of the deliveries this
+    call made are in the report's `made_deliveries` (none for a report built already)."""
     with transaction.atomic():
         report = AgendaReport.objects.select_for_update(of=("self",)).select_related("pmo").filter(pk=report_id).first()
-        if report is None or report.status != ReportStatus.BUILDING:
+        if report is None:
+            return None
+        report.made_deliveries = []
+        if report.status != ReportStatus.BUILDING:
             return report
         with timezone.override(report.pmo.time_zone):
             report.figures = rf.dump(build_figures(report))
@@ -385,13 +392,14 @@ def build(report_id: int) -> AgendaReport | None:
         report.built_at = timezone.now()
         report.build_error = ""
         report.save()
+        report.made_deliveries = create_deliveries(report)
     return report
 
 
 def create_deliveries(report: AgendaReport) -> list[int]:
     """One delivery per subscribed member, each queued in the outbox in the transaction that
     makes it: a rerun finds it made (the unique constraint) and queues nothing more.
-    Returns the new deliveries' ids."""
+    build() calls it as it marks the report ready. Returns the new deliveries' ids."""
     recipients = report.pmo.memberships.filter(receives_reports=True, user__is_active=True).select_related("user")
     created = []
     for membership in recipients:

@@ -37,7 +37,7 @@ def dispatch_due_reports() -> int:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_BUILD_RETRIES)
 def build_report(self, report_id: int) -> int:
-    """Build the report, then make its deliveries, each queued in the outbox as it is made."""
+    """Build the report and make its deliveries, each queued in the outbox, in one transaction."""
     try:
         report = reports.build(report_id)
     except Exception as error:
@@ -51,6 +51,4 @@ def build_report(self, report_id: int) -> int:
             return 0
         countdown = backoff(self.request.retries + 1).total_seconds()
         raise self.retry(countdown=countdown, exc=error) from error
-    if report is None or report.status != ReportStatus.READY:
-        return 0
-    return len(reports.create_deliveries(report))
+    return 0 if report is None else len(report.made_deliveries)  # 0 when it was built already

@@ -7,11 +7,14 @@ with one policy. README, "E-mail: what is guaranteed", says what it promises.
   no lock held, then records the outcome: sent; refused for now (an SMTP 4xx, a refused
   or dropped connection, a timeout) and queued again with exponential backoff written
   as the row's next_attempt_at; refused for good (an SMTP 5xx) and failed at once; or
-  failed after MAX_ATTEMPTS attempts.
+  failed after MAX_ATTEMPTS attempts. The outcome is recorded again on a new database
+  connection if the first one dropped. A lease that runs out at the last attempt fails
+  the row ("lost mid-send").
 - sweep(), run by beat every OUTBOX_SWEEP_SECONDS, sends every row that is due: never
   attempted, waiting for a retry whose time has come, or stuck "sending" past its
   lease (the worker died mid-send). Retries are not broker countdowns: a Redis restart
-  loses nothing, and a worker holds no delayed messages.
+  loses nothing, and a worker holds no delayed messages. One sweep runs at a time, for
+  a bounded time; a row that raises is logged and the sweep goes on.
 
 An app that sends mail registers its kinds with register(): the attachments read at send
 time, a check that cancels a message no longer wanted, and a hook that mirrors the
@@ -19,13 +22,15 @@ outcome onto its own row in the same transaction.
 """
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connection, connections, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
@@ -41,6 +46,15 @@ Kind = OutgoingEmail.Kind
 MAX_ATTEMPTS = 6
 # Rows sent per sweep; the rest wait for the next one, so that a sweep stays short.
 SWEEP_BATCH = 200
+# A sweep stops sending after this many sweep intervals, leaving the rest to the next one:
+# against a mail server that hangs, 200 rows at EMAIL_TIMEOUT each would take hours.
+SWEEP_BUDGET_INTERVALS = 5
+# The PostgreSQL advisory lock held by the one sweep that runs (any fixed number: "pmo5p" 1).
+SWEEP_LOCK_KEY = 0x706D6F357001
+# Recording an outcome is tried this many times, FINISH_PAUSE_SECONDS × 1, 2, 4… apart: once
+# the server has taken the message, an outcome left unrecorded means a second send.
+FINISH_TRIES = 4
+FINISH_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -142,7 +156,31 @@ def send(email_id: int) -> str:
         message.send()
     except Exception as caught:  # recorded on the row below, whatever it is
         error = caught
-    return _finish(email.pk, email.attempts, error)
+    return _record_outcome(email, error)
+
+
+def _record_outcome(email: OutgoingEmail, error: Exception | None) -> str:
+    """_finish, tried again on a database error (the connection dropped while the mail server
+    answered): left "sending", the row would be sent again once its lease ends."""
+    for attempt in range(1, FINISH_TRIES + 1):
+        try:
+            return _finish(email.pk, email.attempts, error)
+        except (DatabaseError, InterfaceError):  # InterfaceError: the connection is closed
+            if not connection.in_atomic_block:  # a caller's transaction is the caller's to end
+                connection.close()  # the next query opens a new connection
+            if attempt == FINISH_TRIES:
+                logger.critical(
+                    "E-mail %s (Message-ID %s) was %s but its outcome could not be recorded: "
+                    "it will be sent again once its lease ends",
+                    email.pk,
+                    email.message_id,
+                    "accepted by the mail server" if error is None else "refused",
+                    exc_info=True,
+                )
+                raise
+            logger.warning("E-mail %s: recording its outcome failed, trying again", email.pk, exc_info=True)
+            time.sleep(FINISH_PAUSE_SECONDS * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
 
 
 def _claim(email_id: int) -> OutgoingEmail | str:
@@ -168,6 +206,18 @@ def _claim(email_id: int) -> OutgoingEmail | str:
             email.save()
             _record(email)
             return outcome
+        if email.status == Status.SENDING and email.attempts >= MAX_ATTEMPTS:
+            # Its last attempt's lease ran out: a message that kills its worker each time
+            # would otherwise be sent, and lost, for ever.
+            email.status, email.next_attempt_at = Status.FAILED, None
+            email.last_error = (
+                f"Lost mid-send at its last attempt ({email.attempts} of {MAX_ATTEMPTS}): "
+                "the worker died, or the outcome could not be recorded"
+            )
+            email.save(update_fields=["status", "next_attempt_at", "last_error"])
+            _record(email)
+            logger.error("E-mail %s (Message-ID %s) failed: %s", email.pk, email.message_id, email.last_error)
+            return email.status
         email.status = Status.SENDING
         email.attempts += 1
         email.next_attempt_at = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
@@ -228,9 +278,44 @@ def due(*, now=None):
 
 
 def sweep() -> int:
-    """Send every due row, in this process: one task per sweep, whatever the number of rows.
-    A row taken meanwhile by its own task is skipped by send(). Returns the number sent."""
+    """Send every due row, in this process: one task per sweep, whatever the number of rows,
+    and one sweep at a time, for at most SWEEP_BUDGET_INTERVALS sweep intervals. A row taken
+    meanwhile by its own task is skipped by send(). Returns the number sent."""
+    with _only_sweep() as alone:
+        if not alone:
+            logger.info("Another sweep of the outbox is running: this one leaves it the rows")
+            return 0
+        return _sweep(timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_SECONDS * SWEEP_BUDGET_INTERVALS))
+
+
+@contextmanager
+def _only_sweep() -> Iterator[bool]:
+    """True if no other sweep runs (a PostgreSQL advisory lock, held until the end)."""
+    if connection.vendor != "postgresql":
+        yield True  # SQLite: make run's one process, its periodic tasks one after the other
+        return
+    # On a connection of its own: send() may close the default one (_record_outcome), which
+    # would release the lock mid-sweep. Closing this one releases it, whatever happens.
+    lock = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK_KEY])
+            (taken,) = cursor.fetchone()
+        yield taken
+    finally:
+        lock.close()
+
+
+def _sweep(deadline) -> int:
     sent = 0
     for email_id in list(due().values_list("pk", flat=True)[:SWEEP_BATCH]):
-        sent += send(email_id) == Status.SENT
+        if timezone.now() >= deadline:
+            logger.warning("The outbox sweep ran out of time: the rows left wait for the next sweep")
+            break
+        try:
+            sent += send(email_id) == Status.SENT
+        except Exception:  # one row's fault must not hold up every row after it, sweep after sweep
+            logger.exception("E-mail %s: the sweep could not send it", email_id)
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()  # a dropped connection, for the next row
     return sent

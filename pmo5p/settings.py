@@ -179,7 +179,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # has come, a wake-up lost with the broker). The longest an e-mail waits for it.
 OUTBOX_SWEEP_SECONDS = env_int("PMO5P_OUTBOX_SWEEP_SECONDS", 60, minimum=1, maximum=3600)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "pmo5p.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    # A sweep not started within its interval is dropped (the next one comes): sweeps
+    # queued behind a busy worker would otherwise pile up and run one after another.
+    "sweep-outbox": {
+        "task": "pmo5p.tasks.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
     "send-due-survey-reminders": {"task": "stakeholders.tasks.send_due_reminders", "schedule": 15 * 60},
     "close-due-surveys": {"task": "stakeholders.tasks.close_due_surveys", "schedule": 15 * 60},
     # Anonymous surveys' detractor alerts come as a count at most hourly, never at an answer's time.
@@ -206,12 +212,15 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # A failed send is retried after 1, 2, 4, 8, 16 times this many seconds, then shown as failed.
 EMAIL_RETRY_BASE_SECONDS = env_int("PMO5P_EMAIL_RETRY_BASE_SECONDS", 30, minimum=1)
 # An e-mail "sending" for longer than this is taken as lost (its worker died mid-send)
-# and sent again by the sweeper: it must exceed the time a send can take.
+# and sent again by the sweeper: it must exceed the time a send can take. EMAIL_TIMEOUT
+# bounds each wait on the server (connect, the greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT,
+# DATA, the end of data: about eight), not the send as a whole; hence ten times it.
 OUTBOX_LEASE_SECONDS = env_int("PMO5P_OUTBOX_LEASE_SECONDS", 10 * 60, minimum=1)
-if OUTBOX_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
+if OUTBOX_LEASE_SECONDS <= 10 * EMAIL_TIMEOUT:
     raise ImproperlyConfigured(
-        f"PMO5P_OUTBOX_LEASE_SECONDS={OUTBOX_LEASE_SECONDS} must exceed twice EMAIL_TIMEOUT={EMAIL_TIMEOUT}: "
-        "a send still waiting for the mail server would be taken for lost, and its e-mail sent twice."
+        f"PMO5P_OUTBOX_LEASE_SECONDS={OUTBOX_LEASE_SECONDS} must exceed 10 × EMAIL_TIMEOUT={EMAIL_TIMEOUT} "
+        f"({10 * EMAIL_TIMEOUT} s): EMAIL_TIMEOUT bounds each reply of the mail server, and one send waits "
+        "for about eight, so a send still under way would be taken for lost and its e-mail sent twice."
     )
 
 # Product settings -----------------------------------------------------------

@@ -1,6 +1,7 @@
 """The outbox (pmo5p/outbox.py): one row per e-mail, one send policy, the sweeper, and every
 kind of e-mail going through it. PostgreSQL: the concurrency test needs real row locks."""
 
+import dataclasses
 import json
 import smtplib
 import subprocess
@@ -203,14 +204,67 @@ def test_the_sweeper_sends_what_is_due_and_nothing_else(db, t0):
     assert OutgoingEmail.objects.get(pk=never_attempted.pk).status == Status.SENT
 
 
+def test_a_row_that_breaks_does_not_stop_the_sweep(db, t0, monkeypatch, caplog):
+    broken = queued(t0, "broken@example.org")
+    fine = queued(t0, "fine@example.org")
+    hooks = outbox._hooks[Kind.MEMBER_INVITATION]
+
+    def check(email):
+        if email.pk == broken.pk:
+            raise RuntimeError("a bug of ours")
+        return None
+
+    monkeypatch.setitem(outbox._hooks, Kind.MEMBER_INVITATION, dataclasses.replace(hooks, check=check))
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
+        assert outbox.sweep() == 1
+    assert [m.to for m in mail.outbox] == [["fine@example.org"]]
+    assert OutgoingEmail.objects.get(pk=fine.pk).status == Status.SENT
+    assert OutgoingEmail.objects.get(pk=broken.pk).status == Status.QUEUED  # tried again next sweep
+    assert f"E-mail {broken.pk}: the sweep could not send it" in caplog.text
+    assert "RuntimeError: a bug of ours" in caplog.text
+
+
+def test_a_row_lost_mid_send_at_its_last_attempt_fails_instead_of_being_sent_again(world, stub_pdf, t0, caplog):
+    """A message that kills its worker each time is failed once its last lease runs out, and
+    its delivery shows it."""
+    from agenda.models import DeliveryStatus
+
+    report = october_report(world)
+    with time_machine.travel(t0, tick=False):
+        reports.build(report.pk)
+    (delivery,) = report.deliveries.all()
+    email = OutgoingEmail.objects.get()
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=Status.SENDING, attempts=outbox.MAX_ATTEMPTS, next_attempt_at=t0
+    )
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
+        assert outbox.sweep() == 0
+    assert mail.outbox == []
+    email.refresh_from_db()
+    error = f"Lost mid-send at its last attempt ({outbox.MAX_ATTEMPTS} of {outbox.MAX_ATTEMPTS})"
+    assert (email.status, email.next_attempt_at, email.attempts) == (Status.FAILED, None, outbox.MAX_ATTEMPTS)
+    assert email.last_error.startswith(error)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, outbox.MAX_ATTEMPTS)
+    assert delivery.last_error.startswith(error)
+    assert email.message_id in caplog.text
+    # One attempt short of the last: the lost send is made again.
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=Status.SENDING, attempts=outbox.MAX_ATTEMPTS - 1, next_attempt_at=t0
+    )
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
+        assert outbox.sweep() == 1
+    assert [m.to for m in mail.outbox] == [[world.lead.email]]
+
+
 @pytest.mark.parametrize(
     ("environment", "refusal"),
     [
         ({"PMO5P_OUTBOX_SWEEP_SECONDS": "0"}, "PMO5P_OUTBOX_SWEEP_SECONDS=0 is out of range [1, 3600]"),
         ({"PMO5P_OUTBOX_SWEEP_SECONDS": "soon"}, "PMO5P_OUTBOX_SWEEP_SECONDS='soon' is not a whole number"),
         (
-            {"EMAIL_TIMEOUT": "30", "PMO5P_OUTBOX_LEASE_SECONDS": "60"},
-            "PMO5P_OUTBOX_LEASE_SECONDS=60 must exceed twice EMAIL_TIMEOUT=30",
+            {"EMAIL_TIMEOUT": "30", "PMO5P_OUTBOX_LEASE_SECONDS": "300"},
+            "PMO5P_OUTBOX_LEASE_SECONDS=300 must exceed 10 × EMAIL_TIMEOUT=30 (300 s)",
         ),
     ],
 )
@@ -230,7 +284,68 @@ def test_the_beat_schedule_sweeps_at_the_set_interval(settings):
     assert settings.CELERY_BEAT_SCHEDULE["sweep-outbox"] == {
         "task": "pmo5p.tasks.sweep_outbox",
         "schedule": settings.OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": settings.OUTBOX_SWEEP_SECONDS},  # one not started in time is dropped
     }
+
+
+def test_a_sweep_stops_after_its_time_budget_and_the_next_one_sends_the_rest(db, t0, monkeypatch, settings, caplog):
+    settings.OUTBOX_SWEEP_SECONDS = 60  # a budget of 5 × 60 s
+    for n in range(3):
+        queued(t0, f"{n}@example.org")
+    real = EmailBackend.send_messages
+    with time_machine.travel(t0 + timedelta(minutes=1), tick=False) as clock:
+
+        def slow(backend, messages):
+            clock.shift(timedelta(seconds=200))  # a mail server that takes its time
+            return real(backend, messages)
+
+        monkeypatch.setattr(EmailBackend, "send_messages", slow)
+        assert outbox.sweep() == 2  # 200 s, then 400 s: over the budget, the third waits
+        assert "ran out of time" in caplog.text
+        assert OutgoingEmail.objects.filter(status=Status.QUEUED).count() == 1
+        assert outbox.sweep() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == ["0@example.org", "1@example.org", "2@example.org"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_sweep_runs_at_a_time(monkeypatch):
+    assert connection.vendor == "postgresql"
+    for to in ("a@example.org", "b@example.org"):
+        OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=[to], subject="s", text="t")
+    inside, release = threading.Event(), threading.Event()
+    real = EmailBackend.send_messages
+
+    def slow(backend, messages):
+        inside.set()
+        release.wait(10)  # the second sweep starts while the first is at the mail server
+        return real(backend, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", slow)
+    outcomes = {}
+
+    def run(name):
+        try:
+            outcomes[name] = outbox.sweep()
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    second.join(10)
+    assert outcomes == {"second": 0}  # it left the second row to the sweep under way
+    release.set()
+    first.join(10)
+    assert outcomes == {"first": 2, "second": 0}
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "b@example.org"]
+    # The lock went with the first sweep.
+    OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["c@example.org"], subject="s", text="t")
+    try:
+        assert outbox.sweep() == 1
+    finally:
+        connection.close()
 
 
 # Exactly once under two sends at once ------------------------------------------------------------
@@ -270,6 +385,54 @@ def test_two_sends_at_once_send_once(t0, monkeypatch):
     assert sorted(outcomes) == ["not due", "sent"]
     assert len(mail.outbox) == 1
     assert OutgoingEmail.objects.get(pk=email.pk).attempts == 1
+
+
+# Recording the outcome -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_whose_recording_fails_once_is_recorded_and_sent_once(t0, monkeypatch):
+    """The database connection drops while the mail server says 250: the outcome is recorded
+    on a new connection, not left "sending" for a second send once the lease ends."""
+    assert connection.vendor == "postgresql"
+    monkeypatch.setattr(outbox, "FINISH_PAUSE_SECONDS", 0)
+    email = OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["a@example.org"], subject="s", text="t")
+    real, calls = outbox._finish, []
+
+    def finish(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            connection.connection.close()  # the server side of the connection is gone
+        return real(*args)
+
+    monkeypatch.setattr(outbox, "_finish", finish)
+    try:
+        assert outbox.send(email.pk) == Status.SENT
+    finally:
+        connection.close()
+    assert len(calls) == 2
+    assert len(mail.outbox) == 1
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.next_attempt_at) == (Status.SENT, 1, None)
+
+
+def test_an_outcome_that_cannot_be_recorded_is_logged_with_its_message_id(db, t0, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(outbox, "FINISH_PAUSE_SECONDS", 0)
+    email = queued(t0)
+
+    def finish(*args):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(outbox, "_finish", finish)
+    with time_machine.travel(t0, tick=False), pytest.raises(OperationalError):
+        outbox.send(email.pk)
+    assert len(mail.outbox) == 1
+    (record,) = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert email.message_id in record.getMessage()
+    assert "accepted by the mail server but its outcome could not be recorded" in record.getMessage()
+    assert sum("trying again" in r.getMessage() for r in caplog.records) == outbox.FINISH_TRIES - 1
 
 
 # Every kind goes through the outbox -------------------------------------------------------------------
@@ -350,7 +513,7 @@ def october_report(world) -> AgendaReport:
 def test_a_report_delivery_is_an_outbox_row_with_its_pdf_read_at_send_time(world, stub_pdf):
     report = october_report(world)
     reports.build(report.pk)
-    (delivery_id,) = reports.create_deliveries(report)
+    (delivery_id,) = report.deliveries.values_list("pk", flat=True)
     (email,) = OutgoingEmail.objects.all()
     assert (email.kind, email.source.pk, email.message_id) == (Kind.REPORT, delivery_id, email.source.message_id)
     AgendaReport.objects.filter(pk=report.pk).update(pdf=b"%PDF-changed")
@@ -466,7 +629,9 @@ def test_the_migrations_make_rows_of_the_emails_in_flight(world, stub_pdf):
         send_status="pending", sent_at=None, send_attempts=2, last_error="451 later"
     )
     Invitation.objects.filter(pk=claimed.pk).update(reminder_claimed_at=timezone.now())
-    report = october_report(world)
+    report = AgendaReport.objects.create(  # nobody subscribed: its delivery is one made before the outbox
+        pmo=world.pmo, frequency="monthly", period_start=date(2026, 10, 1), period_end=date(2026, 11, 1)
+    )
     reports.build(report.pk)
     delivery = report.deliveries.create(user=world.lead, email=world.lead.email, attempts=1, last_error="timeout")
 
@@ -530,7 +695,7 @@ def test_the_report_page_sends_a_delivery_waiting_for_its_retry_now(
 ):
     report = october_report(world)
     reports.build(report.pk)
-    (delivery_id,) = reports.create_deliveries(report)
+    (delivery_id,) = report.deliveries.values_list("pk", flat=True)
     Server(monkeypatch, smtplib.SMTPDataError(451, b"4.3.0 Try again later"))
     outbox.send(OutgoingEmail.objects.get().pk)
     detail = reverse("report_detail", kwargs={"slug": world.pmo.slug, "report_id": report.pk})

@@ -421,6 +421,64 @@ def test_dispatch_requeues_work_lost_between_a_commit_and_its_enqueue(world, stu
     assert [m.to for m in mail.outbox] == [["lead@alpha.example"]]
 
 
+def failing_once(monkeypatch, on_call=2):
+    """outbox.queue, whose `on_call`-th call meets a database error (a connection dropped)."""
+    from django.db import OperationalError
+
+    real, calls = outbox.queue, []
+
+    def queue(*args, **kwargs):
+        calls.append(kwargs.get("source"))
+        if len(calls) == on_call:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "queue", queue)
+    return calls
+
+
+def test_a_report_is_never_ready_without_its_deliveries(world, due, stub_pdf, monkeypatch):
+    """The worker dies mid-build (no retry): nothing of it stays, and the stale scan builds it again."""
+    failing_once(monkeypatch)
+    with time_machine.travel(utc(2026, 12, 1, 8, 0), tick=False):
+        (report_id,) = reports.claim_due_schedules()
+        with pytest.raises(Exception, match="closed the connection"):
+            reports.build(report_id)
+    report = AgendaReport.objects.get(pk=report_id)
+    assert (report.status, report.built_at) == (ReportStatus.BUILDING, None)
+    assert not ReportDelivery.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+    with time_machine.travel(utc(2026, 12, 1, 8, 11), tick=False):
+        tasks.dispatch_due_reports.delay()
+        outbox.sweep()
+    report.refresh_from_db()
+    assert report.status == ReportStatus.READY
+    assert sorted(report.deliveries.values_list("email", "status")) == [
+        ("lead@alpha.example", DeliveryStatus.SENT),
+        ("viewer@alpha.example", DeliveryStatus.SENT),
+    ]
+    assert sorted(m.to[0] for m in mail.outbox) == ["lead@alpha.example", "viewer@alpha.example"]
+
+
+def test_a_database_error_making_the_deliveries_is_retried_and_each_is_sent_once(
+    world, due, stub_pdf, monkeypatch, eager_retries
+):
+    calls = failing_once(monkeypatch)
+    with time_machine.travel(utc(2026, 12, 1, 8, 3), tick=False):
+        tasks.dispatch_due_reports.delay()
+        outbox.sweep()
+    report = AgendaReport.objects.get()
+    assert report.status == ReportStatus.READY
+    assert len(calls) == 4  # two recipients, the second failed once: the build ran again
+    assert ReportDelivery.objects.count() == OutgoingEmail.objects.count() == 2
+    assert sorted(report.deliveries.values_list("email", "status")) == [
+        ("lead@alpha.example", DeliveryStatus.SENT),
+        ("viewer@alpha.example", DeliveryStatus.SENT),
+    ]
+    assert sorted(m.to[0] for m in mail.outbox) == ["lead@alpha.example", "viewer@alpha.example"]
+
+
 def test_the_sweep_sends_a_delivery_whose_wake_up_was_lost(world, stub_pdf):
     report = AgendaReport.objects.create(
         pmo=world.pmo, frequency="monthly", period_start=date(2026, 10, 1), period_end=date(2026, 11, 1)

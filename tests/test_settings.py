@@ -164,6 +164,29 @@ def test_a_typo_in_a_number_stops_the_process(tmp_path):
     assert "DJANGO_HSTS_SECONDS='a year' is not a whole number" in result.stderr
 
 
+PRINT_LEASE = "import pmo5p.settings as s; print(s.OUTBOX_LEASE_SECONDS, s.EMAIL_TIMEOUT)"
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [({}, "600 30"), ({"EMAIL_TIMEOUT": "30", "PMO5P_OUTBOX_LEASE_SECONDS": "301"}, "301 30")],
+)
+def test_the_outbox_lease_outlasts_a_send_waiting_on_every_reply(tmp_path, variables, expected):
+    result = run(["-c", PRINT_LEASE], clean_env(tmp_path, DJANGO_DEBUG="1", **variables))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(("timeout", "lease"), [("30", "300"), ("30", "120"), ("60", "600")])
+def test_a_lease_shorter_than_ten_email_timeouts_stops_the_process(tmp_path, timeout, lease):
+    """EMAIL_TIMEOUT bounds each SMTP reply, and a send waits for about eight of them."""
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", EMAIL_TIMEOUT=timeout, PMO5P_OUTBOX_LEASE_SECONDS=lease)
+    result = run(["-c", PRINT_LEASE], env)
+    assert result.returncode != 0
+    assert f"PMO5P_OUTBOX_LEASE_SECONDS={lease} must exceed 10 × EMAIL_TIMEOUT={timeout}" in result.stderr
+    assert "EMAIL_TIMEOUT bounds each reply of the mail server" in result.stderr
+
+
 PRINT_PROXY = "import pmo5p.settings as s; print(s.BEHIND_TLS_PROXY, s.TRUSTED_PROXY_COUNT)"
 
 
