@@ -78,7 +78,13 @@ def queue(
     source: Model | None = None,
     message_id: str | None = None,
 ) -> OutgoingEmail:
-    """Render e-mail `template` into a new row, and send it once the transaction commits."""
+    """Render e-mail `template` into a new row, and send it once the transaction commits.
+
+    One recipient per row: smtplib sends to the recipients a server accepts and Django
+    ignores those it refuses, so a row for several could say "sent" while one never got it.
+    """
+    if len(to) != 1:
+        raise ValueError(f"An outbox row has one recipient, not {len(to)}: queue one row each.")
     subject, text, html = render(template, context)
     email = OutgoingEmail(kind=kind, to=to, subject=subject, text=text, html=html, pmo=pmo)
     if message_id:

@@ -335,7 +335,7 @@ def test_an_anonymous_surveys_batched_alert_is_an_outbox_row(world):
     survey, invitations = open_survey(world.pmo, others, anonymous=True)
     for invitation in invitations:
         respond(invitation, nps=1)
-    email = surveys.alert_anonymous_detractors(survey.pk)
+    (email,) = surveys.alert_anonymous_detractors(survey.pk)
     assert (email.kind, email.source, email.to) == (Kind.DETRACTOR_ALERT_BATCH, survey, [world.lead.email])
 
 
