@@ -146,7 +146,11 @@ def _check_invitation(email: OutgoingEmail) -> str | None:
 
 
 def _record_invitation(email: OutgoingEmail) -> None:
-    shown = {Status.SENT: Invitation.SendStatus.SENT, Status.FAILED: Invitation.SendStatus.FAILED}
+    shown = {
+        Status.SENT: Invitation.SendStatus.SENT,
+        Status.FAILED: Invitation.SendStatus.FAILED,
+        Status.CANCELLED: Invitation.SendStatus.CANCELLED,
+    }
     Invitation.objects.filter(pk=email.source_id).update(
         send_status=shown.get(email.status, Invitation.SendStatus.PENDING),
         send_attempts=email.attempts,

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.utils import timezone
 
 from pmo5p import outbox
 from pmo5p.models import OutgoingEmail
@@ -232,3 +233,35 @@ def test_the_detail_page_of_a_closed_survey(world, client_for):
     page = client_for(world.lead).get(survey_url("survey_detail", survey))
     assert "Closed on 20 May 2026" in page.content.decode()
     assert survey_url("survey_close", survey) not in page.content.decode()
+
+
+def test_an_invitation_waiting_for_a_retry_when_the_survey_closes_shows_not_needed(
+    world, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from django.core.mail.backends.locmem import EmailBackend
+
+    def busy(backend, messages):
+        raise smtplib.SMTPDataError(451, b"4.3.0 Try again later")
+
+    monkeypatch.setattr(EmailBackend, "send_messages", busy)
+    survey = draft_survey(world.pmo, world.lead)
+    survey.target_segments.clear()
+    survey.target_stakeholders.add(world.stakeholder)
+    with django_capture_on_commit_callbacks(execute=True):
+        surveys.launch(survey)
+    page = client_for(world.lead).get(survey_url("survey_detail", survey)).content.decode()
+    assert "Queued, retrying (1 attempt" in page
+
+    surveys.close(survey)
+    OutgoingEmail.objects.update(next_attempt_at=timezone.now())
+    outbox.sweep()
+    (email,) = OutgoingEmail.objects.all()
+    assert email.status == OutgoingEmail.Status.CANCELLED
+    invitation = Invitation.objects.get(survey=survey)
+    assert (invitation.send_status, invitation.last_error) == (Invitation.SendStatus.CANCELLED, "")
+    page = client_for(world.lead).get(survey_url("survey_detail", survey)).content.decode()
+    assert "Not needed (the survey closed before it went out)" in page
+    assert "Queued" not in page and "retrying" not in page
+    assert mail.outbox == []
