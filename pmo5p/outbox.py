@@ -103,15 +103,22 @@ def wake(email: OutgoingEmail) -> None:
     send_email.delay_on_commit(email.pk)
 
 
-def send_again(email: OutgoingEmail) -> bool:
-    """Queue a failed or stuck e-mail now, with the same Message-ID; False if it is sent or not stuck."""
+def send_again(email: OutgoingEmail, *, rerender: tuple[str, dict] | None = None) -> bool:
+    """Queue a failed or stuck e-mail now, with the same Message-ID; False if it is sent or not stuck.
+
+    `rerender` (template, context) renders the body again first: for a kind whose body is
+    forgotten once it fails (a member invitation's link), called in the caller's transaction."""
     with transaction.atomic():
         email = OutgoingEmail.objects.select_for_update().get(pk=email.pk)
         if not email.can_send_again:
             return False
+        fields = ["status", "next_attempt_at"]
+        if rerender is not None:
+            email.subject, email.text, email.html = render(*rerender)
+            fields += ["subject", "text", "html"]
         email.status = Status.QUEUED
         email.next_attempt_at = timezone.now()
-        email.save(update_fields=["status", "next_attempt_at"])
+        email.save(update_fields=fields)
         _record(email)
         wake(email)
     return True

@@ -43,8 +43,10 @@ def t0():
 
 
 def queued(t0, to="someone@example.org") -> OutgoingEmail:
+    """A row about nothing, of a kind with no hooks: the policy alone (a member invitation's
+    row is cancelled when there is no pending invitation behind it)."""
     with time_machine.travel(t0, tick=False):
-        return outbox.queue(Kind.MEMBER_INVITATION, [to], "member-invitation", {"accept_path": "/x/"})
+        return outbox.queue(Kind.DETRACTOR_ALERT_BATCH, [to], "member-invitation", {"accept_path": "/x/"})
 
 
 class Server:
@@ -240,7 +242,7 @@ def test_the_beat_schedule_sweeps_at_the_set_interval(settings):
 def test_two_sends_at_once_send_once(t0, monkeypatch):
     assert connection.vendor == "postgresql"
     # Made directly, without queue()'s wake-up: in autocommit it would send at once.
-    email = OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["a@example.org"], subject="s", text="t")
+    email = OutgoingEmail.objects.create(kind=Kind.DETRACTOR_ALERT_BATCH, to=["a@example.org"], subject="s", text="t")
     inside = threading.Event()
     release = threading.Event()
     real = EmailBackend.send_messages
