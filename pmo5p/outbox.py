@@ -7,7 +7,7 @@ with one policy. README, "E-mail: what is guaranteed", says what it promises.
   no lock held, then records the outcome: sent; refused for now (an SMTP 4xx, a refused
   or dropped connection, a timeout) and queued again with exponential backoff written
   as the row's next_attempt_at; refused for good (an SMTP 5xx) and failed at once; or
-  failed after MAX_ATTEMPTS attempts.
+  failed after MAX_ATTEMPTS attempts (counted from the last "send again", if any).
 - sweep(), run by beat every OUTBOX_SWEEP_SECONDS, sends every row that is due: never
   attempted, waiting for a retry whose time has come, or stuck "sending" past its
   lease (the worker died mid-send). Retries are not broker countdowns: a Redis restart
@@ -112,7 +112,9 @@ def send_again(email: OutgoingEmail, *, rerender: tuple[str, dict] | None = None
         email = OutgoingEmail.objects.select_for_update().get(pk=email.pk)
         if not email.can_send_again:
             return False
-        fields = ["status", "next_attempt_at"]
+        # A new budget of MAX_ATTEMPTS from here: a person asked for it.
+        email.budget_start = email.attempts
+        fields = ["status", "next_attempt_at", "budget_start"]
         if rerender is not None:
             email.subject, email.text, email.html = render(*rerender)
             fields += ["subject", "text", "html"]
@@ -213,7 +215,7 @@ def _finish(email_id: int, attempt: int, error: Exception | None) -> str:
                     email.last_error,
                     exc_info=not isinstance(error, OSError),
                 )
-            if transient and email.attempts < MAX_ATTEMPTS:
+            if transient and email.attempts - email.budget_start < MAX_ATTEMPTS:
                 email.status, email.next_attempt_at = Status.QUEUED, now + backoff(email.attempts)
             else:
                 email.status, email.next_attempt_at = Status.FAILED, None

@@ -162,6 +162,32 @@ def test_after_the_last_attempt_it_is_failed(db, t0, monkeypatch):
     assert email.last_error == "SMTPServerDisconnected: gone"
 
 
+def test_send_again_gives_a_failed_row_a_new_budget_of_retries(db, t0, monkeypatch):
+    """After "send again", a 451 is retried as on a new row, not failed at once; the
+    attempts go on counting (the superseded-send check needs them to)."""
+    email = queued(t0)
+    Server(monkeypatch, *[smtplib.SMTPServerDisconnected("gone")] * outbox.MAX_ATTEMPTS)
+    moment = t0
+    for _ in range(outbox.MAX_ATTEMPTS):
+        with time_machine.travel(moment, tick=False):
+            outbox.send(email.pk)
+        email.refresh_from_db()
+        moment = email.next_attempt_at or moment
+    assert email.status == Status.FAILED
+
+    assert outbox.send_again(email) is True
+    Server(monkeypatch, smtplib.SMTPDataError(451, b"4.3.0 Try again later"))
+    outbox.sweep()
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.QUEUED, outbox.MAX_ATTEMPTS + 1)
+    assert email.next_attempt_at > timezone.now()
+    OutgoingEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())
+    outbox.sweep()
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.SENT, outbox.MAX_ATTEMPTS + 2)
+    assert [message_id_of(m) for m in mail.outbox] == [email.message_id]
+
+
 def test_a_fault_of_ours_fails_at_once_and_is_logged(db, t0, monkeypatch, caplog):
     email = queued(t0)
     Server(monkeypatch, ValueError("a bug"))
