@@ -265,3 +265,31 @@ def test_an_invitation_waiting_for_a_retry_when_the_survey_closes_shows_not_need
     assert "Not needed (the survey closed before it went out)" in page
     assert "Queued" not in page and "retrying" not in page
     assert mail.outbox == []
+
+
+def test_the_migration_marks_the_invitations_whose_email_was_cancelled_already(world):
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+
+    survey, (cancelled, waiting) = open_survey(
+        world.pmo, [world.stakeholder, StakeholderFactory(pmo=world.pmo, email="cat@corp.example")]
+    )
+    Invitation.objects.update(send_status="pending", sent_at=None, send_attempts=1, last_error="451 later")
+    source_type = ContentType.objects.get_for_model(Invitation)
+    for invitation, status in ((cancelled, "cancelled"), (waiting, "queued")):
+        OutgoingEmail.objects.create(
+            kind=OutgoingEmail.Kind.SURVEY_INVITATION,
+            to=[invitation.email],
+            subject="s",
+            text="t",
+            status=status,
+            source_type=source_type,
+            source_id=invitation.pk,
+        )
+    import_module("stakeholders.migrations.0008_invitation_send_status_not_needed").mark_cancelled(apps, None)
+    cancelled.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (cancelled.send_status, cancelled.last_error) == ("cancelled", "")
+    assert (waiting.send_status, waiting.last_error) == ("pending", "451 later")
