@@ -331,6 +331,10 @@ class OutgoingEmail(models.Model):
     message_id = models.CharField(max_length=120, unique=True, default=_message_id, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # `attempts` when the retry budget last started ("send again"): the row fails once
+    # attempts - budget_start reaches MAX_ATTEMPTS. `attempts` itself only grows, as the
+    # outbox's check for a superseded send needs.
+    budget_start = models.PositiveSmallIntegerField(default=0)
     # Queued: when it is due. Sending: when the lease of the send under way ends.
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_error = models.TextField(blank=True)

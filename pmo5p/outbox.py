@@ -7,9 +7,9 @@ with one policy. README, "E-mail: what is guaranteed", says what it promises.
   no lock held, then records the outcome: sent; refused for now (an SMTP 4xx, a refused
   or dropped connection, a timeout) and queued again with exponential backoff written
   as the row's next_attempt_at; refused for good (an SMTP 5xx) and failed at once; or
-  failed after MAX_ATTEMPTS attempts. The outcome is recorded again on a new database
-  connection if the first one dropped. A lease that runs out at the last attempt fails
-  the row ("lost mid-send").
+  failed after MAX_ATTEMPTS attempts (counted from the last "send again", if any). The
+  outcome is recorded again on a new database connection if the first one dropped. A
+  lease that runs out at the last attempt fails the row ("lost mid-send").
 - sweep(), run by beat every OUTBOX_SWEEP_SECONDS, sends every row that is due: never
   attempted, waiting for a retry whose time has come, or stuck "sending" past its
   lease (the worker died mid-send). Retries are not broker countdowns: a Redis restart
@@ -92,7 +92,13 @@ def queue(
     source: Model | None = None,
     message_id: str | None = None,
 ) -> OutgoingEmail:
-    """Render e-mail `template` into a new row, and send it once the transaction commits."""
+    """Render e-mail `template` into a new row, and send it once the transaction commits.
+
+    One recipient per row: smtplib sends to the recipients a server accepts and Django
+    ignores those it refuses, so a row for several could say "sent" while one never got it.
+    """
+    if len(to) != 1:
+        raise ValueError(f"An outbox row has one recipient, not {len(to)}: queue one row each.")
     subject, text, html = render(template, context)
     email = OutgoingEmail(kind=kind, to=to, subject=subject, text=text, html=html, pmo=pmo)
     if message_id:
@@ -111,15 +117,24 @@ def wake(email: OutgoingEmail) -> None:
     send_email.delay_on_commit(email.pk)
 
 
-def send_again(email: OutgoingEmail) -> bool:
-    """Queue a failed or stuck e-mail now, with the same Message-ID; False if it is sent or not stuck."""
+def send_again(email: OutgoingEmail, *, rerender: tuple[str, dict] | None = None) -> bool:
+    """Queue a failed or stuck e-mail now, with the same Message-ID; False if it is sent or not stuck.
+
+    `rerender` (template, context) renders the body again first: for a kind whose body is
+    forgotten once it fails (a member invitation's link), called in the caller's transaction."""
     with transaction.atomic():
         email = OutgoingEmail.objects.select_for_update().get(pk=email.pk)
         if not email.can_send_again:
             return False
+        # A new budget of MAX_ATTEMPTS from here: a person asked for it.
+        email.budget_start = email.attempts
+        fields = ["status", "next_attempt_at", "budget_start"]
+        if rerender is not None:
+            email.subject, email.text, email.html = render(*rerender)
+            fields += ["subject", "text", "html"]
         email.status = Status.QUEUED
         email.next_attempt_at = timezone.now()
-        email.save(update_fields=["status", "next_attempt_at"])
+        email.save(update_fields=fields)
         _record(email)
         wake(email)
     return True
@@ -206,12 +221,12 @@ def _claim(email_id: int) -> OutgoingEmail | str:
             email.save()
             _record(email)
             return outcome
-        if email.status == Status.SENDING and email.attempts >= MAX_ATTEMPTS:
+        if email.status == Status.SENDING and email.attempts - email.budget_start >= MAX_ATTEMPTS:
             # Its last attempt's lease ran out: a message that kills its worker each time
             # would otherwise be sent, and lost, for ever.
             email.status, email.next_attempt_at = Status.FAILED, None
             email.last_error = (
-                f"Lost mid-send at its last attempt ({email.attempts} of {MAX_ATTEMPTS}): "
+                f"Lost mid-send at its last attempt ({email.attempts - email.budget_start} of {MAX_ATTEMPTS}): "
                 "the worker died, or the outcome could not be recorded"
             )
             email.save(update_fields=["status", "next_attempt_at", "last_error"])
@@ -250,7 +265,7 @@ def _finish(email_id: int, attempt: int, error: Exception | None) -> str:
                     email.last_error,
                     exc_info=not isinstance(error, OSError),
                 )
-            if transient and email.attempts < MAX_ATTEMPTS:
+            if transient and email.attempts - email.budget_start < MAX_ATTEMPTS:
                 email.status, email.next_attempt_at = Status.QUEUED, now + backoff(email.attempts)
             else:
                 email.status, email.next_attempt_at = Status.FAILED, None

@@ -43,31 +43,42 @@ def invite_member(*, pmo: Pmo, email: str, role: Role, invited_by: User) -> Memb
     invitation = MemberInvitation(pmo=pmo, email=email.lower(), role=role, invited_by=invited_by)
     token = invitation.issue_token()
     invitation.save()
-    context = {
-        "invitation": invitation,
-        "pmo": pmo,
-        "invited_by": invited_by,
-        "accept_path": reverse("accept_invitation", kwargs={"token": token}),
-    }
     # Sent once the invitation is committed (delay_on_commit), so that the link in it works.
     outbox.queue(
         OutgoingEmail.Kind.MEMBER_INVITATION,
         [invitation.email],
         "member-invitation",
-        context,
+        _invitation_context(invitation, token),
         pmo=pmo,
         source=invitation,
     )
     return invitation
 
 
+def _invitation_context(invitation: MemberInvitation, token: str) -> dict:
+    return {
+        "invitation": invitation,
+        "pmo": invitation.pmo,
+        "invited_by": invitation.invited_by,
+        "accept_path": reverse("accept_invitation", kwargs={"token": token}),
+    }
+
+
+def _check_invitation(email: OutgoingEmail) -> str | None:
+    """A revoked, accepted or expired invitation is not e-mailed, even if its turn comes later."""
+    invitation = MemberInvitation.objects.filter(pk=email.source_id).first()
+    return None if invitation is not None and invitation.status == "pending" else OutgoingEmail.Status.CANCELLED
+
+
 def _forget_the_link(email: OutgoingEmail) -> None:
-    """Once sent, the e-mail's copy of the link goes: the database keeps only the token's hash."""
-    if email.status == OutgoingEmail.Status.SENT and email.text:
+    """Once the e-mail will not be sent again by itself (sent, failed, cancelled), its copy of
+    the link goes: the database keeps only the token's hash. "Send again" issues a new one."""
+    done = (OutgoingEmail.Status.SENT, OutgoingEmail.Status.FAILED, OutgoingEmail.Status.CANCELLED)
+    if email.status in done and email.text:
         OutgoingEmail.objects.filter(pk=email.pk).update(text="", html="")
 
 
-outbox.register(OutgoingEmail.Kind.MEMBER_INVITATION, record=_forget_the_link)
+outbox.register(OutgoingEmail.Kind.MEMBER_INVITATION, check=_check_invitation, record=_forget_the_link)
 
 
 def invitation_emails(invitations: list[MemberInvitation]) -> dict[int, OutgoingEmail]:
@@ -76,10 +87,29 @@ def invitation_emails(invitations: list[MemberInvitation]) -> dict[int, Outgoing
     return {row.source_id: row for row in rows}
 
 
+@transaction.atomic
 def resend_invitation(invitation: MemberInvitation) -> bool:
-    """Send a failed or stuck invitation e-mail again; False if it went out or is on its way."""
+    """Send a failed or stuck invitation e-mail again; False if it went out or is on its way.
+
+    A failed e-mail's link was forgotten (only its hash is kept): a new token replaces it, so
+    the old link, never delivered, opens nothing."""
+    invitation = (
+        MemberInvitation.objects.select_for_update(of=("self",))
+        .select_related("pmo", "invited_by")
+        .get(pk=invitation.pk)
+    )
     email = invitation_emails([invitation]).get(invitation.pk)
-    return email is not None and outbox.send_again(email)
+    if email is None or invitation.status != "pending" or not email.can_send_again:
+        return False
+    rerender = None
+    if not email.text:
+        token = invitation.issue_token()
+        invitation.save(update_fields=["token_hash"])
+        rerender = ("member-invitation", _invitation_context(invitation, token))
+    if not outbox.send_again(email, rerender=rerender):
+        transaction.set_rollback(True)  # taken meanwhile: keep the token it carries
+        return False
+    return True
 
 
 @transaction.atomic

@@ -57,9 +57,10 @@ def lead_addresses(survey: Survey) -> list[str]:
     return list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
 
 
-def queue_detractor_alert(response: Response) -> OutgoingEmail:
-    """Tell the relationship owner (else the leads) that a stakeholder of a named survey
-    scored the PMO 0–6; in the transaction that stores the answer."""
+def queue_detractor_alert(response: Response) -> list[OutgoingEmail]:
+    """Tell the relationship owner (else each lead) that a stakeholder of a named survey
+    scored the PMO 0–6; in the transaction that stores the answer. One row per recipient
+    (as the outbox requires): a server that refuses one lead leaves that row to retry."""
     survey = response.survey
     stakeholder = response.invitation.stakeholder
     owner = stakeholder.owner
@@ -72,12 +73,16 @@ def queue_detractor_alert(response: Response) -> OutgoingEmail:
         "owner": owner,
         "lowest": scores.lowest_elements(response),
     }
-    return outbox.queue(Kind.DETRACTOR_ALERT, recipients, "detractor-alert", alert, pmo=survey.pmo, source=response)
+    return [
+        outbox.queue(Kind.DETRACTOR_ALERT, [to], "detractor-alert", alert, pmo=survey.pmo, source=response)
+        for to in recipients
+    ]
 
 
-def queue_anonymous_detractor_alert(survey: Survey, new: int) -> OutgoingEmail:
+def queue_anonymous_detractor_alert(survey: Survey, new: int) -> list[OutgoingEmail]:
     """Tell the leads how many detractor answers an anonymous survey has had since its last
-    alert: a count, never who. The caller stamps those answers in the same transaction."""
+    alert: a count, never who; one row per lead. The caller stamps those answers once, for
+    the batch, in the same transaction."""
     responses = survey.responses.count()
     alert = {
         "survey": survey,
@@ -87,14 +92,12 @@ def queue_anonymous_detractor_alert(survey: Survey, new: int) -> OutgoingEmail:
         "responses": responses,
         "min_group_size": settings.MIN_GROUP_SIZE,
     }
-    return outbox.queue(
-        Kind.DETRACTOR_ALERT_BATCH,
-        lead_addresses(survey),
-        "detractor-alert-anonymous",
-        alert,
-        pmo=survey.pmo,
-        source=survey,
-    )
+    return [
+        outbox.queue(
+            Kind.DETRACTOR_ALERT_BATCH, [to], "detractor-alert-anonymous", alert, pmo=survey.pmo, source=survey
+        )
+        for to in lead_addresses(survey)
+    ]
 
 
 def alert_emails(survey: Survey):
@@ -143,7 +146,11 @@ def _check_invitation(email: OutgoingEmail) -> str | None:
 
 
 def _record_invitation(email: OutgoingEmail) -> None:
-    shown = {Status.SENT: Invitation.SendStatus.SENT, Status.FAILED: Invitation.SendStatus.FAILED}
+    shown = {
+        Status.SENT: Invitation.SendStatus.SENT,
+        Status.FAILED: Invitation.SendStatus.FAILED,
+        Status.CANCELLED: Invitation.SendStatus.CANCELLED,
+    }
     Invitation.objects.filter(pk=email.source_id).update(
         send_status=shown.get(email.status, Invitation.SendStatus.PENDING),
         send_attempts=email.attempts,

@@ -272,9 +272,10 @@ def anonymous_detractor_alerts_due() -> list[int]:
     )
 
 
-def alert_anonymous_detractors(survey_id: int) -> OutgoingEmail | None:
-    """Queue one alert with the count of an anonymous survey's detractor answers not counted
-    yet, and stamp them, in one transaction: each answer is counted in one alert.
+def alert_anonymous_detractors(survey_id: int) -> list[OutgoingEmail] | None:
+    """Queue one alert (a row per lead) with the count of an anonymous survey's detractor
+    answers not counted yet, and stamp them once for the batch, in one transaction: each
+    answer is counted in one alert.
 
     The answers are locked: a second run at once (two beats, a redelivered task) waits
     for the first, then finds them stamped and queues nothing.

@@ -764,3 +764,78 @@ def test_the_snapshot_helper_sees_a_change(world):
     before = snapshot()
     Membership.objects.filter(pk=world.membership(world.member).pk).update(role=Role.VIEWER)
     assert snapshot() != before
+
+
+# An invitation's e-mail waiting for a retry, and the link kept in it -------------------------------
+
+
+def _refusing(monkeypatch, error):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    def refuse(backend, messages):
+        raise error
+
+    monkeypatch.setattr(EmailBackend, "send_messages", refuse)
+
+
+@pytest.mark.parametrize("withdrawn", ["revoked", "accepted", "expired"])
+def test_an_invitation_withdrawn_while_its_email_waits_is_not_sent_and_its_link_is_forgotten(
+    world, monkeypatch, withdrawn, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from pmo5p import outbox
+    from pmo5p.models import OutgoingEmail
+
+    with monkeypatch.context() as busy:
+        _refusing(busy, smtplib.SMTPDataError(451, b"4.3.0 Try again later"))
+        with django_capture_on_commit_callbacks(execute=True):
+            invitation = invite_member(
+                pmo=world.pmo, email="new@alpha.example", role=Role.MEMBER, invited_by=world.lead
+            )
+    (email,) = OutgoingEmail.objects.all()
+    assert (email.status, email.attempts) == (OutgoingEmail.Status.QUEUED, 1)
+    assert "/invitations/" in email.text  # needed for the retry
+    change = {
+        "revoked": {"revoked_at": timezone.now()},
+        "accepted": {"accepted_at": timezone.now(), "accepted_by": world.member},
+        "expired": {"expires_at": timezone.now() - timedelta(seconds=1)},
+    }[withdrawn]
+    MemberInvitation.objects.filter(pk=invitation.pk).update(**change)
+    OutgoingEmail.objects.update(next_attempt_at=timezone.now())
+    outbox.sweep()
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.CANCELLED
+    assert mail.outbox == []
+    assert (email.text, email.html) == ("", "")
+
+
+def test_an_invitation_email_failed_for_good_forgets_its_link_and_send_again_makes_a_new_one(
+    world, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from pmo5p.models import OutgoingEmail
+
+    with monkeypatch.context() as refusing:
+        _refusing(refusing, smtplib.SMTPRecipientsRefused({"new@alpha.example": (550, b"5.1.1 No such user")}))
+        with django_capture_on_commit_callbacks(execute=True):
+            invitation = invite_member(
+                pmo=world.pmo, email="new@alpha.example", role=Role.MEMBER, invited_by=world.lead
+            )
+    (email,) = OutgoingEmail.objects.all()
+    assert email.status == OutgoingEmail.Status.FAILED
+    assert (email.text, email.html) == ("", "")  # the link rests nowhere but in its hash
+    old_hash = invitation.token_hash
+
+    url = reverse("member_invitation_resend", kwargs={"slug": world.pmo.slug, "invitation_id": invitation.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(world.lead).post(url).status_code == 302
+    (message,) = mail.outbox
+    token = token_from(message)
+    invitation.refresh_from_db()
+    assert invitation.token_hash != old_hash
+    assert MemberInvitation.find_by_token(token) == invitation
+    email.refresh_from_db()
+    assert (email.status, email.text, email.html) == (OutgoingEmail.Status.SENT, "", "")
+    assert message.extra_headers["Message-ID"] == email.message_id

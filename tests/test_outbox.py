@@ -1,7 +1,6 @@
 """The outbox (pmo5p/outbox.py): one row per e-mail, one send policy, the sweeper, and every
 kind of e-mail going through it. PostgreSQL: the concurrency test needs real row locks."""
 
-import dataclasses
 import json
 import smtplib
 import subprocess
@@ -44,8 +43,10 @@ def t0():
 
 
 def queued(t0, to="someone@example.org") -> OutgoingEmail:
+    """A row about nothing, of a kind with no hooks: the policy alone (a member invitation's
+    row is cancelled when there is no pending invitation behind it)."""
     with time_machine.travel(t0, tick=False):
-        return outbox.queue(Kind.MEMBER_INVITATION, [to], "member-invitation", {"accept_path": "/x/"})
+        return outbox.queue(Kind.DETRACTOR_ALERT_BATCH, [to], "member-invitation", {"accept_path": "/x/"})
 
 
 class Server:
@@ -161,6 +162,32 @@ def test_after_the_last_attempt_it_is_failed(db, t0, monkeypatch):
     assert email.last_error == "SMTPServerDisconnected: gone"
 
 
+def test_send_again_gives_a_failed_row_a_new_budget_of_retries(db, t0, monkeypatch):
+    """After "send again", a 451 is retried as on a new row, not failed at once; the
+    attempts go on counting (the superseded-send check needs them to)."""
+    email = queued(t0)
+    Server(monkeypatch, *[smtplib.SMTPServerDisconnected("gone")] * outbox.MAX_ATTEMPTS)
+    moment = t0
+    for _ in range(outbox.MAX_ATTEMPTS):
+        with time_machine.travel(moment, tick=False):
+            outbox.send(email.pk)
+        email.refresh_from_db()
+        moment = email.next_attempt_at or moment
+    assert email.status == Status.FAILED
+
+    assert outbox.send_again(email) is True
+    Server(monkeypatch, smtplib.SMTPDataError(451, b"4.3.0 Try again later"))
+    outbox.sweep()
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.QUEUED, outbox.MAX_ATTEMPTS + 1)
+    assert email.next_attempt_at > timezone.now()
+    OutgoingEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())
+    outbox.sweep()
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (Status.SENT, outbox.MAX_ATTEMPTS + 2)
+    assert [message_id_of(m) for m in mail.outbox] == [email.message_id]
+
+
 def test_a_fault_of_ours_fails_at_once_and_is_logged(db, t0, monkeypatch, caplog):
     email = queued(t0)
     Server(monkeypatch, ValueError("a bug"))
@@ -207,14 +234,13 @@ def test_the_sweeper_sends_what_is_due_and_nothing_else(db, t0):
 def test_a_row_that_breaks_does_not_stop_the_sweep(db, t0, monkeypatch, caplog):
     broken = queued(t0, "broken@example.org")
     fine = queued(t0, "fine@example.org")
-    hooks = outbox._hooks[Kind.MEMBER_INVITATION]
 
     def check(email):
         if email.pk == broken.pk:
             raise RuntimeError("a bug of ours")
         return None
 
-    monkeypatch.setitem(outbox._hooks, Kind.MEMBER_INVITATION, dataclasses.replace(hooks, check=check))
+    monkeypatch.setitem(outbox._hooks, Kind.DETRACTOR_ALERT_BATCH, outbox.Hooks(check=check))
     with time_machine.travel(t0 + timedelta(minutes=1), tick=False):
         assert outbox.sweep() == 1
     assert [m.to for m in mail.outbox] == [["fine@example.org"]]
@@ -311,7 +337,7 @@ def test_a_sweep_stops_after_its_time_budget_and_the_next_one_sends_the_rest(db,
 def test_one_sweep_runs_at_a_time(monkeypatch):
     assert connection.vendor == "postgresql"
     for to in ("a@example.org", "b@example.org"):
-        OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=[to], subject="s", text="t")
+        OutgoingEmail.objects.create(kind=Kind.DETRACTOR_ALERT_BATCH, to=[to], subject="s", text="t")
     inside, release = threading.Event(), threading.Event()
     real = EmailBackend.send_messages
 
@@ -341,7 +367,7 @@ def test_one_sweep_runs_at_a_time(monkeypatch):
     assert outcomes == {"first": 2, "second": 0}
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "b@example.org"]
     # The lock went with the first sweep.
-    OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["c@example.org"], subject="s", text="t")
+    OutgoingEmail.objects.create(kind=Kind.DETRACTOR_ALERT_BATCH, to=["c@example.org"], subject="s", text="t")
     try:
         assert outbox.sweep() == 1
     finally:
@@ -355,7 +381,7 @@ def test_one_sweep_runs_at_a_time(monkeypatch):
 def test_two_sends_at_once_send_once(t0, monkeypatch):
     assert connection.vendor == "postgresql"
     # Made directly, without queue()'s wake-up: in autocommit it would send at once.
-    email = OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["a@example.org"], subject="s", text="t")
+    email = OutgoingEmail.objects.create(kind=Kind.DETRACTOR_ALERT_BATCH, to=["a@example.org"], subject="s", text="t")
     inside = threading.Event()
     release = threading.Event()
     real = EmailBackend.send_messages
@@ -396,7 +422,7 @@ def test_an_outcome_whose_recording_fails_once_is_recorded_and_sent_once(t0, mon
     on a new connection, not left "sending" for a second send once the lease ends."""
     assert connection.vendor == "postgresql"
     monkeypatch.setattr(outbox, "FINISH_PAUSE_SECONDS", 0)
-    email = OutgoingEmail.objects.create(kind=Kind.MEMBER_INVITATION, to=["a@example.org"], subject="s", text="t")
+    email = OutgoingEmail.objects.create(kind=Kind.DETRACTOR_ALERT_BATCH, to=["a@example.org"], subject="s", text="t")
     real, calls = outbox._finish, []
 
     def finish(*args):
@@ -498,7 +524,7 @@ def test_an_anonymous_surveys_batched_alert_is_an_outbox_row(world):
     survey, invitations = open_survey(world.pmo, others, anonymous=True)
     for invitation in invitations:
         ResponseFactory(invitation=invitation, nps=1)
-    email = surveys.alert_anonymous_detractors(survey.pk)
+    (email,) = surveys.alert_anonymous_detractors(survey.pk)
     assert (email.kind, email.source, email.to) == (Kind.DETRACTOR_ALERT_BATCH, survey, [world.lead.email])
 
 

@@ -758,7 +758,7 @@ def test_a_task_that_cannot_be_enqueued_does_not_break_send_now(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.build_report, "delay", broker_down)
+    monkeypatch.setattr(tasks.build_report, "apply_async", broker_down)  # what delay() calls too
     with django_capture_on_commit_callbacks(execute=True):
         response = send_now(client_for(world.lead), world)
     report = AgendaReport.objects.get()

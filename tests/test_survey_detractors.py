@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
+from django.urls import reverse
 
 from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail, Role
@@ -75,10 +76,11 @@ def test_without_an_owner_the_leads_are_alerted(world, client, django_capture_on
     MembershipFactory(pmo=world.other_pmo, role=Role.LEAD, user__email="lead2@beta.example")
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
     submit(client, invitation, low_on_product_and_price(survey, 2), django_capture_on_commit_callbacks)
-    (message,) = mail.outbox
-    assert sorted(message.to) == ["lead2@alpha.example", "lead@alpha.example"]
-    assert "Nobody owns this relationship yet" in message.body
-    assert "Fiona Finance" in message.subject
+    # One e-mail each, so that a server refusing one lead cannot hide behind the other's "sent".
+    assert sorted(m.to for m in mail.outbox) == [["lead2@alpha.example"], ["lead@alpha.example"]]
+    for message in mail.outbox:
+        assert "Nobody owns this relationship yet" in message.body
+        assert "Fiona Finance" in message.subject
 
 
 @pytest.mark.parametrize("nps", [7, 8, 10])
@@ -130,18 +132,19 @@ def test_the_periodic_task_counts_anonymous_detractors_once_there_are_enough_res
     submit(client, fiona, low_on_product_and_price(survey, 1), django_capture_on_commit_callbacks)
     run_periodic_tasks()
     run_periodic_tasks()  # a second round, or a second beat, sends nothing more
-    (message,) = mail.outbox
-    assert sorted(message.to) == ["lead2@alpha.example", "lead@alpha.example"]  # the leads, not the owner
-    assert message.subject == '2 new detractor answers to "Quiet" (2 of 3 so far)'
-    assert "Since the last alert, 2 stakeholders answered" in message.body
-    assert "So far: 2 detractors out of 3 responses." in message.body
-    assert "So far: 2 detractors out of 3 responses." in html_text(message.alternatives[0][0])
+    # The leads, not the owner: an e-mail each.
+    assert sorted(m.to for m in mail.outbox) == [["lead2@alpha.example"], ["lead@alpha.example"]]
+    for message in mail.outbox:
+        assert message.subject == '2 new detractor answers to "Quiet" (2 of 3 so far)'
+        assert "Since the last alert, 2 stakeholders answered" in message.body
+        assert "So far: 2 detractors out of 3 responses." in message.body
+        assert "So far: 2 detractors out of 3 responses." in html_text(message.alternatives[0][0])
 
     submit(client, ida, low_on_product_and_price(survey, 0), django_capture_on_commit_callbacks)
     run_periodic_tasks()
     run_periodic_tasks()
-    assert len(mail.outbox) == 2
-    assert mail.outbox[1].subject == '1 new detractor answer to "Quiet" (3 of 4 so far)'
+    assert len(mail.outbox) == 4
+    assert {m.subject for m in mail.outbox[2:]} == {'1 new detractor answer to "Quiet" (3 of 4 so far)'}
     assert set(Response.objects.filter(nps__lte=6).values_list("detractor_alerted_at", flat=True)) != {None}
     assert not Response.objects.filter(nps__lte=6, detractor_alerted_at__isnull=True).exists()
     for message in mail.outbox:
@@ -159,7 +162,7 @@ def test_the_alert_counted_twice_is_queued_and_sent_once(world, quiet):
     assert surveys.alert_anonymous_detractors(survey.pk) is not None
     assert surveys.alert_anonymous_detractors(survey.pk) is None  # nothing new
     settle()
-    assert len(mail.outbox) == 1
+    assert sorted(m.to for m in mail.outbox) == [["lead2@alpha.example"], ["lead@alpha.example"]]
 
 
 def test_a_survey_that_closes_with_too_few_responses_alerts_nobody(world, quiet):
@@ -185,17 +188,20 @@ def test_a_batched_alert_that_fails_for_now_is_retried_from_its_row(world, quiet
     monkeypatch.setattr(EmailBackend, "send_messages", refuse)
     run_periodic_tasks()
     assert mail.outbox == []
-    (alert,) = OutgoingEmail.objects.all()
-    assert (alert.kind, alert.status, alert.attempts) == ("detractor_alert_batch", "queued", 1)
-    assert alert.last_error == "SMTPServerDisconnected: down"
+    alerts = list(OutgoingEmail.objects.all())  # one per lead
+    assert len(alerts) == 2
+    for alert in alerts:
+        assert (alert.kind, alert.status, alert.attempts) == ("detractor_alert_batch", "queued", 1)
+        assert alert.last_error == "SMTPServerDisconnected: down"
     # Counted in this alert: the next round does not count them again.
     assert not Response.objects.filter(detractor_alerted_at__isnull=True).exists()
 
     monkeypatch.setattr(EmailBackend, "send_messages", real)
     settle()
-    (message,) = mail.outbox
-    assert message.subject == '3 new detractor answers to "Quiet" (3 of 3 so far)'
-    assert message.message()["Message-ID"] == alert.message_id
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert message.subject == '3 new detractor answers to "Quiet" (3 of 3 so far)'
+    assert {m.message()["Message-ID"] for m in mail.outbox} == {alert.message_id for alert in alerts}
 
 
 def test_named_surveys_are_alerted_at_once_and_not_again_by_the_periodic_task(
@@ -222,3 +228,97 @@ def test_a_failing_alert_does_not_spoil_the_stakeholders_thank_you(
     page = submit(client, invitation, low_on_product_and_price(survey, 0), django_capture_on_commit_callbacks)
     assert "Thank you" in page.content.decode()
     assert Response.objects.get(invitation=invitation).nps == 0
+
+
+# One row per recipient: a server that refuses one lead ----------------------------------------
+
+
+class _RefusesOnce:
+    """An aiosmtpd handler that answers RCPT TO with a 451 for these addresses the first time,
+    and accepts the rest: what a real server does to one mailbox of several."""
+
+    def __init__(self, refuse: set[str]):
+        self.refuse = set(refuse)
+        self.received: list[list[str]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
+        if address in self.refuse:
+            self.refuse.discard(address)
+            return "451 4.2.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(list(envelope.rcpt_tos))
+        return "250 2.0.0 Accepted"
+
+
+@pytest.fixture
+def refusing_server(settings):
+    """A real SMTP server on 127.0.0.1, sent to by Django's SMTP backend (smtplib)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.service_fixtures import _free_port
+
+    handler = _RefusesOnce(set())
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), ready_timeout=10)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def test_each_lead_has_an_alert_of_their_own_and_one_refused_is_retried_alone(
+    world, refusing_server, client_for, django_capture_on_commit_callbacks
+):
+    second = MembershipFactory(pmo=world.pmo, role=Role.LEAD, user__email="second@alpha.example").user
+    refusing_server.refuse = {second.email}
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    with django_capture_on_commit_callbacks(execute=True):
+        surveys.submit(invitation, values={}, nps=2, comment="")
+
+    rows = {row.to[0]: row for row in OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.DETRACTOR_ALERT)}
+    assert sorted(rows) == sorted([world.lead.email, second.email])
+    assert all(len(row.to) == 1 for row in rows.values())
+    assert rows[world.lead.email].message_id != rows[second.email].message_id
+    assert rows[world.lead.email].status == OutgoingEmail.Status.SENT
+    refused = rows[second.email]
+    assert (refused.status, refused.attempts) == (OutgoingEmail.Status.QUEUED, 1)
+    assert "451" in refused.last_error
+    page_url = reverse("survey_detail", kwargs={"slug": world.pmo.slug, "survey_id": survey.pk})
+    assert refusing_server.received == [[world.lead.email]]
+    page = client_for(world.lead).get(page_url).content.decode()
+    assert "1 sent · 1 on the way · 0 failed" in page
+
+    settle()
+    assert sorted(refusing_server.received) == sorted([[world.lead.email], [second.email]])
+    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {OutgoingEmail.Status.SENT}
+    page = client_for(world.lead).get(page_url).content.decode()
+    assert "2 sent · 0 on the way · 0 failed" in page
+
+
+def test_an_anonymous_batch_is_a_row_per_lead_and_counts_each_answer_once(world, quiet):
+    survey, invitations = quiet  # two leads: world.lead and lead2
+    for invitation in invitations[:3]:
+        ResponseFactory(invitation=invitation, nps=2)
+    rows = surveys.alert_anonymous_detractors(survey.pk)
+    assert sorted(row.to[0] for row in rows) == sorted([world.lead.email, "lead2@alpha.example"])
+    assert len({row.message_id for row in rows}) == 2
+    assert len(set(Response.objects.filter(nps__lte=6).values_list("detractor_alerted_at", flat=True))) == 1
+    assert surveys.alert_anonymous_detractors(survey.pk) is None
+    settle()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([world.lead.email, "lead2@alpha.example"])
+    assert mail.outbox[0].subject == mail.outbox[1].subject
+
+
+def test_the_outbox_refuses_a_row_for_several_recipients(db):
+    from pmo5p import outbox
+
+    with pytest.raises(ValueError, match="one recipient"):
+        outbox.queue(OutgoingEmail.Kind.MEMBER_INVITATION, ["a@x.example", "b@x.example"], "member-invitation", {})
+    assert not OutgoingEmail.objects.exists()

@@ -298,3 +298,42 @@ def test_with_the_projects_eager_settings_a_failed_send_breaks_neither_the_launc
     fiona = Invitation.objects.get(stakeholder=world.stakeholder)
     assert fiona.send_attempts >= 1 and "SMTPRecipientsRefused" in fiona.last_error
     assert fiona.sent_at is None
+
+
+@pytest.fixture
+def dead_broker(monkeypatch):
+    """Celery publishing for real (not eagerly) to a Redis port nobody listens on."""
+    from pmo5p.celery import app
+    from tests.service_fixtures import _free_port
+
+    before = {"task_always_eager": app.conf.task_always_eager, "broker_url": app.conf.broker_url}
+    app.conf.update(task_always_eager=False, broker_url=f"redis://127.0.0.1:{_free_port()}/0")
+    monkeypatch.setattr(app, "_pool", None)  # the pools connect to the URL above from now on
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    yield
+    app.conf.update(before)
+
+
+def test_a_launch_with_the_broker_down_answers_at_once_and_leaves_the_emails_to_the_sweeper(
+    world, client_for, dead_broker, django_capture_on_commit_callbacks
+):
+    """Each wake-up that cannot be published waits for the broker; one per invitation
+    would hold the request past gunicorn's timeout. After the first failure, the commit's
+    other wake-ups are skipped: the rows are there, and the sweeper sends them."""
+    import time
+
+    for n in range(40):
+        StakeholderFactory(pmo=world.pmo, segment=world.segment, email=f"s{n}@corp.example")
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
+    survey.target_segments.add(world.segment)
+    started = time.monotonic()
+    response = launch_by_post(client_for(world.lead), survey, django_capture_on_commit_callbacks)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302
+    assert elapsed < 3, f"the launch took {elapsed:.1f} s"
+    from pmo5p.models import OutgoingEmail
+
+    rows = OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.SURVEY_INVITATION)
+    assert rows.count() == 41  # the 40 and Fiona
+    assert set(rows.values_list("status", "attempts")) == {("queued", 0)}
+    assert mail.outbox == []

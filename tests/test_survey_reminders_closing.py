@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.utils import timezone
 
 from pmo5p import outbox
 from pmo5p.models import OutgoingEmail
@@ -232,3 +233,63 @@ def test_the_detail_page_of_a_closed_survey(world, client_for):
     page = client_for(world.lead).get(survey_url("survey_detail", survey))
     assert "Closed on 20 May 2026" in page.content.decode()
     assert survey_url("survey_close", survey) not in page.content.decode()
+
+
+def test_an_invitation_waiting_for_a_retry_when_the_survey_closes_shows_not_needed(
+    world, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from django.core.mail.backends.locmem import EmailBackend
+
+    def busy(backend, messages):
+        raise smtplib.SMTPDataError(451, b"4.3.0 Try again later")
+
+    monkeypatch.setattr(EmailBackend, "send_messages", busy)
+    survey = SurveyFactory(pmo=world.pmo, created_by=world.lead)
+    survey.target_segments.clear()
+    survey.target_stakeholders.add(world.stakeholder)
+    with django_capture_on_commit_callbacks(execute=True):
+        surveys.launch(survey)
+    page = client_for(world.lead).get(survey_url("survey_detail", survey)).content.decode()
+    assert "Queued, retrying (1 attempt" in page
+
+    surveys.close(survey)
+    OutgoingEmail.objects.update(next_attempt_at=timezone.now())
+    outbox.sweep()
+    (email,) = OutgoingEmail.objects.all()
+    assert email.status == OutgoingEmail.Status.CANCELLED
+    invitation = Invitation.objects.get(survey=survey)
+    assert (invitation.send_status, invitation.last_error) == (Invitation.SendStatus.CANCELLED, "")
+    page = client_for(world.lead).get(survey_url("survey_detail", survey)).content.decode()
+    assert "Not needed (the survey closed before it went out)" in page
+    assert "Queued" not in page and "retrying" not in page
+    assert mail.outbox == []
+
+
+def test_the_migration_marks_the_invitations_whose_email_was_cancelled_already(world):
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+
+    survey, (cancelled, waiting) = open_survey(
+        world.pmo, [world.stakeholder, StakeholderFactory(pmo=world.pmo, email="cat@corp.example")]
+    )
+    Invitation.objects.update(send_status="pending", sent_at=None, send_attempts=1, last_error="451 later")
+    source_type = ContentType.objects.get_for_model(Invitation)
+    for invitation, status in ((cancelled, "cancelled"), (waiting, "queued")):
+        OutgoingEmail.objects.create(
+            kind=OutgoingEmail.Kind.SURVEY_INVITATION,
+            to=[invitation.email],
+            subject="s",
+            text="t",
+            status=status,
+            source_type=source_type,
+            source_id=invitation.pk,
+        )
+    import_module("stakeholders.migrations.0008_invitation_send_status_not_needed").mark_cancelled(apps, None)
+    cancelled.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (cancelled.send_status, cancelled.last_error) == ("cancelled", "")
+    assert (waiting.send_status, waiting.last_error) == ("pending", "451 later")

@@ -18,7 +18,7 @@ from tests.survey_helpers import open_survey
 def test_a_detractor_alert_sent_twice_is_sent_once(world):
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder], sent_at=timezone.now())
     response = ResponseFactory(invitation=invitation, nps=3)
-    email = survey_emails.queue_detractor_alert(response)
+    (email,) = survey_emails.queue_detractor_alert(response)
     mail.outbox.clear()
 
     assert outbox.send(email.pk) == "sent"

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         ("agenda", "0003_action_action_suggestion_adopted_once"),
         # The data step runs the app's own code, which reads every column of Pmo as it is now
         # (the currency included): it must come after the last migration of pmo5p that it reads.
-        ("pmo5p", "0007_pmo_currency"),
+        ("pmo5p", "0008_outgoing_email_budget_start"),
         ("stakeholders", "0007_survey_emails_into_the_outbox"),
     ]
 

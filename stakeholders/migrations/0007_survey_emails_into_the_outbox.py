@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
         ("stakeholders", "0006_anonymous_detractors_of_closed_surveys_alerted"),
         # The data step runs the app's own code, which reads every column of Pmo as it is now
         # (the currency included): it must come after the last migration of pmo5p that it reads.
-        ("pmo5p", "0007_pmo_currency"),
+        ("pmo5p", "0008_outgoing_email_budget_start"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 

@@ -115,6 +115,8 @@ class Invitation(models.Model):
         PENDING = "pending", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # Its e-mail was cancelled: the survey closed before its turn came.
+        CANCELLED = "cancelled", "Not needed"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="invitations")

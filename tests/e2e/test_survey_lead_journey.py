@@ -215,7 +215,7 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
 
     # Ann scores the PMO 3: her detractor alert to the lead fails for good; the lead sends it again.
     ann = survey.invitations.get(email="ann@corp.example")
-    alert = survey_emails.queue_detractor_alert(ResponseFactory(invitation=ann, nps=3))
+    (alert,) = survey_emails.queue_detractor_alert(ResponseFactory(invitation=ann, nps=3))
     OutgoingEmail.objects.filter(pk=alert.pk).update(
         status=OutgoingEmail.Status.FAILED, sent_at=None, attempts=1, last_error="550 5.7.1 Relaying denied"
     )
