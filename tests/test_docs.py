@@ -182,7 +182,8 @@ def test_nothing_cites_notes_outside_the_repository():
             if path == Path(__file__).resolve():
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
-            for needle in ("design.md", "../shared"):
+            # Spelt in pieces, so that this file does not cite them itself.
+            for needle in ("design" + ".md", ".." + "/shared"):
                 if needle in text:
                     cited.append(f"{path.relative_to(ROOT)}: {needle}")
     assert not cited, "\n".join(cited)
