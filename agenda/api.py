@@ -6,10 +6,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import decorators, mixins, serializers, viewsets
 
-from agenda import assessments, plan, report_figures, reports
+from agenda.assessments import services as assessments
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from agenda.models.plan import ActionStatus
 from agenda.models.reports import ReportStatus
+from agenda.plan import services as plan
+from agenda.reports import services as reports
+from agenda.reports import snapshot as report_figures
 from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, pmo_scoped
 from pmo5p.domain import Element
 from stakeholders.api import MemberEmailField, PmoModelViewSet, PmoRelatedField
@@ -154,7 +157,7 @@ class ActionViewSet(PmoModelViewSet):
 
 class ReportSerializer(serializers.ModelSerializer):
     figures = serializers.SerializerMethodField(
-        help_text="What the report says, in the current schema (agenda/report_figures.py) whatever version it was "
+        help_text="What the report says, in the current schema (agenda/reports/snapshot.py) whatever version it was "
         "stored in; numbers unrounded. Null until the report is built."
     )
 

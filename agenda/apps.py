@@ -6,8 +6,9 @@ class AgendaConfig(AppConfig):
     verbose_name = "Assessments, insights and the marketing agenda"
 
     def ready(self):
-        from agenda import reports, signals  # noqa: F401 (connect the receivers, register the report e-mail)
-        from agenda.timeline import maturity_entries
+        from agenda import signals  # noqa: F401 (connects the receivers)
+        from agenda.assessments.timeline import maturity_entries
+        from agenda.reports import services  # noqa: F401 (registers the report e-mail with the outbox)
         from stakeholders import timeline
 
         timeline.register(maturity_entries)

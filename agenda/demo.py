@@ -8,19 +8,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, SelfAssessment
-from agenda.reports import reschedule
+from agenda.reports.services import reschedule
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders import surveys
 from stakeholders.models import (
     Answer,
     Interaction,
-    Invitation,
     QuestionKind,
     Response,
     Segment,
     Stakeholder,
+    SurveyInvitation,
     SurveyStatus,
 )
+from stakeholders.surveys import lifecycle as surveys
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "pmo5p-demo"  # noqa: S105 (printed by `make run` for the local demo)
@@ -224,11 +224,11 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
     survey.target_segments.set(pmo.segments.all())
     invitations = []
     for stakeholder in audience:
-        invitation = Invitation.new(survey, stakeholder)
-        invitation.send_status = Invitation.SendStatus.SENT
+        invitation = SurveyInvitation.new(survey, stakeholder)
+        invitation.send_status = SurveyInvitation.SendStatus.SENT
         invitation.sent_at = launched + timedelta(minutes=rng.randint(1, 30))
         invitations.append(invitation)
-    Invitation.objects.bulk_create(invitations)
+    SurveyInvitation.objects.bulk_create(invitations)
 
     questions = list(survey.questions.filter(kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]))
     answers = []
@@ -263,7 +263,7 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
                 value = _rating(rng, IMPORTANCE_PROFILE[question.element])
             answers.append(Answer(response=response, question=question, value=value))
     Answer.objects.bulk_create(answers)
-    Invitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
+    SurveyInvitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
 
 
 SELF_RATINGS = {

@@ -11,7 +11,7 @@ only), the hashes of member-invitation tokens, the seeds and hashes of survey li
 (either would open a survey as the stakeholder), and the answers a stakeholder saved
 on the survey form but never sent (an invitation's draft, and when it was saved):
 only a submitted response is an answer. Anonymous surveys stay anonymous
-(stakeholders.anonymity): their responses are exported without the invitation they
+(stakeholders.surveys.anonymity): their responses are exported without the invitation they
 came from, without a time, without a segment of fewer than MIN_GROUP_SIZE responses,
 and in no order of arrival: their ids, which the database hands out in that order,
 are replaced by references drawn for this export, which link a response to its
@@ -37,19 +37,19 @@ from django.utils import timezone
 
 from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
 from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo
-from stakeholders.anonymity import ANSWER_STATE_FIELDS
 from stakeholders.models import (
     Answer,
     ImportJob,
     Interaction,
-    Invitation,
     Question,
     Response,
     Segment,
     Stakeholder,
     Survey,
+    SurveyInvitation,
 )
 from stakeholders.spreadsheets import CsvWriter
+from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
 
 CHUNK = 2000
 SPOOL_BYTES = 20 * 1024 * 1024
@@ -142,8 +142,8 @@ EXPORTS = [
     ),
     ModelExport(Question, lambda pmo: Question.objects.filter(survey__pmo=pmo)),
     ModelExport(
-        Invitation,
-        lambda pmo: Invitation.objects.filter(survey__pmo=pmo),
+        SurveyInvitation,
+        lambda pmo: SurveyInvitation.objects.filter(survey__pmo=pmo),
         exclude=("token_seed", "token_hash", "draft_answers", "draft_saved_at"),
         adjust=_anonymous_invitation,
     ),
@@ -174,12 +174,12 @@ EXPORTS = [
     ModelExport(ReportDelivery, lambda pmo: ReportDelivery.objects.filter(report__pmo=pmo)),
     # The e-mails and how they fared, without their bodies: those hold links that open a
     # survey or a membership. An anonymous survey's reminders are left out: they went only
-    # to those who had not answered (stakeholders/anonymity.py).
+    # to those who had not answered (stakeholders/surveys/anonymity.py).
     ModelExport(
         OutgoingEmail,
         lambda pmo: OutgoingEmail.objects.filter(pmo=pmo).exclude(
             kind=OutgoingEmail.Kind.SURVEY_REMINDER,
-            source_id__in=Invitation.objects.filter(survey__anonymous=True).values("pk"),
+            source_id__in=SurveyInvitation.objects.filter(survey__anonymous=True).values("pk"),
         ),
         exclude=("text", "html"),
     ),

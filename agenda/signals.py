@@ -8,7 +8,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from agenda.models import ReportSchedule
-from agenda.reports import reschedule
+from agenda.reports.services import reschedule
 from pmo5p.models import Pmo
 
 

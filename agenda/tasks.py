@@ -1,5 +1,5 @@
-"""Celery tasks of the agenda report. Each takes ids and calls agenda.reports, which
-holds the logic; each is safe to run twice (see agenda/reports.py). The e-mails go
+"""Celery tasks of the agenda report. Each takes ids and calls agenda.reports.services, which
+holds the logic; each is safe to run twice (see agenda/reports/services.py). The e-mails go
 through the outbox (pmo5p/outbox.py), which sends and retries them."""
 
 import logging
@@ -8,9 +8,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from agenda import reports
 from agenda.models import AgendaReport
 from agenda.models.reports import ReportStatus
+from agenda.reports import services as reports
 from pmo5p.outbox import backoff
 
 logger = logging.getLogger(__name__)

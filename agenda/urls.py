@@ -1,13 +1,16 @@
 from django.urls import path
 
-from agenda import exports, plan_views, report_views, views
+from agenda import dashboard, exports
+from agenda.assessments import views as assessment_views
+from agenda.plan import views as plan_views
+from agenda.reports import views as report_views
 from stakeholders.spreadsheets import FORMATS
 
 urlpatterns = [
-    path("", views.dashboard, name="pmo_home"),
-    path("assessments/", views.assessments_page, name="assessments"),
-    path("assessments/self/new/", views.self_assessment_new, name="self_assessment_new"),
-    path("assessments/maturity/<int:stakeholder_id>/new/", views.maturity_new, name="maturity_new"),
+    path("", dashboard.dashboard, name="pmo_home"),
+    path("assessments/", assessment_views.assessments_page, name="assessments"),
+    path("assessments/self/new/", assessment_views.self_assessment_new, name="self_assessment_new"),
+    path("assessments/maturity/<int:stakeholder_id>/new/", assessment_views.maturity_new, name="maturity_new"),
     path("agenda/", plan_views.action_list, name="action_list"),
     path("agenda/new/", plan_views.action_create, name="action_create"),
     path("agenda/<int:action_id>/edit/", plan_views.action_edit, name="action_edit"),

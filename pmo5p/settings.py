@@ -237,7 +237,7 @@ if DEFAULT_CURRENCY not in CURRENCIES:
 SITE_URL = environ.Env().str("PMO5P_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 MEMBER_INVITATION_DAYS = env_int("PMO5P_MEMBER_INVITATION_DAYS", 7, minimum=1)
 STAKEHOLDERS_PER_PAGE = 25
-# The agenda report's PDF is drawn in a child process within these limits (agenda/pdf.py);
+# The agenda report's PDF is drawn in a child process within these limits (agenda/reports/pdf.py);
 # a report over either fails to build, at once. The memory is the child's whole address
 # space, of which Python, Django and WeasyPrint take about 150 MB before any drawing.
 PDF_TIMEOUT_SECONDS = env_int("PMO5P_PDF_TIMEOUT_SECONDS", 120, minimum=1)
@@ -282,7 +282,7 @@ FILE_UPLOAD_HANDLERS = [
 SURVEY_TOKEN_KEY = environ.Env().str("PMO5P_SURVEY_TOKEN_KEY", default="") or f"survey-links:{SECRET_KEY}"
 # Requests per client address to the public survey pages (django-ratelimit syntax).
 SURVEY_RATE_LIMIT = env_rate("PMO5P_SURVEY_RATE_LIMIT", "120/m")
-RATELIMIT_VIEW = "stakeholders.public_views.rate_limited"
+RATELIMIT_VIEW = "stakeholders.surveys.public_views.rate_limited"
 # The "ip" key of every rate limit is the client address as pmo5p.client works it out
 # (IPv6 addresses are grouped by /64, django-ratelimit's default).
 RATELIMIT_IP_META_KEY = "pmo5p.client.client_address"

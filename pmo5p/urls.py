@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from pmo5p import views
 from pmo5p.forms import EmailAuthenticationForm, PasswordResetForm
-from stakeholders import public_views
+from stakeholders.surveys import public_views
 
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
@@ -36,7 +36,7 @@ pmo = [
         name="member_invitation_resend",
     ),
     path("stakeholders/", include("stakeholders.urls")),
-    path("surveys/", include("stakeholders.survey_urls")),
+    path("surveys/", include("stakeholders.surveys.urls")),
     path("", include("agenda.urls")),
 ]
 

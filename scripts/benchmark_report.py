@@ -66,8 +66,9 @@ def run(args, migrate_seconds: float) -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from agenda import report_figures, reports
     from agenda.models import AgendaReport
+    from agenda.reports import services as reports
+    from agenda.reports import snapshot as report_figures
     from pmo5p.models import Membership, Pmo, Role, User
     from stakeholders.models import Answer, Response
     from tests.large_pmo import build_large_pmo

@@ -3,18 +3,18 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import F, OrderBy
 from django.db.models.constants import LOOKUP_SEP
 
-from stakeholders.anonymity import ANSWER_STATE_FIELDS
 from stakeholders.models import (
     Answer,
     ImportJob,
     Interaction,
-    Invitation,
     Question,
     Response,
     Segment,
     Stakeholder,
     Survey,
+    SurveyInvitation,
 )
+from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
 
 
 @admin.register(Segment)
@@ -58,7 +58,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 # Staff who are not superusers may be given these pages. For an anonymous survey they
 # show them, as the PMO's own pages do, nothing that says who answered: invitations
-# without their answer state (stakeholders.anonymity), and no response or answer at all,
+# without their answer state (stakeholders.surveys.anonymity), and no response or answer at all,
 # whose ids, in every admin link, follow the order answers came in. Superusers run the
 # site and can read the database anyway.
 HIDDEN = "hidden (anonymous)"
@@ -89,7 +89,7 @@ def _ordering_path(term) -> str:
     return term if isinstance(term, str) else ""
 
 
-@admin.register(Invitation)
+@admin.register(SurveyInvitation)
 class InvitationAdmin(admin.ModelAdmin):
     list_display = ["stakeholder", "survey", "send_status", "sent_at", "reminded_at", "responded_at", "send_attempts"]
     list_filter = ["send_status"]

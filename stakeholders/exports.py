@@ -16,8 +16,8 @@ from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from pmo5p.domain import Element
-from stakeholders import anonymity
 from stakeholders.models import Answer, Interaction, Question, QuestionKind, Response, Stakeholder, Survey
+from stakeholders.surveys import anonymity
 
 CHUNK = 2000
 
@@ -128,7 +128,7 @@ def response_table(pmo, survey=None):
     element and text share a column across surveys (the standard questionnaire gives
     one set of columns), and the rows of anonymous surveys leave the identity blank.
     Anonymous rows have no time either, come in an order of their content alone
-    (stakeholders.anonymity), and leave out a segment with fewer than MIN_GROUP_SIZE
+    (stakeholders.surveys.anonymity), and leave out a segment with fewer than MIN_GROUP_SIZE
     responses: each could point at a person.
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))

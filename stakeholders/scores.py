@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, QuerySet
 
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Invitation, QuestionKind, Response
+from stakeholders.models import Answer, QuestionKind, Response, SurveyInvitation
 
 
 def score(mean_rating: float | None) -> float | None:
@@ -98,10 +98,10 @@ class Participation:
 
 
 def participation(survey) -> Participation:
-    totals = Invitation.objects.filter(survey=survey).aggregate(
+    totals = SurveyInvitation.objects.filter(survey=survey).aggregate(
         invited=Count("id"),
         sent=Count("id", filter=Q(sent_at__isnull=False)),
-        failed=Count("id", filter=Q(send_status=Invitation.SendStatus.FAILED)),
+        failed=Count("id", filter=Q(send_status=SurveyInvitation.SendStatus.FAILED)),
         responses=Count("response"),
     )
     return Participation(**totals)
@@ -137,7 +137,7 @@ def segment_breakdown(survey) -> list[SegmentRow]:
     """
     minimum = settings.MIN_GROUP_SIZE
     invited = (
-        Invitation.objects.filter(survey=survey)
+        SurveyInvitation.objects.filter(survey=survey)
         .values_list("stakeholder__segment_id", "stakeholder__segment__name")
         .distinct()
         .order_by()

@@ -1,10 +1,10 @@
 """Celery tasks of the survey path. Each calls the plain functions that hold the logic
-(stakeholders/surveys.py); each is safe to run twice. Their e-mails are queued in the
-outbox (stakeholders/survey_emails.py, pmo5p/outbox.py), which sends and retries them."""
+(stakeholders/surveys/lifecycle.py); each is safe to run twice. Their e-mails are queued in the
+outbox (stakeholders/surveys/emails.py, pmo5p/outbox.py), which sends and retries them."""
 
 from celery import shared_task
 
-from stakeholders import surveys
+from stakeholders.surveys import lifecycle as surveys
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -13,12 +13,12 @@ from pathlib import Path
 from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Response, Segment, Stakeholder, Survey
 from tests.factories import (
-    InvitationFactory,
     MaturityRecordFactory,
     ResponseFactory,
     SegmentFactory,
     StakeholderFactory,
     SurveyFactory,
+    SurveyInvitationFactory,
 )
 
 P, E, C, PE, PR = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
@@ -99,7 +99,7 @@ def known_survey(world, *, closed_at=datetime(2026, 10, 20, 12, tzinfo=UTC), tit
         respond_per_element(survey, person, FINANCE_RATINGS, nps=nps)
     for person, nps in zip(it_people, (8, 7, None), strict=True):
         respond_per_element(survey, person, IT_RATINGS, nps=nps)
-    InvitationFactory(survey=survey, stakeholder=world.stakeholder, sent=True)  # Fiona: invited, no answer
+    SurveyInvitationFactory(survey=survey, stakeholder=world.stakeholder, sent=True)  # Fiona: invited, no answer
     return KnownSurvey(survey, it, finance_people, it_people)
 
 

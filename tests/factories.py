@@ -6,8 +6,17 @@ from django.utils import timezone
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder, Survey, SurveyStatus
-from stakeholders.surveys import create_survey
+from stakeholders.models import (
+    Answer,
+    QuestionKind,
+    Response,
+    Segment,
+    Stakeholder,
+    Survey,
+    SurveyInvitation,
+    SurveyStatus,
+)
+from stakeholders.surveys.lifecycle import create_survey
 
 PASSWORD = "correct-horse-battery"
 
@@ -109,12 +118,12 @@ class SurveyFactory(factory.django.DjangoModelFactory):
         return survey
 
 
-class InvitationFactory(factory.django.DjangoModelFactory):
+class SurveyInvitationFactory(factory.django.DjangoModelFactory):
     """An invitation with a real token (Invitation.new): not sent unless `sent_at` is given,
     or `sent` (sent when the survey was launched)."""
 
     class Meta:
-        model = Invitation
+        model = SurveyInvitation
 
     class Params:
         sent = factory.Trait(sent_at=factory.SelfAttribute("survey.launched_at"))
@@ -122,7 +131,7 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     survey = factory.SubFactory(SurveyFactory, open=True)
     stakeholder = factory.SubFactory(StakeholderFactory, pmo=factory.SelfAttribute("..survey.pmo"))
     sent_at = None
-    send_status = factory.Maybe("sent_at", Invitation.SendStatus.SENT, Invitation.SendStatus.PENDING)
+    send_status = factory.Maybe("sent_at", SurveyInvitation.SendStatus.SENT, SurveyInvitation.SendStatus.PENDING)
 
     @classmethod
     def _create(cls, model_class, *, survey, stakeholder, **fields):
@@ -152,7 +161,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     # Each defaults to the other's: one of the two is given.
     survey = factory.LazyAttribute(lambda o: o.invitation.survey)
     invitation = factory.LazyAttribute(
-        lambda o: InvitationFactory(
+        lambda o: SurveyInvitationFactory(
             survey=o.survey, sent=True, **({"stakeholder": o.stakeholder} if o.stakeholder else {})
         )
     )
@@ -182,7 +191,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
             answers.append(Answer(response=response, question=question, value=value))
         Answer.objects.bulk_create(answers)
         invitation = response.invitation
-        Invitation.objects.filter(pk=invitation.pk).update(responded_at=response.submitted_at)
+        SurveyInvitation.objects.filter(pk=invitation.pk).update(responded_at=response.submitted_at)
         invitation.refresh_from_db()
         return response
 

@@ -13,12 +13,12 @@ import pytest
 from pmo5p.domain import Element
 from stakeholders.models import Stakeholder, Survey, SurveyStatus
 from tests.factories import (
-    InvitationFactory,
     MaturityRecordFactory,
     ResponseFactory,
     SegmentFactory,
     SelfAssessmentFactory,
     StakeholderFactory,
+    SurveyInvitationFactory,
     every,
 )
 from tests.insight_fixtures import PE, PR, C, E, P, at, build_survey
@@ -127,9 +127,9 @@ def known(world) -> KnownPmo:
         importance={P: 3, E: 3, PE: 2, PR: 1},
         submitted_at=at(on),
     )
-    InvitationFactory(survey=autumn, stakeholder=s["Fiona"], sent=True)
-    InvitationFactory(survey=autumn, stakeholder=s["Gus"], sent=True)
-    InvitationFactory(survey=autumn, stakeholder=s["Hal"])
+    SurveyInvitationFactory(survey=autumn, stakeholder=s["Fiona"], sent=True)
+    SurveyInvitationFactory(survey=autumn, stakeholder=s["Gus"], sent=True)
+    SurveyInvitationFactory(survey=autumn, stakeholder=s["Hal"])
 
     # Gus's newer answer to an anonymous survey is never tied to him: were it, 100 → 0.
     anonymous = build_survey(pmo, lead, "Anonymous pulse", status=SurveyStatus.OPEN, anonymous=True)

@@ -10,8 +10,17 @@ from datetime import UTC, date, datetime, timedelta
 
 from agenda.models import Action, Incident, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, Problem
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder, Survey, SurveyStatus
-from stakeholders.surveys import create_survey
+from stakeholders.models import (
+    Answer,
+    QuestionKind,
+    Response,
+    Segment,
+    Stakeholder,
+    Survey,
+    SurveyInvitation,
+    SurveyStatus,
+)
+from stakeholders.surveys.lifecycle import create_survey
 
 SEGMENT_NAMES = ["Executive sponsors", "Finance", "IT", "Operations", "HR", "Project managers"]
 
@@ -45,11 +54,11 @@ def build_large_pmo(pmo, author, *, stakeholders: int, answers: int, today: date
     questions = [q for q in survey.questions.all() if q.kind in (QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE)]
     invitations = []
     for person in people:
-        invitation = Invitation.new(survey, person)
+        invitation = SurveyInvitation.new(survey, person)
         invitation.sent_at = launched
-        invitation.send_status = Invitation.SendStatus.SENT
+        invitation.send_status = SurveyInvitation.SendStatus.SENT
         invitations.append(invitation)
-    Invitation.objects.bulk_create(invitations, batch_size=2000)
+    SurveyInvitation.objects.bulk_create(invitations, batch_size=2000)
     responders = invitations[: max(1, -(-answers // len(questions)))]  # at least `answers` answers
     responses = Response.objects.bulk_create(
         (

@@ -9,18 +9,18 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from stakeholders.models import Invitation, Question, QuestionKind, Survey
-from tests.factories import InvitationFactory, SurveyFactory
+from stakeholders.models import Question, QuestionKind, Survey, SurveyInvitation
+from tests.factories import SurveyFactory, SurveyInvitationFactory
 
 
 def survey_url(name, survey, **kwargs):
     return reverse(name, kwargs={"slug": survey.pmo.slug, "survey_id": survey.pk, **kwargs})
 
 
-def open_survey(pmo, stakeholders, *, sent_at=None, user=None, **kwargs) -> tuple[Survey, list[Invitation]]:
+def open_survey(pmo, stakeholders, *, sent_at=None, user=None, **kwargs) -> tuple[Survey, list[SurveyInvitation]]:
     """A launched survey whose invitations went out at `sent_at` (default: now), made without e-mail."""
     survey = SurveyFactory(pmo=pmo, created_by=user, open=True, launched_at=sent_at or timezone.now(), **kwargs)
-    return survey, [InvitationFactory(survey=survey, stakeholder=s, sent=True) for s in stakeholders]
+    return survey, [SurveyInvitationFactory(survey=survey, stakeholder=s, sent=True) for s in stakeholders]
 
 
 def questions(survey, kind=None, element=None) -> list[Question]:

@@ -9,8 +9,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from agenda import suggestions as suggestion_module
 from agenda.models import Action, ActionStatus, Incident
+from agenda.plan import suggestions as suggestion_module
 from pmo5p.domain import Element, Problem
 from pmo5p.models import Membership
 from tests.agenda_data import KNOWN_PRIORITY, KNOWN_RANKING, at_risk_person, known_survey
@@ -755,7 +755,7 @@ def test_suggestion_adopt_is_post_only(world, client_for):
 
 
 def test_every_element_and_quadrant_has_templates():
-    from agenda.insights import IpaQuadrant
+    from agenda.figures.insights import IpaQuadrant
 
     for element in Element:
         for quadrant in IpaQuadrant:

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Segment, Stakeholder
+from stakeholders.models import Answer, QuestionKind, Response, Segment, Stakeholder, SurveyInvitation
 from tests.factories import SurveyFactory
 
 # Measured: 24 (all segments) and 27 (a segment shown); the session, user, membership,
@@ -73,10 +73,12 @@ def build(world, stakeholder_count: int):
     invitations = []
     for survey in surveys:
         for pk, _ in stakeholders:
-            invitation = Invitation(survey=survey, stakeholder_id=pk, email="x@corp.example", sent_at=survey.created_at)
+            invitation = SurveyInvitation(
+                survey=survey, stakeholder_id=pk, email="x@corp.example", sent_at=survey.created_at
+            )
             invitation.token_hash = f"{survey.pk}-{pk}"  # unique; these links are never opened
             invitations.append(invitation)
-    invitations = Invitation.objects.bulk_create(invitations, batch_size=BATCH)
+    invitations = SurveyInvitation.objects.bulk_create(invitations, batch_size=BATCH)
     by_survey = {survey.pk: [i for i in invitations if i.survey_id == survey.pk] for survey in surveys}
     segment_of = dict(stakeholders)
 

@@ -23,7 +23,7 @@ from agenda.models import Action, AgendaReport, Incident, ReportDelivery, Report
 from pmo5p.domain import Element
 from pmo5p.models import MemberInvitation, Pmo, User
 from pmo5p.services import invite_member
-from stakeholders.models import ImportJob, Interaction, Invitation, make_token
+from stakeholders.models import ImportJob, Interaction, SurveyInvitation, make_token
 from tests.factories import MaturityRecordFactory, ResponseFactory, SelfAssessmentFactory, StakeholderFactory
 from tests.survey_helpers import open_survey
 
@@ -243,7 +243,7 @@ def test_no_password_token_hash_or_seed_is_in_the_zip(full, client_for):
     for user in User.objects.all():
         secrets.add(user.password)
     secrets |= set(MemberInvitation.objects.values_list("token_hash", flat=True))
-    for seed, token_hash in Invitation.objects.values_list("token_seed", "token_hash"):
+    for seed, token_hash in SurveyInvitation.objects.values_list("token_seed", "token_hash"):
         secrets |= {seed, token_hash, make_token(seed)}
     for message in mail.outbox:  # the member invitations' plain tokens
         secrets |= set(re.findall(r"/invitations/([^/\s]+)/", message.body))
@@ -264,7 +264,7 @@ def test_an_anonymous_survey_stays_anonymous_in_the_zip(full, client_for):
         for r in json_rows(archive, manifest, apps.get_model("stakeholders", "response"))
         if r["survey_id"] == survey.pk
     ]
-    invitations = [r for r in json_rows(archive, manifest, Invitation) if r["survey_id"] == survey.pk]
+    invitations = [r for r in json_rows(archive, manifest, SurveyInvitation) if r["survey_id"] == survey.pk]
     assert len(responses) == len(invitations) == 1
     assert responses[0]["invitation_id"] is None and responses[0]["segment_id"] is None  # one response: too few
     assert responses[0]["submitted_at"] is None  # not even the day

@@ -1,4 +1,4 @@
-"""agenda.insights and agenda.assessments.suggest_stage against figures worked out by hand.
+"""agenda.figures.insights and agenda.assessments.services.suggest_stage against figures worked out by hand.
 
 The PMO is built in tests/insight_fixtures.py; its comments show each sum.
 """
@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from agenda import insights
-from agenda.assessments import suggest_stage
-from agenda.insights import ElementInsight, IpaQuadrant, ipa_quadrant, priority, ranked_by_priority
+from agenda.assessments.services import suggest_stage
+from agenda.figures import insights
+from agenda.figures.insights import ElementInsight, IpaQuadrant, ipa_quadrant, priority, ranked_by_priority
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Interaction, Stakeholder, SurveyStatus

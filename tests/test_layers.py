@@ -47,7 +47,7 @@ def test_the_import_contracts_are_kept():
     [
         ("stakeholders/selectors.py", "import agenda.models", "stakeholders is not allowed to import agenda"),
         ("pmo5p/tenancy.py", "import stakeholders.models", "pmo5p is not allowed to import stakeholders"),
-        ("agenda/insights.py", "import tests.factories", "agenda is not allowed to import tests"),
+        ("agenda/figures/insights.py", "import tests.factories", "agenda is not allowed to import tests"),
     ],
     ids=["stakeholders-imports-agenda", "pmo5p-imports-stakeholders", "agenda-imports-tests"],
 )

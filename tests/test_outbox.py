@@ -17,13 +17,13 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from agenda import reports
 from agenda.models import AgendaReport
+from agenda.reports import services as reports
 from pmo5p import outbox
 from pmo5p.models import Membership, OutgoingEmail, Role
 from pmo5p.services import invite_member
-from stakeholders import surveys
-from stakeholders.models import Invitation
+from stakeholders.models import SurveyInvitation
+from stakeholders.surveys import lifecycle as surveys
 from tests.factories import ResponseFactory, StakeholderFactory, SurveyFactory
 from tests.survey_helpers import open_survey
 
@@ -503,15 +503,15 @@ def test_survey_invitations_reminders_and_alerts_are_outbox_rows(world, django_c
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(survey)
     assert kinds() == [Kind.SURVEY_INVITATION] * 2
-    assert set(Invitation.objects.values_list("send_status", flat=True)) == {"sent"}
+    assert set(SurveyInvitation.objects.values_list("send_status", flat=True)) == {"sent"}
 
-    Invitation.objects.update(sent_at=timezone.now() - timedelta(days=30))
+    SurveyInvitation.objects.update(sent_at=timezone.now() - timedelta(days=30))
     with django_capture_on_commit_callbacks(execute=True):
         surveys.claim_due_reminders()
     assert kinds().count(Kind.SURVEY_REMINDER) == 2
-    assert Invitation.objects.filter(reminded_at__isnull=False).count() == 2
+    assert SurveyInvitation.objects.filter(reminded_at__isnull=False).count() == 2
 
-    invitation = Invitation.objects.get(stakeholder=frank)
+    invitation = SurveyInvitation.objects.get(stakeholder=frank)
     with django_capture_on_commit_callbacks(execute=True):
         surveys.submit(invitation, values={}, nps=2, comment="")
     assert kinds().count(Kind.DETRACTOR_ALERT) == 1
@@ -646,23 +646,29 @@ def test_an_anonymous_surveys_alerts_show_as_a_count_only(world, client_for):
 def test_the_migrations_make_rows_of_the_emails_in_flight(world, stub_pdf):
     from importlib import import_module
 
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     survey, (queued_invitation, claimed) = open_survey(
         world.pmo, [world.stakeholder, StakeholderFactory(pmo=world.pmo, email="cat@corp.example")]
     )
-    Invitation.objects.filter(pk=queued_invitation.pk).update(
+    SurveyInvitation.objects.filter(pk=queued_invitation.pk).update(
         send_status="pending", sent_at=None, send_attempts=2, last_error="451 later"
     )
-    Invitation.objects.filter(pk=claimed.pk).update(reminder_claimed_at=timezone.now())
+    SurveyInvitation.objects.filter(pk=claimed.pk).update(reminder_claimed_at=timezone.now())
     report = AgendaReport.objects.create(  # nobody subscribed: its delivery is one made before the outbox
         pmo=world.pmo, frequency="monthly", period_start=date(2026, 10, 1), period_end=date(2026, 11, 1)
     )
     reports.build(report.pk)
     delivery = report.deliveries.create(user=world.lead, email=world.lead.email, attempts=1, last_error="timeout")
 
-    import_module("stakeholders.migrations.0007_survey_emails_into_the_outbox").into_the_outbox(apps, None)
-    import_module("agenda.migrations.0004_report_deliveries_into_the_outbox").into_the_outbox(apps, None)
+    # Each runs against the models as they stood at its own migration, as `migrate` runs it.
+    for app, name in [
+        ("stakeholders", "0007_survey_emails_into_the_outbox"),
+        ("agenda", "0004_report_deliveries_into_the_outbox"),
+    ]:
+        historical = MigrationLoader(connection).project_state((app, name)).apps
+        import_module(f"{app}.migrations.{name}").into_the_outbox(historical, None)
 
     rows = {(row.kind, row.source_id): row for row in OutgoingEmail.objects.all()}
     assert sorted(rows) == sorted(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pmo5p.models import OutgoingEmail, Role
 from pmo5p.services import invite_member
-from stakeholders import surveys
+from stakeholders.surveys import lifecycle as surveys
 from tests.factories import MembershipFactory, PmoFactory, StakeholderFactory
 from tests.service_fixtures import wait_until
 from tests.survey_helpers import open_survey

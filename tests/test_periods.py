@@ -1,4 +1,4 @@
-"""When scheduled reports run and which period each covers (agenda/periods.py).
+"""When scheduled reports run and which period each covers (agenda/reports/periods.py).
 
 The UTC moments below are worked out by hand from the zones' rules for 2026:
 - Europe/London: GMT (+0) in winter, BST (+1) from 01:00 UTC on 29 March to 01:00 UTC
@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from agenda import periods
 from agenda.models import Frequency, ReportSchedule
+from agenda.reports import periods
 from pmo5p.models import Pmo
 
 WEEKLY, MONTHLY, QUARTERLY = Frequency.WEEKLY, Frequency.MONTHLY, Frequency.QUARTERLY

@@ -1,13 +1,13 @@
 """The archive shows a report's stored HTML only in a sandboxed frame of its own
-(agenda.report_views.report_frame), never inline in the page."""
+(agenda.reports.views.report_frame), never inline in the page."""
 
 from datetime import date
 
 import pytest
 from django.urls import reverse
 
-from agenda import reports
 from agenda.models import Action, AgendaReport
+from agenda.reports import services as reports
 
 SCRIPT = "<script>alert(document.cookie)</script>"
 ONERROR = "<img src=x onerror=alert(document.cookie)>"

@@ -2,7 +2,7 @@
 on Redis, the test database in PostgreSQL, and an aiosmtpd sink that can refuse a
 delivery, or hold one unanswered.
 
-What is checked is the promise of agenda/reports.py and the outbox (pmo5p/outbox.py):
+What is checked is the promise of agenda/reports/services.py and the outbox (pmo5p/outbox.py):
 one report per PMO and period, one e-mail per recipient, whatever is dispatched twice,
 queued again, refused, or killed. The one duplicate that cannot be ruled out (a worker
 killed after the SMTP server said 250 and before the commit) is documented in the README
@@ -19,9 +19,9 @@ from django.db import OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from agenda import periods
 from agenda.models import AgendaReport, DeliveryStatus, Frequency, ReportDelivery, ReportSchedule
 from agenda.models.reports import ReportStatus
+from agenda.reports import periods
 from agenda.tasks import build_report, dispatch_due_reports
 from pmo5p.models import OutgoingEmail, Pmo, Role, User
 from pmo5p.outbox import MAX_ATTEMPTS
@@ -389,7 +389,7 @@ def test_a_worker_killed_before_the_server_accepted_sends_the_email_once(celery_
 def test_the_message_id_of_a_delivery_is_stable(db):
     from django.core import mail
 
-    from agenda import reports
+    from agenda.reports import services as reports
     from pmo5p import outbox
 
     setup = due_weekly_report(subscribed=2, unsubscribed=0)

@@ -1,4 +1,4 @@
-"""The agenda report's stored figures (a versioned schema, agenda/report_figures.py), its
+"""The agenda report's stored figures (a versioned schema, agenda/reports/snapshot.py), its
 "change" column against the previous survey, and its chart of the five P's (docs/figures.md,
 "The agenda report")."""
 
@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from agenda import report_charts, report_figures, reports
 from agenda.models import AgendaReport, ReportDelivery
+from agenda.reports import charts as report_charts
+from agenda.reports import services as reports
+from agenda.reports import snapshot as report_figures
 from pmo5p.domain import Element
 from tests.agenda_data import REPORT_FIGURES_V1, known_survey, respond_per_element
 from tests.factories import StakeholderFactory, SurveyFactory

@@ -1,4 +1,4 @@
-"""Hostile text and the agenda report's PDF (agenda/pdf.py).
+"""Hostile text and the agenda report's PDF (agenda/reports/pdf.py).
 
 What people type reaches the PDF as escaped HTML only, never as CSS; WeasyPrint fetches
 nothing but the app's own static files; the build runs within a time and memory limit,
@@ -25,9 +25,11 @@ from django.core import mail
 from django.template.loader import render_to_string
 from PIL import Image
 
-from agenda import pdf, reports, tasks
+from agenda import tasks
 from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from agenda.models.reports import ReportStatus
+from agenda.reports import pdf
+from agenda.reports import services as reports
 from pmo5p.models import Membership
 from tests.agenda_data import at_risk_person, known_survey
 from tests.test_reports import eager_retries, make_schedule, subscribe, utc  # noqa: F401 (eager_retries: a fixture)
@@ -196,7 +198,7 @@ def test_text_typed_anywhere_that_reaches_the_pdf_fetches_nothing(world, listene
         pmo=world.pmo, title=f"Incident {remote}", problem="recruiting", occurred_on=date(2026, 11, 3)
     )
 
-    with caplog.at_level("WARNING", logger="agenda.pdf"):
+    with caplog.at_level("WARNING", logger="agenda.reports.pdf"):
         report = reports.build(a_report(world.pmo).pk)
 
     assert report.status == ReportStatus.READY
@@ -295,11 +297,11 @@ def test_the_fetcher_serves_the_apps_static_files(settings, tmp_path):
 
 
 def test_a_refused_url_in_the_document_is_logged_on_one_line(listener, png, caplog):
-    with caplog.at_level("WARNING", logger="agenda.pdf"):
+    with caplog.at_level("WARNING", logger="agenda.reports.pdf"):
         built = pdf.build(f'<p>x</p><img src="file://{png}"><img src="{listener.url}/x">')
     assert built.startswith(b"%PDF")
     assert listener.connections == []
-    (record,) = [r for r in caplog.records if r.name == "agenda.pdf"]
+    (record,) = [r for r in caplog.records if r.name == "agenda.reports.pdf"]
     assert "Refused" in record.getMessage() and "\n" not in record.getMessage()
 
 

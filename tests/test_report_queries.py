@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agenda import report_figures, reports
 from agenda.models import AgendaReport, ReportDelivery
 from agenda.models.reports import ReportStatus
+from agenda.reports import services as reports
+from agenda.reports import snapshot as report_figures
 from pmo5p import outbox
 from stakeholders.models import Answer
 from tests.factories import MembershipFactory, PmoFactory

@@ -18,7 +18,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from agenda import periods, reports, tasks
+from agenda import tasks
 from agenda.models import (
     Action,
     AgendaReport,
@@ -29,6 +29,8 @@ from agenda.models import (
     ReportSchedule,
 )
 from agenda.models.reports import ReportStatus
+from agenda.reports import periods
+from agenda.reports import services as reports
 from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import Membership, OutgoingEmail

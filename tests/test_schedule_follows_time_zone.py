@@ -4,7 +4,7 @@ import time_machine
 from django.urls import reverse
 
 from agenda.models import ReportSchedule
-from agenda.reports import reschedule
+from agenda.reports.services import reschedule
 
 
 @time_machine.travel("2026-11-25 12:00:00+00:00", tick=False)

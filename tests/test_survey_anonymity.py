@@ -25,8 +25,10 @@ from django.urls import reverse
 from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken, OutgoingEmail
-from stakeholders import survey_emails, surveys, tasks
-from stakeholders.models import Invitation, Response
+from stakeholders import tasks
+from stakeholders.models import Response, SurveyInvitation
+from stakeholders.surveys import emails as survey_emails
+from stakeholders.surveys import lifecycle as surveys
 from stakeholders.timeline import timeline
 from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory, UserFactory
 from tests.helpers import messages_of
@@ -78,7 +80,7 @@ def rows_of(page: str) -> list[str]:
 # Send again ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [Invitation.SendStatus.FAILED, Invitation.SendStatus.SENT])
+@pytest.mark.parametrize("status", [SurveyInvitation.SendStatus.FAILED, SurveyInvitation.SendStatus.SENT])
 def test_send_again_answers_alike_whether_or_not_they_answered(
     world, people, client_for, django_capture_on_commit_callbacks, status
 ):
@@ -89,13 +91,13 @@ def test_send_again_answers_alike_whether_or_not_they_answered(
     for answered_by in (ann, ben):
         survey, invitations = open_survey(world.pmo, [ann, ben], anonymous=True, title="Pulse", sent_at=T0)
         by_person = {i.stakeholder_id: i for i in invitations}
-        if status == Invitation.SendStatus.FAILED:
+        if status == SurveyInvitation.SendStatus.FAILED:
             # Failed as far as pmo5p knows: the server may have taken it before the connection broke.
             email = survey_emails.queue_invitation(by_person[ann.pk])
             OutgoingEmail.objects.filter(pk=email.pk).update(
                 status=OutgoingEmail.Status.FAILED, attempts=6, last_error="SMTPServerDisconnected: gone"
             )
-            Invitation.objects.filter(pk=by_person[ann.pk].pk).update(
+            SurveyInvitation.objects.filter(pk=by_person[ann.pk].pk).update(
                 send_status=status, sent_at=None, send_attempts=6, last_error="SMTPServerDisconnected: gone"
             )
         ResponseFactory(invitation=by_person[answered_by.pk], nps=5)
@@ -111,7 +113,7 @@ def test_send_again_answers_alike_whether_or_not_they_answered(
                 same_looking(response.content.decode(), survey),
             )
         )
-        ann_invitation = Invitation.objects.get(pk=by_person[ann.pk].pk)
+        ann_invitation = SurveyInvitation.objects.get(pk=by_person[ann.pk].pk)
         outcomes[-1] += ((ann_invitation.send_status, ann_invitation.sent_at, ann_invitation.send_attempts),)
         mailed.append([(m.to, ann_invitation.path in m.body) for m in mail.outbox])
         mail.outbox.clear()
@@ -119,9 +121,9 @@ def test_send_again_answers_alike_whether_or_not_they_answered(
     (answered, unanswered) = outcomes
     assert answered[2] == unanswered[2]  # the messages
     assert answered == unanswered
-    if status == Invitation.SendStatus.FAILED:
+    if status == SurveyInvitation.SendStatus.FAILED:
         assert answered[2] == ["The invitation to Ann Archer is being sent again."]
-        assert answered[4] == (Invitation.SendStatus.SENT, T1, 7)
+        assert answered[4] == (SurveyInvitation.SendStatus.SENT, T1, 7)
         # Only where she has not answered does she get the survey again.
         assert mailed == [[], [(["ann@corp.example"], True)]]
     else:
@@ -145,7 +147,7 @@ def test_an_invitation_queued_again_after_they_answered_ends_sent_like_the_other
     outbox's sweep sends it again, and it must not stay "Queued" because they answered."""
     ann, ben = people[:2]
     survey, invitations = open_survey(world.pmo, [ann, ben], anonymous=True, title="Pulse", sent_at=T0)
-    Invitation.objects.filter(survey=survey).update(send_status=Invitation.SendStatus.PENDING, sent_at=None)
+    SurveyInvitation.objects.filter(survey=survey).update(send_status=SurveyInvitation.SendStatus.PENDING, sent_at=None)
     with time_machine.travel(T0, tick=False):
         for invitation in invitations:
             survey_emails.queue_invitation(invitation)
@@ -154,7 +156,7 @@ def test_an_invitation_queued_again_after_they_answered_ends_sent_like_the_other
         outbox.sweep()
     assert [m.to for m in mail.outbox] == [["ben@corp.example"]]
     states = {i.stakeholder_id: (i.send_status, i.sent_at, i.send_attempts) for i in survey.invitations.all()}
-    assert states[ann.pk] == states[ben.pk] == (Invitation.SendStatus.SENT, T0 + timedelta(hours=1), 1)
+    assert states[ann.pk] == states[ben.pk] == (SurveyInvitation.SendStatus.SENT, T0 + timedelta(hours=1), 1)
     page = client_for(world.viewer).get(survey_url("survey_detail", survey)).content.decode()
     first, second = rows_of(same_looking(page, survey, [ann, ben]))
     assert first.replace("Person 0", "Person N").replace("person0", "personN") == second.replace(
@@ -171,7 +173,7 @@ def answered_drafted_reminded(world, people, *, anonymous):
     survey, invitations = open_survey(
         world.pmo, [ann, ben, cat], anonymous=anonymous, title="Pulse", sent_at=T0, reminder_delay_days=7
     )
-    Invitation.objects.filter(survey=survey).update(send_attempts=1)
+    SurveyInvitation.objects.filter(survey=survey).update(send_attempts=1)
     ResponseFactory(
         invitation=invitations[0], ratings={Element.PRODUCT: [2, 2]}, nps=3, comment="Too slow", submitted_at=T0
     )
@@ -351,7 +353,7 @@ def test_the_full_export_keeps_no_order_of_arrival_for_anonymous_answers(world, 
 
 def test_the_full_export_tells_no_invitation_of_an_anonymous_survey_apart(world, people, client_for):
     survey = answered_drafted_reminded(world, people, anonymous=True)
-    rows = [r for r in full_export(client_for(world.lead))["invitation"] if r["survey_id"] == survey.pk]
+    rows = [r for r in full_export(client_for(world.lead))["surveyinvitation"] if r["survey_id"] == survey.pk]
     assert len(rows) == 3
     for row in rows:
         for key in ("id", "stakeholder_id", "email", "created_at"):
@@ -362,12 +364,12 @@ def test_the_full_export_tells_no_invitation_of_an_anonymous_survey_apart(world,
 
 def test_the_full_export_of_a_named_survey_keeps_who_answered(world, people, client_for):
     survey = answered_drafted_reminded(world, people, anonymous=False)
-    rows = {r["stakeholder_id"]: r for r in full_export(client_for(world.lead))["invitation"]}
+    rows = {r["stakeholder_id"]: r for r in full_export(client_for(world.lead))["surveyinvitation"]}
     ann, ben, _ = people[:3]
     assert rows[ann.pk]["responded_at"] is not None and rows[ann.pk]["reminded_at"] is None
     assert rows[ben.pk]["responded_at"] is None and rows[ben.pk]["reminded_at"] is not None
     (response,) = [r for r in full_export(client_for(world.lead))["response"] if r["survey_id"] == survey.pk]
-    assert response["invitation_id"] == Invitation.objects.get(survey=survey, stakeholder=ann).pk
+    assert response["invitation_id"] == SurveyInvitation.objects.get(survey=survey, stakeholder=ann).pk
 
 
 # The API -------------------------------------------------------------------------------------------------
@@ -446,11 +448,11 @@ def test_the_admin_shows_staff_no_answer_state_of_an_anonymous_survey(world, peo
     )
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_invitation", "view_response", "view_answer"])
+        *Permission.objects.filter(codename__in=["view_surveyinvitation", "view_response", "view_answer"])
     )
     client = Client()
     client.force_login(staff)
-    page = client.get("/admin/stakeholders/invitation/").content.decode()
+    page = client.get("/admin/stakeholders/surveyinvitation/").content.decode()
     rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
     anonymous_rows = [r for r in rows if "Pulse" in r and any(p.name in r for p in people)]
     assert len(anonymous_rows) == 3
@@ -474,7 +476,7 @@ def test_the_admin_shows_staff_no_answer_state_of_an_anonymous_survey(world, peo
     )
     staff = type(staff).objects.get(pk=staff.pk)  # the permissions just added, not the cached ones
     client.force_login(staff)
-    invitations = "/admin/stakeholders/invitation/"
+    invitations = "/admin/stakeholders/surveyinvitation/"
     ann = people[0]
     for survey in (hidden, named):
         for query in [

@@ -4,9 +4,9 @@
 import pytest
 from django.core import mail
 
-from stakeholders import surveys
-from stakeholders.models import Invitation, Survey
-from tests.factories import InvitationFactory, SegmentFactory, StakeholderFactory, SurveyFactory
+from stakeholders.models import Survey, SurveyInvitation
+from stakeholders.surveys import lifecycle as surveys
+from tests.factories import SegmentFactory, StakeholderFactory, SurveyFactory, SurveyInvitationFactory
 from tests.helpers import assert_field_error, messages_of, visible
 from tests.survey_helpers import days_ago, open_survey, survey_url
 
@@ -20,7 +20,7 @@ def targets(survey):
 
 
 def invited_names(survey):
-    return sorted(Invitation.objects.filter(survey=survey).values_list("stakeholder__name", flat=True))
+    return sorted(SurveyInvitation.objects.filter(survey=survey).values_list("stakeholder__name", flat=True))
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def recently_asked(world, people):
     _, (fiona,) = open_survey(world.pmo, [world.stakeholder], sent_at=days_ago(30), title="Earlier")
     _, (frank,) = open_survey(world.pmo, [people["finance2"]], sent_at=days_ago(100), title="Much earlier")
     earlier, _ = open_survey(world.pmo, [], title="Unsent")
-    InvitationFactory(survey=earlier, stakeholder=people["it1"], send_status=Invitation.SendStatus.FAILED)
+    SurveyInvitationFactory(survey=earlier, stakeholder=people["it1"], send_status=SurveyInvitation.SendStatus.FAILED)
     survey = SurveyFactory(pmo=world.pmo, title="Now")
     survey.target_stakeholders.add(world.stakeholder, people["finance2"], people["it1"])
     return survey

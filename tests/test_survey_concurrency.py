@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
 
-from stakeholders.models import Answer, Invitation, Response
+from stakeholders.models import Answer, Response, SurveyInvitation
 from tests.survey_helpers import answer_data, open_survey, rated_questions
 
 THREADS = 24
@@ -55,4 +55,4 @@ def test_simultaneous_submits_of_one_link_leave_exactly_one_response(world):
     response = Response.objects.get()
     assert Answer.objects.count() == len(rated_questions(survey))
     assert set(Answer.objects.values_list("response_id", flat=True)) == {response.pk}
-    assert Invitation.objects.get(pk=invitation.pk).responded_at == response.submitted_at
+    assert SurveyInvitation.objects.get(pk=invitation.pk).responded_at == response.submitted_at

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail, Role
-from stakeholders import surveys
 from stakeholders.models import QuestionKind, Response
+from stakeholders.surveys import lifecycle as surveys
 from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory
 from tests.outbox_helpers import settle
 from tests.survey_helpers import answer_data, html_text, open_survey, questions

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p.domain import Element
-from stakeholders import questionnaire
-from stakeholders.models import Invitation, Question, QuestionKind, Response, Survey, SurveyStatus
-from tests.factories import FAR_CLOSE, InvitationFactory, SurveyFactory
+from stakeholders.models import Question, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus
+from stakeholders.surveys import questionnaire
+from tests.factories import FAR_CLOSE, SurveyFactory, SurveyInvitationFactory
 from tests.helpers import assert_field_error, messages_of, text, visible
 from tests.survey_helpers import open_survey, questions, survey_url
 
@@ -211,7 +211,7 @@ def test_the_preview_shows_the_stakeholders_form_with_no_way_to_submit(world, cl
 
     # The stakeholder's page, once the survey is open, is the same form.
     Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.OPEN)
-    invitation = InvitationFactory(survey=survey, stakeholder=world.stakeholder, sent_at=timezone.now())
+    invitation = SurveyInvitationFactory(survey=survey, stakeholder=world.stakeholder, sent_at=timezone.now())
     public = client.get(invitation.path)
     assert public.status_code == 200
     assert form_shape(public.context["form"]) == form_shape(preview.context["form"])
@@ -236,7 +236,7 @@ DRAFT_ONLY = ["survey_edit", "survey_questions", "survey_audience", "survey_laun
 def test_draft_only_pages_answer_404_once_launched(world, client_for, name, status):
     survey, _ = open_survey(world.pmo, [world.stakeholder])
     Survey.objects.filter(pk=survey.pk).update(status=status)
-    before = (survey_row(survey), question_rows(survey), Invitation.objects.count())
+    before = (survey_row(survey), question_rows(survey), SurveyInvitation.objects.count())
     client = client_for(world.lead)
     assert client.get(survey_url(name, survey)).status_code == 404
     data = {
@@ -246,7 +246,7 @@ def test_draft_only_pages_answer_404_once_launched(world, client_for, name, stat
         "target_segments": world.segment.pk,
     }
     assert client.post(survey_url(name, survey), data).status_code == 404
-    assert (survey_row(survey), question_rows(survey), Invitation.objects.count()) == before
+    assert (survey_row(survey), question_rows(survey), SurveyInvitation.objects.count()) == before
 
 
 def test_a_draft_can_be_deleted(world, client_for):
@@ -316,7 +316,7 @@ def test_a_member_gets_the_buttons(world, client_for, surveys_of_each_state):
 def test_a_viewer_changes_nothing(world, client_for, surveys_of_each_state):
     draft, opened, invitation = surveys_of_each_state
     client = client_for(world.viewer)
-    before = (list(Survey.objects.values()), list(Question.objects.values()), list(Invitation.objects.values()))
+    before = (list(Survey.objects.values()), list(Question.objects.values()), list(SurveyInvitation.objects.values()))
     posts = [
         reverse("survey_create", kwargs={"slug": world.pmo.slug}),
         *[survey_url(name, draft) for name in DRAFT_ONLY],
@@ -328,7 +328,7 @@ def test_a_viewer_changes_nothing(world, client_for, surveys_of_each_state):
         assert response.status_code == 403, url
     for name in ("survey_edit", "survey_questions", "survey_audience", "survey_launch"):
         assert client.get(survey_url(name, draft)).status_code == 403
-    after = (list(Survey.objects.values()), list(Question.objects.values()), list(Invitation.objects.values()))
+    after = (list(Survey.objects.values()), list(Question.objects.values()), list(SurveyInvitation.objects.values()))
     assert after == before
 
 

@@ -10,8 +10,8 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from stakeholders import surveys
-from stakeholders.models import Invitation, Response, Survey, SurveyStatus
+from stakeholders.models import Response, Survey, SurveyInvitation, SurveyStatus
+from stakeholders.surveys import lifecycle as surveys
 from tests.factories import ResponseFactory, StakeholderFactory, SurveyFactory
 from tests.helpers import messages_of, text, visible
 from tests.outbox_helpers import settle
@@ -47,11 +47,11 @@ def test_launch_creates_one_invitation_per_stakeholder_and_opens_the_survey(
     assert messages_of(response) == ["Survey launched: 2 invitations on their way."]
     survey = Survey.objects.get(pk=ready.pk)
     assert survey.status == SurveyStatus.OPEN and survey.launched_at is not None
-    invitations = list(Invitation.objects.filter(survey=survey).select_related("stakeholder"))
+    invitations = list(SurveyInvitation.objects.filter(survey=survey).select_related("stakeholder"))
     assert sorted(i.stakeholder.name for i in invitations) == ["Fiona Finance", "Frank Finance"]
     for invitation in invitations:
         assert invitation.email == invitation.stakeholder.email
-        assert invitation.send_status == Invitation.SendStatus.SENT
+        assert invitation.send_status == SurveyInvitation.SendStatus.SENT
         assert invitation.sent_at is not None and invitation.send_attempts == 1
     assert len(mail.outbox) == 2
 
@@ -61,11 +61,11 @@ def test_the_emails_go_only_once_the_launch_is_committed(world, ready, django_ca
         surveys.launch(ready)
         assert mail.outbox == []
     assert mail.outbox == [] and len(callbacks) == 2  # one per invitation
-    assert not Invitation.objects.filter(sent_at__isnull=False).exists()
+    assert not SurveyInvitation.objects.filter(sent_at__isnull=False).exists()
     for callback in callbacks:
         callback()
     assert len(mail.outbox) == 2
-    assert Invitation.objects.filter(sent_at__isnull=False).count() == 2
+    assert SurveyInvitation.objects.filter(sent_at__isnull=False).count() == 2
 
 
 def test_a_refused_second_launch_queues_no_email(world, ready, django_capture_on_commit_callbacks):
@@ -80,7 +80,7 @@ def test_a_refused_second_launch_queues_no_email(world, ready, django_capture_on
 def test_the_invitation_email(world, ready, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
-    invitation = Invitation.objects.get(stakeholder=world.stakeholder)
+    invitation = SurveyInvitation.objects.get(stakeholder=world.stakeholder)
     (message,) = [m for m in mail.outbox if m.to == ["fiona@corp.example"]]
     link = f"http://testserver/s/{invitation.token}/"
     assert invitation.path == f"/s/{invitation.token}/"
@@ -111,7 +111,7 @@ def test_each_nps_link_of_the_email_opens_the_form_with_that_score_and_answers_n
         assert page.status_code == 200
         assert checked_values(page.content.decode(), "nps") == [value]
     assert not Response.objects.exists()
-    assert Invitation.objects.get(stakeholder=world.stakeholder).responded_at is None
+    assert SurveyInvitation.objects.get(stakeholder=world.stakeholder).responded_at is None
 
 
 @pytest.mark.parametrize("nps", ["11", "-1", "abc", "5.5"])
@@ -132,7 +132,7 @@ def test_launching_with_nobody_to_ask_is_refused(world, client_for, django_captu
     assert response.status_code == 200
     assert "Nobody would be asked" in visible(response)
     assert Survey.objects.get(pk=survey.pk).status == SurveyStatus.DRAFT
-    assert not Invitation.objects.exists() and mail.outbox == []
+    assert not SurveyInvitation.objects.exists() and mail.outbox == []
 
 
 def test_launching_past_the_close_date_is_refused(world, ready):
@@ -140,7 +140,7 @@ def test_launching_past_the_close_date_is_refused(world, ready):
     with pytest.raises(surveys.SurveyError, match="close date has passed"):
         surveys.launch(Survey.objects.get(pk=ready.pk))
     assert Survey.objects.get(pk=ready.pk).status == SurveyStatus.DRAFT
-    assert not Invitation.objects.exists()
+    assert not SurveyInvitation.objects.exists()
 
 
 def test_launching_twice_is_refused(world, ready, client_for, django_capture_on_commit_callbacks):
@@ -150,7 +150,7 @@ def test_launching_twice_is_refused(world, ready, client_for, django_capture_on_
     assert second.status_code == 404
     with pytest.raises(surveys.SurveyError, match="launched already"):
         surveys.launch(ready)
-    assert Invitation.objects.count() == 2 and len(mail.outbox) == 2
+    assert SurveyInvitation.objects.count() == 2 and len(mail.outbox) == 2
 
 
 # Failed sends ----------------------------------------------------------------------------
@@ -189,9 +189,9 @@ def test_a_failed_send_is_retried_then_marked_failed(world, ready, smtp_down, dj
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
     settle()
-    invitation = Invitation.objects.get()
+    invitation = SurveyInvitation.objects.get()
     assert len(smtp_down) == 6
-    assert invitation.send_status == Invitation.SendStatus.FAILED
+    assert invitation.send_status == SurveyInvitation.SendStatus.FAILED
     assert invitation.send_attempts == 6
     assert invitation.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
     assert invitation.sent_at is None
@@ -215,7 +215,7 @@ def test_a_send_that_fails_then_works_is_sent(
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
     settle()
-    invitation = Invitation.objects.get()
+    invitation = SurveyInvitation.objects.get()
     assert (invitation.send_status, invitation.send_attempts, invitation.last_error) == ("sent", 3, "")
     assert len(mail.outbox) == 1
 
@@ -228,7 +228,7 @@ def test_the_detail_page_shows_the_failure_and_resend_sends_it(
     with django_capture_on_commit_callbacks(execute=True):
         surveys.launch(ready)
     settle()
-    invitation = Invitation.objects.get()
+    invitation = SurveyInvitation.objects.get()
     client = client_for(world.lead)
     page = client.get(survey_url("survey_detail", ready))
     shown = visible(page)
@@ -242,7 +242,7 @@ def test_the_detail_page_shows_the_failure_and_resend_sends_it(
     assert response.status_code == 302
     assert messages_of(response) == ["The invitation to Fiona Finance is being sent again."]
     invitation.refresh_from_db()
-    assert invitation.send_status == Invitation.SendStatus.SENT and invitation.sent_at is not None
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT and invitation.sent_at is not None
     assert invitation.last_error == ""
     assert [m.to for m in mail.outbox] == [["fiona@corp.example"]]
     assert invitation.path in mail.outbox[0].body
@@ -261,7 +261,9 @@ def test_resend_is_refused_once_answered(world, client_for, django_capture_on_co
 
 def test_resend_is_refused_on_a_closed_survey(world, client_for, django_capture_on_commit_callbacks):
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
-    Invitation.objects.filter(pk=invitation.pk).update(send_status=Invitation.SendStatus.FAILED, sent_at=None)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(
+        send_status=SurveyInvitation.SendStatus.FAILED, sent_at=None
+    )
     surveys.close(survey)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(world.lead).post(
@@ -269,7 +271,7 @@ def test_resend_is_refused_on_a_closed_survey(world, client_for, django_capture_
         )
     assert messages_of(response) == ["Only invitations of an open survey can be sent again."]
     assert mail.outbox == []
-    assert Invitation.objects.get(pk=invitation.pk).send_status == Invitation.SendStatus.FAILED
+    assert SurveyInvitation.objects.get(pk=invitation.pk).send_status == SurveyInvitation.SendStatus.FAILED
 
 
 def test_resend_of_another_surveys_invitation_is_not_found(world, client_for):
@@ -295,7 +297,7 @@ def test_with_the_projects_eager_settings_a_failed_send_breaks_neither_the_launc
     response = launch_by_post(client_for(world.lead), ready, django_capture_on_commit_callbacks)
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [["frank@corp.example"]]
-    fiona = Invitation.objects.get(stakeholder=world.stakeholder)
+    fiona = SurveyInvitation.objects.get(stakeholder=world.stakeholder)
     assert fiona.send_attempts >= 1 and "SMTPRecipientsRefused" in fiona.last_error
     assert fiona.sent_at is None
 

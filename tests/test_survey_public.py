@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p.domain import Element
-from stakeholders import surveys
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Survey, SurveyStatus, make_token
-from stakeholders.survey_forms import COMMENT_MAX_LENGTH
-from tests.factories import InvitationFactory, StakeholderFactory, SurveyFactory
+from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus, make_token
+from stakeholders.surveys import lifecycle as surveys
+from stakeholders.surveys.forms import COMMENT_MAX_LENGTH
+from tests.factories import StakeholderFactory, SurveyFactory, SurveyInvitationFactory
 from tests.survey_helpers import answer_data, checked_values, open_survey, questions, rated_questions
 
 ANSWER_REQUIRED = "Choose an answer, or “Don't know”."
@@ -61,7 +61,7 @@ def fieldset(response, name: str) -> str:
 def nothing_saved(invitation, draft_before=None):
     assert not Response.objects.exists()
     assert not Answer.objects.exists()
-    invitation = Invitation.objects.get(pk=invitation.pk)
+    invitation = SurveyInvitation.objects.get(pk=invitation.pk)
     assert invitation.responded_at is None
     if draft_before is not None:
         assert invitation.draft_answers == draft_before
@@ -171,7 +171,7 @@ def test_save_and_finish_later_keeps_a_draft(link, client):
     assert response.status_code == 200
     assert "Your answers are saved" in page_text(response)
     assert checked_values(response.content.decode(), f"q_{first.pk}") == ["2"]
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers == data
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == data
     assert checked_values(client.get(invitation.path).content.decode(), "nps") == ["7"]
     nothing_saved(invitation)
 
@@ -181,7 +181,7 @@ def test_a_draft_keeps_only_valid_answers(link, client):
     first, second, data = partial_answers(survey)
     data.update({f"q_{first.pk}": "9", "nps": "11", "q_999999": "3"})
     client.post(reverse("survey_save", kwargs={"token": invitation.token}), data)
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers == {
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == {
         f"q_{second.pk}": "dk",
         "comment": "So far so good",
     }
@@ -189,21 +189,21 @@ def test_a_draft_keeps_only_valid_answers(link, client):
 
 def test_the_nps_of_the_email_link_wins_over_the_draft(link, client):
     survey, invitation = link
-    Invitation.objects.filter(pk=invitation.pk).update(draft_answers={"nps": "3"})
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(draft_answers={"nps": "3"})
     page = client.get(f"{invitation.path}?nps=10")
     assert checked_values(page.content.decode(), "nps") == ["10"]
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers == {"nps": "3"}
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == {"nps": "3"}
 
 
 def test_the_draft_is_cleared_by_the_response(link, client):
     survey, invitation = link
     client.post(reverse("survey_save", kwargs={"token": invitation.token}), {"nps": "7"})
     client.post(invitation.path, answer_data(survey))
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers == {}
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == {}
     # A late autosave (another tab) cannot bring a draft back.
     late = client.post(reverse("survey_save", kwargs={"token": invitation.token}), {"nps": "2"})
     assert late.status_code == 410 and late.json() == {"saved": False}
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers == {}
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == {}
 
 
 # Links that cannot be answered -------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_the_draft_is_cleared_by_the_response(link, client):
 def unavailable_cases(world):
     """(name, path, expected status, expected heading, invitation or None)"""
     draft = SurveyFactory(pmo=world.pmo, title="Not yet")
-    draft_invitation = InvitationFactory(survey=draft, stakeholder=world.stakeholder)
+    draft_invitation = SurveyInvitationFactory(survey=draft, stakeholder=world.stakeholder)
     closed, (closed_invitation,) = open_survey(world.pmo, [StakeholderFactory(pmo=world.pmo)], title="Closed")
     surveys.close(closed)
     expired, (expired_invitation,) = open_survey(world.pmo, [StakeholderFactory(pmo=world.pmo)], title="Expired")
@@ -229,7 +229,7 @@ def unavailable_cases(world):
 def test_links_that_cannot_be_answered_get_a_clear_page_and_change_nothing(world, client):
     for name, path, status, heading, invitation in unavailable_cases(world):
         survey = invitation.survey if invitation else Survey.objects.first()
-        before = list(Invitation.objects.values())
+        before = list(SurveyInvitation.objects.values())
         get = client.get(path)
         assert get.status_code == status, name
         assert heading in page_text(get), name
@@ -239,7 +239,7 @@ def test_links_that_cannot_be_answered_get_a_clear_page_and_change_nothing(world
         assert heading in page_text(post), name
         save = client.post(path + "save/", {"nps": "5"})
         assert save.status_code == status and save.json() == {"saved": False}, name
-        assert list(Invitation.objects.values()) == before, name
+        assert list(SurveyInvitation.objects.values()) == before, name
     assert not Response.objects.exists() and not Answer.objects.exists()
 
 
@@ -311,7 +311,7 @@ def test_bad_answers_are_refused_next_to_the_question_and_nothing_is_saved(link,
         assert ">Fine</textarea>" in content
     nothing_saved(invitation)
     # What was wrong is not kept in the draft either.
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers.get(name) in (None, "")
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers.get(name) in (None, "")
 
 
 def test_an_answer_to_another_surveys_question_is_refused_for_the_whole_form(world, link, client):
@@ -389,7 +389,7 @@ def test_posts_and_autosaves_are_rate_limited_too(link, client, low_rate):
     for _ in range(3):
         assert client.post(save_url, {"nps": "4"}, REMOTE_ADDR="198.51.100.8").status_code == 200
     assert client.post(save_url, {"nps": "5"}, REMOTE_ADDR="198.51.100.8").status_code == 429
-    assert Invitation.objects.get(pk=invitation.pk).draft_answers == {"nps": "4"}
+    assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == {"nps": "4"}
     for _ in range(3):
         assert (
             client.post(invitation.path, {"action": "save", "nps": "6"}, REMOTE_ADDR="198.51.100.8").status_code == 200
@@ -490,7 +490,7 @@ def test_the_token_has_enough_randomness_and_the_database_cannot_rebuild_it(worl
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert len(raw) * 8 >= 128
     assert len(bytes.fromhex(invitation.token_seed)) * 8 >= 128  # the random part, from secrets
-    row = Invitation.objects.filter(pk=invitation.pk).values().get()
+    row = SurveyInvitation.objects.filter(pk=invitation.pk).values().get()
     assert row["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
     assert all(token not in str(value) for value in row.values())
     assert make_token(row["token_seed"]) == token
@@ -517,4 +517,4 @@ def test_every_invitation_gets_a_token_of_its_own(world):
 def test_the_invitation_status_of_a_survey_in_progress(world, link):
     survey, invitation = link
     assert survey.status == SurveyStatus.OPEN
-    assert Invitation.objects.get(pk=invitation.pk).token == invitation.token
+    assert SurveyInvitation.objects.get(pk=invitation.pk).token == invitation.token

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from stakeholders.models import Answer, Invitation, Question, QuestionKind, Response, Stakeholder, Survey
+from stakeholders.models import Answer, Question, QuestionKind, Response, Stakeholder, Survey, SurveyInvitation
 from tests.factories import SegmentFactory, SurveyFactory
 from tests.survey_helpers import open_survey, survey_url
 
@@ -44,10 +44,10 @@ def populate(world, count, *, anonymous=False, title="Big"):
     now = timezone.now()
     invitations = []
     for stakeholder in stakeholders:
-        invitation = Invitation.new(survey, stakeholder)
-        invitation.sent_at, invitation.send_status = now, Invitation.SendStatus.SENT
+        invitation = SurveyInvitation.new(survey, stakeholder)
+        invitation.sent_at, invitation.send_status = now, SurveyInvitation.SendStatus.SENT
         invitations.append(invitation)
-    invitations = Invitation.objects.bulk_create(invitations)
+    invitations = SurveyInvitation.objects.bulk_create(invitations)
     responses = Response.objects.bulk_create(
         Response(
             invitation=invitation,
@@ -68,7 +68,7 @@ def populate(world, count, *, anonymous=False, title="Big"):
         ),
         batch_size=5000,
     )
-    Invitation.objects.filter(pk__in=[r.invitation_id for r in responses]).update(responded_at=now)
+    SurveyInvitation.objects.filter(pk__in=[r.invitation_id for r in responses]).update(responded_at=now)
     return survey
 
 

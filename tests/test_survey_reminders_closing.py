@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from pmo5p import outbox
 from pmo5p.models import OutgoingEmail
-from stakeholders import surveys, tasks
-from stakeholders.models import Invitation, Survey, SurveyStatus
-from tests.factories import InvitationFactory, PmoFactory, ResponseFactory, StakeholderFactory, SurveyFactory
+from stakeholders import tasks
+from stakeholders.models import Survey, SurveyInvitation, SurveyStatus
+from stakeholders.surveys import lifecycle as surveys
+from tests.factories import PmoFactory, ResponseFactory, StakeholderFactory, SurveyFactory, SurveyInvitationFactory
 from tests.survey_helpers import open_survey, survey_url
 
 UTC = ZoneInfo("UTC")
@@ -37,7 +38,7 @@ def due(world):
         world.pmo, [world.stakeholder, frank, anna], sent_at=NOW - timedelta(days=7), reminder_delay_days=7
     )
     ResponseFactory(invitation=anna_inv, nps=9)
-    paul_inv = InvitationFactory(survey=survey, stakeholder=paul, sent_at=NOW - timedelta(days=6))
+    paul_inv = SurveyInvitationFactory(survey=survey, stakeholder=paul, sent_at=NOW - timedelta(days=6))
     return {"survey": survey, "fiona": fiona_inv, "frank": frank_inv, "anna": anna_inv, "paul": paul_inv}
 
 
@@ -61,10 +62,10 @@ def test_after_the_delay_each_invitee_who_has_not_answered_gets_one_reminder(wor
     assert run_reminders(NOW) == 2
     assert reminded_to() == ["fiona@corp.example", "frank@corp.example"]
     for key in ("fiona", "frank"):
-        invitation = Invitation.objects.get(pk=due[key].pk)
+        invitation = SurveyInvitation.objects.get(pk=due[key].pk)
         assert invitation.reminder_claimed_at == NOW and invitation.reminded_at == NOW
     for key in ("anna", "paul"):
-        invitation = Invitation.objects.get(pk=due[key].pk)
+        invitation = SurveyInvitation.objects.get(pk=due[key].pk)
         assert invitation.reminder_claimed_at is None and invitation.reminded_at is None
 
 
@@ -95,7 +96,7 @@ def test_never_a_second_reminder(world, due):
 
 
 def test_a_reminder_claimed_but_not_sent_is_not_claimed_again(world, due):
-    Invitation.objects.filter(pk=due["fiona"].pk).update(reminder_claimed_at=NOW - timedelta(hours=1))
+    SurveyInvitation.objects.filter(pk=due["fiona"].pk).update(reminder_claimed_at=NOW - timedelta(hours=1))
     assert surveys.claim_due_reminders(now=NOW) == [due["frank"].pk]
     assert surveys.claim_due_reminders(now=NOW) == []
     assert run_reminders(NOW + timedelta(days=3)) == 1  # Paul
@@ -112,7 +113,7 @@ def test_sending_a_claimed_reminder_twice_sends_it_once(world, due):
 
 def test_no_reminder_to_someone_who_answered_after_the_claim(world, due):
     surveys.claim_due_reminders(now=NOW)
-    ResponseFactory(invitation=Invitation.objects.get(pk=due["fiona"].pk), nps=10)
+    ResponseFactory(invitation=SurveyInvitation.objects.get(pk=due["fiona"].pk), nps=10)
     outbox.sweep()
     assert reminded_to() == ["frank@corp.example"]
     assert reminder_of(due["fiona"]).status == OutgoingEmail.Status.CANCELLED
@@ -136,7 +137,9 @@ def test_no_reminder_once_the_close_date_has_passed(world, due):
 
 
 def test_no_reminder_to_who_never_got_the_invitation(world, due):
-    Invitation.objects.filter(pk=due["frank"].pk).update(sent_at=None, send_status=Invitation.SendStatus.FAILED)
+    SurveyInvitation.objects.filter(pk=due["frank"].pk).update(
+        sent_at=None, send_status=SurveyInvitation.SendStatus.FAILED
+    )
     run_reminders(NOW)
     assert reminded_to() == ["fiona@corp.example"]
 
@@ -259,8 +262,8 @@ def test_an_invitation_waiting_for_a_retry_when_the_survey_closes_shows_not_need
     outbox.sweep()
     (email,) = OutgoingEmail.objects.all()
     assert email.status == OutgoingEmail.Status.CANCELLED
-    invitation = Invitation.objects.get(survey=survey)
-    assert (invitation.send_status, invitation.last_error) == (Invitation.SendStatus.CANCELLED, "")
+    invitation = SurveyInvitation.objects.get(survey=survey)
+    assert (invitation.send_status, invitation.last_error) == (SurveyInvitation.SendStatus.CANCELLED, "")
     page = client_for(world.lead).get(survey_url("survey_detail", survey)).content.decode()
     assert "Not needed (the survey closed before it went out)" in page
     assert "Queued" not in page and "retrying" not in page
@@ -270,14 +273,16 @@ def test_an_invitation_waiting_for_a_retry_when_the_survey_closes_shows_not_need
 def test_the_migration_marks_the_invitations_whose_email_was_cancelled_already(world):
     from importlib import import_module
 
-    from django.apps import apps
     from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     survey, (cancelled, waiting) = open_survey(
         world.pmo, [world.stakeholder, StakeholderFactory(pmo=world.pmo, email="cat@corp.example")]
     )
-    Invitation.objects.update(send_status="pending", sent_at=None, send_attempts=1, last_error="451 later")
-    source_type = ContentType.objects.get_for_model(Invitation)
+    SurveyInvitation.objects.update(send_status="pending", sent_at=None, send_attempts=1, last_error="451 later")
+    # Its content type as it was named when the migration ran (0009 renamed the model).
+    source_type = ContentType.objects.get_or_create(app_label="stakeholders", model="invitation")[0]
     for invitation, status in ((cancelled, "cancelled"), (waiting, "queued")):
         OutgoingEmail.objects.create(
             kind=OutgoingEmail.Kind.SURVEY_INVITATION,
@@ -288,7 +293,9 @@ def test_the_migration_marks_the_invitations_whose_email_was_cancelled_already(w
             source_type=source_type,
             source_id=invitation.pk,
         )
-    import_module("stakeholders.migrations.0008_invitation_send_status_not_needed").mark_cancelled(apps, None)
+    name = "0008_invitation_send_status_not_needed"
+    historical = MigrationLoader(connection).project_state(("stakeholders", name)).apps
+    import_module(f"stakeholders.migrations.{name}").mark_cancelled(historical, None)
     cancelled.refresh_from_db()
     waiting.refresh_from_db()
     assert (cancelled.send_status, cancelled.last_error) == ("cancelled", "")

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from pmo5p import outbox
 from pmo5p.models import OutgoingEmail
-from stakeholders import survey_emails, surveys
-from stakeholders.models import Invitation
+from stakeholders.models import SurveyInvitation
+from stakeholders.surveys import emails as survey_emails
+from stakeholders.surveys import lifecycle as surveys
 from tests.factories import ResponseFactory
 from tests.survey_helpers import open_survey
 
@@ -30,7 +31,7 @@ def test_a_detractor_alert_sent_twice_is_sent_once(world):
 def test_a_reminder_that_fails_for_good_leaves_the_invitation_sent(world, monkeypatch):
     sent_at = timezone.now() - timezone.timedelta(days=30)
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder], sent_at=sent_at)
-    Invitation.objects.filter(pk=invitation.pk).update(send_attempts=1)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(send_attempts=1)
     assert surveys.claim_due_reminders() == [invitation.pk]
     reminder = OutgoingEmail.objects.get(kind=OutgoingEmail.Kind.SURVEY_REMINDER)
 
@@ -41,7 +42,7 @@ def test_a_reminder_that_fails_for_good_leaves_the_invitation_sent(world, monkey
     assert outbox.send(reminder.pk) == "failed"
 
     invitation.refresh_from_db()
-    assert invitation.send_status == Invitation.SendStatus.SENT
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT
     assert invitation.reminded_at is None
     # The invitation's attempts and error are its own e-mail's: a reminder's, which only
     # those who have not answered get, would tell them apart in an anonymous survey.
@@ -52,10 +53,10 @@ def test_a_reminder_that_fails_for_good_leaves_the_invitation_sent(world, monkey
 
 def test_an_invitation_that_went_out_cannot_be_sent_again(world):
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder], sent_at=timezone.now())
-    Invitation.objects.filter(pk=invitation.pk).update(send_status=Invitation.SendStatus.SENT)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(send_status=SurveyInvitation.SendStatus.SENT)
     invitation.refresh_from_db()
 
     with pytest.raises(surveys.SurveyError, match="went out already"):
         surveys.resend(invitation)
     invitation.refresh_from_db()
-    assert invitation.send_status == Invitation.SendStatus.SENT
+    assert invitation.send_status == SurveyInvitation.SendStatus.SENT

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pmo5p.domain import Element
-from stakeholders.models import Invitation, QuestionKind, Stakeholder
-from tests.factories import InvitationFactory, ResponseFactory, SegmentFactory, StakeholderFactory
+from stakeholders.models import QuestionKind, Stakeholder, SurveyInvitation
+from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyInvitationFactory
 from tests.survey_helpers import open_survey, questions, survey_url
 
 P, PE, PR, PEO, PRO = Element.PRODUCT, Element.PHYSICAL_EVIDENCE, Element.PRICE, Element.PEOPLE, Element.PROCESS
@@ -53,8 +53,8 @@ def build(world, *, anonymous):
     survey, invitations = open_survey(
         world.pmo, [*people.values(), *silent[:2]], anonymous=anonymous, title="Spring", sent_at=T0
     )
-    InvitationFactory(
-        survey=survey, stakeholder=silent[2], send_status=Invitation.SendStatus.FAILED, last_error="refused"
+    SurveyInvitationFactory(
+        survey=survey, stakeholder=silent[2], send_status=SurveyInvitation.SendStatus.FAILED, last_error="refused"
     )
     by_name = {i.stakeholder.name: i for i in invitations}
     for n, (name, _, product, evidence, people_, importance, nps, comment) in enumerate(ANSWERS):

@@ -24,10 +24,11 @@ from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p import accounts
 from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Role, User
 from pmo5p.services import invite_member
-from stakeholders import imports, surveys
-from stakeholders.models import ImportJob, Interaction, Invitation, Survey
+from stakeholders import imports
+from stakeholders.models import ImportJob, Interaction, Survey, SurveyInvitation
 from stakeholders.spreadsheets import FORMATS
-from tests.factories import InvitationFactory, SurveyFactory
+from stakeholders.surveys import lifecycle as surveys
+from tests.factories import SurveyFactory, SurveyInvitationFactory
 
 # Who may use a route, lowest first: anybody, anybody signed in, then the roles in the PMO.
 ANYONE, USER = "anyone", "signed-in user"
@@ -275,7 +276,7 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
     somebody outside its audience: launching it invites the audience, as the walk's POST does."""
     survey = SurveyFactory(pmo=pmo, created_by=user, title="Walk")
     survey.target_stakeholders.add(stakeholder)
-    InvitationFactory(survey=survey, stakeholder__segment=stakeholder.segment)
+    SurveyInvitationFactory(survey=survey, stakeholder__segment=stakeholder.segment)
     # A detractor alert of the survey that failed: the one e-mail "send again" takes there.
     OutgoingEmail.objects.create(
         pmo=pmo,
@@ -316,7 +317,7 @@ def own_values(world, invitation):
         "membership_id": world.membership(world.member).pk,
         "invitation_id": invitation.pk,
         "survey_id": Survey.objects.get(pmo=world.pmo).pk,
-        "survey_invitation_id": Invitation.objects.get(survey__pmo=world.pmo).pk,
+        "survey_invitation_id": SurveyInvitation.objects.get(survey__pmo=world.pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
@@ -334,7 +335,7 @@ def other_values(world, other_invitation):
         "membership_id": Membership.objects.get(pmo=world.other_pmo, user=world.outsider).pk,
         "invitation_id": other_invitation.pk,
         "survey_id": Survey.objects.get(pmo=world.other_pmo).pk,
-        "survey_invitation_id": Invitation.objects.get(survey__pmo=world.other_pmo).pk,
+        "survey_invitation_id": SurveyInvitation.objects.get(survey__pmo=world.other_pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
         **_agenda_ids(world.other_pmo),
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
@@ -518,7 +519,7 @@ def _snapshot():
         list(SelfAssessment.objects.values().order_by("id")),
         list(Survey.objects.values().order_by("id")),
         list(Question.objects.values().order_by("id")),
-        list(Invitation.objects.values().order_by("id")),
+        list(SurveyInvitation.objects.values().order_by("id")),
         list(Response.objects.values_list("id").order_by("id")),
         list(Answer.objects.values_list("id").order_by("id")),
         list(Pmo.objects.values_list("id", "name", "description", "time_zone").order_by("id")),

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from agenda.exports import url_name
 from pmo5p.models import ApiToken
-from stakeholders.models import Answer, Invitation, Response
+from stakeholders.models import Answer, Response, SurveyInvitation
 from tests.factories import StakeholderFactory
 from tests.survey_helpers import answer_data, open_survey, rated_questions, survey_url
 
@@ -78,11 +78,11 @@ def test_the_full_export_holds_no_draft(world, answered, client_for):
     manifest = json.loads(archive.read("manifest.json"))
     everything = b"".join(archive.read(name) for name in archive.namelist()).decode("utf-8", errors="replace")
     assert SENT in everything and UNSENT not in everything
-    invitations = json.loads(archive.read(manifest["models"]["stakeholders.invitation"]["json"]))
+    invitations = json.loads(archive.read(manifest["models"]["stakeholders.surveyinvitation"]["json"]))
     assert len(invitations) == 2
     for invitation in invitations:
         assert "draft_answers" not in invitation and "draft_saved_at" not in invitation
-    header = archive.read(manifest["models"]["stakeholders.invitation"]["csv"]).decode().splitlines()[0]
+    header = archive.read(manifest["models"]["stakeholders.surveyinvitation"]["csv"]).decode().splitlines()[0]
     assert "draft" not in header
     assert manifest["models"]["stakeholders.response"]["rows"] == 1
     assert manifest["models"]["stakeholders.answer"]["rows"] == Answer.objects.count() == len(rated_questions(answered))
@@ -96,4 +96,4 @@ def test_the_api_results_count_the_sent_answers_only(world, answered):
     assert results["nps"] == {"score": 100.0, "answers": 1, "promoters": 1, "passives": 0, "detractors": 0}
     product = next(row for row in results["elements"] if row["element"] == "product")
     assert product["perception"] == 100.0  # Sam's fives alone; Dana's ones count for nothing
-    assert Invitation.objects.filter(draft_saved_at__isnull=False, responded_at__isnull=True).count() == 1
+    assert SurveyInvitation.objects.filter(draft_saved_at__isnull=False, responded_at__isnull=True).count() == 1

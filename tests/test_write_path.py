@@ -13,13 +13,14 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from agenda import reports
 from agenda.models import Action, Frequency, MaturityRecord, ReportSchedule, SelfAssessment
+from agenda.reports import services as reports
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken, Membership
 from pmo5p.rules import RuleViolation
-from stakeholders import register, surveys
+from stakeholders import register
 from stakeholders.models import Interaction, Question, QuestionKind, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory
 from tests.helpers import assert_field_error
 from tests.survey_helpers import questions

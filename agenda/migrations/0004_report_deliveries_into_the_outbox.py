@@ -11,7 +11,7 @@ def into_the_outbox(apps, schema_editor):
     queued = apps.get_model("agenda", "ReportDelivery").objects.filter(status="pending", report__status="ready")
     if not queued.exists():
         return
-    from agenda import reports
+    from agenda.reports import services as reports
     from agenda.models import ReportDelivery
     from pmo5p.models import OutgoingEmail
 

@@ -32,16 +32,16 @@ def into_the_outbox(apps, schema_editor):
     if not (queued.exists() or claimed.exists() or alerts.exists()):
         return
     from pmo5p.models import OutgoingEmail
-    from stakeholders import survey_emails
-    from stakeholders.models import Invitation, Response
+    from stakeholders.surveys import emails as survey_emails
+    from stakeholders.models import SurveyInvitation, Response
 
     related = ("survey__pmo", "stakeholder")
-    for invitation in Invitation.objects.filter(pk__in=queued.values("pk")).select_related(*related):
+    for invitation in SurveyInvitation.objects.filter(pk__in=queued.values("pk")).select_related(*related):
         email = survey_emails.queue_invitation(invitation)
         OutgoingEmail.objects.filter(pk=email.pk).update(
             attempts=invitation.send_attempts, last_error=invitation.last_error
         )
-    for invitation in Invitation.objects.filter(pk__in=claimed.values("pk")).select_related(*related):
+    for invitation in SurveyInvitation.objects.filter(pk__in=claimed.values("pk")).select_related(*related):
         survey_emails.queue_reminder(invitation)
     for response in Response.objects.filter(pk__in=alerts.values("pk")).select_related("survey__pmo"):
         Response.objects.filter(pk=response.pk).update(detractor_alerted_at=timezone.now())

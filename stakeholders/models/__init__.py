@@ -3,11 +3,11 @@ from .interactions import SENTIMENT_CHOICES, Interaction, InteractionKind
 from .register import HIGH_LEVEL, LEVEL_CHOICES, LEVEL_VALIDATORS, Segment, Stakeholder
 from .surveys import (
     Answer,
-    Invitation,
     Question,
     QuestionKind,
     Response,
     Survey,
+    SurveyInvitation,
     SurveyStatus,
     hash_token,
     make_token,
@@ -22,7 +22,7 @@ __all__ = [
     "LEVEL_CHOICES",
     "LEVEL_VALIDATORS",
     "Answer",
-    "Invitation",
+    "SurveyInvitation",
     "Question",
     "QuestionKind",
     "Response",

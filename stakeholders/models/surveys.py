@@ -103,8 +103,9 @@ def _new_token_seed() -> str:
     return secrets.token_hex(16)
 
 
-class Invitation(models.Model):
-    """One stakeholder asked to answer one survey; also the outbox row of its e-mails.
+class SurveyInvitation(models.Model):
+    """One stakeholder asked to answer one survey (a member of a PMO is asked to join by a
+    pmo5p.models.MemberInvitation). Its e-mails are outbox rows that point back at it.
 
     The link's token is an HMAC of `token_seed` under SURVEY_TOKEN_KEY, so a copy of
     the database alone opens no link, and reminders rebuild the same link. Lookups go
@@ -136,6 +137,8 @@ class Invitation(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The table keeps the name it had as "Invitation" (migration 0009).
+        db_table = "stakeholders_invitation"
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["survey", "stakeholder"], name="invitation_once_per_survey")]
         indexes = [models.Index(fields=["stakeholder", "sent_at"])]
@@ -144,7 +147,7 @@ class Invitation(models.Model):
         return f"{self.stakeholder} for {self.survey}"
 
     @classmethod
-    def new(cls, survey: "Survey", stakeholder: Stakeholder) -> "Invitation":
+    def new(cls, survey: "Survey", stakeholder: Stakeholder) -> "SurveyInvitation":
         invitation = cls(survey=survey, stakeholder=stakeholder, email=stakeholder.email)
         invitation.token_hash = hash_token(invitation.token)
         return invitation
@@ -171,7 +174,7 @@ def hash_token(token: str) -> str:
 class Response(models.Model):
     """A submitted survey: exactly one per invitation, held by the database."""
 
-    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    invitation = models.OneToOneField(SurveyInvitation, on_delete=models.CASCADE, related_name="response")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     # The stakeholder's segment when they answered, so breakdowns don't shift later.
     segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

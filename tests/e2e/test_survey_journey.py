@@ -19,17 +19,17 @@ from playwright.sync_api import expect
 
 from pmo5p.domain import Element
 from pmo5p.models import Membership, Role
-from stakeholders import surveys
 from stakeholders.models import (
     Answer,
-    Invitation,
     Question,
     QuestionKind,
     Response,
     Stakeholder,
     Survey,
+    SurveyInvitation,
     hash_token,
 )
+from stakeholders.surveys import lifecycle as surveys
 from stakeholders.tasks import send_anonymous_detractor_alerts
 from tests.factories import PASSWORD, MembershipFactory, SegmentFactory, StakeholderFactory
 from tests.service_fixtures import wait_until
@@ -252,7 +252,7 @@ def test_survey_from_launch_in_the_browser_to_results_through_a_real_worker_and_
     assert sorted(r for m in mails for r in m.recipients) == sorted(invited)
     ((_, (refused_address,)),) = smtp_sink.refused  # one refusal, of one recipient
     wait_until(
-        lambda: Invitation.objects.filter(survey=survey, send_status="sent").count() == 5,
+        lambda: SurveyInvitation.objects.filter(survey=survey, send_status="sent").count() == 5,
         message=lambda: (
             f"Not every invitation is marked sent: {list(survey.invitations.values('email', 'send_status', 'send_attempts', 'last_error'))}"
         ),
@@ -282,7 +282,7 @@ def test_survey_from_launch_in_the_browser_to_results_through_a_real_worker_and_
         assert link.startswith(f"{live_server.url}/s/") and link.endswith("/")
         assert f'href="{link}"' in html
         token = link.rsplit("/", 2)[-2]
-        assert Invitation.objects.get(survey=survey, email=address).token_hash == hash_token(token)
+        assert SurveyInvitation.objects.get(survey=survey, email=address).token_hash == hash_token(token)
         links[address] = link
 
     # Four stakeholders answer in browsers of their own (no account); Eve never does.
@@ -502,7 +502,7 @@ def test_answers_given_so_far_are_kept_by_the_page_and_come_back_with_the_link(b
     pass CSRF checks); the same link later resumes it, and nothing is submitted meanwhile."""
     survey, url = survey_link
     (first, second), _ = questions_of(survey)["elements"][PRD]
-    invitation = Invitation.objects.get(survey=survey)
+    invitation = SurveyInvitation.objects.get(survey=survey)
     context = browser.new_context(viewport=PHONE)
     try:
         page = context.new_page()
@@ -512,8 +512,8 @@ def test_answers_given_so_far_are_kept_by_the_page_and_come_back_with_the_link(b
         expect(page.get_by_text("Answers saved on this link.")).to_be_visible()
         wanted = {f"q_{first.pk}": "4", f"q_{second.pk}": "dk"}
         wait_until(
-            lambda: Invitation.objects.get(pk=invitation.pk).draft_answers == wanted,
-            message=lambda: f"Draft kept: {Invitation.objects.get(pk=invitation.pk).draft_answers}",
+            lambda: SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == wanted,
+            message=lambda: f"Draft kept: {SurveyInvitation.objects.get(pk=invitation.pk).draft_answers}",
         )
         assert not Response.objects.filter(survey=survey).exists()
         context.clear_cookies()  # as on another day, or from another device
@@ -534,7 +534,7 @@ def test_a_partial_answer_is_refused_and_kept_then_saved_for_later_and_sent_on_a
     survey, url = survey_link
     questions = questions_of(survey)
     (first, second), _ = questions["elements"][PRD]
-    invitation = Invitation.objects.get(survey=survey)
+    invitation = SurveyInvitation.objects.get(survey=survey)
     answers = Answers(
         performance={PRD: (4, DK), EVI: (3, 3), PRI: (2, DK), PPL: (5, 4), PRC: (4, 4)},
         importance={PRD: 5, EVI: 3, PRI: 2, PPL: 4, PRC: 4},
@@ -562,13 +562,13 @@ def test_a_partial_answer_is_refused_and_kept_then_saved_for_later_and_sent_on_a
         page.screenshot(path=str(SHOTS / "public-form-errors-390.png"), full_page=True)
         assert not Response.objects.filter(survey=survey).exists()
         kept = {f"q_{first.pk}": "4", "nps": "9", "comment": "Half done, then finished."}
-        assert Invitation.objects.get(pk=invitation.pk).draft_answers == kept
+        assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == kept
 
         choose(page, second.text, "Don't know")
         page.get_by_role("button", name="Save and finish later").click()
         expect(page.get_by_text("Your answers are saved. Come back with the same link to finish")).to_be_visible()
         expect(question_group(page, second.text).get_by_role("radio", name="Don't know", exact=True)).to_be_checked()
-        assert Invitation.objects.get(pk=invitation.pk).draft_answers == {**kept, f"q_{second.pk}": "dk"}
+        assert SurveyInvitation.objects.get(pk=invitation.pk).draft_answers == {**kept, f"q_{second.pk}": "dk"}
         assert not Response.objects.filter(survey=survey).exists()
 
         answer_in_browser(page, survey, answers)

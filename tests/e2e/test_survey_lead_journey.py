@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 
 from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail, Role
-from stakeholders import survey_emails
-from stakeholders.models import Invitation, QuestionKind, Survey, SurveyStatus
+from stakeholders.models import QuestionKind, Survey, SurveyInvitation, SurveyStatus
+from stakeholders.surveys import emails as survey_emails
 from tests.e2e.test_import_journey import shot
 from tests.e2e.test_survey_journey import DESKTOP, PHONE
 from tests.factories import (
@@ -188,15 +188,15 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
     invited = {"ann@corp.example", "ben@corp.example", "sam@corp.example", "tom@corp.example"}
     assert set(survey.invitations.values_list("email", flat=True)) == invited
     assert sorted(r for m in mail.outbox for r in m.to) == sorted(invited)
-    assert set(survey.invitations.values_list("send_status", flat=True)) == {Invitation.SendStatus.SENT}
+    assert set(survey.invitations.values_list("send_status", flat=True)) == {SurveyInvitation.SendStatus.SENT}
 
     # Ben's mail server refused the invitation for good: the lead sends it again.
     ben = survey.invitations.get(email="ben@corp.example")
     OutgoingEmail.objects.filter(kind="survey_invitation", source_id=ben.pk).update(
         status=OutgoingEmail.Status.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
     )
-    Invitation.objects.filter(pk=ben.pk).update(
-        send_status=Invitation.SendStatus.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
+    SurveyInvitation.objects.filter(pk=ben.pk).update(
+        send_status=SurveyInvitation.SendStatus.FAILED, sent_at=None, last_error="550 5.1.1 Mailbox full"
     )
     mail.outbox.clear()
     page.reload()
@@ -210,7 +210,7 @@ def test_a_lead_launches_resends_a_failed_invitation_and_closes_a_survey(lead, s
     expect(page.get_by_text("The invitation to Ben Brook is being sent again.")).to_be_visible()
     expect(page.get_by_role("button", name="Resend")).to_have_count(0)
     ben.refresh_from_db()
-    assert (ben.send_status, ben.send_attempts, ben.last_error) == (Invitation.SendStatus.SENT, 2, "")
+    assert (ben.send_status, ben.send_attempts, ben.last_error) == (SurveyInvitation.SendStatus.SENT, 2, "")
     assert [m.to for m in mail.outbox] == [["ben@corp.example"]]
 
     # Ann scores the PMO 3: her detractor alert to the lead fails for good; the lead sends it again.

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 
-from agenda.insights import last_two_perceptions
+from agenda.figures.insights import last_two_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.rules import not_in_future

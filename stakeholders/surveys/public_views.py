@@ -15,9 +15,9 @@ from django_ratelimit.decorators import ratelimit
 
 from pmo5p.domain import Element
 from pmo5p.params import whole_number
-from stakeholders import surveys
-from stakeholders.models import Invitation, hash_token
-from stakeholders.survey_forms import ResponseForm
+from stakeholders.models import SurveyInvitation, hash_token
+from stakeholders.surveys import lifecycle as surveys
+from stakeholders.surveys.forms import ResponseForm
 
 
 def rate(group, request) -> str:
@@ -25,11 +25,11 @@ def rate(group, request) -> str:
     return settings.SURVEY_RATE_LIMIT
 
 
-def _find_invitation(token: str) -> Invitation | None:
+def _find_invitation(token: str) -> SurveyInvitation | None:
     if len(token) > 64:
         return None
     digest = hash_token(token)
-    invitation = Invitation.objects.select_related("survey__pmo", "stakeholder").filter(token_hash=digest).first()
+    invitation = SurveyInvitation.objects.select_related("survey__pmo", "stakeholder").filter(token_hash=digest).first()
     # The lookup is by hash; the constant-time comparison guards against any
     # future lookup that would compare tokens themselves.
     if invitation is None or not hmac.compare_digest(invitation.token_hash, digest):

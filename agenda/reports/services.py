@@ -22,9 +22,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from agenda import insights, pdf, periods, suggestions
-from agenda import report_charts as charts
-from agenda import report_figures as rf
+from agenda.figures import insights
 from agenda.models import (
     Action,
     ActionStatus,
@@ -39,6 +37,9 @@ from agenda.models import (
 )
 from agenda.models.plan import OPEN_STATUSES
 from agenda.models.reports import ReportStatus
+from agenda.plan import suggestions
+from agenda.reports import charts, pdf, periods
+from agenda.reports import snapshot as rf
 from pmo5p import outbox
 from pmo5p.domain import MaturityStage
 from pmo5p.models import OutgoingEmail
@@ -366,7 +367,7 @@ def render(report: AgendaReport) -> tuple[str, str]:
 
 
 def render_pdf(report: AgendaReport) -> bytes:
-    """The PDF of the report's HTML, drawn in a fenced child process (agenda/pdf.py)."""
+    """The PDF of the report's HTML, drawn in a fenced child process (agenda/reports/pdf.py)."""
     document = render_to_string("agenda/reports/pdf.html", {"report": report, "content": report.html})
     return pdf.build(document)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stakeholders import survey_views as views
+from stakeholders.surveys import views
 
 urlpatterns = [
     path("", views.survey_list, name="survey_list"),

@@ -14,17 +14,18 @@ from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail
 from pmo5p.rules import RuleViolation
-from stakeholders import questionnaire, survey_emails
 from stakeholders.models import (
     Answer,
-    Invitation,
     Question,
     QuestionKind,
     Response,
     Stakeholder,
     Survey,
+    SurveyInvitation,
     SurveyStatus,
 )
+from stakeholders.surveys import emails as survey_emails
+from stakeholders.surveys import questionnaire
 
 
 class SurveyError(Exception):
@@ -175,7 +176,7 @@ def audience(survey: Survey, *, now=None) -> Audience:
 # Launching -------------------------------------------------------------------------
 
 
-def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitation]:
+def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[SurveyInvitation]:
     """Open the survey and invite the audience; e-mails go out once the launch is committed."""
     with transaction.atomic():
         survey = Survey.objects.select_for_update().get(pk=survey.pk)
@@ -190,7 +191,7 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
             raise SurveyError(
                 "Nobody would be asked: choose segments or stakeholders who are active and have an e-mail address."
             )
-        invitations = Invitation.objects.bulk_create([Invitation.new(survey, s) for s in chosen])
+        invitations = SurveyInvitation.objects.bulk_create([SurveyInvitation.new(survey, s) for s in chosen])
         survey.status = SurveyStatus.OPEN
         survey.launched_at = now
         survey.save(update_fields=["status", "launched_at"])
@@ -199,7 +200,7 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[Invitatio
     return invitations
 
 
-def resend(invitation: Invitation) -> None:
+def resend(invitation: SurveyInvitation) -> None:
     """Queue the invitation e-mail again, if it has not gone out.
 
     For an anonymous survey, whether the stakeholder answered is not looked at here:
@@ -210,7 +211,7 @@ def resend(invitation: Invitation) -> None:
         raise SurveyError("Only invitations of an open survey can be sent again.")
     if invitation.responded_at and not invitation.survey.anonymous:
         raise SurveyError(f"{invitation.stakeholder} has answered already.")
-    if invitation.send_status == Invitation.SendStatus.SENT:
+    if invitation.send_status == SurveyInvitation.SendStatus.SENT:
         raise SurveyError(
             f"The invitation to {invitation.stakeholder} went out already; a reminder follows if they don't answer."
         )
@@ -237,7 +238,9 @@ def claim_due_reminders(*, now=None) -> list[int]:
             continue  # past its close date, about to be closed: a reminder would send to a dead link
         with transaction.atomic():
             # of=self: lock the invitations only, not their stakeholders joined for the e-mail.
-            due = Invitation.objects.select_for_update(skip_locked=True, of=("self",)).select_related("stakeholder")
+            due = SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+                "stakeholder"
+            )
             due = due.filter(
                 survey=survey,
                 sent_at__lte=now - timedelta(days=survey.reminder_delay_days),
@@ -246,7 +249,7 @@ def claim_due_reminders(*, now=None) -> list[int]:
             )
             claimed_now = list(due)
             ids = [invitation.pk for invitation in claimed_now]
-            Invitation.objects.filter(pk__in=ids).update(reminder_claimed_at=now)
+            SurveyInvitation.objects.filter(pk__in=ids).update(reminder_claimed_at=now)
             for invitation in claimed_now:
                 invitation.survey = survey
                 survey_emails.queue_reminder(invitation)
@@ -332,13 +335,13 @@ def is_answerable(survey: Survey, *, now=None) -> bool:
     return survey.is_open and survey.closes_on >= timezone.localdate(now, timezone=_zone(survey.pmo.time_zone))
 
 
-def save_draft(invitation: Invitation, answers: dict) -> None:
-    Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
+def save_draft(invitation: SurveyInvitation, answers: dict) -> None:
+    SurveyInvitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
         draft_answers=answers, draft_saved_at=timezone.now()
     )
 
 
-def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | None, comment: str) -> Response:
+def submit(invitation: SurveyInvitation, *, values: dict[int, int | None], nps: int | None, comment: str) -> Response:
     """Store the response and its answers, exactly once per invitation.
 
     The unique constraint on Response.invitation decides between two submits racing
@@ -363,7 +366,7 @@ def submit(invitation: Invitation, *, values: dict[int, int | None], nps: int | 
             Answer.objects.bulk_create(
                 [Answer(response=response, question_id=qid, value=v) for qid, v in values.items()]
             )
-            Invitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
+            SurveyInvitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
             if alert:
                 survey_emails.queue_detractor_alert(response)
     except IntegrityError as error:

@@ -8,8 +8,8 @@ each at-risk stakeholder. Adopting one turns it into an agenda action.
 
 from dataclasses import dataclass
 
-from agenda import insights
-from agenda.insights import IpaQuadrant
+from agenda.figures import insights
+from agenda.figures.insights import IpaQuadrant
 from agenda.models import Action
 from pmo5p.domain import Element, Problem
 

@@ -2,7 +2,7 @@
 
 The HTML holds what people typed (escaped), and WeasyPrint fetches every URL a
 document names. So:
-- the build runs in a child process (`python -m agenda.pdf`) under a memory limit
+- the build runs in a child process (`python -m agenda.reports.pdf`) under a memory limit
   (RLIMIT_AS) and a wall-clock timeout, PMO5P_PDF_MEMORY_MB and
   PMO5P_PDF_TIMEOUT_SECONDS: a document that needs more fails that report only,
   and the worker that asked for it goes on;
@@ -118,7 +118,7 @@ def build(document: str) -> bytes:
     too_long = f"the PDF took longer than {timeout} s to build (PMO5P_PDF_TIMEOUT_SECONDS)"
     try:
         child = subprocess.run(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", "agenda.pdf", str(memory_mb), str(timeout)],
+            [sys.executable, "-m", "agenda.reports.pdf", str(memory_mb), str(timeout)],
             input=document.encode(),
             capture_output=True,
             timeout=timeout,

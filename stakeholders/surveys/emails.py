@@ -16,12 +16,12 @@ from django.db.models import Count, Q
 from pmo5p import outbox
 from pmo5p.models import OutgoingEmail, Role
 from stakeholders import scores
-from stakeholders.models import Invitation, Response, Survey
+from stakeholders.models import Response, Survey, SurveyInvitation
 
 Kind, Status = OutgoingEmail.Kind, OutgoingEmail.Status
 
 
-def context(invitation: Invitation) -> dict:
+def context(invitation: SurveyInvitation) -> dict:
     survey = invitation.survey
     link = f"{settings.SITE_URL}{invitation.path}"
     nps_question = survey.questions.filter(kind="nps").values_list("text", flat=True).first()
@@ -36,20 +36,20 @@ def context(invitation: Invitation) -> dict:
     }
 
 
-def queue_invitation(invitation: Invitation) -> OutgoingEmail:
+def queue_invitation(invitation: SurveyInvitation) -> OutgoingEmail:
     return _queue(invitation, Kind.SURVEY_INVITATION, "survey-invitation")
 
 
-def queue_reminder(invitation: Invitation) -> OutgoingEmail:
+def queue_reminder(invitation: SurveyInvitation) -> OutgoingEmail:
     return _queue(invitation, Kind.SURVEY_REMINDER, "survey-reminder")
 
 
-def _queue(invitation: Invitation, kind: str, template: str) -> OutgoingEmail:
+def _queue(invitation: SurveyInvitation, kind: str, template: str) -> OutgoingEmail:
     pmo = invitation.survey.pmo
     return outbox.queue(kind, [invitation.email], template, context(invitation), pmo=pmo, source=invitation)
 
 
-def invitation_email(invitation: Invitation) -> OutgoingEmail | None:
+def invitation_email(invitation: SurveyInvitation) -> OutgoingEmail | None:
     return outbox.for_source(invitation, Kind.SURVEY_INVITATION).first()
 
 
@@ -130,8 +130,8 @@ def detractor_alerts(survey: Survey) -> dict:
 # Hooks ------------------------------------------------------------------------------------
 
 
-def _invitation(email: OutgoingEmail) -> Invitation | None:
-    return Invitation.objects.select_related("survey").filter(pk=email.source_id).first()
+def _invitation(email: OutgoingEmail) -> SurveyInvitation | None:
+    return SurveyInvitation.objects.select_related("survey").filter(pk=email.source_id).first()
 
 
 def _check_invitation(email: OutgoingEmail) -> str | None:
@@ -147,12 +147,12 @@ def _check_invitation(email: OutgoingEmail) -> str | None:
 
 def _record_invitation(email: OutgoingEmail) -> None:
     shown = {
-        Status.SENT: Invitation.SendStatus.SENT,
-        Status.FAILED: Invitation.SendStatus.FAILED,
-        Status.CANCELLED: Invitation.SendStatus.CANCELLED,
+        Status.SENT: SurveyInvitation.SendStatus.SENT,
+        Status.FAILED: SurveyInvitation.SendStatus.FAILED,
+        Status.CANCELLED: SurveyInvitation.SendStatus.CANCELLED,
     }
-    Invitation.objects.filter(pk=email.source_id).update(
-        send_status=shown.get(email.status, Invitation.SendStatus.PENDING),
+    SurveyInvitation.objects.filter(pk=email.source_id).update(
+        send_status=shown.get(email.status, SurveyInvitation.SendStatus.PENDING),
         send_attempts=email.attempts,
         last_error=email.last_error,
         sent_at=email.sent_at,
@@ -168,7 +168,7 @@ def _check_reminder(email: OutgoingEmail) -> str | None:
 
 def _record_reminder(email: OutgoingEmail) -> None:
     if email.status == Status.SENT:
-        Invitation.objects.filter(pk=email.source_id, reminded_at__isnull=True).update(reminded_at=email.sent_at)
+        SurveyInvitation.objects.filter(pk=email.source_id, reminded_at__isnull=True).update(reminded_at=email.sent_at)
 
 
 def _check_alert(email: OutgoingEmail) -> str | None:

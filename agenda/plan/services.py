@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agenda import suggestions
 from agenda.models.plan import Action, ActionStatus
+from agenda.plan import suggestions
 from pmo5p.rules import RuleViolation, not_in_future
 
 # A new action is due a month from today unless its author says otherwise.

@@ -5,9 +5,9 @@ from django.utils import timezone
 
 from pmo5p.domain import Element
 from pmo5p.widgets import DateInput
-from stakeholders import surveys
 from stakeholders.models import Question, QuestionKind, Stakeholder, Survey
-from stakeholders.questionnaire import IMPORTANCE_CHOICES, LIKERT_CHOICES
+from stakeholders.surveys import lifecycle as surveys
+from stakeholders.surveys.questionnaire import IMPORTANCE_CHOICES, LIKERT_CHOICES
 
 DONT_KNOW = "dk"
 QUESTION_FIELD = re.compile(r"^q_(\d+)$")

@@ -13,11 +13,14 @@ from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
-from stakeholders import anonymity, questionnaire, scores, survey_emails, surveys
+from stakeholders import scores
 from stakeholders.exports import response_table
-from stakeholders.models import Answer, Invitation, QuestionKind, Survey, SurveyStatus
+from stakeholders.models import Answer, QuestionKind, Survey, SurveyInvitation, SurveyStatus
 from stakeholders.spreadsheets import spreadsheet_response
-from stakeholders.survey_forms import AudienceForm, QuestionsForm, ResponseForm, SurveyForm
+from stakeholders.surveys import anonymity, questionnaire
+from stakeholders.surveys import emails as survey_emails
+from stakeholders.surveys import lifecycle as surveys
+from stakeholders.surveys.forms import AudienceForm, QuestionsForm, ResponseForm, SurveyForm
 
 RESPONSES_PER_PAGE = 50
 
@@ -64,7 +67,7 @@ def survey_detail(request, pmo, survey_id):
     invitations = (
         survey.invitations.select_related("stakeholder", "response").order_by("stakeholder__name")
         if not survey.is_draft
-        else Invitation.objects.none()
+        else SurveyInvitation.objects.none()
     )
     page = Paginator(invitations, RESPONSES_PER_PAGE).get_page(request.GET.get("page"))
     context = {

@@ -22,7 +22,7 @@ from django.db.models.functions import RowNumber
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from stakeholders import scores
-from stakeholders.models import Answer, Invitation, QuestionKind, Response, Stakeholder, Survey, SurveyStatus
+from stakeholders.models import Answer, QuestionKind, Response, Stakeholder, Survey, SurveyInvitation, SurveyStatus
 from stakeholders.selectors import Quadrant, quadrant_expression
 
 MIDPOINT = 50
@@ -350,7 +350,7 @@ def at_risk_stakeholders(pmo, segment_id: int | None = None) -> list[AtRisk]:
 
 
 def invitations_sent(survey: Survey, segment_id: int | None = None) -> int:
-    sent = Invitation.objects.filter(survey=survey, sent_at__isnull=False)
+    sent = SurveyInvitation.objects.filter(survey=survey, sent_at__isnull=False)
     if segment_id is not None:
         # As responses count: by the segment they answered in, else the stakeholder's own.
         sent = sent.filter(

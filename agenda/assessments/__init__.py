@@ -1,0 +1,1 @@
+"""The PMO's self-assessment per P and each stakeholder's relationship maturity."""

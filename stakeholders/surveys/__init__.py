@@ -1,0 +1,1 @@
+"""The survey engine: drafting, launching, answering by single-use link, reminding, closing."""
