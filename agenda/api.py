@@ -5,8 +5,11 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import decorators, mixins, serializers, viewsets
+from rest_framework.response import Response as ApiResponse
 
 from agenda.assessments import services as assessments
+from agenda.figures import segments
+from agenda.figures import survey as survey_figures
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from agenda.models.plan import ActionStatus
 from agenda.models.reports import ReportStatus
@@ -15,7 +18,9 @@ from agenda.reports import services as reports
 from agenda.reports import snapshot as report_figures
 from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, pmo_scoped
 from pmo5p.domain import Element
+from stakeholders import api as stakeholders_api
 from stakeholders.api import MemberEmailField, PmoModelViewSet, PmoRelatedField
+from stakeholders.surveys import anonymity
 
 
 class SelfAssessmentSerializer(serializers.ModelSerializer):
@@ -198,3 +203,75 @@ class ReportViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelM
             f'attachment; filename="agenda-report-{slug}-{report.last_day.isoformat()}.pdf"'
         )
         return response
+
+
+# Survey results ----------------------------------------------------------------------------
+
+
+class ElementResultSerializer(serializers.Serializer):
+    element = serializers.ChoiceField(choices=Element.choices)
+    label = serializers.CharField(source="element.label")
+    perception = serializers.FloatField(allow_null=True, help_text="0–100; null when nobody rated it.")
+    perception_answers = serializers.IntegerField()
+    importance = serializers.FloatField(allow_null=True)
+    importance_answers = serializers.IntegerField()
+    dont_know = serializers.IntegerField()
+
+
+class NpsSerializer(serializers.Serializer):
+    score = serializers.FloatField(allow_null=True, help_text="% promoters − % detractors, −100 to 100.")
+    answers = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+
+
+class SegmentResultSerializer(serializers.Serializer):
+    segment = serializers.IntegerField(source="segment_id", allow_null=True)
+    name = serializers.CharField()
+    responses = serializers.SerializerMethodField(help_text="Null when the group is hidden.")
+    hidden = serializers.BooleanField(help_text="Fewer responses than min_group_size: no figures are given.")
+    perception = serializers.SerializerMethodField()
+
+    def get_responses(self, row) -> int | None:
+        # A hidden group does not even say how small it is.
+        return None if row.hidden else row.responses
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "number", "nullable": True}})
+    def get_perception(self, row) -> dict:
+        return {} if row.hidden else {entry.element.value: entry.perception for entry in row.elements.values()}
+
+
+class SurveyResultsSerializer(serializers.Serializer):
+    survey = stakeholders_api.SurveySerializer()
+    invited = serializers.IntegerField(source="participation.invited")
+    sent = serializers.IntegerField(source="participation.sent")
+    responses = serializers.IntegerField(source="participation.responses")
+    response_rate = serializers.FloatField(
+        source="participation.response_rate",
+        allow_null=True,
+        help_text="Responses / invitations sent, as a percentage.",
+    )
+    nps = NpsSerializer()
+    elements = ElementResultSerializer(many=True)
+    segments = SegmentResultSerializer(many=True)
+    min_group_size = serializers.IntegerField()
+
+
+@pmo_scoped
+class SurveyViewSet(stakeholders_api.SurveyViewSet):
+    """Surveys (read), and their results as docs/figures.md defines them, unrounded."""
+
+    @extend_schema(parameters=[SLUG_PARAMETER], responses={200: SurveyResultsSerializer})
+    @decorators.action(detail=True)
+    def results(self, request, slug=None, pk=None):
+        survey = self.get_object()
+        results = {
+            "survey": survey,
+            "participation": survey_figures.participation(survey),
+            "nps": survey_figures.nps(survey_figures.survey_responses(survey)),
+            "elements": list(survey_figures.element_figures(survey_figures.survey_answers(survey)).values()),
+            "segments": segments.segment_figures(survey),
+            "min_group_size": anonymity.min_group_size(),
+        }
+        return ApiResponse(SurveyResultsSerializer(results).data)

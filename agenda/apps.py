@@ -8,7 +8,14 @@ class AgendaConfig(AppConfig):
     def ready(self):
         from agenda import signals  # noqa: F401 (connects the receivers)
         from agenda.assessments.timeline import maturity_entries
+        from agenda.figures import responses, survey
         from agenda.reports import services  # noqa: F401 (registers the report e-mail with the outbox)
         from stakeholders import timeline
+        from stakeholders.surveys import figure_source
 
         timeline.register(maturity_entries)
+        figure_source.register(
+            figure_source.FigureSource(
+                participation_by_survey=survey.participation_by_survey, lowest_elements=responses.lowest_elements
+            )
+        )

@@ -1,19 +1,20 @@
 """The PMO's home page: which P needs attention, and which stakeholders are at risk."""
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from agenda.figures import insights
+from agenda.figures import elements, history, relationships
+from agenda.figures import survey as survey_figures
+from agenda.figures.present import Kind, rounded
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.params import whole_number
 from pmo5p.services import record_visit
 from pmo5p.tenancy import pmo_view
-from stakeholders import scores
 from stakeholders.models import Survey, SurveyStatus
 from stakeholders.selectors import Quadrant
+from stakeholders.surveys import anonymity
 
 
 def _choice(request, name, queryset):
@@ -30,10 +31,12 @@ def dashboard(request, pmo):
     surveys_with_answers = (
         Survey.objects.filter(pmo=pmo).exclude(status=SurveyStatus.DRAFT).order_by("-launched_at", "-pk")
     )
-    survey = _choice(request, "survey", surveys_with_answers) or insights.default_survey(pmo)
+    survey = _choice(request, "survey", surveys_with_answers) or survey_figures.default_survey(pmo)
     segment = _choice(request, "segment", pmo.segments.all())
     segment_id = segment.pk if segment else None
-    segment_hidden = bool(survey and segment and not insights.segment_is_shown(survey, segment.pk))
+    # The survey's participation, for everyone or for the chosen segment (survey.invitation_segment).
+    taking_part = survey_figures.participation(survey, segment_id) if survey else None
+    segment_hidden = bool(taking_part and segment and not anonymity.group_is_shown(taking_part.responses))
 
     stakeholders = pmo.stakeholders.filter(is_active=True)
     if segment:
@@ -45,11 +48,11 @@ def dashboard(request, pmo):
         "segments": pmo.segments.all(),
         "segment": segment,
         "segment_hidden": segment_hidden,
-        "min_group_size": settings.MIN_GROUP_SIZE,
+        "min_group_size": anonymity.min_group_size(),
         "stakeholder_count": stakeholders.count(),
-        "at_risk": insights.at_risk_stakeholders(pmo, segment_id),
-        "maturity": insights.maturity_distribution(stakeholders),
-        "grid": insights.grid_by_maturity(stakeholders),
+        "at_risk": relationships.at_risk_stakeholders(pmo, segment_id),
+        "maturity": relationships.maturity_distribution(stakeholders),
+        "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
         "has_self_assessment": SelfAssessment.objects.filter(pmo=pmo).exists(),
         **_register_figures(pmo),
@@ -57,21 +60,13 @@ def dashboard(request, pmo):
     context["quadrants"] = [(q, sum(context["grid"][q].values())) for q in Quadrant]
     context["nobody_assessed"] = context["maturity"][None] == context["stakeholder_count"]
     if survey and not segment_hidden:
-        element_rows = insights.element_insights(pmo, survey, segment_id)
-        responses = survey.responses.all()
-        if segment:
-            responses = responses.filter(segment=segment)
-        nps = scores.nps_summary(responses)
-        sent = insights.invitations_sent(survey, segment_id)
-        response_count = responses.count()
+        element_rows = elements.element_insights(pmo, survey, segment_id)
         context.update(
             elements=element_rows,
-            ranking=insights.ranked_by_priority(element_rows),
-            nps=nps,
-            responses=response_count,
-            sent=sent,
-            response_rate=(response_count / sent * 100) if sent else None,
-            trend=insights.perception_trend(pmo, segment_id),
+            ranking=elements.ranked_by_priority(element_rows),
+            nps=survey_figures.nps(survey_figures.survey_responses(survey, segment_id)),
+            participation=taking_part,
+            trend=history.perception_trend(pmo, segment_id),
         )
         context["chart_data"] = _chart_data(element_rows, context["trend"])
     return render(request, "agenda/dashboard.html", context)
@@ -91,24 +86,23 @@ def _register_figures(pmo) -> dict:
     }
 
 
-def _round(value):
-    return None if value is None else round(value, 1)
-
-
 def _chart_data(element_rows, trend):
+    def score(value):
+        return rounded(value, Kind.SCORE)
+
     return {
         "labels": [row.element.label for row in element_rows],
-        "perception": [_round(row.perception) for row in element_rows],
-        "self": [_round(row.self_score) for row in element_rows],
+        "perception": [score(row.perception) for row in element_rows],
+        "self": [score(row.self_score) for row in element_rows],
         "ipa": [
-            {"label": row.element.label, "x": _round(row.perception), "y": _round(row.importance)}
+            {"label": row.element.label, "x": score(row.perception), "y": score(row.importance)}
             for row in element_rows
             if row.perception is not None and row.importance is not None
         ],
         "trend": {
             "labels": [point.title for point in trend],
             "series": [
-                {"label": element.label, "data": [_round(point.perception.get(element)) for point in trend]}
+                {"label": element.label, "data": [score(point.perception.get(element)) for point in trend]}
                 for element in Element
             ],
         },

@@ -12,7 +12,7 @@ only), the hashes of member-invitation tokens, the seeds and hashes of survey li
 on the survey form but never sent (an invitation's draft, and when it was saved):
 only a submitted response is an answer. Anonymous surveys stay anonymous
 (stakeholders.surveys.anonymity): their responses are exported without the invitation they
-came from, without a time, without a segment of fewer than MIN_GROUP_SIZE responses,
+came from, without a time, without a segment whose group is too small to be shown,
 and in no order of arrival: their ids, which the database hands out in that order,
 are replaced by references drawn for this export, which link a response to its
 answers and to nothing else, and their answers have no id. Their invitations leave
@@ -29,9 +29,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from uuid import UUID
 
-from django.conf import settings
 from django.db import models
-from django.db.models import Case, CharField, Count, Value, When
+from django.db.models import Case, CharField, Value, When
 from django.db.models.functions import MD5, Cast, Concat
 from django.utils import timezone
 
@@ -49,6 +48,7 @@ from stakeholders.models import (
     SurveyInvitation,
 )
 from stakeholders.spreadsheets import CsvWriter
+from stakeholders.surveys import anonymity
 from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
 
 CHUNK = 2000
@@ -228,13 +228,7 @@ def _many_to_many(spec, name, rows_queryset) -> dict[int, list[int]]:
 def _context(pmo, archive) -> dict:
     """What the adjust functions need, read once: anonymous surveys, small groups, the PDFs."""
     anonymous = set(Survey.objects.filter(pmo=pmo, anonymous=True).values_list("pk", flat=True))
-    small = {
-        (row["survey_id"], row["segment_id"])
-        for row in Response.objects.filter(survey__pmo=pmo, survey__anonymous=True)
-        .values("survey_id", "segment_id")
-        .annotate(n=Count("pk"))
-        if row["n"] < settings.MIN_GROUP_SIZE
-    }
+    small = anonymity.hidden_groups(Response.objects.filter(survey__pmo=pmo, survey__anonymous=True))
     pdf_files = {}
     reports = AgendaReport.objects.filter(pmo=pmo).values_list("pk", "pdf").order_by("pk")
     for pk, pdf in reports.iterator(chunk_size=20):

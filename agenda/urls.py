@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agenda import dashboard, exports
+from agenda import dashboard, exports, results
 from agenda.assessments import views as assessment_views
 from agenda.plan import views as plan_views
 from agenda.reports import views as report_views
@@ -8,6 +8,8 @@ from stakeholders.spreadsheets import FORMATS
 
 urlpatterns = [
     path("", dashboard.dashboard, name="pmo_home"),
+    # Among the survey engine's pages (stakeholders/surveys/urls.py), from the figures layer.
+    path("surveys/<int:survey_id>/results/", results.survey_results, name="survey_results"),
     path("assessments/", assessment_views.assessments_page, name="assessments"),
     path("assessments/self/new/", assessment_views.self_assessment_new, name="self_assessment_new"),
     path("assessments/maturity/<int:stakeholder_id>/new/", assessment_views.maturity_new, name="maturity_new"),

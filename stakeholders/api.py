@@ -1,15 +1,14 @@
 """API resources of the register and the surveys (see pmo5p/api.py for the common ground)."""
 
 import django_filters
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
 
 from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, SinceFilter, StrictBooleanFilter, pmo_scoped
 from pmo5p.domain import Element
-from stakeholders import register, scores
-from stakeholders.models import LEVEL_CHOICES, Answer, Interaction, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders import register
+from stakeholders.models import LEVEL_CHOICES, Interaction, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.selectors import search
 
 
@@ -208,101 +207,12 @@ class SurveySerializer(serializers.ModelSerializer):
         fields = ["id", "title", "status", "anonymous", "closes_on", "reminder_delay_days", "launched_at", "closed_at"]
 
 
-class ElementResultSerializer(serializers.Serializer):
-    element = serializers.ChoiceField(choices=Element.choices)
-    label = serializers.CharField()
-    perception = serializers.FloatField(allow_null=True, help_text="0–100; null when nobody rated it.")
-    perception_answers = serializers.IntegerField()
-    importance = serializers.FloatField(allow_null=True)
-    importance_answers = serializers.IntegerField()
-    dont_know = serializers.IntegerField()
-
-
-class NpsSerializer(serializers.Serializer):
-    score = serializers.FloatField(allow_null=True, help_text="% promoters − % detractors, −100 to 100.")
-    answers = serializers.IntegerField()
-    promoters = serializers.IntegerField()
-    passives = serializers.IntegerField()
-    detractors = serializers.IntegerField()
-
-
-class SegmentResultSerializer(serializers.Serializer):
-    segment = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField()
-    responses = serializers.IntegerField(allow_null=True, help_text="Null when the group is hidden.")
-    hidden = serializers.BooleanField(help_text="Fewer responses than min_group_size: no figures are given.")
-    perception = serializers.DictField(child=serializers.FloatField(allow_null=True))
-
-
-class SurveyResultsSerializer(serializers.Serializer):
-    survey = SurveySerializer()
-    invited = serializers.IntegerField()
-    sent = serializers.IntegerField()
-    responses = serializers.IntegerField()
-    response_rate = serializers.FloatField(allow_null=True, help_text="Responses / invitations sent, as a percentage.")
-    nps = NpsSerializer()
-    elements = ElementResultSerializer(many=True)
-    segments = SegmentResultSerializer(many=True)
-    min_group_size = serializers.IntegerField()
-
-
 @pmo_scoped
 class SurveyViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Surveys (read), and their results as docs/figures.md defines them."""
+    """Surveys (read). agenda/api.py adds their results, from the figures layer, and routes it."""
 
     serializer_class = SurveySerializer
     queryset = Survey.objects.none()
 
     def scoped_queryset(self):
         return self.pmo.surveys.exclude(status=SurveyStatus.DRAFT).order_by("-launched_at", "-pk")
-
-    @extend_schema(parameters=[SLUG_PARAMETER], responses={200: SurveyResultsSerializer})
-    @decorators.action(detail=True)
-    def results(self, request, slug=None, pk=None):
-        survey = self.get_object()
-        participation = scores.participation(survey)
-        nps = scores.nps_summary(survey.responses.all())
-        elements = scores.element_scores(Answer.objects.filter(response__survey=survey))
-        minimum = settings.MIN_GROUP_SIZE
-        segments = [
-            {
-                "segment": row.segment_id,
-                "name": row.name,
-                # A hidden group does not even say how small it is.
-                "responses": None if row.hidden else row.responses,
-                "hidden": row.hidden,
-                "perception": {} if row.hidden else {e.value: v for e, v in zip(Element, row.perceptions, strict=True)},
-            }
-            for row in scores.segment_breakdown(survey)
-        ]
-        results = SurveyResultsSerializer(
-            {
-                "survey": survey,
-                "invited": participation.invited,
-                "sent": participation.sent,
-                "responses": participation.responses,
-                "response_rate": participation.response_rate,
-                "nps": {
-                    "score": nps.score,
-                    "answers": nps.answers,
-                    "promoters": nps.promoters,
-                    "passives": nps.passives,
-                    "detractors": nps.detractors,
-                },
-                "elements": [
-                    {
-                        "element": e.value,
-                        "label": e.label,
-                        "perception": s.perception,
-                        "perception_answers": s.perception_answers,
-                        "importance": s.importance,
-                        "importance_answers": s.importance_answers,
-                        "dont_know": s.dont_know,
-                    }
-                    for e, s in elements.items()
-                ],
-                "segments": segments,
-                "min_group_size": minimum,
-            }
-        )
-        return ApiResponse(results.data)

@@ -11,8 +11,7 @@ from collections import Counter
 from itertools import groupby
 from operator import attrgetter
 
-from django.conf import settings
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from pmo5p.domain import Element
@@ -128,14 +127,14 @@ def response_table(pmo, survey=None):
     element and text share a column across surveys (the standard questionnaire gives
     one set of columns), and the rows of anonymous surveys leave the identity blank.
     Anonymous rows have no time either, come in an order of their content alone
-    (stakeholders.surveys.anonymity), and leave out a segment with fewer than MIN_GROUP_SIZE
-    responses: each could point at a person.
+    (stakeholders.surveys.anonymity), and leave out a segment whose group is too small to be
+    shown (anonymity.hidden_groups): each could point at a person.
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
     headers_of_questions, column_of_question = _question_columns(surveys)
     anonymous = {s.pk for s in surveys if s.anonymous}
     named = any(not s.anonymous for s in surveys)
-    small_segments = _small_segments(surveys)
+    small_segments = anonymity.hidden_groups(Response.objects.filter(survey__in=surveys))
     if survey is not None:
         identity = ["submitted_at", "stakeholder", "email"] if named else []
         headers = ["response", *identity, "segment", *headers_of_questions, "nps", "comment"]
@@ -208,12 +207,6 @@ def _question_columns(surveys) -> tuple[list[str], dict[int, int]]:
             headers.append(header)
         column_of_question[q.pk] = columns[key]
     return headers, column_of_question
-
-
-def _small_segments(surveys) -> set[tuple[int, int | None]]:
-    """(survey, segment) pairs with fewer than MIN_GROUP_SIZE responses."""
-    counts = Response.objects.filter(survey__in=surveys).values("survey_id", "segment_id").annotate(n=Count("id"))
-    return {(row["survey_id"], row["segment_id"]) for row in counts if row["n"] < settings.MIN_GROUP_SIZE}
 
 
 def _answer_cells(response, column_of_question: dict[int, int], width: int) -> list:

@@ -122,8 +122,8 @@ FINANCE_MATURITY = {1: 2, 2: 1, 3: 0, 4: 0, 5: 0, None: 2}  # Ben, Cara | Ada | 
 
 AT_RISK = [
     ("Ada", ["Maturity only Aware"]),
-    ("Ben", ["Maturity only Unaware", "Perception fell 50 points, from 100 to 50"]),
-    ("Dan", ["Perception fell 10 points, from 25 to 15"]),
+    ("Ben", ["Maturity only Unaware", "Perception fell 50.0 points, from 100.0 to 50.0"]),
+    ("Dan", ["Perception fell 10.0 points, from 25.0 to 15.0"]),
 ]
 FINANCE_AT_RISK = AT_RISK[:2]
 
@@ -155,5 +155,13 @@ def ranking(page: str) -> list[str]:
 
 
 def fmt(value, places=1) -> str:
-    """As the template's floatformat shows a figure; — for none."""
+    """A figure as the pages show it: rounded half up to one decimal (scores); — for none."""
     return "—" if value is None else floatformat(value, places)
+
+
+def fmt_change(value) -> str:
+    """A gap or a change as the pages show it: one decimal with its sign, a true minus; — for none."""
+    if value is None:
+        return "—"
+    text = floatformat(abs(value), 1)
+    return text if text == "0.0" else ("+" if value > 0 else "\u2212") + text

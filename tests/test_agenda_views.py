@@ -598,13 +598,15 @@ def test_a_segment_that_puts_product_in_concentrate_here_gets_the_catalogue_revi
     assert review.element == Element.PRODUCT
     assert review.segment_id == world.segment.pk
     assert review.problem == Problem.INFORMATION
-    assert review.why == "For Finance, Product is in “Concentrate here” (perception 25, importance 100, 3 responses)."
+    assert (
+        review.why == "For Finance, Product is in “Concentrate here” (perception 25.0, importance 100.0, 3 responses)."
+    )
     assert review.priority == 75.0
     # The highest priority of all, so first.
     assert proposed[0] is review
     page = visible(response)
     assert "Review the PMO's service catalogue with Finance" in page
-    assert "For Finance, Product is in “Concentrate here” (perception 25, importance 100, 3 responses)." in page
+    assert "For Finance, Product is in “Concentrate here” (perception 25.0, importance 100.0, 3 responses)." in page
 
 
 def test_element_suggestions_follow_the_priority_ranking(world, client_for, suggested):
@@ -618,7 +620,7 @@ def test_element_suggestions_follow_the_priority_ranking(world, client_for, sugg
     assert [s.priority for s in element_level] == sorted((s.priority for s in element_level), reverse=True)
     first = element_level[0]
     assert first.title == "Show stakeholders the benefits the portfolio has realised"
-    assert first.why == "Physical Evidence is priority 1: concentrate here (perception 25, importance 75)."
+    assert first.why == "Physical Evidence is priority 1: concentrate here (perception 25.0, importance 75.0)."
     assert first.priority == KNOWN_PRIORITY[Element.PHYSICAL_EVIDENCE]
     titles = [s.title for s in element_level]
     assert "Publish a one-page guide to the PMO's services for stakeholders" in titles  # Product: keep up
@@ -755,7 +757,7 @@ def test_suggestion_adopt_is_post_only(world, client_for):
 
 
 def test_every_element_and_quadrant_has_templates():
-    from agenda.figures.insights import IpaQuadrant
+    from agenda.figures.elements import IpaQuadrant
 
     for element in Element:
         for quadrant in IpaQuadrant:
@@ -779,7 +781,8 @@ def test_a_second_segment_with_its_own_concentrate_gets_its_own_suggestion(world
     ]
     it_one = next(s for s in proposed if s.segment_id == known.it.pk)
     assert (
-        it_one.why == "For IT, Physical Evidence is in “Concentrate here” (perception 25, importance 75, 3 responses)."
+        it_one.why
+        == "For IT, Physical Evidence is in “Concentrate here” (perception 25.0, importance 75.0, 3 responses)."
     )
 
 

@@ -42,6 +42,7 @@ from tests.insight_fixtures import (
     element_rows,
     figures,
     fmt,
+    fmt_change,
     ranking,
 )
 
@@ -86,8 +87,8 @@ def check_elements(response, perception_and_importance, gap, quadrant, self_scor
         assert shown[element] == {
             "perception": fmt(expected["perception"]),
             "importance": fmt(expected["importance"]),
-            "self": fmt(self_scores[element][1], 0),
-            "gap": fmt(gap[element]),
+            "self": fmt(self_scores[element][1]),
+            "gap": fmt_change(gap[element]),
             "quadrant": quadrant[element] or "—",
         }, element
 
@@ -142,8 +143,9 @@ def test_nps_and_response_rate(dashboard):
     nps = response.context["nps"]
     assert (nps.answers, nps.promoters, nps.passives, nps.detractors) == (4, 2, 1, 1)
     assert nps.score == AUTUMN_NPS["score"]
-    assert response.context["sent"] == AUTUMN_SENT
-    assert response.context["response_rate"] == approx(AUTUMN_RESPONSES / AUTUMN_SENT * 100)
+    participation = response.context["participation"]
+    assert (participation.responses, participation.sent) == (AUTUMN_RESPONSES, AUTUMN_SENT)
+    assert participation.response_rate == approx(AUTUMN_RESPONSES / AUTUMN_SENT * 100)
     shown = figures(response.content.decode())
     assert shown["nps"] == "25"
     assert shown["response-rate"] == "71%"
@@ -288,7 +290,8 @@ def test_response_rate_of_a_segment_counts_who_answered_in_it(known, dashboard):
     ada.segment = known.it
     ada.save()
     response = dashboard(segment=known.world.segment.pk)
-    assert (response.context["responses"], response.context["sent"]) == (FINANCE_RESPONSES, FINANCE_SENT)
+    participation = response.context["participation"]
+    assert (participation.responses, participation.sent) == (FINANCE_RESPONSES, FINANCE_SENT)
     assert figures(response.content.decode())["response-rate"] == "75%"
 
 

@@ -1,4 +1,4 @@
-"""agenda.figures.insights and agenda.assessments.services.suggest_stage against figures worked out by hand.
+"""The figures layer (agenda/figures/) and agenda.assessments.services.suggest_stage against figures worked out by hand.
 
 The PMO is built in tests/insight_fixtures.py; its comments show each sum.
 """
@@ -8,8 +8,10 @@ from datetime import date, timedelta
 import pytest
 
 from agenda.assessments.services import suggest_stage
-from agenda.figures import insights
-from agenda.figures.insights import ElementInsight, IpaQuadrant, ipa_quadrant, priority, ranked_by_priority
+from agenda.figures import elements, history, relationships, responses
+from agenda.figures import survey as survey_figures
+from agenda.figures.elements import ElementInsight, IpaQuadrant, ipa_quadrant, priority, ranked_by_priority
+from agenda.figures.present import Kind, shown
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Interaction, Stakeholder, SurveyStatus
@@ -56,7 +58,7 @@ def by_element(rows):
 
 
 def test_element_insights_of_the_latest_closed_survey(known):
-    rows = insights.element_insights(known.world.pmo, known.autumn)
+    rows = elements.element_insights(known.world.pmo, known.autumn)
     assert [row.element for row in rows] == list(Element)
     for element, row in by_element(rows).items():
         expected = AUTUMN[element]
@@ -73,12 +75,12 @@ def test_element_insights_of_the_latest_closed_survey(known):
 
 
 def test_ranking_of_the_latest_closed_survey(known):
-    ranked = ranked_by_priority(insights.element_insights(known.world.pmo, known.autumn))
+    ranked = ranked_by_priority(elements.element_insights(known.world.pmo, known.autumn))
     assert [row.element for row in ranked] == AUTUMN_RANKING
 
 
 def test_element_insights_of_a_segment_at_the_threshold(known):
-    rows = by_element(insights.element_insights(known.world.pmo, known.autumn, known.world.segment.pk))
+    rows = by_element(elements.element_insights(known.world.pmo, known.autumn, known.world.segment.pk))
     for element, expected in FINANCE.items():
         assert rows[element].perception == approx(expected["perception"]), element
         assert rows[element].importance == approx(expected["importance"]), element
@@ -90,7 +92,7 @@ def test_element_insights_of_a_segment_at_the_threshold(known):
 
 
 def test_element_insights_without_a_survey_still_show_the_self_assessment(known):
-    rows = by_element(insights.element_insights(known.world.pmo, None))
+    rows = by_element(elements.element_insights(known.world.pmo, None))
     assert all(row.perception is None and row.perception_answers == 0 for row in rows.values())
     assert rows[P].self_score == 75.0
     assert all(row.gap is None and row.quadrant is None and row.priority is None for row in rows.values())
@@ -105,7 +107,7 @@ def test_an_element_answered_only_with_dont_know_has_no_perception(world):
         importance={P: 5},
         submitted_at=at(date(2025, 1, 1)),
     )
-    rows = by_element(insights.element_insights(world.pmo, built))
+    rows = by_element(elements.element_insights(world.pmo, built))
     assert rows[P].perception is None
     assert rows[P].perception_answers == 0
     assert rows[P].dont_know == 2
@@ -150,7 +152,9 @@ def test_priority_formula(importance, perception, expected):
 
 
 def insight(element, importance, perception):
-    return ElementInsight(element, perception, 1, importance, 1, 0, None, None)
+    return ElementInsight(
+        element, perception=perception, perception_answers=1, importance=importance, importance_answers=1
+    )
 
 
 def test_ranking_breaks_ties_by_element_order_and_puts_unknowns_last():
@@ -169,7 +173,7 @@ def test_ranking_breaks_ties_by_element_order_and_puts_unknowns_last():
 
 def test_latest_self_assessment_per_element_and_the_history_is_kept(known):
     pmo = known.world.pmo
-    latest = insights.latest_self_assessments(pmo)
+    latest = elements.latest_self_assessments(pmo)
     assert {element: row.rating for element, row in latest.items()} == {P: 4, E: 3, C: 5, PR: 5}
     assert latest[P].author == known.world.member
     assert SelfAssessment.objects.filter(pmo=pmo).count() == 6
@@ -177,7 +181,7 @@ def test_latest_self_assessment_per_element_and_the_history_is_kept(known):
 
 
 def test_self_assessment_as_of_a_date(known):
-    before = insights.latest_self_assessments(known.world.pmo, on=date(2025, 5, 31))
+    before = elements.latest_self_assessments(known.world.pmo, on=date(2025, 5, 31))
     assert {element: row.rating for element, row in before.items()} == {P: 2}
 
 
@@ -185,14 +189,14 @@ def test_self_assessment_as_of_a_date(known):
 
 
 def test_default_survey_is_the_latest_closed(known):
-    assert insights.default_survey(known.world.pmo) == known.autumn
-    assert list(insights.closed_surveys(known.world.pmo)) == [known.autumn, known.summer, known.spring]
+    assert survey_figures.default_survey(known.world.pmo) == known.autumn
+    assert list(survey_figures.closed_surveys(known.world.pmo)) == [known.autumn, known.summer, known.spring]
 
 
 def test_default_survey_falls_back_to_an_open_survey_with_responses(world):
-    assert insights.default_survey(world.pmo) is None
+    assert survey_figures.default_survey(world.pmo) is None
     empty_open = build_survey(world.pmo, world.lead, "Open, unanswered", status=SurveyStatus.OPEN)
-    assert insights.default_survey(world.pmo) is None
+    assert survey_figures.default_survey(world.pmo) is None
     answered = build_survey(world.pmo, world.lead, "Open, answered", status=SurveyStatus.OPEN)
     ResponseFactory(survey=answered, stakeholder=world.stakeholder, ratings=every(4), submitted_at=at(date(2025, 1, 1)))
     ResponseFactory(
@@ -201,14 +205,14 @@ def test_default_survey_falls_back_to_an_open_survey_with_responses(world):
         ratings=every(4),
         submitted_at=at(date(2025, 1, 1)),
     )
-    assert insights.default_survey(world.pmo) == answered
+    assert survey_figures.default_survey(world.pmo) == answered
     build_survey(world.pmo, world.lead, "Draft", status=SurveyStatus.DRAFT)
-    assert insights.default_survey(world.pmo) == answered
+    assert survey_figures.default_survey(world.pmo) == answered
     assert empty_open != answered
 
 
 def test_perception_trend_oldest_first(known):
-    trend = insights.perception_trend(known.world.pmo)
+    trend = history.perception_trend(known.world.pmo)
     assert [point.title for point in trend] == ["Spring", "Summer", "Autumn"]
     assert [point.survey_id for point in trend] == [known.spring.pk, known.summer.pk, known.autumn.pk]
     # Performance answers other than Don't know: Gus 10 + Ada 8 + Ben 10 + Cara 10; Ben 10 + Dan 5 + Eve 9; …
@@ -219,7 +223,7 @@ def test_perception_trend_oldest_first(known):
 
 
 def test_perception_trend_of_a_segment_respects_the_threshold_survey_by_survey(known):
-    trend = insights.perception_trend(known.world.pmo, known.world.segment.pk)
+    trend = history.perception_trend(known.world.pmo, known.world.segment.pk)
     assert [point.title for point in trend] == ["Spring", "Summer", "Autumn"]
     assert [point.answers for point in trend] == [28, 0, 24]
     for point, expected in zip(trend, FINANCE_TREND, strict=True):
@@ -229,10 +233,10 @@ def test_perception_trend_of_a_segment_respects_the_threshold_survey_by_survey(k
 
 def test_perception_trend_of_a_small_segment_is_all_hidden(known, settings):
     # IT: Gus in Spring, Dan and Eve in Summer and Autumn.
-    trend = insights.perception_trend(known.world.pmo, known.it.pk)
+    trend = history.perception_trend(known.world.pmo, known.it.pk)
     assert all(point.perception == {} for point in trend)
     settings.MIN_GROUP_SIZE = 2
-    spring, summer, autumn = insights.perception_trend(known.world.pmo, known.it.pk)
+    spring, summer, autumn = history.perception_trend(known.world.pmo, known.it.pk)
     assert spring.perception == {}
     # Dan 3,3 1,1 2 and Eve 4,4 4,4 … : product 3,3,4,4 → 3.5 → 62.5
     assert summer.perception[P] == 62.5
@@ -241,7 +245,7 @@ def test_perception_trend_of_a_small_segment_is_all_hidden(known, settings):
 
 
 def test_perception_trend_limit_keeps_the_latest(known):
-    assert [point.title for point in insights.perception_trend(known.world.pmo, limit=2)] == ["Summer", "Autumn"]
+    assert [point.title for point in history.perception_trend(known.world.pmo, limit=2)] == ["Summer", "Autumn"]
 
 
 # Maturity -------------------------------------------------------------------------------------------
@@ -253,12 +257,12 @@ def active(known, segment=None):
 
 
 def test_maturity_distribution_counts_the_latest_record_of_each_active_stakeholder(known):
-    assert insights.maturity_distribution(active(known)) == MATURITY
-    assert insights.maturity_distribution(active(known, known.world.segment)) == FINANCE_MATURITY
+    assert relationships.maturity_distribution(active(known)) == MATURITY
+    assert relationships.maturity_distribution(active(known, known.world.segment)) == FINANCE_MATURITY
 
 
 def test_current_stage_is_the_latest_by_date_then_by_entry(known):
-    staged = {s.name: s.current_stage for s in insights.with_current_stage(known.world.pmo.stakeholders.all())}
+    staged = {s.name: s.current_stage for s in relationships.with_current_stage(known.world.pmo.stakeholders.all())}
     assert staged["Ada"] == 2
     assert staged["Dan"] == 3  # dated later, entered first
     assert staged["Fiona Finance"] is None
@@ -266,11 +270,11 @@ def test_current_stage_is_the_latest_by_date_then_by_entry(known):
     MaturityRecordFactory(
         pmo=known.world.pmo, stakeholder=dan, stage=5, rationale="Same day, entered last", recorded_on=date(2025, 8, 1)
     )
-    assert insights.with_current_stage(Stakeholder.objects.filter(pk=dan.pk)).get().current_stage == 5
+    assert relationships.with_current_stage(Stakeholder.objects.filter(pk=dan.pk)).get().current_stage == 5
 
 
 def test_grid_by_maturity(known):
-    grid = insights.grid_by_maturity(active(known))
+    grid = relationships.grid_by_maturity(active(known))
     empty = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, None: 0}
     assert grid == {
         Quadrant.MANAGE_CLOSELY: {**empty, 2: 1, 3: 1, None: 2},  # Ada 2, Dan 3, Gus, Hal
@@ -286,7 +290,7 @@ def test_grid_by_maturity(known):
 
 def test_last_two_perceptions_newest_first_and_anonymous_surveys_ignored(known):
     s = known.people
-    perceptions = insights.last_two_perceptions(known.world.pmo.stakeholders.all())
+    perceptions = responses.last_two_perceptions(known.world.pmo.stakeholders.all())
     assert perceptions[s["Ada"].pk] == [approx(53.125), approx(50.0)]
     assert perceptions[s["Ben"].pk] == [approx(50.0), approx(100.0)]  # Spring's 0 is a third, older answer
     assert perceptions[s["Dan"].pk] == [approx(15.0), approx(25.0)]
@@ -296,17 +300,17 @@ def test_last_two_perceptions_newest_first_and_anonymous_surveys_ignored(known):
 
 
 def test_at_risk_stakeholders_with_their_reasons(known):
-    at_risk = insights.at_risk_stakeholders(known.world.pmo)
+    at_risk = relationships.at_risk_stakeholders(known.world.pmo)
     assert [(item.stakeholder.name, item.reasons) for item in at_risk] == AT_RISK
 
 
 def test_at_risk_stakeholders_of_a_segment(known):
-    at_risk = insights.at_risk_stakeholders(known.world.pmo, known.world.segment.pk)
+    at_risk = relationships.at_risk_stakeholders(known.world.pmo, known.world.segment.pk)
     assert [(item.stakeholder.name, item.reasons) for item in at_risk] == FINANCE_AT_RISK
 
 
 def test_influence_three_and_inactive_stakeholders_are_never_at_risk(known):
-    names = {item.stakeholder.name for item in insights.at_risk_stakeholders(known.world.pmo)}
+    names = {item.stakeholder.name for item in relationships.at_risk_stakeholders(known.world.pmo)}
     assert "Cara" not in names  # stage 1 and down 50, but influence 3
     assert "Fay" not in names  # stage 1 and influence 5, but inactive
     assert "Eve" not in names  # down 9.9
@@ -317,11 +321,11 @@ def test_influence_three_and_inactive_stakeholders_are_never_at_risk(known):
     ("previous", "last", "reason"),
     [
         # mean ratings 2.0 → 1.6: 25 → 15, exactly 10 (a float subtraction gives 9.999…)
-        ([2, 2, 2, 2, 2], [2, 2, 2, 1, 1], "Perception fell 10 points, from 25 to 15"),
+        ([2, 2, 2, 2, 2], [2, 2, 2, 1, 1], "Perception fell 10.0 points, from 25.0 to 15.0"),
         # 3.4 → 3.0: 60 → 50
-        ([4, 4, 3, 3, 3], [3, 3, 3, 3, 3], "Perception fell 10 points, from 60 to 50"),
+        ([4, 4, 3, 3, 3], [3, 3, 3, 3, 3], "Perception fell 10.0 points, from 60.0 to 50.0"),
         # 5 → 4.6: 100 → 90
-        ([5, 5, 5, 5, 5], [5, 5, 5, 4, 4], "Perception fell 10 points, from 100 to 90"),
+        ([5, 5, 5, 5, 5], [5, 5, 5, 4, 4], "Perception fell 10.0 points, from 100.0 to 90.0"),
         # 37/9 → 26/7: 77.8 → 67.9, down 9.9
         ([5, 4, 4, 4, 4, 4, 4, 4, 4], [4, 4, 4, 4, 4, 3, 3], None),
         # up, not down
@@ -332,7 +336,7 @@ def test_a_drop_of_exactly_ten_points_counts_and_less_does_not(world, previous, 
     s = StakeholderFactory(pmo=world.pmo, name="Drop", influence=4)
     answered(world, s, previous, on=date(2025, 1, 1))
     answered(world, s, last, on=date(2025, 2, 1))
-    found = [item.reasons for item in insights.at_risk_stakeholders(world.pmo) if item.stakeholder == s]
+    found = [item.reasons for item in relationships.at_risk_stakeholders(world.pmo) if item.stakeholder == s]
     assert found == ([[reason]] if reason else [])
 
 
@@ -341,10 +345,10 @@ def test_a_response_of_only_dont_know_does_not_hide_a_drop(world):
     answered(world, s, [4, 4], on=date(2025, 1, 1))  # 75
     answered(world, s, [3, 3], on=date(2025, 2, 1))  # 50
     answered(world, s, [None, None], on=date(2025, 3, 1))  # no perception at all
-    assert insights.last_two_perceptions(Stakeholder.objects.filter(pk=s.pk)) == {s.pk: [50.0, 75.0]}
-    [item] = insights.at_risk_stakeholders(world.pmo)
-    assert item.reasons == ["Perception fell 25 points, from 75 to 50"]
-    assert suggest_stage(s, today=TODAY).reason.startswith("Latest perception 50/100")
+    assert responses.last_two_perceptions(Stakeholder.objects.filter(pk=s.pk)) == {s.pk: [50.0, 75.0]}
+    [item] = relationships.at_risk_stakeholders(world.pmo)
+    assert item.reasons == ["Perception fell 25.0 points, from 75.0 to 50.0"]
+    assert suggest_stage(s, today=TODAY).reason.startswith("Latest perception 50.0/100")
 
 
 def test_at_risk_maturity_rule_stops_above_aware(world):
@@ -354,7 +358,7 @@ def test_at_risk_maturity_rule_stops_above_aware(world):
     unassessed = StakeholderFactory(pmo=pmo, name="Unassessed", influence=5)
     for s, stage in [(aware, MaturityStage.AWARE), (understanding, MaturityStage.UNDERSTANDING)]:
         MaturityRecordFactory(pmo=pmo, stakeholder=s, stage=stage, rationale="r", recorded_on=date(2025, 1, 1))
-    names = [item.stakeholder.name for item in insights.at_risk_stakeholders(pmo)]
+    names = [item.stakeholder.name for item in relationships.at_risk_stakeholders(pmo)]
     assert names == ["Aware"]
     assert unassessed.name not in names
 
@@ -362,16 +366,19 @@ def test_at_risk_maturity_rule_stops_above_aware(world):
 def test_at_risk_is_per_pmo(known):
     # Bob Beta is at stage 1 in the other PMO, with influence 3; raise it: still not ours.
     Stakeholder.objects.filter(pk=known.world.other_stakeholder.pk).update(influence=5)
-    assert [item.stakeholder.name for item in insights.at_risk_stakeholders(known.world.other_pmo)] == ["Bob Beta"]
-    assert "Bob Beta" not in {item.stakeholder.name for item in insights.at_risk_stakeholders(known.world.pmo)}
+    assert [item.stakeholder.name for item in relationships.at_risk_stakeholders(known.world.other_pmo)] == ["Bob Beta"]
+    assert "Bob Beta" not in {item.stakeholder.name for item in relationships.at_risk_stakeholders(known.world.pmo)}
 
 
 # Response rate ---------------------------------------------------------------------------------------
 
 
-def test_invitations_sent(known):
-    assert insights.invitations_sent(known.autumn) == 7
-    assert insights.invitations_sent(known.autumn, known.world.segment.pk) == 4
+def test_participation_of_a_survey_and_of_a_segment(known):
+    everyone = survey_figures.participation(known.autumn)
+    assert (everyone.sent, everyone.responses) == (7, 5)
+    finance = survey_figures.participation(known.autumn, known.world.segment.pk)
+    assert (finance.sent, finance.responses) == (4, 3)
+    assert finance.response_rate == 75.0
 
 
 # The suggested maturity stage -------------------------------------------------------------------------
@@ -447,6 +454,6 @@ def test_suggestion_from_the_latest_perception(world, ratings, sentiments, stage
         interact(world.stakeholder, sentiment, days_ago)
     suggestion = suggest_stage(world.stakeholder, today=TODAY)
     assert suggestion.stage == stage
-    assert suggestion.reason.startswith(f"Latest perception {perception:.0f}/100; ")
+    assert suggestion.reason.startswith(f"Latest perception {shown(perception, Kind.SCORE)}/100; ")
     count = len(sentiments)
     assert f"{count} interaction{'s' if count != 1 else ''} in the last 180 days" in suggestion.reason

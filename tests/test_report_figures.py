@@ -69,11 +69,11 @@ def test_a_version_1_report_is_read_in_the_current_schema_and_renders(world):
     html, text = reports.render(AgendaReport.objects.select_related("pmo").get(pk=report.pk))
     page = words(html)
     assert "Change since the previous report." in page
-    assert "Product 75 +12.5 0.0 Keep up the good work" in page
+    assert "Product 75.0 +12.5 0.0 Keep up the good work" in page
     assert "Ann: Aware → Respect" in page
     assert "2 incidents, about €3,500 in cost, 1.5 days lost." in page
     assert "<svg" in html  # the chart, from the stored numbers
-    assert "- Product: perception 75 (+12.5), gap 0.0, Keep up the good work" in text
+    assert "- Product: perception 75.0 (+12.5), gap 0.0, Keep up the good work" in text
     assert "change since the previous report" in text
 
 
@@ -157,13 +157,13 @@ def test_change_is_against_the_previous_survey_without_any_earlier_report(world,
 
     page = words(report.html)
     assert "Change since “Summer”." in page
-    assert "Product 63 +12.5" in page
-    assert "Physical Evidence 25 −50.0" in page
-    assert "Price 50 +50.0 since “Spring”" in page
-    assert "People 25 new" in page
+    assert "Product 62.5 +12.5" in page
+    assert "Physical Evidence 25.0 −50.0" in page
+    assert "Price 50.0 +50.0 since “Spring”" in page
+    assert "People 25.0 new" in page
     assert 'change since "Summer"' in report.text
-    assert '- Price: perception 50 (+50.0 since "Spring")' in report.text
-    assert "- People: perception 25 (new)" in report.text
+    assert '- Price: perception 50.0 (+50.0 since "Spring")' in report.text
+    assert "- People: perception 25.0 (new)" in report.text
 
 
 def test_with_no_earlier_survey_every_change_is_new(world, stub_pdf):
@@ -201,7 +201,7 @@ def test_the_chart_holds_numbers_and_element_labels_only(world, stub_pdf):
     svg = re.search(r"<svg.*?</svg>", report.html, re.S).group(0)
     texts = re.findall(r">([^<]+)</text>", svg)
     allowed = {e.label for e in Element} | {"0", "25", "50", "75", "100", "Perception", "Importance to stakeholders"}
-    assert set(texts) - allowed <= {str(n) for n in range(101)}  # the values drawn
+    assert set(texts) - allowed <= {f"{n / 10:.1f}" for n in range(1001)}  # the values drawn, as scores
     assert {e.label for e in Element} <= set(texts)
     assert "script" not in svg and "Autumn" not in svg
     # Outlook is kept from the SVG (it would show its text as loose words).

@@ -1001,10 +1001,10 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
     page = " ".join(re.sub(r"<[^>]+>", " ", report.html).split())
     assert "1 Physical Evidence · realising benefits" in page
     assert (
-        "Keep up the good work: Important and seen as strong: protect it. Perception 63, importance 100, priority 38."
+        "Keep up the good work: Important and seen as strong: protect it. Perception 62.5, importance 100.0, priority 38."
         in page
     )
-    assert "Product 63 new −12.5 Keep up the good work" in page
+    assert "Product 62.5 new −12.5 Keep up the good work" in page
     assert "Net Promoter Score 20 (2 promoters, 2 passives, 1 detractor) · response rate 86% (6 of 7)" in page
     assert "Maturity this period: 2 moved up, 1 moved down." in page
     assert "2 incidents, about £3,500 in cost, 1.5 days lost." in page  # the PMO's currency: GBP
@@ -1014,7 +1014,7 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
     assert "Before" not in page.split("What poor perception cost")[1].split("Actions")[0]
     assert "NPS 20 · response rate 86% (6 of 7)" in report.text
     assert "2 incidents, about £3,500 in cost, 1.5 days lost.\n- 2026-11-01 First day" in report.text
-    assert "- Physical Evidence: perception 25 (new), gap 0.0, Concentrate here" in report.text
+    assert "- Physical Evidence: perception 25.0 (new), gap 0.0, Concentrate here" in report.text
 
 
 def test_a_second_report_shows_the_change_since_the_first(world, story):

@@ -65,8 +65,8 @@ def test_a_detractor_alerts_the_relationship_owner(world, owned, client, django_
     for part in parts(message)[1:]:
         assert "Fiona Finance" in part
         assert "Spring pulse" in part
-        assert "Product (meeting basic needs): 0/100" in part
-        assert "Price (increasing perceived value): 25/100" in part
+        assert "Product (meeting basic needs): 0.0/100" in part
+        assert "Price (increasing perceived value): 25.0/100" in part
         assert "People (" not in part and "Process (" not in part  # only the two lowest
         assert "Too much paperwork." in part
 

@@ -153,11 +153,12 @@ def test_segments_under_the_minimum_group_size_are_hidden(world, named, client_f
     assert set(rows) == {"Finance", "IT"}
     finance, it = rows["Finance"], rows["IT"]
     assert (finance.responses, finance.hidden) == (4, False)
-    assert it.hidden is True and it.scores == {}
+    assert it.hidden is True and it.perceptions == [None] * 5
     # Finance by hand: product 19/5 = 3.8 → 70; evidence 4 → 75; people 28/8 = 3.5 → 62.5.
     assert finance.perceptions == [pytest.approx(70.0), pytest.approx(75.0), None, pytest.approx(62.5), None]
     page_rows = segment_rows(response.content.decode())
-    assert page_rows["Finance"] == ["4", "70.0", "75.0", "—", "62.5", "—"]
+    # Finance: 4 responses of 6 sent (Fay's invitation failed) = 66.7%.
+    assert page_rows["Finance"] == ["4", "67%", "70.0", "75.0", "—", "62.5", "—"]
     assert page_rows["IT"] == ["fewer than 3", "hidden to protect anonymity"]
 
 
@@ -311,7 +312,7 @@ def test_responses_without_a_segment_form_a_group_of_their_own(world, client_for
     assert (rows["No segment"].responses, rows["No segment"].hidden) == (3, False)
     assert rows["No segment"].perceptions[0] == pytest.approx(50.0)
     assert rows["Finance"].hidden is True
-    assert segment_rows(response.content.decode())["No segment"][:2] == ["3", "50.0"]
+    assert segment_rows(response.content.decode())["No segment"][:3] == ["3", "100%", "50.0"]
 
 
 def test_segment_rows_are_those_of_the_audience_and_responses_count_where_they_were_given(world, client_for):
@@ -331,6 +332,6 @@ def test_segment_rows_are_those_of_the_audience_and_responses_count_where_they_w
     rows = response.context["segments"]
     assert [(row.name, row.responses, row.hidden) for row in rows] == [("Finance", 3, False), ("Ops", 0, True)]
     assert segment_rows(response.content.decode()) == {
-        "Finance": ["3", "75.0", "—", "—", "—", "—"],
+        "Finance": ["3", "100%", "75.0", "—", "—", "—", "—"],
         "Ops": ["fewer than 3", "hidden to protect anonymity"],
     }

@@ -7,7 +7,8 @@ from django.db import transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 
-from agenda.figures.insights import last_two_perceptions
+from agenda.figures.present import Kind, shown
+from agenda.figures.responses import last_two_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.rules import not_in_future
@@ -74,7 +75,7 @@ def suggest_stage(stakeholder: Stakeholder, *, today=None) -> StageSuggestion:
                 MaturityStage.UNAWARE, f"No survey answer and no interaction in the last {RECENT_DAYS} days."
             )
         return StageSuggestion(MaturityStage.AWARE, f"No survey answer yet; {touch}.")
-    seen = f"Latest perception {perception:.0f}/100; {touch}."
+    seen = f"Latest perception {shown(perception, Kind.SCORE)}/100; {touch}."
     if perception < 40:
         return StageSuggestion(MaturityStage.AWARE, seen)
     if perception < 60:

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 
 from agenda.assessments import services as assessments
 from agenda.assessments.forms import MaturityForm, SelfAssessmentForm
-from agenda.figures import insights
+from agenda.figures import relationships
+from agenda.figures.elements import latest_self_assessments
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Role
@@ -18,10 +19,10 @@ from pmo5p.tenancy import pmo_view
 @pmo_view()
 @require_GET
 def assessments_page(request, pmo):
-    current = insights.latest_self_assessments(pmo)
+    current = latest_self_assessments(pmo)
     history = SelfAssessment.objects.filter(pmo=pmo).select_related("author")[:50]
     by_segment = (
-        insights.with_current_stage(pmo.stakeholders.filter(is_active=True))
+        relationships.with_current_stage(pmo.stakeholders.filter(is_active=True))
         .values("segment_id", "segment__name", "current_stage")
         .annotate(n=Count("id"))
         .order_by("segment__name")
@@ -49,8 +50,8 @@ def assessments_page(request, pmo):
             "history": history,
             "maturity_rows": maturity_rows,
             "stages": list(MaturityStage),
-            "unassessed_influential": insights.with_current_stage(
-                pmo.stakeholders.filter(is_active=True, influence__gte=insights.AT_RISK_INFLUENCE)
+            "unassessed_influential": relationships.with_current_stage(
+                pmo.stakeholders.filter(is_active=True, influence__gte=relationships.AT_RISK_INFLUENCE)
             )
             .filter(current_stage__isnull=True)
             .order_by("-influence", "name")[:10],
@@ -60,7 +61,7 @@ def assessments_page(request, pmo):
 
 @pmo_view(role=Role.MEMBER)
 def self_assessment_new(request, pmo):
-    previous = insights.latest_self_assessments(pmo)
+    previous = latest_self_assessments(pmo)
     form = SelfAssessmentForm(request.POST or None, previous=previous)
     if request.method == "POST" and form.is_valid():
         assessments.record_self_assessment(

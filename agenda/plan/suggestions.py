@@ -8,8 +8,10 @@ each at-risk stakeholder. Adopting one turns it into an agenda action.
 
 from dataclasses import dataclass
 
-from agenda.figures import insights
-from agenda.figures.insights import IpaQuadrant
+from agenda.figures import elements, relationships, segments
+from agenda.figures import survey as survey_figures
+from agenda.figures.elements import ElementInsight, IpaQuadrant
+from agenda.figures.present import Kind, shown
 from agenda.models import Action
 from pmo5p.domain import Element, Problem
 
@@ -189,69 +191,90 @@ def _fill(template: str, who: str) -> str:
     return text[0].upper() + text[1:]
 
 
+def _figures(row: ElementInsight) -> str:
+    return f"perception {shown(row.perception, Kind.SCORE)}, importance {shown(row.importance, Kind.SCORE)}"
+
+
+def _element_suggestions(element_rows: list[ElementInsight]) -> list[Suggestion]:
+    proposed = []
+    for rank, row in enumerate(elements.ranked_by_priority(element_rows), start=1):
+        if row.quadrant is None:
+            continue
+        for index, (title, effect, problem) in enumerate(LIBRARY[row.element][row.quadrant]):
+            proposed.append(
+                Suggestion(
+                    key=f"{row.element.value}:{row.quadrant.value}:all:{index}",
+                    element=row.element,
+                    quadrant=row.quadrant,
+                    title=_fill(title, "stakeholders"),
+                    expected_effect=_fill(effect, "stakeholders"),
+                    problem=problem,
+                    why=f"{row.element.label} is priority {rank}: {row.quadrant.label.lower()} ({_figures(row)}).",
+                    priority=row.priority,
+                )
+            )
+    return proposed
+
+
+def _segment_suggestions(survey) -> list[Suggestion]:
+    """For each segment shown on the results page whose own figures put an element in
+    "Concentrate here". "No segment" is left out: an action targets a segment, and it is none."""
+    proposed = []
+    for segment_row in segments.segment_figures(survey):
+        if segment_row.hidden or segment_row.segment_id is None:
+            continue
+        for row in map(ElementInsight.of, segment_row.elements.values()):
+            if row.quadrant != IpaQuadrant.CONCENTRATE:
+                continue
+            title, effect, problem = LIBRARY[row.element][row.quadrant][0]
+            proposed.append(
+                Suggestion(
+                    key=f"{row.element.value}:{row.quadrant.value}:segment-{segment_row.segment_id}:0",
+                    element=row.element,
+                    quadrant=row.quadrant,
+                    title=_fill(title, segment_row.name),
+                    expected_effect=_fill(effect, segment_row.name),
+                    problem=problem,
+                    why=f"For {segment_row.name}, {row.element.label} is in “Concentrate here” "
+                    f"({_figures(row)}, {segment_row.responses} responses).",
+                    priority=row.priority,
+                    segment_id=segment_row.segment_id,
+                )
+            )
+    return proposed
+
+
+def _at_risk_suggestions(at_risk) -> list[Suggestion]:
+    return [
+        Suggestion(
+            key=f"people:at-risk:stakeholder-{item.stakeholder.pk}:0",
+            element=Element.PEOPLE,
+            quadrant=None,
+            title=f"Meet {item.stakeholder.name} to understand their view of the PMO",
+            expected_effect="A relationship back on track, and what lies behind it understood.",
+            problem=Problem.PERFORMANCE,
+            why=f"{item.stakeholder.name} is at risk: {'; '.join(item.reasons).lower()}.",
+            priority=None,
+            stakeholder_id=item.stakeholder.pk,
+        )
+        for item in at_risk
+    ]
+
+
 def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None) -> list[Suggestion]:
     """What the figures call for, highest priority first; adopted ones are left out.
 
     A caller that has the survey's element insights and the at-risk stakeholders
     already (the report) passes them, so that they are not worked out twice.
     """
-    survey = survey or insights.default_survey(pmo)
+    survey = survey or survey_figures.default_survey(pmo)
     adopted = set(Action.objects.filter(pmo=pmo).exclude(suggestion_key="").values_list("suggestion_key", flat=True))
     proposed: list[Suggestion] = []
     if survey is not None:
         if element_rows is None:
-            element_rows = insights.element_insights(pmo, survey)
-        for rank, row in enumerate(insights.ranked_by_priority(element_rows), start=1):
-            if row.quadrant is None:
-                continue
-            for index, (title, effect, problem) in enumerate(LIBRARY[row.element][row.quadrant]):
-                proposed.append(
-                    Suggestion(
-                        key=f"{row.element.value}:{row.quadrant.value}:all:{index}",
-                        element=row.element,
-                        quadrant=row.quadrant,
-                        title=_fill(title, "stakeholders"),
-                        expected_effect=_fill(effect, "stakeholders"),
-                        problem=problem,
-                        why=f"{row.element.label} is priority {rank}: {row.quadrant.label.lower()} "
-                        f"(perception {row.perception:.0f}, importance {row.importance:.0f}).",
-                        priority=row.priority,
-                    )
-                )
-        for segment_row in insights.segment_element_insights(survey):
-            for row in segment_row.elements:
-                if row.quadrant != IpaQuadrant.CONCENTRATE:
-                    continue
-                title, effect, problem = LIBRARY[row.element][row.quadrant][0]
-                proposed.append(
-                    Suggestion(
-                        key=f"{row.element.value}:{row.quadrant.value}:segment-{segment_row.segment_id}:0",
-                        element=row.element,
-                        quadrant=row.quadrant,
-                        title=_fill(title, segment_row.name),
-                        expected_effect=_fill(effect, segment_row.name),
-                        problem=problem,
-                        why=f"For {segment_row.name}, {row.element.label} is in “Concentrate here” "
-                        f"(perception {row.perception:.0f}, importance {row.importance:.0f}, {segment_row.responses} responses).",
-                        priority=row.priority,
-                        segment_id=segment_row.segment_id,
-                    )
-                )
-    for item in insights.at_risk_stakeholders(pmo) if at_risk is None else at_risk:
-        person = item.stakeholder
-        proposed.append(
-            Suggestion(
-                key=f"people:at-risk:stakeholder-{person.pk}:0",
-                element=Element.PEOPLE,
-                quadrant=None,
-                title=f"Meet {person.name} to understand their view of the PMO",
-                expected_effect="A relationship back on track, and what lies behind it understood.",
-                problem=Problem.PERFORMANCE,
-                why=f"{person.name} is at risk: {'; '.join(item.reasons).lower()}.",
-                priority=None,
-                stakeholder_id=person.pk,
-            )
-        )
+            element_rows = elements.element_insights(pmo, survey)
+        proposed += _element_suggestions(element_rows) + _segment_suggestions(survey)
+    proposed += _at_risk_suggestions(relationships.at_risk_stakeholders(pmo) if at_risk is None else at_risk)
     fresh = [s for s in proposed if s.key not in adopted]
     return sorted(fresh, key=lambda s: (s.priority is None, -(s.priority or 0)))
 

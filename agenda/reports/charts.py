@@ -20,6 +20,7 @@ as bars with plain CSS widths: that table is the chart's fallback.
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from agenda.figures.present import Kind, shown
 from pmo5p.domain import Element
 
 WIDTH = 520
@@ -71,7 +72,7 @@ def five_ps_svg(elements) -> str:
             )
             parts.append(
                 f'<text x="{_x(row.perception) + 4:.1f}" y="{y + 13}" fill="{TEXT}" font-size="10">'
-                f"{row.perception:.0f}</text>"
+                f"{shown(row.perception, Kind.SCORE)}</text>"
             )
         if row.importance is not None:
             parts.append(

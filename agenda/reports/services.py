@@ -22,7 +22,8 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from agenda.figures import insights
+from agenda.figures import elements, history, relationships
+from agenda.figures import survey as survey_figures
 from agenda.models import (
     Action,
     ActionStatus,
@@ -43,7 +44,6 @@ from agenda.reports import snapshot as rf
 from pmo5p import outbox
 from pmo5p.domain import MaturityStage
 from pmo5p.models import OutgoingEmail
-from stakeholders import scores
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
     """Everything the report says, unrounded (the templates round), in a fixed number of queries."""
     pmo = report.pmo
     start, end = report.period_start, report.period_end
-    survey = insights.default_survey(pmo)
+    survey = survey_figures.default_survey(pmo)
     previous = previous_report(report)
     suggested_before = (
         {s.key for s in rf.load(previous.figures, currency=pmo.currency).suggestions} if previous else set()
@@ -243,9 +243,9 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
     )
     rows = None
     if survey:
-        rows = insights.element_insights(pmo, survey)
-        participation = scores.participation(survey)
-        nps = scores.nps_summary(survey.responses.all())
+        rows = elements.element_insights(pmo, survey)
+        participation = survey_figures.participation(survey)
+        nps = survey_figures.nps(survey_figures.survey_responses(survey))
         figures.survey = rf.SurveyFigures(
             id=survey.pk,
             title=survey.title,
@@ -258,7 +258,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
             passives=nps.passives,
             detractors=nps.detractors,
         )
-        earlier = insights.earlier_perceptions(pmo, survey)
+        earlier = history.earlier_perceptions(pmo, survey)
         for row in rows:
             was = earlier.get(row.element)
             compared = row.perception is not None and was is not None
@@ -281,7 +281,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
         # The latest survey compared with is named in the column's heading; an element
         # compared with an older one (too few answers in the latest) says so in its row.
         figures.previous_survey = max(refs, key=lambda ref: (ref.closed_at or "", ref.id), default=None)
-        for row in insights.ranked_by_priority(rows)[:3]:
+        for row in elements.ranked_by_priority(rows)[:3]:
             if row.priority is None:
                 continue
             figures.focus.append(
@@ -298,7 +298,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
             )
 
     moved = maturity_movement(pmo, start, end)
-    distribution = insights.maturity_distribution(pmo.stakeholders.filter(is_active=True))
+    distribution = relationships.maturity_distribution(pmo.stakeholders.filter(is_active=True))
     figures.maturity = rf.Maturity(
         up=moved["up"],
         down=moved["down"],
@@ -308,7 +308,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
             rf.StageCount(MaturityStage(k).label if k else "Not assessed", v) for k, v in distribution.items()
         ],
     )
-    at_risk = insights.at_risk_stakeholders(pmo)
+    at_risk = relationships.at_risk_stakeholders(pmo)
     figures.at_risk = [rf.AtRiskRow(item.stakeholder.pk, item.stakeholder.name, item.reasons) for item in at_risk]
 
     incidents = Incident.objects.filter(pmo=pmo, occurred_on__gte=start, occurred_on__lt=end)

@@ -1,4 +1,5 @@
-"""What an anonymous survey keeps from the PMO: who answered, and when.
+"""What an anonymous survey keeps from the PMO: who answered, and when; and the one
+minimum group size under which no figures of a group are shown.
 
 The rules every page, export and e-mail of an anonymous survey follows (docs/security.md,
 "Anonymous surveys: what each role can learn"):
@@ -13,6 +14,8 @@ The rules every page, export and e-mail of an anonymous survey follows (docs/sec
 
 import hashlib
 
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import MD5
 
 # Invitation fields that say whether, or when, its stakeholder answered.
@@ -34,3 +37,35 @@ def content_key(comment: str, cells) -> tuple:
     sorts it, then its other cells, so that the order is a function of the rows alone."""
     digest = hashlib.md5((comment or "").encode(), usedforsecurity=False).hexdigest()
     return (digest, comment or "", tuple("" if cell is None else str(cell) for cell in cells))
+
+
+# The minimum group size ---------------------------------------------------------------------
+#
+# Figures of a group with fewer responses than PMO5P_MIN_GROUP_SIZE are hidden, so that
+# nobody's answers can be singled out (docs/figures.md, "Per segment, and the minimum group
+# size"). Every page, export, API and e-mail asks here; none reads the setting itself.
+
+
+def min_group_size() -> int:
+    """The threshold, for the sentences that name it ("fewer than 3 responses")."""
+    return settings.MIN_GROUP_SIZE
+
+
+def group_is_shown(responses: int) -> bool:
+    """Whether a group of this many responses may have its figures shown."""
+    return responses >= settings.MIN_GROUP_SIZE
+
+
+def enough_responses(count_field: str) -> Q:
+    """The same rule as a filter on a queryset annotated with a count of responses."""
+    return Q(**{f"{count_field}__gte": settings.MIN_GROUP_SIZE})
+
+
+def hidden_groups(responses: QuerySet) -> set[tuple[int, int | None]]:
+    """The (survey, segment) pairs of these responses whose figures are hidden, in one query.
+
+    A response counts in the segment it was given in (Response.segment); no segment is a
+    group of its own (None).
+    """
+    counts = responses.values("survey_id", "segment_id").annotate(n=Count("pk")).order_by()
+    return {(row["survey_id"], row["segment_id"]) for row in counts if not group_is_shown(row["n"])}

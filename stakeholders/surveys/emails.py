@@ -15,8 +15,8 @@ from django.db.models import Count, Q
 
 from pmo5p import outbox
 from pmo5p.models import OutgoingEmail, Role
-from stakeholders import scores
 from stakeholders.models import Response, Survey, SurveyInvitation
+from stakeholders.surveys import anonymity, figure_source
 
 Kind, Status = OutgoingEmail.Kind, OutgoingEmail.Status
 
@@ -71,7 +71,7 @@ def queue_detractor_alert(response: Response) -> list[OutgoingEmail]:
         "response": response,
         "stakeholder": stakeholder,
         "owner": owner,
-        "lowest": scores.lowest_elements(response),
+        "lowest": figure_source.source().lowest_elements(response),
     }
     return [
         outbox.queue(Kind.DETRACTOR_ALERT, [to], "detractor-alert", alert, pmo=survey.pmo, source=response)
@@ -90,7 +90,7 @@ def queue_anonymous_detractor_alert(survey: Survey, new: int) -> list[OutgoingEm
         "new": new,
         "detractors": survey.responses.filter(nps__lte=6).count(),
         "responses": responses,
-        "min_group_size": settings.MIN_GROUP_SIZE,
+        "min_group_size": anonymity.min_group_size(),
     }
     return [
         outbox.queue(

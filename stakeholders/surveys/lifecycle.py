@@ -5,7 +5,6 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
@@ -24,8 +23,8 @@ from stakeholders.models import (
     SurveyInvitation,
     SurveyStatus,
 )
+from stakeholders.surveys import anonymity, questionnaire
 from stakeholders.surveys import emails as survey_emails
-from stakeholders.surveys import questionnaire
 
 
 class SurveyError(Exception):
@@ -260,16 +259,16 @@ def claim_due_reminders(*, now=None) -> list[int]:
 def anonymous_detractor_alerts_due() -> list[int]:
     """The anonymous surveys whose leads are owed a detractor alert.
 
-    Those with detractor answers not counted in an alert yet, and at least
-    MIN_GROUP_SIZE responses in all: below that, "a detractor answered" comes too close
-    to saying who. A survey that closes below it sends none.
+    Those with detractor answers not counted in an alert yet, and enough responses in all
+    for a group to be shown (anonymity.group_is_shown): below that, "a detractor answered"
+    comes too close to saying who. A survey that closes below it sends none.
     """
     pending = Response.objects.filter(survey=OuterRef("pk"), nps__lte=6, detractor_alerted_at__isnull=True)
     return list(
         Survey.objects.filter(anonymous=True)
         .filter(Exists(pending))
         .annotate(response_count=Count("responses"))
-        .filter(response_count__gte=settings.MIN_GROUP_SIZE)
+        .filter(anonymity.enough_responses("response_count"))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -293,7 +292,7 @@ def alert_anonymous_detractors(survey_id: int) -> list[OutgoingEmail] | None:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        if not pending or survey.responses.count() < settings.MIN_GROUP_SIZE:
+        if not pending or not anonymity.group_is_shown(survey.responses.count()):
             return None
         Response.objects.filter(pk__in=pending).update(detractor_alerted_at=timezone.now())
         return survey_emails.queue_anonymous_detractor_alert(survey, len(pending))

@@ -13,7 +13,6 @@ urlpatterns = [
     path("<int:survey_id>/launch/", views.survey_launch, name="survey_launch"),
     path("<int:survey_id>/close/", views.survey_close, name="survey_close"),
     path("<int:survey_id>/delete/", views.survey_delete, name="survey_delete"),
-    path("<int:survey_id>/results/", views.survey_results, name="survey_results"),
     path("<int:survey_id>/responses.csv", views.survey_export, name="survey_export"),
     path(
         "<int:survey_id>/invitations/<int:survey_invitation_id>/resend/",

@@ -1,9 +1,8 @@
-"""The lead's side of perception surveys: draft, audience, launch, follow-up, results."""
+"""The lead's side of perception surveys: draft, audience, launch, follow-up, the export of
+the answers. The results page is agenda/results.py (its figures come from agenda/figures/)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -13,12 +12,11 @@ from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
-from stakeholders import scores
 from stakeholders.exports import response_table
-from stakeholders.models import Answer, QuestionKind, Survey, SurveyInvitation, SurveyStatus
+from stakeholders.models import Survey, SurveyInvitation, SurveyStatus
 from stakeholders.spreadsheets import spreadsheet_response
-from stakeholders.surveys import anonymity, questionnaire
 from stakeholders.surveys import emails as survey_emails
+from stakeholders.surveys import figure_source, questionnaire
 from stakeholders.surveys import lifecycle as surveys
 from stakeholders.surveys.forms import AudienceForm, QuestionsForm, ResponseForm, SurveyForm
 
@@ -32,14 +30,10 @@ def _survey(pmo, survey_id, **filters):
 @pmo_view()
 @require_GET
 def survey_list(request, pmo):
-    # Responses counted through their invitation (one to one): joining invitations and
-    # responses side by side would multiply the rows, invitations × responses per survey.
-    survey_rows = pmo.surveys.annotate(
-        invited=Count("invitations"),
-        sent=Count("invitations", filter=Q(invitations__sent_at__isnull=False)),
-        answered=Count("invitations__response"),
-    ).order_by("-created_at")
-    return render(request, "stakeholders/surveys/survey_list.html", {"pmo": pmo, "surveys": survey_rows})
+    survey_rows = list(pmo.surveys.order_by("-created_at"))
+    participation = figure_source.source().participation_by_survey(survey_rows)
+    rows = [(survey, participation[survey.pk]) for survey in survey_rows]
+    return render(request, "stakeholders/surveys/survey_list.html", {"pmo": pmo, "surveys": rows})
 
 
 @pmo_view(role=Role.MEMBER)
@@ -73,7 +67,7 @@ def survey_detail(request, pmo, survey_id):
     context = {
         "pmo": pmo,
         "survey": survey,
-        "participation": scores.participation(survey),
+        "participation": figure_source.source().participation_by_survey([survey])[survey.pk],
         "page": page,
         "question_count": survey.questions.count(),
     }
@@ -193,70 +187,7 @@ def invitation_resend(request, pmo, survey_id, survey_invitation_id):
     return redirect("survey_detail", slug=pmo.slug, survey_id=survey.pk)
 
 
-# Results ------------------------------------------------------------------------------
-
-
-@pmo_view()
-@require_GET
-def survey_results(request, pmo, survey_id):
-    survey = _survey(pmo, survey_id)
-    answers = Answer.objects.filter(response__survey=survey)
-    element_scores = scores.element_scores(answers)
-    nps = scores.nps_summary(survey.responses.all())
-    with_comment = survey.responses.exclude(comment="")
-    if survey.anonymous:
-        # Not newest first: beside the response count, the top comment would be the latest answer's.
-        comments = [
-            (text, None)
-            for text in with_comment.order_by(*anonymity.comment_order()).values_list("comment", flat=True)[:100]
-        ]
-    else:
-        comments = with_comment.order_by("-submitted_at").values_list("comment", "submitted_at")[:100]
-    context = {
-        "pmo": pmo,
-        "survey": survey,
-        "participation": scores.participation(survey),
-        "element_scores": list(element_scores.values()),
-        "nps": nps,
-        "segments": scores.segment_breakdown(survey),
-        "min_group_size": settings.MIN_GROUP_SIZE,
-        "comments": comments,
-        "comment_count": with_comment.count(),
-        "chart_data": {
-            "labels": [e.label for e in Element],
-            "perception": [_round(element_scores[e].perception) for e in Element],
-            "importance": [_round(element_scores[e].importance) for e in Element],
-            "nps": [nps.detractors, nps.passives, nps.promoters],
-        },
-    }
-    if not survey.anonymous:
-        page = Paginator(
-            survey.responses.select_related("invitation__stakeholder", "segment").order_by(
-                "invitation__stakeholder__name"
-            ),
-            RESPONSES_PER_PAGE,
-        ).get_page(request.GET.get("page"))
-        context["page"] = page
-        context["per_stakeholder"] = _per_stakeholder(page.object_list)
-    return render(request, "stakeholders/surveys/survey_results.html", context)
-
-
-def _round(value):
-    return None if value is None else round(value, 1)
-
-
-def _per_stakeholder(responses):
-    """Perception per element for one page of responses, in one grouped query."""
-    responses = list(responses)
-    rows = (
-        Answer.objects.filter(response__in=responses, question__kind=QuestionKind.PERFORMANCE)
-        .values("response_id", "question__element")
-        .annotate(mean=Avg("value"))
-    )
-    table = {r.pk: {} for r in responses}
-    for row in rows:
-        table[row["response_id"]][row["question__element"]] = scores.score(row["mean"])
-    return [(response, [table[response.pk].get(e.value) for e in Element]) for response in responses]
+# Results: the page is agenda/results.py; the export of the answers is here.
 
 
 @pmo_view()

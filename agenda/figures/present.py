@@ -1,0 +1,57 @@
+"""How figures are shown: the one place that rounds them (docs/figures.md, "Rounding").
+
+The figures layer computes unrounded numbers; the API and the stored report figures keep
+them so. Each kind of figure has one number of decimals, here, used by every page, chart,
+report and e-mail: the templates through the filters of agenda/templatetags/figures.py,
+the charts' data through `rounded`, and text built in Python through `shown`.
+
+Rounding is half up (62.25 → 62.3), as Django's floatformat does, on the number's shortest
+decimal form, so that a figure reads the same wherever it is shown.
+"""
+
+import enum
+from decimal import ROUND_HALF_UP, Decimal
+
+
+class Kind(enum.Enum):
+    SCORE = "score"  # 0–100: perception, importance, self-assessment score
+    CHANGE = "change"  # a difference of scores: gap, change since an earlier survey, a fall
+    PRIORITY = "priority"  # importance × (100 − perception) / 100
+    PERCENT = "percent"  # the response rate
+    NPS = "nps"  # −100 to 100
+
+
+DECIMALS = {Kind.SCORE: 1, Kind.CHANGE: 1, Kind.PRIORITY: 0, Kind.PERCENT: 0, Kind.NPS: 0}
+MINUS = "\u2212"  # a true minus sign, for signed changes
+NONE = "—"
+
+
+def _decimal(value, kind: Kind) -> Decimal:
+    places = Decimal(1).scaleb(-DECIMALS[kind])
+    rounded = Decimal(repr(float(value))).quantize(places, rounding=ROUND_HALF_UP)
+    return rounded.copy_abs() if rounded == 0 else rounded  # never "-0.0"
+
+
+def rounded(value, kind: Kind) -> float | None:
+    """The number as shown, for a chart's data: None stays None."""
+    return None if value is None else float(_decimal(value, kind))
+
+
+def shown(value, kind: Kind, *, none: str = NONE) -> str:
+    """The figure as text: 62.5, 86%, −17; `none` when there is no figure."""
+    if value is None:
+        return none
+    text = str(_decimal(value, kind))
+    return f"{text}%" if kind is Kind.PERCENT else text
+
+
+def signed(value, kind: Kind = Kind.CHANGE, *, none: str = NONE) -> str:
+    """A change with its sign: +3.5, −2.0 (a true minus), 0.0."""
+    if value is None:
+        return none
+    number = _decimal(value, kind)
+    if number > 0:
+        return f"+{number}"
+    if number < 0:
+        return f"{MINUS}{number.copy_abs()}"
+    return str(number)

@@ -1,0 +1,99 @@
+"""Figures of the relationships with stakeholders (docs/figures.md, "Per stakeholder" and
+"Power–interest grid"): current maturity, its distribution over the grid, and who is at risk.
+
+- at-risk: influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points
+  between the stakeholder's last two named responses).
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Subquery
+
+from agenda.figures.present import Kind, shown
+from agenda.figures.responses import last_two_perceptions
+from agenda.models import MaturityRecord
+from pmo5p.domain import MaturityStage
+from stakeholders.models import Stakeholder
+from stakeholders.selectors import Quadrant, quadrant_expression
+
+AT_RISK_INFLUENCE = 4
+AT_RISK_STAGE = MaturityStage.AWARE
+PERCEPTION_DROP = 10
+
+
+def current_stage_subquery():
+    """The stage of a stakeholder's latest maturity record, for .annotate()."""
+    latest = MaturityRecord.objects.filter(stakeholder=OuterRef("pk")).order_by("-recorded_on", "-created_at", "-pk")
+    return Subquery(latest.values("stage")[:1])
+
+
+def with_current_stage(stakeholders):
+    return stakeholders.annotate(current_stage=current_stage_subquery())
+
+
+def maturity_distribution(stakeholders) -> dict[int | None, int]:
+    """Count of stakeholders per current stage (None: never assessed), one query."""
+    rows = with_current_stage(stakeholders).values("current_stage").annotate(n=Count("id")).order_by()
+    distribution = {stage.value: 0 for stage in MaturityStage} | {None: 0}
+    for row in rows:
+        distribution[row["current_stage"]] = row["n"]
+    return distribution
+
+
+def grid_by_maturity(stakeholders) -> dict[Quadrant, dict[int | None, int]]:
+    """The power–interest grid with each quadrant split by current stage, one query."""
+    rows = (
+        with_current_stage(stakeholders)
+        .annotate(quadrant=quadrant_expression())
+        .values("quadrant", "current_stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    grid = {q: {stage.value: 0 for stage in MaturityStage} | {None: 0} for q in Quadrant}
+    for row in rows:
+        grid[Quadrant(row["quadrant"])][row["current_stage"]] = row["n"]
+    return grid
+
+
+@dataclass
+class AtRisk:
+    stakeholder: Stakeholder
+    reasons: list[str]
+
+
+def _perception_fall(perceptions: list[float]) -> str | None:
+    """The reason, if the last perception is 10 points or more below the one before."""
+    if len(perceptions) < 2:
+        return None
+    last, previous = perceptions[:2]
+    # Rounded: scores are floats, and 25 − 15 from means 2.0 and 1.6 comes out 9.999….
+    drop = round(previous - last, 6)
+    if drop < PERCEPTION_DROP:
+        return None
+    return (
+        f"Perception fell {shown(drop, Kind.CHANGE)} points, "
+        f"from {shown(previous, Kind.SCORE)} to {shown(last, Kind.SCORE)}"
+    )
+
+
+def at_risk_stakeholders(pmo, segment_id: int | None = None) -> list[AtRisk]:
+    """Influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points), in two
+    queries; with a segment, those in it now."""
+    influential = Stakeholder.objects.filter(pmo=pmo, is_active=True, influence__gte=AT_RISK_INFLUENCE)
+    if segment_id is not None:
+        influential = influential.filter(segment_id=segment_id)
+    candidates = list(
+        with_current_stage(influential).select_related("segment", "owner__user").order_by("-influence", "name")
+    )
+    perceptions = last_two_perceptions(influential)
+    result = []
+    for stakeholder in candidates:
+        reasons = []
+        if stakeholder.current_stage is not None and stakeholder.current_stage <= AT_RISK_STAGE:
+            reasons.append(f"Maturity only {MaturityStage(stakeholder.current_stage).label}")
+        fall = _perception_fall(perceptions.get(stakeholder.pk, []))
+        if fall:
+            reasons.append(fall)
+        if reasons:
+            result.append(AtRisk(stakeholder, reasons))
+    return result

@@ -1,0 +1,79 @@
+"""A survey's figures per segment (docs/figures.md, "Per segment, and the minimum group size"):
+the one list of segment rows that the results page, the API and the suggestions show.
+
+The rows are the segments of everyone invited, by name, and "No segment" last if anyone
+invited has none: a function of the audience alone. Built from the segments that have
+responses, the list would grow a "hidden" row the moment the one member of a segment
+answered; so every group under the minimum size is hidden alike, none who answered as well
+as one. A response counts in the segment it was given in (Response.segment), and its
+invitation with it (survey.invitation_segment), but adds no row: a segment that nobody
+invited is in any more (they moved) is not listed, answered or not.
+
+"No segment" is a group like any other: it has its row, its figures and the same
+threshold. The suggestions leave it out only because an action targets a segment, and
+"No segment" is none.
+"""
+
+from dataclasses import dataclass, field
+
+from agenda.figures.survey import (
+    ElementFigures,
+    Participation,
+    element_figures_by,
+    no_figures,
+    participation_by_segment,
+)
+from pmo5p.domain import Element
+from stakeholders.models import Answer, Survey, SurveyInvitation
+from stakeholders.surveys import anonymity
+
+NO_SEGMENT = "No segment"
+
+
+@dataclass
+class SegmentFigures:
+    segment_id: int | None  # None: "No segment"
+    name: str
+    participation: Participation
+    hidden: bool
+    # Per element; every element without answers when the group is hidden.
+    elements: dict[Element, ElementFigures] = field(default_factory=no_figures)
+
+    @property
+    def responses(self) -> int:
+        return self.participation.responses
+
+    @property
+    def perceptions(self) -> list[float | None]:
+        """Perception per element, in the order of Element."""
+        return [self.elements[element].perception for element in Element]
+
+
+def segment_figures(survey: Survey) -> list[SegmentFigures]:
+    """A row per segment of those invited, with its figures unless it has too few responses.
+
+    Three queries: the segments invited, the participation per segment, then the means per
+    segment and element of the groups shown.
+    """
+    invited = (
+        SurveyInvitation.objects.filter(survey=survey)
+        .values_list("stakeholder__segment_id", "stakeholder__segment__name")
+        .distinct()
+        .order_by()
+    )
+    counts = participation_by_segment(survey)
+    rows = []
+    for segment_id, name in sorted(invited, key=lambda pair: (pair[0] is None, pair[1] or "")):
+        taking_part = counts.get(segment_id) or Participation()
+        rows.append(
+            SegmentFigures(
+                segment_id, name or NO_SEGMENT, taking_part, not anonymity.group_is_shown(taking_part.responses)
+            )
+        )
+    if any(not row.hidden for row in rows):
+        # Every group's means in one query; only those of the groups shown leave this function.
+        figures = element_figures_by(Answer.objects.filter(response__survey=survey), "response__segment_id")
+        for row in rows:
+            if not row.hidden:
+                row.elements = figures.get(row.segment_id) or no_figures()
+    return rows

@@ -1,0 +1,209 @@
+"""Aggregates over a survey's answers, responses and invitations (docs/figures.md): perception
+and importance per element, NPS, participation and the response rate, and which survey the
+dashboard, the report and the suggestions use.
+
+The score of a rating r on the 1–5 scale is (r − 1) / 4 × 100, and a mean of scores is the
+score of the mean rating, so every figure here is one SQL aggregate (AVG, COUNT) grouped by
+what the caller asks for, never a loop over answers in Python. "Don't know" answers are
+stored as NULL and so drop out of every mean and count of values.
+
+Each aggregation is written once: `element_figures_by` gives perception and importance per
+element for any grouping of answers (the whole survey, a segment, each survey of a trend,
+each response), and `participation_by` the response rate for any grouping of invitations
+(a survey, its segments, a list of surveys).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Avg, Case, Count, F, Q, QuerySet, When
+
+from pmo5p.domain import Element
+from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus
+
+
+def score(mean_rating: float | None) -> float | None:
+    """Turn a mean rating on the 1–5 scale into a 0–100 score."""
+    if mean_rating is None:
+        return None
+    return (float(mean_rating) - 1) / 4 * 100
+
+
+# Perception and importance per element -------------------------------------------------------
+
+
+@dataclass
+class ElementFigures:
+    element: Element
+    perception: float | None = None
+    perception_answers: int = 0
+    # Responses that rated the element (not "Don't know"): a group's size for this figure.
+    perception_responses: int = 0
+    importance: float | None = None
+    importance_answers: int = 0
+    dont_know: int = 0
+
+
+def no_figures() -> dict[Element, ElementFigures]:
+    """Every element, with no answers."""
+    return {element: ElementFigures(element) for element in Element}
+
+
+def element_figures_by(answers: QuerySet[Answer], group: str | None = None) -> dict:
+    """Perception and importance per element of these answers, for each value of `group`
+    (a field of Answer, such as "response__segment_id"; None: all the answers together, under
+    the key None), in one query: {group value: {element: ElementFigures}}.
+
+    A group without answers is absent: `.get(key) or no_figures()`.
+    """
+    fields = [group] if group else []
+    rows = (
+        answers.filter(question__kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE])
+        .values(*fields, "question__element", "question__kind")
+        .annotate(
+            mean=Avg("value"),
+            answered=Count("value"),
+            rated_by=Count("response", distinct=True, filter=Q(value__isnull=False)),
+            dont_know=Count("id", filter=Q(value__isnull=True)),
+        )
+        .order_by()
+    )
+    groups: dict = defaultdict(no_figures)
+    for row in rows:
+        entry = groups[row[group] if group else None][Element(row["question__element"])]
+        if row["question__kind"] == QuestionKind.PERFORMANCE:
+            entry.perception = score(row["mean"])
+            entry.perception_answers = row["answered"]
+            entry.perception_responses = row["rated_by"]
+            entry.dont_know = row["dont_know"]
+        else:
+            entry.importance = score(row["mean"])
+            entry.importance_answers = row["answered"]
+    return dict(groups)
+
+
+def element_figures(answers: QuerySet[Answer]) -> dict[Element, ElementFigures]:
+    """Perception and importance per element over all these answers, in one query."""
+    return element_figures_by(answers).get(None) or no_figures()
+
+
+def survey_answers(survey: Survey, segment_id: int | None = None) -> QuerySet[Answer]:
+    """A survey's answers; with a segment, those of the responses given in it."""
+    answers = Answer.objects.filter(response__survey=survey)
+    if segment_id is not None:
+        answers = answers.filter(response__segment_id=segment_id)
+    return answers
+
+
+# NPS -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class NpsSummary:
+    answers: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @property
+    def score(self) -> float | None:
+        """% promoters (9–10) − % detractors (0–6), from −100 to 100."""
+        if not self.answers:
+            return None
+        return (self.promoters - self.detractors) / self.answers * 100
+
+
+def nps(responses: QuerySet[Response]) -> NpsSummary:
+    """The recommendation answers of these responses, in one query."""
+    totals = responses.aggregate(
+        answers=Count("nps"),
+        promoters=Count("id", filter=Q(nps__gte=9)),
+        passives=Count("id", filter=Q(nps__in=[7, 8])),
+        detractors=Count("id", filter=Q(nps__lte=6)),
+    )
+    return NpsSummary(**totals)
+
+
+def survey_responses(survey: Survey, segment_id: int | None = None) -> QuerySet[Response]:
+    """A survey's responses; with a segment, those given in it."""
+    responses = Response.objects.filter(survey=survey)
+    if segment_id is not None:
+        responses = responses.filter(segment_id=segment_id)
+    return responses
+
+
+# Participation and the response rate ---------------------------------------------------------
+
+
+@dataclass
+class Participation:
+    invited: int = 0
+    sent: int = 0
+    failed: int = 0
+    responses: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        """Responses / invitations sent, as a percentage."""
+        return self.responses / self.sent * 100 if self.sent else None
+
+
+def invitation_segment():
+    """The segment an invitation counts in, for .annotate(): the segment its answer was given
+    in (Response.segment), else, unanswered, its stakeholder's segment now. So an answer and
+    its invitation always count in the same segment, and a segment's response rate is never
+    over 100%; None is "No segment"."""
+    return Case(When(response__isnull=False, then=F("response__segment_id")), default=F("stakeholder__segment_id"))
+
+
+def participation_by(invitations: QuerySet[SurveyInvitation], group: str) -> dict:
+    """Invitations, those sent, those that failed, and responses, for each value of `group`
+    (a field or annotation of the invitations), in one query: {group value: Participation}."""
+    rows = (
+        invitations.values(group)
+        .annotate(
+            invited=Count("id"),
+            sent=Count("id", filter=Q(sent_at__isnull=False)),
+            failed=Count("id", filter=Q(send_status=SurveyInvitation.SendStatus.FAILED)),
+            responses=Count("response"),
+        )
+        .order_by()
+    )
+    return {row.pop(group): Participation(**row) for row in rows}
+
+
+def participation_by_survey(surveys: list[Survey]) -> dict[int, Participation]:
+    """The participation of each of these surveys, by its id, in one query."""
+    found = participation_by(SurveyInvitation.objects.filter(survey__in=surveys), "survey_id")
+    return {survey.pk: found.get(survey.pk) or Participation() for survey in surveys}
+
+
+def participation_by_segment(survey: Survey) -> dict[int | None, Participation]:
+    """The survey's participation per segment (invitation_segment), by segment id, in one query."""
+    invitations = SurveyInvitation.objects.filter(survey=survey).annotate(group=invitation_segment())
+    return participation_by(invitations, "group")
+
+
+def participation(survey: Survey, segment_id: int | None = None) -> Participation:
+    """The survey's participation; with a segment, that segment's (invitation_segment)."""
+    if segment_id is not None:
+        return participation_by_segment(survey).get(segment_id) or Participation()
+    return participation_by_survey([survey])[survey.pk]
+
+
+# Which survey ----------------------------------------------------------------------------------
+
+
+def closed_surveys(pmo) -> QuerySet[Survey]:
+    """The PMO's closed surveys, the latest closed first."""
+    return Survey.objects.filter(pmo=pmo, status=SurveyStatus.CLOSED).order_by("-closed_at", "-pk")
+
+
+def default_survey(pmo) -> Survey | None:
+    """The latest closed survey, else the latest open one with responses."""
+    return (
+        closed_surveys(pmo).first()
+        or Survey.objects.filter(pmo=pmo, status=SurveyStatus.OPEN, responses__isnull=False)
+        .order_by("-launched_at", "-pk")
+        .first()
+    )

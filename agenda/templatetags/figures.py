@@ -1,0 +1,38 @@
+"""The figures as pages, reports and e-mails show them: one filter per kind of figure, each
+rounding as agenda/figures/present.py decides, and "—" where there is no figure.
+
+    {% load figures %}
+    {{ row.perception|score }}  62.5      {{ row.gap|change }}  −12.5 / +3.0
+    {{ row.priority|priority }}  28       {{ rate|percent }}  86%       {{ nps.score|nps }}  −17
+"""
+
+from django import template
+
+from agenda.figures.present import Kind, shown, signed
+
+register = template.Library()
+
+
+@register.filter
+def score(value):
+    return shown(value, Kind.SCORE)
+
+
+@register.filter
+def change(value):
+    return signed(value, Kind.CHANGE)
+
+
+@register.filter
+def priority(value):
+    return shown(value, Kind.PRIORITY)
+
+
+@register.filter
+def percent(value):
+    return shown(value, Kind.PERCENT)
+
+
+@register.filter
+def nps(value):
+    return shown(value, Kind.NPS)

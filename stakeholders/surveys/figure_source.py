@@ -1,0 +1,35 @@
+"""Where the survey engine gets the few figures it shows itself: each survey's participation
+on the survey list and page, and a detractor's lowest elements in the alert e-mail.
+
+The figures are computed by the figures layer, agenda/figures/, which sits above the survey
+engine and so cannot be imported from here (docs/architecture.md, "Three apps, one
+direction"). agenda registers its functions at start-up (agenda/apps.py), as it does the
+timeline's maturity entries with stakeholders/timeline.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class FigureSource:
+    # a list of surveys → {survey id: its participation (invited, sent, failed, responses, response_rate)}
+    participation_by_survey: Callable[[Any], dict[int, Any]]
+    # a response → [(element, score)], its lowest elements first
+    lowest_elements: Callable[[Any], list]
+
+
+_registered: list[FigureSource] = []
+
+
+def register(source: FigureSource) -> None:
+    _registered[:] = [source]
+
+
+def source() -> FigureSource:
+    if not _registered:
+        raise ImproperlyConfigured("No figure source is registered: agenda registers one in AgendaConfig.ready().")
+    return _registered[0]
