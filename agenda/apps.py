@@ -16,6 +16,8 @@ class AgendaConfig(AppConfig):
         timeline.register(maturity_entries)
         figure_source.register(
             figure_source.FigureSource(
-                participation_by_survey=survey.participation_by_survey, lowest_elements=responses.lowest_elements
+                participation_by_survey=survey.participation_by_survey,
+                lowest_elements=responses.lowest_elements,
+                nps=survey.nps,
             )
         )

@@ -88,11 +88,8 @@ def element_figures(answers: QuerySet[Answer]) -> dict[Element, ElementFigures]:
 
 
 def survey_answers(survey: Survey, segment_id: int | None = None) -> QuerySet[Answer]:
-    """A survey's answers; with a segment, those of the responses given in it."""
-    answers = Answer.objects.filter(response__survey=survey)
-    if segment_id is not None:
-        answers = answers.filter(response__segment_id=segment_id)
-    return answers
+    """The answers of survey_responses(survey, segment_id)."""
+    return Answer.objects.filter(response__in=survey_responses(survey, segment_id))
 
 
 # NPS -----------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ rounding as agenda/figures/present.py decides, and "—" where there is no figur
 
     {% load figures %}
     {{ row.perception|score }}  62.5      {{ row.gap|change }}  −12.5 / +3.0
-    {{ row.priority|priority }}  28       {{ rate|percent }}  86%       {{ nps.score|nps }}  −17
+    {{ row.priority|priority }}  28       {{ rate|percent }}  86%       {{ nps.score|nps }}  -17
 """
 
 from django import template
@@ -13,26 +13,17 @@ from agenda.figures.present import Kind, shown, signed
 register = template.Library()
 
 
-@register.filter
-def score(value):
-    return shown(value, Kind.SCORE)
+def _shown_as(kind: Kind):
+    def show(value):
+        return shown(value, kind)
+
+    return show
+
+
+for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS):
+    register.filter(_kind.value, _shown_as(_kind))
 
 
 @register.filter
 def change(value):
     return signed(value, Kind.CHANGE)
-
-
-@register.filter
-def priority(value):
-    return shown(value, Kind.PRIORITY)
-
-
-@register.filter
-def percent(value):
-    return shown(value, Kind.PERCENT)
-
-
-@register.filter
-def nps(value):
-    return shown(value, Kind.NPS)

@@ -83,13 +83,12 @@ def queue_anonymous_detractor_alert(survey: Survey, new: int) -> list[OutgoingEm
     """Tell the leads how many detractor answers an anonymous survey has had since its last
     alert: a count, never who; one row per lead. The caller stamps those answers once, for
     the batch, in the same transaction."""
-    responses = survey.responses.count()
     alert = {
         "survey": survey,
         "pmo": survey.pmo,
         "new": new,
-        "detractors": survey.responses.filter(nps__lte=6).count(),
-        "responses": responses,
+        "detractors": figure_source.source().nps(survey.responses.all()).detractors,
+        "responses": survey.responses.count(),
         "min_group_size": anonymity.min_group_size(),
     }
     return [

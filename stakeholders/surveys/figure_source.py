@@ -1,5 +1,6 @@
 """Where the survey engine gets the few figures it shows itself: each survey's participation
-on the survey list and page, and a detractor's lowest elements in the alert e-mail.
+on the survey list and page, a detractor's lowest elements in the alert e-mail, and the
+detractors so far in an anonymous survey's batched alert.
 
 The figures are computed by the figures layer, agenda/figures/, which sits above the survey
 engine and so cannot be imported from here (docs/architecture.md, "Three apps, one
@@ -20,6 +21,8 @@ class FigureSource:
     participation_by_survey: Callable[[Any], dict[int, Any]]
     # a response → [(element, score)], its lowest elements first
     lowest_elements: Callable[[Any], list]
+    # responses → their NPS summary (answers, promoters, passives, detractors, score)
+    nps: Callable[[Any], Any]
 
 
 _registered: list[FigureSource] = []
