@@ -227,19 +227,22 @@ class NpsSerializer(serializers.Serializer):
 
 
 class SegmentResultSerializer(serializers.Serializer):
-    segment = serializers.IntegerField(source="segment_id", allow_null=True)
+    segment = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
-    responses = serializers.SerializerMethodField(help_text="Null when the group is hidden.")
+    responses = serializers.IntegerField(allow_null=True, help_text="Null when the group is hidden.")
     hidden = serializers.BooleanField(help_text="Fewer responses than min_group_size: no figures are given.")
-    perception = serializers.SerializerMethodField()
+    perception = serializers.DictField(child=serializers.FloatField(allow_null=True))
 
-    def get_responses(self, row) -> int | None:
+
+def _segment_result(row: segments.SegmentFigures) -> dict:
+    return {
+        "segment": row.segment_id,
+        "name": row.name,
         # A hidden group does not even say how small it is.
-        return None if row.hidden else row.responses
-
-    @extend_schema_field({"type": "object", "additionalProperties": {"type": "number", "nullable": True}})
-    def get_perception(self, row) -> dict:
-        return {} if row.hidden else {entry.element.value: entry.perception for entry in row.elements.values()}
+        "responses": None if row.hidden else row.responses,
+        "hidden": row.hidden,
+        "perception": {} if row.hidden else {e.value: v for e, v in zip(Element, row.perceptions, strict=True)},
+    }
 
 
 class SurveyResultsSerializer(serializers.Serializer):
@@ -260,7 +263,7 @@ class SurveyResultsSerializer(serializers.Serializer):
 
 @pmo_scoped
 class SurveyViewSet(stakeholders_api.SurveyViewSet):
-    """Surveys (read), and their results as docs/figures.md defines them, unrounded."""
+    """Surveys (read), and their results as docs/figures.md defines them."""
 
     @extend_schema(parameters=[SLUG_PARAMETER], responses={200: SurveyResultsSerializer})
     @decorators.action(detail=True)
@@ -271,7 +274,7 @@ class SurveyViewSet(stakeholders_api.SurveyViewSet):
             "participation": survey_figures.participation(survey),
             "nps": survey_figures.nps(survey_figures.survey_responses(survey)),
             "elements": list(survey_figures.element_figures(survey_figures.survey_answers(survey)).values()),
-            "segments": segments.segment_figures(survey),
+            "segments": [_segment_result(row) for row in segments.segment_figures(survey)],
             "min_group_size": anonymity.min_group_size(),
         }
         return ApiResponse(SurveyResultsSerializer(results).data)
