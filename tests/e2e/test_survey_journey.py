@@ -109,9 +109,11 @@ EXPECTED_IMPORTANCE = {
     PPL: "62.5",  # 4+4+3+3 = 14 over 4 → 3.5
     PRC: "37.5",  # 2+2+5+1 = 10 over 4 → 2.5
 }
-# Finance only (Ann, Ben, Cat): responses, then perception per element in the order of Element.
+# Finance only (Ann, Ben, Cat): responses, response rate, then perception per element in the
+# order of Element.
 EXPECTED_FINANCE_ROW = [
     "3",
+    "75%",  # 3 responses to 4 invitations sent (Eve does not answer)
     "66.7",  # 5+4+4+4+3+2 = 22 over 6 → 3.6667
     "50.0",  # 4+3+3+2+3 = 15 over 5 → 3.0
     "25.0",  # 2+3+1+2 = 8 over 4 → 2.0
