@@ -22,9 +22,10 @@ from agenda.figures.survey import (
     element_figures_by,
     no_figures,
     participation_by_segment,
+    survey_answers,
 )
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Survey, SurveyInvitation
+from stakeholders.models import Survey, SurveyInvitation
 from stakeholders.surveys import anonymity
 
 NO_SEGMENT = "No segment"
@@ -72,7 +73,7 @@ def segment_figures(survey: Survey) -> list[SegmentFigures]:
         )
     if any(not row.hidden for row in rows):
         # Every group's means in one query; only those of the groups shown leave this function.
-        figures = element_figures_by(Answer.objects.filter(response__survey=survey), "response__segment_id")
+        figures = element_figures_by(survey_answers(survey), "response__segment_id")
         for row in rows:
             if not row.hidden:
                 row.elements = figures.get(row.segment_id) or no_figures()

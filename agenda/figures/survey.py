@@ -155,7 +155,11 @@ def invitation_segment():
 
 def participation_by(invitations: QuerySet[SurveyInvitation], group: str) -> dict:
     """Invitations, those sent, those that failed, and responses, for each value of `group`
-    (a field or annotation of the invitations), in one query: {group value: Participation}."""
+    (a field or annotation of the invitations), in one query: {group value: Participation}.
+
+    Responses are counted through their invitation (one to one): joining a survey's
+    invitations and its responses side by side would multiply the rows, invitations ×
+    responses per survey."""
     rows = (
         invitations.values(group)
         .annotate(
