@@ -146,6 +146,7 @@ def test_a_chart_point_is_the_number_in_its_table(world, client_for):
     ("value", "kind", "text"),
     [
         (62.25, Kind.SCORE, "62.3"),  # half up, not to even
+        ((1.15 - 1) / 4 * 100, Kind.SCORE, "3.8"),  # 3.749999999999998: a tie, in floating point
         (6.25, Kind.SCORE, "6.3"),
         (75, Kind.SCORE, "75.0"),
         (None, Kind.SCORE, "—"),

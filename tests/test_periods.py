@@ -11,8 +11,7 @@ The UTC moments below are worked out by hand from the zones' rules for 2026:
 A time that does not exist runs at the same wall time before the change (an hour later
 than it reads); a time that happens twice runs at its first occurrence.
 
-hypothesis is not installed: the properties are checked over a fixed, seeded sample
-of moments and schedules instead.
+The properties are checked over a fixed, seeded sample of moments and schedules.
 """
 
 import random

@@ -5,8 +5,8 @@ them so. Each kind of figure has one number of decimals, here, used by every pag
 report and e-mail: the templates through the filters of agenda/templatetags/figures.py,
 the charts' data through `rounded`, and text built in Python through `shown`.
 
-Rounding is half up (62.25 → 62.3), as Django's floatformat does, on the number's shortest
-decimal form, so that a figure reads the same wherever it is shown.
+Rounding is half up (62.25 → 62.3), as Django's floatformat does, so that a figure reads
+the same wherever it is shown; a tie that floating point missed by a hair is still a tie.
 """
 
 import enum
@@ -26,9 +26,16 @@ MINUS = "\u2212"  # a true minus sign, for signed changes
 NONE = "—"
 
 
+# Floating point lands a figure that is exactly a tie a hair off it: (1.15 − 1) / 4 × 100 is
+# 3.749999999999998. Figures are ratios of small whole numbers, never that close to a tie
+# unless they are one, so they are first taken to 9 decimals, then rounded half up.
+NOISE = Decimal("1e-9")
+
+
 def _decimal(value, kind: Kind) -> Decimal:
     places = Decimal(1).scaleb(-DECIMALS[kind])
-    rounded = Decimal(repr(float(value))).quantize(places, rounding=ROUND_HALF_UP)
+    exact = Decimal(repr(float(value))).quantize(NOISE)
+    rounded = exact.quantize(places, rounding=ROUND_HALF_UP)
     return rounded.copy_abs() if rounded == 0 else rounded  # never "-0.0"
 
 

@@ -1,6 +1,6 @@
 """Rules and writes of the Relationship Marketing Agenda: actions and incidents.
 
-The web forms (agenda/forms.py, plan_views.py) and the API (agenda/api.py) both call
+The web forms (agenda/plan/forms.py, agenda/plan/views.py) and the API (agenda/api.py) both call
 these; each rule is stated here only (pmo5p/rules.py).
 """
 
