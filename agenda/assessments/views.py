@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from agenda.assessments import services as assessments
+from agenda.assessments.forms import MaturityForm, SelfAssessmentForm
 from agenda.figures import insights
-from agenda.forms import MaturityForm, SelfAssessmentForm
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Role

@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agenda.forms import ActionForm, IncidentForm
 from agenda.models import Action, ActionStatus
 from agenda.models.plan import OPEN_STATUSES
 from agenda.plan import services as plan
 from agenda.plan import suggestions
+from agenda.plan.forms import ActionForm, IncidentForm
 from pmo5p.domain import Element, Problem
 from pmo5p.forms import save_form
 from pmo5p.models import Role

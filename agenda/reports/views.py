@@ -10,10 +10,10 @@ from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from agenda.forms import ScheduleForm
 from agenda.models import AgendaReport, DeliveryStatus, ReportSchedule
 from agenda.models.reports import ReportStatus
 from agenda.reports import services as reports
+from agenda.reports.forms import ScheduleForm
 from agenda.tasks import build_report
 from pmo5p.models import Membership, Role
 from pmo5p.tenancy import pmo_view
