@@ -317,10 +317,8 @@ def test_an_upsert_that_loses_a_race_to_create_updates_the_winner(world):
             winner = threading.Thread(target=other_job)
             winner.start()
             winner.join()
-            return Stakeholder.objects.create(pmo=world.pmo, name="Loser", email="new@corp.example")
-        existing.job_title = "Updated"
-        existing.save()
-        return existing
+            return register.create_stakeholder(world.pmo, {"name": "Loser", "email": "new@corp.example"})
+        return register.update_stakeholder(existing, {"job_title": "Updated"})
 
     stakeholder, created = register.upsert_by_email(world.pmo, " NEW@corp.example ", save)
     assert (created, calls[0], stakeholder.name, stakeholder.job_title) == (False, None, "Winner", "Updated")
