@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
 
 from pmo5p.domain import Element
@@ -141,11 +142,20 @@ def _field_errors(obj: models.Model, fields: Iterable[str], words: dict) -> dict
     """
     checked = set(fields)
     exclude = [f.name for f in obj._meta.concrete_fields if f.is_relation or f.name not in checked]
+    errors = {}
     try:
         obj.clean_fields(exclude=exclude)
     except ValidationError as error:
-        return dict(worded(error, words).error_dict)
-    return {}
+        errors = error.error_dict
+    for name in checked - set(errors):
+        field = obj._meta.get_field(name)
+        # Django leaves a TextField's max_length to forms: it is a rule here, whoever calls.
+        if isinstance(field, models.TextField) and field.max_length:
+            try:
+                MaxLengthValidator(field.max_length)(field.value_from_object(obj))
+            except ValidationError as error:
+                errors[name] = error.error_list
+    return dict(worded(ValidationError(errors), words).error_dict) if errors else {}
 
 
 def _raise(errors: dict) -> None:
