@@ -59,7 +59,7 @@ class MemberEmailField(serializers.EmailField):
         """The address was checked above: the value here is the membership it names."""
 
 
-def _worded(words: dict, fields: list[str]) -> dict:
+def _in_register_words(words: dict, fields: list[str]) -> dict:
     """extra_kwargs giving these fields the register's words for their refusals, as the web form does."""
     return {field: {"error_messages": register.messages(words, field)} for field in fields}
 
@@ -68,7 +68,7 @@ class SegmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Segment
         fields = ["id", *register.SEGMENT_FIELDS]
-        extra_kwargs = _worded(register.SEGMENT_WORDS, register.SEGMENT_FIELDS)
+        extra_kwargs = _in_register_words(register.SEGMENT_WORDS, register.SEGMENT_FIELDS)
 
     def validate_name(self, name):
         return register.check_segment_name_free(self.context["pmo"], name, self.instance)
@@ -98,7 +98,7 @@ class StakeholderSerializer(serializers.ModelSerializer):
         model = Stakeholder
         fields = ["id", *register.STAKEHOLDER_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = _worded(register.STAKEHOLDER_WORDS, register.STAKEHOLDER_FIELDS)
+        extra_kwargs = _in_register_words(register.STAKEHOLDER_WORDS, register.STAKEHOLDER_FIELDS)
 
     def validate_email(self, email):
         return register.check_email_free(self.context["pmo"], email, self.instance)
@@ -232,7 +232,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         model = Interaction
         fields = ["id", *register.INTERACTION_FIELDS, "created_at"]
         read_only_fields = ["created_at"]
-        extra_kwargs = _worded(register.INTERACTION_WORDS, ["kind", "sentiment", "summary"])
+        extra_kwargs = _in_register_words(register.INTERACTION_WORDS, ["kind", "sentiment", "summary"])
 
     def validate_occurred_on(self, value):
         return register.check_occurred_on(value)

@@ -350,11 +350,10 @@ def _plan_row(plan: Plan, context: _Context, number: int, values: dict) -> None:
     email = data.get("email")
     segment, new_segment, segment_error = context.segment(data.get("segment") or "")
     owner, owner_error = context.owner(data.get("owner"))
-    for name, error in [("email", context.duplicate_error(number, email)), ("segment", segment_error)]:
+    found = {"email": context.duplicate_error(number, email), "segment": segment_error, "owner": owner_error}
+    for name, error in found.items():
         if error:
             errors.setdefault(name, []).append(error)
-    if owner_error:
-        errors.setdefault("owner", []).append(owner_error)
     # The columns the file has; a blank level or active flag is not given: the register's
     # default for a new stakeholder (3, active), and kept as it is on an update.
     given = {name: data[name] for name in UPDATABLE if name in context.header and data.get(name) is not None}
@@ -368,8 +367,7 @@ def _plan_row(plan: Plan, context: _Context, number: int, values: dict) -> None:
     elif existing is None:
         notes = []
         if new_segment:
-            _join_new_segment(plan, outcome, new_segment)
-            notes.append(f"new segment “{plan.new_segments[register.segment_key(new_segment.name)].name}”")
+            notes.append(f"new segment “{_join_new_segment(plan, outcome, new_segment).name}”")
         plan.to_create.append(outcome)
         plan.rows.append([number, CREATE, *shown, notes])
     elif not outcome:
@@ -408,11 +406,11 @@ def _error_list(errors: dict, header: dict) -> list:
     ]
 
 
-def _join_new_segment(plan: Plan, stakeholder: Stakeholder, segment: Segment) -> None:
+def _join_new_segment(plan: Plan, stakeholder: Stakeholder, segment: Segment) -> Segment:
     """The stakeholder joins a segment the plan creates, spelt as the first row that names it."""
     key = register.segment_key(segment.name)
-    plan.new_segments.setdefault(key, segment)
     plan.joins_new_segment.append((stakeholder, key))
+    return plan.new_segments.setdefault(key, segment)
 
 
 def apply(pmo, plan: Plan) -> dict:

@@ -293,7 +293,7 @@ def segment_key(name: str) -> str:
 
 
 def check_segment_name_free(pmo, name: str, segment=None) -> str:
-    clash = pmo.segments.filter(name__iexact=name.strip())
+    clash = pmo.segments.filter(name__iexact=name)
     if segment is not None and segment.pk:
         clash = clash.exclude(pk=segment.pk)
     if clash.exists():
