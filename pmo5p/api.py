@@ -128,6 +128,13 @@ class PmoScopedMixin:
         return context
 
 
+class DateField(serializers.DateField):
+    """A date where "" is no date, as a form's empty date input is: refused as missing, not as a bad format."""
+
+    def validate_empty_values(self, data):
+        return super().validate_empty_values(None if data == "" else data)
+
+
 # Query-string filters that refuse what they cannot use (400), rather than ignoring it
 # (which would answer every row) or passing it on to the database (which would fail).
 

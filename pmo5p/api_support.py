@@ -2,9 +2,10 @@
 while its own view classes are still being defined."""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from pmo5p.rules import RuleViolation
@@ -37,9 +38,11 @@ def error_handler(exc, context):
     """One error body everywhere: {"error": {"status", "code", "message", "fields"}}."""
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         exc = _too_large(exc)
-    if isinstance(exc, RuleViolation):
+    if isinstance(exc, ValidationError):
         # A service function's refusal after validation: the same body as a serializer's.
-        exc = exceptions.ValidationError(exc.as_fields())
+        exc = exceptions.ValidationError(
+            exc.as_fields() if isinstance(exc, RuleViolation) else as_serializer_error(exc)
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -255,3 +255,9 @@ def save_form(form: forms.ModelForm, **on_create):
     instance.save()
     form.save_m2m()
     return instance
+
+
+def add_refusal(form: forms.Form, refusal: forms.ValidationError) -> None:
+    """Show on its form a service function's refusal after the form was valid: next to the
+    fields it names ({field: [messages]}, or a RuleViolation's field), else above the form."""
+    form.add_error(getattr(refusal, "field", None), refusal)

@@ -5,8 +5,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
 
-from pmo5p.api import SLUG_PARAMETER, IdFilter, PmoScopedMixin, SinceFilter, StrictBooleanFilter, pmo_scoped
+from pmo5p.api import (
+    SLUG_PARAMETER,
+    DateField,
+    IdFilter,
+    PmoScopedMixin,
+    SinceFilter,
+    StrictBooleanFilter,
+    pmo_scoped,
+)
 from pmo5p.domain import Element
+from pmo5p.rules import error_messages
 from stakeholders import register
 from stakeholders.models import LEVEL_CHOICES, Interaction, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.selectors import search
@@ -17,8 +26,9 @@ class PmoRelatedField(serializers.PrimaryKeyRelatedField):
 
     def __init__(self, **kwargs):
         self.related_name = kwargs.pop("related_name")
-        # A whole number: without it, 1.5 would be taken as 1 and true as 1.
-        kwargs.setdefault("pk_field", serializers.IntegerField(min_value=1))
+        # A whole number: without it, 1.5 would be taken as 1 and true as 1. Refused in the field's words.
+        whole_number = serializers.IntegerField(min_value=1, error_messages=kwargs.get("error_messages"))
+        kwargs.setdefault("pk_field", whole_number)
         super().__init__(**kwargs)
 
     def get_queryset(self):
@@ -28,6 +38,8 @@ class PmoRelatedField(serializers.PrimaryKeyRelatedField):
 
 class MemberEmailField(serializers.EmailField):
     """A PMO member, given and shown by e-mail address."""
+
+    default_error_messages = {"does_not_exist": "No member of this PMO has this e-mail address."}
 
     def to_representation(self, membership):
         return membership.user.email if membership else None
@@ -39,49 +51,69 @@ class MemberEmailField(serializers.EmailField):
         super().run_validators(email)
         membership = self.context["pmo"].memberships.select_related("user").filter(user__email__iexact=email).first()
         if membership is None:
-            raise serializers.ValidationError("No member of this PMO has this e-mail address.")
+            self.fail("does_not_exist")
         return membership
 
     def run_validators(self, value):
         """The address was checked above: the value here is the membership it names."""
 
 
+def _in_register_words(words: dict, fields: list[str]) -> dict:
+    """extra_kwargs giving these fields the register's words for their refusals, as the web form does."""
+    return {field: {"error_messages": register.messages(words, field)} for field in fields}
+
+
 class SegmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Segment
-        fields = ["id", "name", "description"]
+        fields = ["id", *register.SEGMENT_FIELDS]
+        extra_kwargs = _in_register_words(register.SEGMENT_WORDS, register.SEGMENT_FIELDS)
 
     def validate_name(self, name):
-        name = name.strip()
-        if not name:
-            raise serializers.ValidationError("A segment needs a name.")
         return register.check_segment_name_free(self.context["pmo"], name, self.instance)
+
+    def create(self, validated_data):
+        return register.create_segment(self.context["pmo"], validated_data)
+
+    def update(self, instance, validated_data):
+        return register.update_segment(instance, validated_data)
 
 
 class StakeholderSerializer(serializers.ModelSerializer):
-    segment = PmoRelatedField(related_name="segments", allow_null=True, required=False)
+    segment = PmoRelatedField(
+        related_name="segments",
+        allow_null=True,
+        required=False,
+        error_messages=register.messages(register.STAKEHOLDER_WORDS, "segment"),
+    )
     owner = MemberEmailField(
-        allow_null=True, required=False, help_text="The e-mail address of the member who owns the relationship."
+        allow_null=True,
+        required=False,
+        help_text="The e-mail address of the member who owns the relationship.",
+        error_messages=register.messages(register.STAKEHOLDER_WORDS, "owner"),
     )
 
     class Meta:
         model = Stakeholder
         fields = ["id", *register.STAKEHOLDER_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {field: {"error_messages": errors} for field, errors in register.LEVEL_ERRORS.items()}
-
-    def validate_name(self, name):
-        name = name.strip()
-        if not name:
-            raise serializers.ValidationError("A stakeholder needs a name.")
-        return name
+        extra_kwargs = _in_register_words(register.STAKEHOLDER_WORDS, register.STAKEHOLDER_FIELDS)
 
     def validate_email(self, email):
         return register.check_email_free(self.context["pmo"], email, self.instance)
 
+    def create(self, validated_data):
+        return register.create_stakeholder(self.context["pmo"], validated_data)
+
+    def update(self, instance, validated_data):
+        return register.update_stakeholder(instance, validated_data)
+
 
 class UpsertSerializer(StakeholderSerializer):
-    email = serializers.EmailField(help_text="The key of the upsert: matched ignoring case.")
+    email = serializers.EmailField(
+        help_text="The key of the upsert: matched ignoring case.",
+        error_messages=error_messages({**register.STAKEHOLDER_WORDS["email"], "required": register.EMAIL_KEY_REQUIRED}),
+    )
 
     def validate_email(self, email):
         return register.email_key(email)
@@ -117,15 +149,22 @@ class PmoModelViewSet(PmoScopedMixin, viewsets.ModelViewSet):
         serializer.save(pmo=self.pmo)
 
 
+class RegisterViewSet(PmoModelViewSet):
+    """Writes through register.py: the serializer's create and update call it with the context's PMO."""
+
+    def perform_create(self, serializer):
+        serializer.save()
+
+
 @pmo_scoped
-class SegmentViewSet(PmoModelViewSet):
+class SegmentViewSet(RegisterViewSet):
     serializer_class = SegmentSerializer
     queryset = Segment.objects.none()
     related_name = "segments"
 
 
 @pmo_scoped
-class StakeholderViewSet(PmoModelViewSet):
+class StakeholderViewSet(RegisterViewSet):
     """The register. Filter by segment, influence, interest, active, updated_since; search as on the register page."""
 
     serializer_class = StakeholderSerializer
@@ -156,49 +195,61 @@ class StakeholderViewSet(PmoModelViewSet):
         def save(existing):
             serializer = UpsertSerializer(existing, data=data, partial=existing is not None, context=context)
             serializer.is_valid(raise_exception=True)
-            return serializer.save(pmo=self.pmo)
+            return serializer.save()
 
         stakeholder, created = register.upsert_by_email(self.pmo, email, save)
         out = StakeholderSerializer(stakeholder, context=context).data
         return ApiResponse(out, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+class ElementsField(serializers.MultipleChoiceField):
+    """P elements, given and shown as a list: stored each once, in the model's order."""
+
+    def to_representation(self, value):
+        return list(value)
+
+
 class InteractionSerializer(serializers.ModelSerializer):
-    stakeholders = PmoRelatedField(related_name="stakeholders", many=True)
-    elements = serializers.ListField(child=serializers.ChoiceField(choices=Element.choices), required=False)
+    occurred_on = DateField(
+        required=False,
+        help_text="Today if not given.",
+        error_messages=register.messages(register.INTERACTION_WORDS, "occurred_on"),
+    )
+    stakeholders = PmoRelatedField(
+        related_name="stakeholders",
+        many=True,
+        allow_empty=False,
+        error_messages=register.messages(register.INTERACTION_WORDS, "stakeholders"),
+    )
+    elements = ElementsField(
+        choices=Element.choices,
+        required=False,
+        error_messages=register.messages(register.INTERACTION_WORDS, "elements"),
+    )
 
     class Meta:
         model = Interaction
-        fields = ["id", "occurred_on", "kind", "stakeholders", "elements", "sentiment", "summary", "created_at"]
+        fields = ["id", *register.INTERACTION_FIELDS, "created_at"]
         read_only_fields = ["created_at"]
+        extra_kwargs = _in_register_words(register.INTERACTION_WORDS, ["kind", "sentiment", "summary"])
 
     def validate_occurred_on(self, value):
         return register.check_occurred_on(value)
 
-    def validate_stakeholders(self, value):
-        if not value:
-            raise serializers.ValidationError("Name at least one stakeholder.")
-        return value
+    def create(self, validated_data):
+        return register.create_interaction(self.context["pmo"], self.context["request"].user, validated_data)
 
-    def validate_elements(self, value):
-        return [e for e in Element.values if e in set(value)]
-
-    def validate_summary(self, value):
-        if not value.strip():
-            raise serializers.ValidationError("Summarise what happened.")
-        return value.strip()
+    def update(self, instance, validated_data):
+        return register.update_interaction(instance, validated_data)
 
 
 @pmo_scoped
-class InteractionViewSet(PmoModelViewSet):
+class InteractionViewSet(RegisterViewSet):
     serializer_class = InteractionSerializer
     queryset = Interaction.objects.none()
 
     def scoped_queryset(self):
         return self.pmo.interactions.prefetch_related("stakeholders").order_by("-occurred_on", "-pk")
-
-    def perform_create(self, serializer):
-        serializer.save(pmo=self.pmo, author=self.request.user)
 
 
 class SurveySerializer(serializers.ModelSerializer):

@@ -1,14 +1,9 @@
+"""The register's web forms: they read the page's input; register.py checks and writes it."""
+
 from django import forms
 
 from stakeholders import register
 from stakeholders.models import Segment, Stakeholder
-
-
-def _required_text(value: str, message: str) -> str:
-    value = value.strip()
-    if not value:
-        raise forms.ValidationError(message)
-    return value
 
 
 class StakeholderForm(forms.ModelForm):
@@ -16,15 +11,7 @@ class StakeholderForm(forms.ModelForm):
         model = Stakeholder
         fields = register.STAKEHOLDER_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
-        error_messages = {
-            "name": {
-                "required": "Give the stakeholder's name.",
-                "max_length": "Keep the name to 150 characters or fewer (it has %(show_value)d).",
-            },
-            **register.LEVEL_ERRORS,
-            "owner": {"invalid_choice": "Choose a member of this PMO as the relationship owner."},
-            "segment": {"invalid_choice": "Choose one of this PMO's segments."},
-        }
+        error_messages = {field: register.messages(register.STAKEHOLDER_WORDS, field) for field in fields}
 
     def __init__(self, *args, pmo, **kwargs):
         self.pmo = pmo
@@ -37,9 +24,6 @@ class StakeholderForm(forms.ModelForm):
         self.fields["owner"].empty_label = "Nobody yet"
         self.fields["email"].help_text = "Needed to send surveys. Unique within this PMO."
 
-    def clean_name(self):
-        return _required_text(self.cleaned_data["name"], "Give the stakeholder's name.")
-
     def clean_email(self):
         return register.check_email_free(self.pmo, self.cleaned_data["email"], self.instance)
 
@@ -47,14 +31,9 @@ class StakeholderForm(forms.ModelForm):
 class SegmentForm(forms.ModelForm):
     class Meta:
         model = Segment
-        fields = ["name", "description"]
+        fields = register.SEGMENT_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
-        error_messages = {
-            "name": {
-                "required": "Give the segment a name.",
-                "max_length": "Keep the name to 80 characters or fewer (it has %(show_value)d).",
-            }
-        }
+        error_messages = {field: register.messages(register.SEGMENT_WORDS, field) for field in fields}
         help_texts = {"name": "For example: Finance, Sponsors, Project managers."}
 
     def __init__(self, *args, pmo, **kwargs):
@@ -63,5 +42,4 @@ class SegmentForm(forms.ModelForm):
         self.instance.pmo = pmo
 
     def clean_name(self):
-        name = _required_text(self.cleaned_data["name"], "Give the segment a name.")
-        return register.check_segment_name_free(self.pmo, name, self.instance)
+        return register.check_segment_name_free(self.pmo, self.cleaned_data["name"], self.instance)

@@ -1,28 +1,29 @@
 """Importing stakeholders from a spreadsheet: columns, row checks, the plan, and its application.
 
 `read_rows` turns an uploaded file into rows of text keyed by field. `analyse` checks
-every row against the register as it is now and says, per row, whether it will be
-created, updated, left unchanged or skipped, or why it cannot be imported. `apply`
-carries out a plan without a single invalid row. The register, the segments and
-the members are each read once, whatever the number of rows; writes go in batches.
+every row against the register as it is now, by the register's rules (register.py,
+as for the web form and the API), and says, per row, whether it will be created,
+updated, left unchanged or skipped, or why it cannot be imported. `apply` carries out
+a plan without a single invalid row. The register, the segments and the members are
+each read once, whatever the number of rows; writes go in batches.
 """
 
 import re
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pmo5p.rules import RuleViolation
-from stakeholders.import_forms import StakeholderRowForm
+from stakeholders import register
 from stakeholders.models import Segment, Stakeholder
 from stakeholders.register import email_key
 from stakeholders.spreadsheets import Limits, SpreadsheetError, read_table, unneutralise
-
-BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ COLUMNS = [
 COLUMN_OF = {column.field: column for column in COLUMNS}
 FIELD_OF_KEY = {alias: column.field for column in COLUMNS for alias in column.aliases}
 REQUIRED = ("name", "email")
-# Compared and written on update, in this order.
-UPDATABLE = ["name", "job_title", "business_unit", "segment", "influence", "interest", "owner", "notes", "is_active"]
+# Compared and written on update: all but the e-mail address, which rows are matched on.
+UPDATABLE = [name for name in register.STAKEHOLDER_FIELDS if name != "email"]
 
 
 class ImportRefused(Exception):
@@ -145,6 +146,85 @@ def _columns(header: list[str]) -> dict:
     return {"positions": positions, "headers": headers, "ignored": ignored}
 
 
+# Reading a row's cells ----------------------------------------------------------------------
+#
+# What only a spreadsheet says: levels as words, yes or no, the owner by e-mail address. The
+# values read are checked by the register's rules (register.new_stakeholder and
+# change_stakeholder), as the web form's and the API's are. Plain functions rather than a
+# form: a form's machinery costs more than the checks themselves over thousands of rows.
+
+LEVEL_WORDS = {"very low": 1, "low": 2, "medium": 3, "high": 4, "very high": 5}
+YES = {"yes", "y", "true", "1", "active", "x", "oui", "ja"}
+NO = {"no", "n", "false", "0", "inactive", "non", "nein"}
+_no_nul = ProhibitNullCharactersValidator()
+
+
+def _text(cell: str) -> str:
+    text = cell.strip()
+    _no_nul(text)
+    return text
+
+
+def _email(cell: str) -> str:
+    """The e-mail address rows are matched to the register on: required."""
+    email = email_key(_text(cell))
+    if not email:
+        raise ValidationError(register.EMAIL_KEY_REQUIRED)
+    return email
+
+
+def _level(name: str) -> Callable[[str], int | None]:
+    def read(cell: str) -> int | None:
+        """A number ("4", "4.0"), the form's label ("4 · High") or a word ("High"); blank: None."""
+        text = _text(cell)
+        if not text:
+            return None
+        number = re.fullmatch(r"(\d+)(?:[.,]0+)?(?:\s*·.*)?", text)
+        level = int(number.group(1)) if number else LEVEL_WORDS.get(" ".join(text.casefold().split()))
+        if level is None:
+            raise ValidationError(register.STAKEHOLDER_WORDS[name]["invalid"])
+        return level  # its range is the register's rule
+
+    return read
+
+
+def _active(cell: str) -> bool | None:
+    text = _text(cell).casefold()
+    if not text:
+        return None
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise ValidationError(f"“{cell.strip()}” is not yes or no.")
+
+
+READERS = {
+    "name": _text,
+    "email": _email,
+    "job_title": _text,
+    "business_unit": _text,
+    "segment": _text,
+    "influence": _level("influence"),
+    "interest": _level("interest"),
+    "owner": lambda cell: email_key(_text(cell)),
+    "notes": _text,
+    "is_active": _active,
+}
+
+
+def read_row(values: dict) -> tuple[dict, dict]:
+    """(the row's values, {field: [messages]} of the cells that cannot be read); a column the
+    file does not have reads as a blank cell."""
+    data, errors = {}, {}
+    for name, read in READERS.items():
+        try:
+            data[name] = read(values.get(name) or "")
+        except ValidationError as refusal:
+            errors[name] = refusal.messages
+    return data, errors
+
+
 # The plan -----------------------------------------------------------------------------------
 
 CREATE, UPDATE, UNCHANGED, SKIPPED, INVALID = "create", "update", "unchanged", "skipped", "invalid"
@@ -159,7 +239,7 @@ class Plan:
     to_create: list = field(default_factory=list)
     to_update: list = field(default_factory=list)
     update_fields: set = field(default_factory=set)
-    # Segments to create, by lower-case name, in the spelling first met; and who joins them.
+    # Segments to create (unsaved), by register.segment_key, in the spelling first met; and who joins them.
     new_segments: dict = field(default_factory=dict)
     joins_new_segment: list = field(default_factory=list)
 
@@ -177,7 +257,8 @@ class Plan:
         return not any(row[1] == INVALID for row in self.rows)
 
     def as_json(self) -> dict:
-        return {"counts": self.counts, "segments_to_create": list(self.new_segments.values()), "rows": self.rows}
+        segments = [segment.name for segment in self.new_segments.values()]
+        return {"counts": self.counts, "segments_to_create": segments, "rows": self.rows}
 
 
 def analyse(pmo, parsed_rows, columns: dict, *, create_segments: bool, lock: bool = False) -> Plan:
@@ -188,19 +269,18 @@ def analyse(pmo, parsed_rows, columns: dict, *, create_segments: bool, lock: boo
     """
     context = _Context.read(pmo, parsed_rows, columns, create_segments=create_segments, lock=lock)
     plan = Plan()
-    form = StakeholderRowForm({})
     for number, values in parsed_rows:
         if values is None:
             plan.rows.append([number, SKIPPED, "", "", "Empty row"])
         else:
-            _plan_row(plan, context, form, number, values)
+            _plan_row(plan, context, number, values)
     return plan
 
 
 @dataclass
 class _Context:
     """What each row is checked against, read once: the register by e-mail (lower case), the
-    segments by name (case-folded), the members by e-mail, and the rows that give each e-mail."""
+    segments by name (register.segment_key), the members by e-mail, and the rows that give each e-mail."""
 
     pmo: object
     header: dict  # field → the file's header for it
@@ -224,136 +304,113 @@ class _Context:
             header=columns["fields"],
             create_segments=create_segments,
             register={email_key(s.email): s for s in stakeholders},
-            segments={s.name.casefold(): s for s in Segment.objects.filter(pmo=pmo)},
-            members={m.user.email.lower(): m for m in pmo.memberships.select_related("user")},
+            segments={register.segment_key(s.name): s for s in Segment.objects.filter(pmo=pmo)},
+            members={email_key(m.user.email): m for m in pmo.memberships.select_related("user")},
             rows_of_email=rows_of_email,
         )
 
-    def duplicate_error(self, number: int, email: str | None) -> list | None:
-        """[column, message] if another row gives the same e-mail."""
+    def duplicate_error(self, number: int, email: str | None) -> str | None:
+        """The message if another row gives the same e-mail."""
         if not email or len(self.rows_of_email[email]) < 2:
             return None
         others = ", ".join(str(n) for n in self.rows_of_email[email] if n != number)
-        return [self.header["email"], f"{email} is also on row {others}: give each stakeholder one row."]
+        return f"{email} is also on row {others}: give each stakeholder one row."
 
     def segment(self, name: str) -> tuple:
-        """(the segment named, the key of a segment to create, [column, message] or None)."""
+        """(the segment named, a segment to create, the message if neither)."""
         if not name:
             return None, None, None
-        segment = self.segments.get(name.casefold())
+        segment = self.segments.get(register.segment_key(name))
         if segment is not None:
             return segment, None, None
-        if self.create_segments:
-            return None, name.casefold(), None
-        message = (
-            f"This PMO has no segment “{name}”. Correct the name, or tick "
-            "“Create missing segments” when you upload the file."
-        )
-        return None, None, [self.header["segment"], message]
+        if not self.create_segments:
+            message = (
+                f"This PMO has no segment “{name}”. Correct the name, or tick "
+                "“Create missing segments” when you upload the file."
+            )
+            return None, None, message
+        try:
+            return None, register.new_segment(self.pmo, {"name": name}), None
+        except ValidationError as refusal:
+            return None, None, refusal.messages[0]
 
     def owner(self, email: str | None) -> tuple:
-        """(the member with this e-mail, [column, message] or None)."""
+        """(the member with this e-mail, the message if there is none)."""
         if not email:
             return None, None
         owner = self.members.get(email)
         if owner is None:
-            return None, [self.header["owner"], f"{email} is not a member of this PMO."]
+            return None, register.STAKEHOLDER_WORDS["owner"]["invalid"]
         return owner, None
 
 
-def _plan_row(plan: Plan, context: _Context, form: StakeholderRowForm, number: int, values: dict) -> None:
+def _plan_row(plan: Plan, context: _Context, number: int, values: dict) -> None:
     """Add one non-empty row to the plan: invalid with its errors, or to create, update or leave."""
-    form.check(values)
-    data = form.cleaned_data
-    errors = [
-        [context.header.get(f, COLUMN_OF[f].label), str(m)] for f, messages in form.errors.items() for m in messages
-    ]
+    data, errors = read_row(values)
     email = data.get("email")
-    name_of_segment = data.get("segment") or ""
-    segment, new_segment, segment_error = context.segment(name_of_segment)
+    segment, new_segment, segment_error = context.segment(data.get("segment") or "")
     owner, owner_error = context.owner(data.get("owner"))
-    errors += [e for e in (context.duplicate_error(number, email), segment_error, owner_error) if e]
+    found = {"email": context.duplicate_error(number, email), "segment": segment_error, "owner": owner_error}
+    for name, error in found.items():
+        if error:
+            errors.setdefault(name, []).append(error)
+    # The columns the file has; a blank level or active flag is not given: the register's
+    # default for a new stakeholder (3, active), and kept as it is on an update.
+    given = {name: data[name] for name in UPDATABLE if name in context.header and data.get(name) is not None}
+    given.update({name: value for name, value in (("segment", segment), ("owner", owner)) if name in given})
+    existing = context.register.get(email)
+    outcome = _prepare(context, existing, email, given, new_segment, errors)
 
     shown = [data.get("name") or values.get("name", ""), email or values.get("email", "")]
     if errors:
-        plan.rows.append([number, INVALID, *shown, errors])
-        return
-    wanted = {
-        "name": data["name"],
-        "job_title": data.get("job_title", ""),
-        "business_unit": data.get("business_unit", ""),
-        "segment": segment,
-        "influence": data.get("influence"),
-        "interest": data.get("interest"),
-        "owner": owner,
-        "notes": data.get("notes", ""),
-        "is_active": data.get("is_active"),
-    }
-    existing = context.register.get(email)
-    if existing is None:
-        stakeholder = _new_stakeholder(context.pmo, email, wanted)
+        plan.rows.append([number, INVALID, *shown, _error_list(errors, context.header)])
+    elif existing is None:
         notes = []
         if new_segment:
-            _join_new_segment(plan, stakeholder, new_segment, name_of_segment)
-            notes.append(f"new segment “{plan.new_segments[new_segment]}”")
-        plan.to_create.append(stakeholder)
+            notes.append(f"new segment “{_join_new_segment(plan, outcome, new_segment).name}”")
+        plan.to_create.append(outcome)
         plan.rows.append([number, CREATE, *shown, notes])
-        return
-
-    changed = _changes(existing, wanted, context.header, new_segment)
-    if not changed:
+    elif not outcome:
         plan.rows.append([number, UNCHANGED, *shown, "Same as the register"])
-        return
-    if new_segment:
-        _join_new_segment(plan, existing, new_segment, name_of_segment)
-    plan.to_update.append(existing)
-    plan.update_fields.update(changed)
-    plan.rows.append([number, UPDATE, *shown, [context.header.get(c, c) for c in changed]])
+    else:
+        if new_segment:
+            _join_new_segment(plan, existing, new_segment)
+        plan.to_update.append(existing)
+        plan.update_fields.update(outcome)
+        plan.rows.append([number, UPDATE, *shown, [context.header.get(c, c) for c in outcome]])
 
 
-def _join_new_segment(plan: Plan, stakeholder: Stakeholder, key: str, name: str) -> None:
+def _prepare(context: _Context, existing, email, given: dict, new_segment, errors: dict):
+    """The row by the register's rules: a new stakeholder, or the fields it changes on `existing`.
+    Their refusals join `errors`, but on a column that could not be read already."""
+    try:
+        if existing is None:
+            return register.new_stakeholder(context.pmo, {**given, "email": email or ""})
+        if new_segment:
+            # The segment is created, and joined, when the plan is applied.
+            given.pop("segment")
+            return sorted(
+                [*register.change_stakeholder(existing, given), "segment"], key=register.STAKEHOLDER_FIELDS.index
+            )
+        return register.change_stakeholder(existing, given)
+    except ValidationError as refusal:
+        for name, messages in refusal.message_dict.items():
+            errors.setdefault(name, messages)
+        return None
+
+
+def _error_list(errors: dict, header: dict) -> list:
+    """[[column, message], ...] in the order of the columns."""
+    return [
+        [header.get(name, COLUMN_OF[name].label), str(m)] for name in COLUMN_OF if name in errors for m in errors[name]
+    ]
+
+
+def _join_new_segment(plan: Plan, stakeholder: Stakeholder, segment: Segment) -> Segment:
     """The stakeholder joins a segment the plan creates, spelt as the first row that names it."""
-    plan.new_segments.setdefault(key, name)
+    key = register.segment_key(segment.name)
     plan.joins_new_segment.append((stakeholder, key))
-
-
-def _new_stakeholder(pmo, email: str, wanted: dict) -> Stakeholder:
-    """A stakeholder from a row; a blank level is 3 and a blank active flag is yes."""
-    return Stakeholder(
-        pmo=pmo,
-        email=email,
-        name=wanted["name"],
-        job_title=wanted["job_title"],
-        business_unit=wanted["business_unit"],
-        segment=wanted["segment"],
-        influence=wanted["influence"] or 3,
-        interest=wanted["interest"] or 3,
-        owner=wanted["owner"],
-        notes=wanted["notes"],
-        is_active=True if wanted["is_active"] is None else wanted["is_active"],
-    )
-
-
-def _changes(existing: Stakeholder, wanted: dict, present: Collection[str], new_segment: str | None) -> list[str]:
-    """Set on `existing` what the row changes, of the columns the file has; the names changed,
-    in UPDATABLE's order."""
-    changed = []
-    for name in UPDATABLE:
-        if name not in present:
-            continue
-        if name == "segment" and new_segment:
-            changed.append(name)  # the segment is created, and joined, when the plan is applied
-        elif _differs(existing, name, wanted[name]):
-            setattr(existing, name, wanted[name])
-            changed.append(name)
-    return changed
-
-
-def _differs(existing: Stakeholder, name: str, value) -> bool:
-    if name in ("segment", "owner"):  # compared by id; a blank one clears it
-        return (value.pk if value else None) != getattr(existing, f"{name}_id")
-    # A blank level or active flag keeps what the register says.
-    return value is not None and getattr(existing, name) != value
+    return plan.new_segments.setdefault(key, segment)
 
 
 def apply(pmo, plan: Plan) -> dict:
@@ -363,23 +420,12 @@ def apply(pmo, plan: Plan) -> dict:
     """
     assert plan.is_valid, "A plan with invalid rows is never applied."
     assert transaction.get_connection().in_atomic_block, "Apply an import inside transaction.atomic()."
-    created_segments = Segment.objects.bulk_create(
-        [Segment(pmo=pmo, name=name) for name in plan.new_segments.values()], batch_size=BATCH_SIZE
-    )
-    by_key = {segment.name.casefold(): segment for segment in created_segments}
+    created_segments = register.create_segments(list(plan.new_segments.values()))
     for stakeholder, key in plan.joins_new_segment:
-        stakeholder.segment = by_key[key]
-    Stakeholder.objects.bulk_create(plan.to_create, batch_size=BATCH_SIZE)
+        stakeholder.segment = plan.new_segments[key]
+    register.create_stakeholders(plan.to_create)
     if plan.to_update:
-        # An upsert on the primary key: each batch is one INSERT ... ON CONFLICT (id) DO UPDATE
-        # of the changed columns, which PostgreSQL and SQLite both run as an update of the
-        # existing rows (created_at and the columns not listed keep their stored values).
-        # bulk_update would do the same in one query per batch too, but builds a CASE
-        # expression per row and column: over seconds for a few thousand rows.
-        fields = [name for name in UPDATABLE if name in plan.update_fields] + ["updated_at"]
-        Stakeholder.objects.bulk_create(
-            plan.to_update, batch_size=BATCH_SIZE, update_conflicts=True, unique_fields=["pk"], update_fields=fields
-        )
+        register.update_stakeholders(plan.to_update, [name for name in UPDATABLE if name in plan.update_fields])
     return {
         "created": len(plan.to_create),
         "updated": len(plan.to_update),

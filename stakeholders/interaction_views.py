@@ -1,12 +1,14 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from pmo5p.forms import save_form
+from pmo5p.forms import add_refusal
 from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
+from stakeholders import register
 from stakeholders.interaction_forms import InteractionForm
 
 PER_PAGE = 25
@@ -46,12 +48,19 @@ def interaction_edit(request, pmo, interaction_id):
 def _interaction_form(request, pmo, interaction, initial):
     form = InteractionForm(request.POST or None, instance=interaction, initial=initial, pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        save_form(form, author=request.user)
-        messages.success(request, "Interaction saved.")
-        first = form.cleaned_data["stakeholders"][0]
-        if len(form.cleaned_data["stakeholders"]) == 1:
-            return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=first.pk)
-        return redirect("interaction_list", slug=pmo.slug)
+        try:
+            if interaction is None:
+                register.create_interaction(pmo, request.user, form.cleaned_data)
+            else:
+                register.update_interaction(interaction, form.cleaned_data)
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, "Interaction saved.")
+            stakeholders = form.cleaned_data["stakeholders"]
+            if len(stakeholders) == 1:
+                return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=stakeholders[0].pk)
+            return redirect("interaction_list", slug=pmo.slug)
     return render(request, "stakeholders/interaction_form.html", {"pmo": pmo, "form": form, "interaction": interaction})
 
 

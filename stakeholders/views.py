@@ -2,13 +2,16 @@ from copy import copy
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from pmo5p.forms import add_refusal
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
+from stakeholders import register
 from stakeholders.filters import StakeholderFilter
 from stakeholders.forms import SegmentForm, StakeholderForm
 from stakeholders.selectors import Quadrant, power_interest_grid, quadrant_expression
@@ -64,23 +67,31 @@ def stakeholder_detail(request, pmo, stakeholder_id):
 def stakeholder_create(request, pmo):
     form = StakeholderForm(request.POST or None, pmo=pmo, initial={"segment": request.GET.get("segment")})
     if request.method == "POST" and form.is_valid():
-        stakeholder = form.save()
-        messages.success(request, f"{stakeholder.name} is on the register.")
-        if "save_and_add" in request.POST:
-            return redirect("stakeholder_create", slug=pmo.slug)
-        return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=stakeholder.pk)
+        try:
+            stakeholder = register.create_stakeholder(pmo, form.cleaned_data)
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, f"{stakeholder.name} is on the register.")
+            if "save_and_add" in request.POST:
+                return redirect("stakeholder_create", slug=pmo.slug)
+            return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=stakeholder.pk)
     return render(request, "stakeholders/stakeholder_form.html", {"pmo": pmo, "form": form})
 
 
 @pmo_view(role=Role.MEMBER)
 def stakeholder_edit(request, pmo, stakeholder_id):
     stakeholder = get_object_or_404(pmo.stakeholders, pk=stakeholder_id)
-    # The form edits a copy: a refused edit must not rename the page's heading and breadcrumb.
+    # The form and the write edit copies: a refused edit must not rename the page's heading and breadcrumb.
     form = StakeholderForm(request.POST or None, instance=copy(stakeholder), pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        stakeholder = form.save()
-        messages.success(request, f"{stakeholder.name} is saved.")
-        return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=stakeholder.pk)
+        try:
+            saved = register.update_stakeholder(copy(stakeholder), form.cleaned_data)
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, f"{saved.name} is saved.")
+            return redirect("stakeholder_detail", slug=pmo.slug, stakeholder_id=saved.pk)
     return render(request, "stakeholders/stakeholder_form.html", {"pmo": pmo, "form": form, "stakeholder": stakeholder})
 
 
@@ -88,8 +99,7 @@ def stakeholder_edit(request, pmo, stakeholder_id):
 @require_POST
 def stakeholder_set_active(request, pmo, stakeholder_id):
     stakeholder = get_object_or_404(pmo.stakeholders, pk=stakeholder_id)
-    stakeholder.is_active = request.POST.get("active") == "true"
-    stakeholder.save(update_fields=["is_active", "updated_at"])
+    register.update_stakeholder(stakeholder, {"is_active": request.POST.get("active") == "true"})
     if stakeholder.is_active:
         messages.success(request, f"{stakeholder.name} is active again.")
     else:
@@ -161,9 +171,16 @@ def segment_edit(request, pmo, segment_id):
 def _segment_form(request, pmo, segment):
     form = SegmentForm(request.POST or None, instance=copy(segment) if segment else None, pmo=pmo)
     if request.method == "POST" and form.is_valid():
-        segment = form.save()
-        messages.success(request, f"Segment “{segment.name}” is saved.")
-        return redirect("segment_list", slug=pmo.slug)
+        try:
+            if segment is None:
+                saved = register.create_segment(pmo, form.cleaned_data)
+            else:
+                saved = register.update_segment(copy(segment), form.cleaned_data)
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, f"Segment “{saved.name}” is saved.")
+            return redirect("segment_list", slug=pmo.slug)
     return render(request, "stakeholders/segment_form.html", {"pmo": pmo, "form": form, "segment": segment})
 
 

@@ -296,17 +296,17 @@ def test_stakeholders_read_and_write(world, lead_api):
     ("body", "field", "message"),
     [
         ({"email": "FIONA@corp.example"}, "email", "Fiona Finance already has this e-mail address in this PMO."),
-        ({"email": "not-an-address"}, "email", "Enter a valid email address."),
+        ({"email": "not-an-address"}, "email", "Enter a valid e-mail address."),
         ({"influence": 0}, "influence", "Choose an influence from 1 (very low) to 5 (very high)."),
         ({"influence": 6}, "influence", "Choose an influence from 1 (very low) to 5 (very high)."),
         ({"interest": 0}, "interest", "Choose an interest from 1 (very low) to 5 (very high)."),
         ({"interest": "high"}, "interest", "Choose an interest from 1 (very low) to 5 (very high)."),
-        ({"name": "   "}, "name", "This field may not be blank."),
-        ({"owner": "nobody@alpha.example"}, "owner", "No member of this PMO has this e-mail address."),
-        ({"owner": "lead@beta.example"}, "owner", "No member of this PMO has this e-mail address."),
-        ({"segment": 1.5}, "segment", "A valid integer is required."),
-        ({"segment": True}, "segment", "A valid integer is required."),
-        ({"segment": 10**20}, "segment", 'Invalid pk "100000000000000000000" - object does not exist.'),
+        ({"name": "   "}, "name", "Give the stakeholder's name."),
+        ({"owner": "nobody@alpha.example"}, "owner", "Choose a member of this PMO as the relationship owner."),
+        ({"owner": "lead@beta.example"}, "owner", "Choose a member of this PMO as the relationship owner."),
+        ({"segment": 1.5}, "segment", "Choose one of this PMO's segments."),
+        ({"segment": True}, "segment", "Choose one of this PMO's segments."),
+        ({"segment": 10**20}, "segment", "Choose one of this PMO's segments."),
         ({"name": "Nul\x00"}, "name", "Null characters are not allowed."),
     ],
 )
@@ -319,7 +319,7 @@ def test_stakeholder_validation_mirrors_the_form(world, lead_api, body, field, m
 
 def test_another_pmos_segment_is_refused(world, lead_api):
     response = post(lead_api, url("api-stakeholder-list", world.pmo), {"name": "X", "segment": world.other_segment.pk})
-    assert field_errors(response) == {"segment": [f'Invalid pk "{world.other_segment.pk}" - object does not exist.']}
+    assert field_errors(response) == {"segment": ["Choose one of this PMO's segments."]}
     response = patch(
         lead_api, url("api-stakeholder-detail", world.pmo, world.stakeholder.pk), {"segment": world.other_segment.pk}
     )

@@ -389,8 +389,12 @@ def test_the_stakeholder_is_prefilled(world, client_for):
         ({"stakeholders": ["abc"]}, "stakeholders", "Choose stakeholders of this PMO."),
         ({"elements": ["product", "placement"]}, "elements", "Choose among the five P elements."),
         ({"summary": "   "}, "summary", "Summarise what happened, in a sentence or two."),
-        ({"summary": "x" * 2001}, "summary", "Keep the summary to 2,000 characters (it has 2001)."),
-        ({"kind": "lunch"}, "kind", "Choose one of the kinds listed."),
+        ({"summary": "x" * 2001}, "summary", "Keep the summary to 2,000 characters or fewer (it has 2001)."),
+        (
+            {"kind": "lunch"},
+            "kind",
+            "Choose a kind: meeting, workshop, newsletter, report, showcase, escalation or other.",
+        ),
     ],
 )
 def test_bad_interaction_input_is_refused_and_nothing_saved(world, client_for, overrides, field, message):

@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from pmo5p.models import Role
 from stakeholders import imports
 from stakeholders.models import ImportJob, Segment, Stakeholder
+from stakeholders.register import BATCH_SIZE
 from tests.factories import MembershipFactory, SegmentFactory, StakeholderFactory
 from tests.helpers import messages_of, visible
 
@@ -183,9 +184,7 @@ def test_an_xlsx_file_numbers_rows_as_the_sheet_does(world, client_for):
     job = upload_ok(client_for(world.member), world.pmo, content, name="people.xlsx")
     rows = rows_of(job)
     assert (rows[2][1], rows[3][1], rows[4][1]) == (imports.INVALID, imports.SKIPPED, imports.CREATE)
-    assert rows[2][4] == [
-        ["Influence", "“9” is not an influence level: give a number from 1 (very low) to 5 (very high)."]
-    ]
+    assert rows[2][4] == [["Influence", "Choose an influence from 1 (very low) to 5 (very high)."]]
 
 
 def test_empty_rows_are_skipped_and_reported(world, client_for):
@@ -261,16 +260,15 @@ def test_bad_values_are_named_per_row_and_column_and_nothing_is_imported(world, 
     client = client_for(world.member)
     job = upload_ok(client, world.pmo, content)
     invalid = rows_of(job, imports.INVALID)
-    assert invalid[2][4] == [
-        ["Influence", "“6” is not an influence level: give a number from 1 (very low) to 5 (very high)."]
-    ]
-    assert invalid[3][4] == [["E-mail", "“not-an-address” is not a valid e-mail address."]]
+    # The register's rules, in the words of the web form and the API (register.STAKEHOLDER_WORDS).
+    assert invalid[2][4] == [["Influence", "Choose an influence from 1 (very low) to 5 (very high)."]]
+    assert invalid[3][4] == [["E-mail", "Enter a valid e-mail address."]]
     assert invalid[4][4] == [["Name", "Keep the name to 150 characters or fewer (it has 151)."]]
     assert invalid[5][4] == [
         ["Name", "Give the stakeholder's name."],
-        ["E-mail", "Give an e-mail address: rows are matched to the register on it."],
+        ["E-mail", "Give an e-mail address: stakeholders are matched to the register on it."],
+        ["Owner", "Choose a member of this PMO as the relationship owner."],
         ["Active", "“maybe” is not yes or no."],
-        ["Owner", "nobody@corp.example is not a member of this PMO."],
     ]
     assert rows_of(job)[6][1] == imports.CREATE
 
@@ -280,8 +278,8 @@ def test_bad_values_are_named_per_row_and_column_and_nothing_is_imported(world, 
     assert "4 rows cannot be imported" in text
     assert "Fix or remove these rows in your file and upload it again" in text
     assert "Confirm the import" not in text
-    assert "Influence: “6” is not an influence level" in text
-    assert "E-mail: “not-an-address” is not a valid e-mail address." in text
+    assert "Influence: Choose an influence from 1 (very low) to 5 (very high)." in text
+    assert "E-mail: Enter a valid e-mail address." in text
     assert [r["number"] for r in page.context["page"].object_list] == [2, 3, 4, 5]
 
     # A confirm posted anyway (an old tab, a crafted request) imports nothing.
@@ -525,7 +523,7 @@ def test_the_import_checks_against_this_pmos_register_only(world, client_for):
     job = upload_ok(client_for(world.member), world.pmo, content)
     assert [message for _, message in rows_of(job)[2][4]] == [
         "This PMO has no segment “Beta segment”. Correct the name, or tick “Create missing segments” when you upload the file.",
-        "lead@beta.example is not a member of this PMO.",
+        "Choose a member of this PMO as the relationship owner.",
     ]
 
 
@@ -575,9 +573,9 @@ def _expected_write_queries(creates, updates):
     of a query (SQLite: 999); Django's own bulk_batch_size says how many.
     """
     fields = [f for f in Stakeholder._meta.concrete_fields if not f.primary_key]
-    insert_batch = min(imports.BATCH_SIZE, connection.ops.bulk_batch_size(fields, [None] * creates) or creates)
+    insert_batch = min(BATCH_SIZE, connection.ops.bulk_batch_size(fields, [None] * creates) or creates)
     all_fields = list(Stakeholder._meta.concrete_fields)
-    upsert_batch = min(imports.BATCH_SIZE, connection.ops.bulk_batch_size(all_fields, [None] * updates) or updates)
+    upsert_batch = min(BATCH_SIZE, connection.ops.bulk_batch_size(all_fields, [None] * updates) or updates)
     return math.ceil(creates / insert_batch) + math.ceil(updates / upsert_batch)
 
 

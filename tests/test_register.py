@@ -16,10 +16,10 @@ INFLUENCE_RANGE = "Choose an influence from 1 (very low) to 5 (very high)."
 INTEREST_RANGE = "Choose an interest from 1 (very low) to 5 (very high)."
 OWNER_OF_PMO = "Choose a member of this PMO as the relationship owner."
 SEGMENT_OF_PMO = "Choose one of this PMO's segments."
-INVALID_EMAIL = "Enter a valid email address."
+INVALID_EMAIL = "Enter a valid e-mail address."
 FIONA_HAS_EMAIL = "Fiona Finance already has this e-mail address in this PMO."
 SEGMENT_REQUIRED = "Give the segment a name."
-SEGMENT_TOO_LONG = "Keep the name to 80 characters or fewer (it has 81)."
+SEGMENT_TOO_LONG = "Keep the segment's name to 80 characters or fewer (it has 81)."
 SEGMENT_DUPLICATE = "This PMO has a segment with this name already."
 
 

@@ -1,6 +1,6 @@
 """One write path: each rule is stated once (pmo5p/rules.py and the apps' service modules),
-so the web form and the API refuse the same bad input with the same message, and change
-nothing. Each case drives both with the same input."""
+so the web form and the API (and, for the register, the spreadsheet import) refuse the same
+bad input with the same message, and change nothing. Each case drives both with the same input."""
 
 import threading
 from collections.abc import Callable
@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -19,11 +20,14 @@ from pmo5p.domain import Element
 from pmo5p.models import ApiToken, Membership
 from pmo5p.rules import RuleViolation
 from stakeholders import register
+from stakeholders.api import SegmentSerializer, StakeholderSerializer
+from stakeholders.forms import SegmentForm, StakeholderForm
 from stakeholders.models import Interaction, Question, QuestionKind, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory
 from tests.helpers import assert_field_error
 from tests.survey_helpers import questions
+from tests.test_import import csv_bytes, upload_ok
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FUTURE = "2026-12-31"
@@ -139,57 +143,178 @@ CASES = {
         message="The due date is before the action was created (1 October 2026): choose that day or later.",
         state=lambda w: list(Action.objects.values_list("due_on", flat=True)),
     ),
-    "stakeholder e-mail taken": Case(
-        web=lambda w: (
-            "stakeholder_create",
-            {},
-            {"name": "Fay", "email": " FIONA@corp.example", "influence": "3", "interest": "3", "is_active": "on"},
-        ),
-        api=lambda w: ("post", "api-stakeholder-list", {}, {"name": "Fay", "email": "FIONA@corp.example"}),
-        field="email",
-        message="Fiona Finance already has this e-mail address in this PMO.",
-        state=lambda w: sorted(w.pmo.stakeholders.values_list("name", "email")),
-    ),
-    "stakeholder e-mail taken, on edit": Case(
-        web=lambda w: (
-            "stakeholder_edit",
-            {"stakeholder_id": (s := Stakeholder.objects.create(pmo=w.pmo, name="Sam", email="sam@corp.example")).pk},
-            {"name": s.name, "email": "Fiona@Corp.example", "influence": "3", "interest": "3", "is_active": "on"},
-        ),
-        api=lambda w: (
-            "patch",
-            "api-stakeholder-detail",
-            {"pk": Stakeholder.objects.create(pmo=w.pmo, name="Sam", email="sam@corp.example").pk},
-            {"email": "Fiona@Corp.example"},
-        ),
-        field="email",
-        message="Fiona Finance already has this e-mail address in this PMO.",
-        state=lambda w: sorted(w.pmo.stakeholders.values_list("name", "email")),
-    ),
-    "influence out of range": Case(
-        web=lambda w: (
-            "stakeholder_create",
-            {},
-            {"name": "Fay", "email": "fay@corp.example", "influence": "9", "interest": "3", "is_active": "on"},
-        ),
-        api=lambda w: (
-            "post",
-            "api-stakeholder-list",
-            {},
-            {"name": "Fay", "email": "fay@corp.example", "influence": 9},
-        ),
-        field="influence",
-        message="Choose an influence from 1 (very low) to 5 (very high).",
-        state=lambda w: sorted(w.pmo.stakeholders.values_list("name", "email")),
-    ),
-    "segment name taken": Case(
-        web=lambda w: ("segment_create", {}, {"name": "FINANCE", "description": ""}),
-        api=lambda w: ("post", "api-segment-list", {}, {"name": "FINANCE"}),
-        field="name",
-        message="This PMO has a segment with this name already.",
-        state=lambda w: sorted(Segment.objects.values_list("pmo_id", "name")),
-    ),
 }
+
+
+# The register: every field the page can refuse (all but "active", a checkbox), on creating and
+# on editing, each bad value as the page sends it and as an API client would (stakeholders/register.py
+# words them once). A value may depend on the world.
+LONG_EMAIL = "a" * 245 + "@corp.example"
+OWN = "Choose a member of this PMO as the relationship owner."
+STAKEHOLDER_BAD = [
+    ("name", "blank", "   ", "   ", "Give the stakeholder's name."),
+    ("name", "too long", "N" * 151, "N" * 151, "Keep the name to 150 characters or fewer (it has 151)."),
+    ("email", "invalid", "not-an-address", "not-an-address", "Enter a valid e-mail address."),
+    ("email", "too long", LONG_EMAIL, LONG_EMAIL, "Keep the e-mail address to 254 characters or fewer (it has 258)."),
+    (
+        "email",
+        "taken",
+        " FIONA@corp.example",
+        "Fiona@Corp.example",
+        "Fiona Finance already has this e-mail address in this PMO.",
+    ),
+    ("job_title", "too long", "J" * 151, "J" * 151, "Keep the job title to 150 characters or fewer (it has 151)."),
+    (
+        "business_unit",
+        "too long",
+        "B" * 151,
+        "B" * 151,
+        "Keep the business unit to 150 characters or fewer (it has 151).",
+    ),
+    (
+        "segment",
+        "of another PMO",
+        lambda w: w.other_segment.pk,
+        lambda w: w.other_segment.pk,
+        "Choose one of this PMO's segments.",
+    ),
+    ("segment", "not a number", "abc", "abc", "Choose one of this PMO's segments."),
+    ("influence", "out of range", "9", 9, "Choose an influence from 1 (very low) to 5 (very high)."),
+    ("influence", "blank", "", None, "Choose an influence from 1 (very low) to 5 (very high)."),
+    ("interest", "not a level", "high", "high", "Choose an interest from 1 (very low) to 5 (very high)."),
+    ("owner", "of another PMO", lambda w: other_membership(w).pk, "lead@beta.example", OWN),
+    ("owner", "not a member", "999999", "nobody@alpha.example", OWN),
+    ("notes", "too long", "x" * 5001, "x" * 5001, "Keep the notes to 5,000 characters or fewer (it has 5001)."),
+]
+SEGMENT_BAD = [
+    ("name", "blank", "   ", "   ", "Give the segment a name."),
+    ("name", "too long", "S" * 81, "S" * 81, "Keep the segment's name to 80 characters or fewer (it has 81)."),
+    ("name", "taken", "FINANCE", "FINANCE", "This PMO has a segment with this name already."),
+    (
+        "description",
+        "too long",
+        "d" * 1001,
+        "d" * 1001,
+        "Keep the description to 1,000 characters or fewer (it has 1001).",
+    ),
+]
+KINDS = "Choose a kind: meeting, workshop, newsletter, report, showcase, escalation or other."
+INTERACTION_BAD = [
+    ("occurred_on", "blank", "", "", "Give the date it happened."),
+    ("occurred_on", "not a date", "2026-02-31", "2026-02-31", "Enter a date, e.g. 2026-11-25."),
+    ("kind", "unknown", "party", "party", KINDS),
+    ("stakeholders", "none", [], [], "Choose at least one stakeholder."),
+    (
+        "stakeholders",
+        "of another PMO",
+        lambda w: [w.other_stakeholder.pk],
+        lambda w: [w.other_stakeholder.pk],
+        "Choose stakeholders of this PMO.",
+    ),
+    ("elements", "unknown", ["product", "pizza"], ["product", "pizza"], "Choose among the five P elements."),
+    ("sentiment", "out of range", "3", 3, "Choose a sentiment from −2 to +2."),
+    ("summary", "blank", "   ", "   ", "Summarise what happened, in a sentence or two."),
+    ("summary", "too long", "x" * 2001, "x" * 2001, "Keep the summary to 2,000 characters or fewer (it has 2001)."),
+]
+
+
+def given(value, world):
+    return value(world) if callable(value) else value
+
+
+def other_membership(world):
+    return Membership.objects.get(pmo=world.other_pmo, user=world.outsider)
+
+
+def sam(world):
+    return Stakeholder.objects.create(pmo=world.pmo, name="Sam", email="sam@corp.example")
+
+
+def stakeholder_page(name, field, bad):
+    def web(w):
+        kwargs = {"stakeholder_id": sam(w).pk} if name == "stakeholder_edit" else {}
+        data = {"name": "Sam", "email": "sam@corp.example", "influence": "3", "interest": "3", "is_active": "on"}
+        return name, kwargs, {**data, field: given(bad, w)}
+
+    return web
+
+
+def stakeholder_api(editing, field, bad):
+    def api(w):
+        if editing:
+            return "patch", "api-stakeholder-detail", {"pk": sam(w).pk}, {field: given(bad, w)}
+        return "post", "api-stakeholder-list", {}, {"name": "Sam", "email": "sam@corp.example", field: given(bad, w)}
+
+    return api
+
+
+def segment_page(name, field, bad):
+    def web(w):
+        kwargs = {"segment_id": Segment.objects.create(pmo=w.pmo, name="Sales").pk} if name == "segment_edit" else {}
+        return name, kwargs, {"name": "Sales", "description": "", field: bad}
+
+    return web
+
+
+def segment_api(editing, field, bad):
+    def api(w):
+        if editing:
+            segment = Segment.objects.create(pmo=w.pmo, name="Sales")
+            return "patch", "api-segment-detail", {"pk": segment.pk}, {field: bad}
+        return "post", "api-segment-list", {}, {"name": "Sales", field: bad}
+
+    return api
+
+
+def logged(world):
+    return register.create_interaction(
+        world.pmo,
+        world.member,
+        {"summary": "Met", "stakeholders": [world.stakeholder], "occurred_on": date(2026, 11, 2)},
+    )
+
+
+def interaction_page(name, field, bad):
+    def web(w):
+        kwargs = {"interaction_id": logged(w).pk} if name == "interaction_edit" else {}
+        data = {"occurred_on": "2026-11-20", "kind": "workshop", "stakeholders": [w.stakeholder.pk], "sentiment": "1"}
+        return name, kwargs, {**data, "summary": "Met", field: given(bad, w)}
+
+    return web
+
+
+def interaction_api(editing, field, bad):
+    def api(w):
+        if editing:
+            return "patch", "api-interaction-detail", {"pk": logged(w).pk}, {field: given(bad, w)}
+        body = {"occurred_on": "2026-11-20", "kind": "workshop", "stakeholders": [w.stakeholder.pk], "summary": "Met"}
+        return "post", "api-interaction-list", {}, {**body, field: given(bad, w)}
+
+    return api
+
+
+def register_state(world):
+    return [
+        list(model.objects.order_by("pk").values())
+        for model in (Stakeholder, Segment, Interaction, Interaction.stakeholders.through)
+    ]
+
+
+for thing, bad_values, page, api, pages in [
+    ("stakeholder", STAKEHOLDER_BAD, stakeholder_page, stakeholder_api, ("stakeholder_create", "stakeholder_edit")),
+    ("segment", SEGMENT_BAD, segment_page, segment_api, ("segment_create", "segment_edit")),
+    ("interaction", INTERACTION_BAD, interaction_page, interaction_api, ("interaction_create", "interaction_edit")),
+]:
+    for page_name in pages:
+        editing = page_name.endswith("_edit")
+        for field, what, web_value, api_value, message in bad_values:
+            CASES[f"{thing} {'edited' if editing else 'created'}: {field} {what}"] = Case(
+                web=page(page_name, field, web_value),
+                api=api(editing, field, api_value),
+                field=field,
+                message=message,
+                state=register_state,
+            )
 
 
 def url(world, name, kwargs):
@@ -226,6 +351,144 @@ def test_the_api_refuses_it_with_the_same_message(world, api_member, case):
     error = response.json()["error"]
     assert (error["code"], error["fields"]) == ("invalid", {case.field: [case.message]})
     assert case.state(world) == before
+
+
+# The import reads the same values in the same words, and so do the register's functions called
+# directly: a rule is stated once, in stakeholders/register.py.
+
+WORDS = {(field, what): message for field, what, _, _, message in STAKEHOLDER_BAD}
+IMPORT_BAD = [
+    ("Name", "   ", WORDS["name", "blank"]),
+    ("Name", "N" * 151, WORDS["name", "too long"]),
+    ("E-mail", "not-an-address", WORDS["email", "invalid"]),
+    ("E-mail", LONG_EMAIL, WORDS["email", "too long"]),
+    ("Job title", "J" * 151, WORDS["job_title", "too long"]),
+    ("Business unit", "B" * 151, WORDS["business_unit", "too long"]),
+    ("Influence", "9", WORDS["influence", "out of range"]),
+    ("Interest", "very much", WORDS["interest", "not a level"]),
+    ("Owner", "lead@beta.example", OWN),
+    ("Notes", "x" * 5001, WORDS["notes", "too long"]),
+]
+
+
+@pytest.mark.parametrize(("column", "cell", "message"), IMPORT_BAD, ids=[f"{c} {m}" for c, _, m in IMPORT_BAD])
+def test_the_import_refuses_a_cell_in_the_words_of_the_page_and_the_api(world, client_for, column, cell, message):
+    row = {"Name": "Ann", "E-mail": "ann@corp.example", column: cell}
+    job = upload_ok(client_for(world.member), world.pmo, csv_bytes([list(row), list(row.values())]))
+    ((number, action, *_shown, errors),) = job.preview["rows"]
+    assert (action, errors) == ("invalid", [[column, message]])
+
+
+def test_the_import_creates_a_segment_by_the_rules_of_the_segment_form(world, client_for):
+    content = csv_bytes([["Name", "E-mail", "Segment"], ["Ann", "ann@corp.example", "S" * 81]])
+    job = upload_ok(client_for(world.member), world.pmo, content, create_segments=True)
+    assert job.preview["rows"][0][4] == [
+        ["Segment", {f: m for f, w, _, _, m in SEGMENT_BAD if w == "too long"}["name"]]
+    ]
+
+
+def test_the_import_matches_segment_names_as_the_register_compares_them(world, client_for):
+    """The register's names are unique in lower case (the segment's unique constraint): "Straße"
+    and "STRASSE" are two names, which case-folding would have made one."""
+    Segment.objects.create(pmo=world.pmo, name="Straße")
+    content = csv_bytes([["Name", "E-mail", "Segment"], ["Ann", "ann@corp.example", "STRASSE"]])
+    job = upload_ok(client_for(world.member), world.pmo, content)
+    assert [message for _, message in job.preview["rows"][0][4]] == [
+        "This PMO has no segment “STRASSE”. Correct the name, or tick “Create missing segments” when you upload the file."
+    ]
+    job = upload_ok(
+        client_for(world.member),
+        world.pmo,
+        csv_bytes([["Name", "E-mail", "Segment"], ["Ann", "ann@corp.example", "straße"]]),
+    )
+    assert job.preview["rows"][0][1] == "create"
+
+
+def test_the_register_keeps_a_stakeholder_to_its_pmo_whoever_calls_it(world):
+    before = register_state(world)
+    with pytest.raises(ValidationError) as refusal:
+        register.create_stakeholder(
+            world.pmo, {"name": "Ann", "segment": world.other_segment, "owner": other_membership(world), "influence": 0}
+        )
+    assert refusal.value.message_dict == {
+        "segment": ["Choose one of this PMO's segments."],
+        "owner": [OWN],
+        "influence": [WORDS["influence", "out of range"]],
+    }
+    with pytest.raises(ValidationError) as refusal:
+        register.update_stakeholder(world.stakeholder, {"name": " ", "segment": world.other_segment})
+    assert refusal.value.message_dict == {
+        "name": [WORDS["name", "blank"]],
+        "segment": ["Choose one of this PMO's segments."],
+    }
+    with pytest.raises(ValidationError) as refusal:
+        register.create_interaction(
+            world.pmo, world.member, {"summary": "Met", "stakeholders": [world.other_stakeholder]}
+        )
+    assert refusal.value.message_dict == {"stakeholders": ["Choose stakeholders of this PMO."]}
+    assert register_state(world) == before
+
+
+# A name or address taken between the check and the write (another user, at the same moment):
+# the database's unique constraint refuses it, in the rule's words, not with a server error.
+
+
+def taken_meanwhile(owner, check, clash):
+    """`check` of `owner`, after which someone else takes the value: `clash(world, value)`."""
+    original = getattr(owner, check)
+
+    def check_then_taken(self, *args):
+        value = original(self, *args)
+        clash(value)
+        return value
+
+    return check_then_taken
+
+
+def quentin_takes(world):
+    return lambda email: Stakeholder.objects.create(pmo=world.pmo, name="Quick Quentin", email=email)
+
+
+def sales_taken(world):
+    return lambda name: Segment.objects.create(pmo=world.pmo, name=name.upper())
+
+
+def test_an_address_taken_meanwhile_is_refused_next_to_the_field(world, client_for, monkeypatch):
+    monkeypatch.setattr(
+        StakeholderForm, "clean_email", taken_meanwhile(StakeholderForm, "clean_email", quentin_takes(world))
+    )
+    response = client_for(world.member).post(
+        url(world, "stakeholder_create", {}),
+        stakeholder_page("stakeholder_create", "email", "ann@corp.example")(world)[2],
+    )
+    assert_field_error(response, "email", "Quick Quentin already has this e-mail address in this PMO.")
+    assert not Stakeholder.objects.filter(name="Sam").exists()
+
+
+def test_an_address_taken_meanwhile_is_refused_by_the_api(world, api_member, monkeypatch):
+    validate = taken_meanwhile(StakeholderSerializer, "validate_email", quentin_takes(world))
+    monkeypatch.setattr(StakeholderSerializer, "validate_email", validate)
+    body = {"name": "Sam", "email": "sam@corp.example"}
+    response = api_member.post(url(world, "api-stakeholder-list", {}), body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {
+        "email": ["Quick Quentin already has this e-mail address in this PMO."]
+    }
+    assert not Stakeholder.objects.filter(name="Sam").exists()
+
+
+def test_a_segment_name_taken_meanwhile_is_refused_on_the_page_and_by_the_api(
+    world, client_for, api_member, monkeypatch
+):
+    monkeypatch.setattr(SegmentForm, "clean_name", taken_meanwhile(SegmentForm, "clean_name", sales_taken(world)))
+    response = client_for(world.member).post(url(world, "segment_create", {}), {"name": "Sales", "description": ""})
+    assert_field_error(response, "name", "This PMO has a segment with this name already.")
+    monkeypatch.setattr(
+        SegmentSerializer, "validate_name", taken_meanwhile(SegmentSerializer, "validate_name", sales_taken(world))
+    )
+    response = api_member.post(url(world, "api-segment-list", {}), {"name": "Sales"}, content_type="application/json")
+    assert response.json()["error"]["fields"] == {"name": ["This PMO has a segment with this name already."]}
+    assert sorted(world.pmo.segments.values_list("name", flat=True)) == ["Finance", "SALES"]
 
 
 # Stamping completion: the same on the agenda page, the action form and the API.
@@ -317,10 +580,8 @@ def test_an_upsert_that_loses_a_race_to_create_updates_the_winner(world):
             winner = threading.Thread(target=other_job)
             winner.start()
             winner.join()
-            return Stakeholder.objects.create(pmo=world.pmo, name="Loser", email="new@corp.example")
-        existing.job_title = "Updated"
-        existing.save()
-        return existing
+            return register.create_stakeholder(world.pmo, {"name": "Loser", "email": "new@corp.example"})
+        return register.update_stakeholder(existing, {"job_title": "Updated"})
 
     stakeholder, created = register.upsert_by_email(world.pmo, " NEW@corp.example ", save)
     assert (created, calls[0], stakeholder.name, stakeholder.job_title) == (False, None, "Winner", "Updated")

@@ -44,7 +44,7 @@ def test_a_member_imports_a_file_after_fixing_the_row_the_preview_names(signed_i
     expect(page.get_by_role("heading", name="1 row cannot be imported")).to_be_visible()
     row = page.locator('#import-rows tr[data-row="3"]')
     expect(row).to_contain_text("Segment: This PMO has no segment “Sales”.")
-    expect(row).to_contain_text("Influence: “9” is not an influence level")
+    expect(row).to_contain_text("Influence: Choose an influence from 1 (very low) to 5 (very high).")
     expect(page.get_by_role("button", name="Confirm the import")).to_have_count(0)
     shot(page, "import-preview-invalid")
 
