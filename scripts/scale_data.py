@@ -109,7 +109,12 @@ class Person:
 
 
 def build(shape: Shape, lead: User, *, today: date, seed: int) -> Built:
-    """One PMO as `shape` says, `lead` its lead; rows go in through COPY."""
+    """One PMO as `shape` says, `lead` its lead; rows go in through COPY.
+
+    The rows bypass the product's write path (stakeholders.surveys.lifecycle.submit and
+    close): whatever the product comes to keep up to date as answers arrive or a survey
+    closes (precomputed figures) has to be brought up to date here, by its own functions.
+    """
     rng = random.Random(f"{seed}:{shape.slug}")
     pmo = Pmo.objects.create(name=shape.name, slug=shape.slug, time_zone="Europe/London")
     lead_membership = Membership.objects.create(pmo=pmo, user=lead, role=Role.LEAD, receives_reports=True)
