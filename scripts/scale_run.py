@@ -233,7 +233,7 @@ def page_benchmark(args, server: Server, large, small) -> list[Goal]:
                 target.samples.append(_get(client, target.path).seconds)
     explain_pages(targets, args.explain)
     print_pages(targets)
-    return page_goals(targets)
+    return page_goals(targets, large.answers)
 
 
 def _get(client: Client, path: str):
@@ -298,14 +298,14 @@ def print_pages(targets: list[Target]) -> None:
     print(flush=True)
 
 
-def page_goals(targets: list[Target]) -> list[Goal]:
+def page_goals(targets: list[Target], answers: int) -> list[Goal]:
     by = {(t.pmo, t.page): percentile(t.samples, 95) for t in targets}
     goals = []
     for page, target in TARGETS.items():
         large, small, reference = by[(LARGE, page)], by[(SMALL, page)], by[(LARGE, "list")]
         goals.append(
             Goal(
-                f"{page} p95, 1M answers",
+                f"{page} p95, {_short(answers)} answers",
                 ms(large),
                 f"list {ms(reference)}; small {ms(small)}",
                 f"{large / reference:.1f}× list; {large / small:.1f}× small",
@@ -498,7 +498,7 @@ def report_benchmark(large, small, today, repeat) -> list[Goal]:
         figure, reference = builds[LARGE][step].median, builds[SMALL][step].median
         goals.append(
             Goal(
-                f"report {step}, 1M answers",
+                f"report {step}, {_short(large.answers)} answers",
                 ms(figure),
                 f"small {ms(reference)}",
                 f"{figure / reference:.1f}×",
@@ -510,11 +510,18 @@ def report_benchmark(large, small, today, repeat) -> list[Goal]:
 
 
 def forget_queued_tasks() -> None:
-    """The wake-ups queued by the run (detractor alerts, report deliveries) on the benchmark's own queue."""
+    """The wake-ups queued by the run (detractor alerts, report deliveries) on the benchmark's
+    own queue: its list and kombu's two sets of its exchange's bindings (named as the queue)."""
     import redis
 
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    redis.Redis.from_url(settings.REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
+    redis.Redis.from_url(settings.REDIS_URL).delete(
+        queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+    )
+
+
+def _short(count: int) -> str:
+    return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k" if count >= 1e3 else str(count)
 
 
 def print_goals(goals: list[Goal]) -> None:
