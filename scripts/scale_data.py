@@ -270,14 +270,16 @@ def _invitations(survey, invited, responded: dict, rng) -> tuple[list[str], dict
     """One sent invitation per invited stakeholder; their link tokens and ids by stakeholder."""
     ids = _reserve_ids("stakeholders_invitation", len(invited))
     tokens, by_person, rows = [], {}, []
-    sent = survey.launched_at
+    sent, now = survey.launched_at, timezone.now()
     for pk, person in zip(ids, invited, strict=True):
         seed = f"{rng.getrandbits(128):032x}"
         token = make_token(seed)
         tokens.append(token)
         by_person[person.id] = pk
         answered = responded.get(person.id)
-        reminded = sent + timedelta(days=7) if answered is None or answered > sent + timedelta(days=7) else None
+        # Reminded a week after the invitation, unless they had answered by then (or the week is not over).
+        reminder = sent + timedelta(days=7)
+        reminded = reminder if reminder <= now and (answered is None or answered > reminder) else None
         rows.append(
             (
                 pk,

@@ -25,6 +25,7 @@ from scripts.scale_load import Client, Phase, Server, burst, ms, percentile
 from stakeholders.models import Answer, QuestionKind, Response, SurveyStatus, hash_token, make_token
 from stakeholders.surveys.forms import DONT_KNOW
 
+ROOT_DIR = Path(__file__).resolve().parent.parent
 LEAD_EMAIL = "lead@scale.example"
 LEAD_PASSWORD = "benchmark-lead-password"  # noqa: S105 (a throwaway database on the loopback)
 LARGE, SMALL = "scale", "scale-small"
@@ -95,9 +96,6 @@ def serve_and_measure(args, workdir, large, small, parts, goals) -> bool:
     return ok
 
 
-ROOT_DIR = Path(__file__).resolve().parent.parent
-
-
 def database_url() -> str:
     """The throwaway database's URL, for gunicorn (DATABASE_URL names the one it was made beside)."""
     db = connection.settings_dict
@@ -114,6 +112,7 @@ def ensure_data(args, today):
         reset_open_survey(large)
         return large, load_built(SMALL)
     lead = User.objects.create_user(email=LEAD_EMAIL, name="Lead", password=LEAD_PASSWORD, email_verified=True)
+    # The small PMO's stakeholders answer as often as the large one's: two thirds of 15 answers a survey.
     shapes = [
         scale_data.Shape(LARGE, "Scale PMO", args.stakeholders, args.answers, args.surveys, 10, open_survey=True),
         scale_data.Shape(
