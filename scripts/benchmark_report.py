@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,15 +61,9 @@ def main() -> int:
 
 
 def run(args, migrate_seconds: float) -> int:
-    from datetime import timedelta
-
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from agenda.models import AgendaReport
-    from agenda.reports import services as reports
-    from agenda.reports import snapshot as report_figures
     from pmo5p.models import Membership, Pmo, Role, User
     from stakeholders.models import Answer, Response
     from tests.large_pmo import build_large_pmo
@@ -81,44 +76,7 @@ def run(args, migrate_seconds: float) -> int:
     build_large_pmo(pmo, lead, stakeholders=args.stakeholders, answers=args.answers, today=today)
     data_seconds = time.perf_counter() - started
 
-    # The 30 days up to today: the data's recent maturity records and incidents fall in it.
-    start, end = today - timedelta(days=30), today + timedelta(days=1)
-
-    def new_report():
-        AgendaReport.objects.filter(pmo=pmo).delete()
-        report = AgendaReport.objects.create(pmo=pmo, frequency="monthly", period_start=start, period_end=end)
-        return AgendaReport.objects.select_related("pmo").get(pk=report.pk)
-
-    def measure(step, repeat):
-        seconds, queries, result = [], 0, None
-        for _ in range(repeat):
-            with CaptureQueriesContext(connection) as captured:
-                began = time.perf_counter()
-                result = step()
-                seconds.append(time.perf_counter() - began)
-            queries = len(captured)
-        return min(seconds), statistics.median(seconds), queries, result
-
-    report = new_report()
-    with timezone.override(pmo.time_zone):
-        figures_best, figures_median, figures_queries, figures = measure(
-            lambda: reports.build_figures(report), args.repeat
-        )
-        report.figures = report_figures.dump(figures)
-        render_best, render_median, render_queries, (html, text) = measure(lambda: reports.render(report), args.repeat)
-        report.html, report.text = html, text
-        pdf_best, pdf_median, pdf_queries, pdf = measure(lambda: reports.render_pdf(report), args.repeat)
-
-    totals = []
-    total_queries = 0
-    for _ in range(args.repeat):
-        fresh = new_report()
-        with CaptureQueriesContext(connection) as captured:
-            began = time.perf_counter()
-            built = reports.build(fresh.pk)
-            totals.append(time.perf_counter() - began)
-        total_queries = len(captured)
-    assert built.status == "ready" and bytes(built.pdf).startswith(b"%PDF")
+    timed = time_report(pmo, today, args.repeat)
 
     vendor = connection.vendor
     print(f"pmo5p agenda report benchmark · {vendor} ({connection.settings_dict['NAME']})")
@@ -128,20 +86,79 @@ def run(args, migrate_seconds: float) -> int:
         f"{Answer.objects.filter(response__survey__pmo=pmo).count():,} answers "
         f"(migrate {migrate_seconds:.1f} s, data {data_seconds:.1f} s)"
     )
-    print(
+    print_report_times(timed, args.repeat)
+    return 0
+
+
+@dataclass
+class Step:
+    name: str
+    best: float
+    median: float
+    queries: int
+
+
+@dataclass
+class ReportTimes:
+    steps: list[Step]
+    summary: str  # what the report held
+
+
+def time_report(pmo, today, repeat: int) -> ReportTimes:
+    """Best and median of `repeat` runs of each step of the report of the 30 days up to
+    `today`: the figures, the HTML and text, the PDF, and the whole build (reports.build).
+    Also used by scripts/benchmark_scale.py."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from agenda.models import AgendaReport
+    from agenda.reports import services as reports
+    from agenda.reports import snapshot as report_figures
+
+    start, end = today - timedelta(days=30), today + timedelta(days=1)
+
+    def new_report():
+        AgendaReport.objects.filter(pmo=pmo).delete()
+        report = AgendaReport.objects.create(pmo=pmo, frequency="monthly", period_start=start, period_end=end)
+        return AgendaReport.objects.select_related("pmo").get(pk=report.pk)
+
+    def measure(name, step, prepare=lambda: ()):
+        """`step(*prepare())`, timed without `prepare`."""
+        seconds, queries, result = [], 0, None
+        for _ in range(repeat):
+            arguments = prepare()
+            with CaptureQueriesContext(connection) as captured:
+                began = time.perf_counter()
+                result = step(*arguments)
+                seconds.append(time.perf_counter() - began)
+            queries = len(captured)
+        return Step(name, min(seconds), statistics.median(seconds), queries), result
+
+    report = new_report()
+    with timezone.override(pmo.time_zone):
+        figures_step, figures = measure("figures", lambda: reports.build_figures(report))
+        report.figures = report_figures.dump(figures)
+        render_step, (html, text) = measure("HTML + text render", lambda: reports.render(report))
+        report.html, report.text = html, text
+        pdf_step, pdf = measure("PDF render", lambda: reports.render_pdf(report))
+    build_step, built = measure("total (build)", reports.build, prepare=lambda: (new_report().pk,))
+    assert built.status == "ready" and bytes(built.pdf).startswith(b"%PDF")
+    summary = (
         f"report: {len(figures.at_risk):,} at risk, {figures.maturity.up}↑ {figures.maturity.down}↓ "
         f"maturity, {figures.incidents.count} incidents, {len(figures.suggestions)} suggestions; "
         f"HTML {len(html) / 1024:.0f} KiB, text {len(text) / 1024:.0f} KiB, PDF {len(pdf) / 1024:.0f} KiB"
     )
-    print(f"{'step':<22}{'best':>10}{'median':>10}{'queries':>9}   (of {args.repeat} runs)")
-    for name, best, median, queries in (
-        ("figures", figures_best, figures_median, figures_queries),
-        ("HTML + text render", render_best, render_median, render_queries),
-        ("PDF render", pdf_best, pdf_median, pdf_queries),
-        ("total (build)", min(totals), statistics.median(totals), total_queries),
-    ):
-        print(f"{name:<22}{best * 1000:>8.0f}ms{median * 1000:>8.0f}ms{queries:>9}")
-    return 0
+    return ReportTimes([figures_step, render_step, pdf_step, build_step], summary)
+
+
+def print_report_times(timed: ReportTimes, repeat: int) -> None:
+    print(timed.summary)
+    print(f"{'step':<22}{'best':>10}{'median':>10}{'queries':>9}   (of {repeat} runs)")
+    for step in timed.steps:
+        print(f"{step.name:<22}{step.best * 1000:>8.0f}ms{step.median * 1000:>8.0f}ms{step.queries:>9}")
 
 
 if __name__ == "__main__":
