@@ -16,7 +16,7 @@ from django.test import Client as DjangoClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agenda.figures.insights import closed_surveys
+from agenda.figures.survey import closed_surveys
 from pmo5p.models import Pmo, User
 from scripts import scale_data
 from scripts.bench_urls import BARE_TABLE_SQL
