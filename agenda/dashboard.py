@@ -34,7 +34,7 @@ def dashboard(request, pmo):
     survey = _choice(request, "survey", surveys_with_answers) or survey_figures.default_survey(pmo)
     segment = _choice(request, "segment", pmo.segments.all())
     segment_id = segment.pk if segment else None
-    # The survey's participation, for everyone or for the chosen segment (survey.invitation_segment).
+    # The survey's participation, for everyone or for the chosen segment (survey.participation_by_segment).
     taking_part = survey_figures.participation(survey, segment_id) if survey else None
     segment_hidden = bool(taking_part and segment and not anonymity.group_is_shown(taking_part.responses))
 

@@ -247,7 +247,7 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
         response = Response.objects.create(
             invitation=invitation,
             survey=survey,
-            segment=invitation.stakeholder.segment,
+            segment_id=invitation.segment_id,
             nps=nps,
             comment=rng.choice(COMMENTS) if rng.random() < 0.35 else "",
             submitted_at=submitted,

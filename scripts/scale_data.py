@@ -285,6 +285,7 @@ def _invitations(survey, invited, responded: dict, rng) -> tuple[list[str], dict
                 pk,
                 survey.pk,
                 person.id,
+                person.segment_id,
                 person.email,
                 seed,
                 hash_token(token),
@@ -302,7 +303,7 @@ def _invitations(survey, invited, responded: dict, rng) -> tuple[list[str], dict
         )
     _copy(
         "stakeholders_invitation",
-        "id survey_id stakeholder_id email token_seed token_hash created_at send_status sent_at send_attempts "
+        "id survey_id stakeholder_id segment_id email token_seed token_hash created_at send_status sent_at send_attempts "
         "last_error reminder_claimed_at reminded_at draft_answers draft_saved_at responded_at",
         rows,
     )

@@ -96,7 +96,7 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["stakeholder__name", "email"]
     list_select_related = ["stakeholder", "survey"]
     readonly_fields = ["token_seed", "token_hash", "draft_answers"]
-    raw_id_fields = ["survey", "stakeholder"]
+    raw_id_fields = ["survey", "stakeholder", "segment"]
 
     def lookup_allowed(self, lookup, value, request=None):
         # Refused, the changelist answers 400 (DisallowedModelAdminLookup).

@@ -165,7 +165,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
             survey=o.survey, sent=True, **({"stakeholder": o.stakeholder} if o.stakeholder else {})
         )
     )
-    segment = factory.LazyAttribute(lambda o: o.invitation.stakeholder.segment)
+    segment = factory.LazyAttribute(lambda o: o.invitation.segment)
     nps = None
     comment = ""
     submitted_at = factory.LazyFunction(timezone.now)

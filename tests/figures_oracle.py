@@ -1,7 +1,7 @@
 """The figures of docs/figures.md stated again in plain Python, for tests/test_figures_agree.py.
 
-- `Scenario`: a survey's data as plain values (who was invited, in which segment, what
-  they answered), with the hypothesis strategy `scenarios()` that draws them and
+- `Scenario`: a survey's data as plain values (who was invited, in which segment at launch
+  and now, what they answered), with the hypothesis strategy `scenarios()` that draws them and
   `build()`, which makes them rows through the factories of tests/factories.py.
 - `Oracle`: every figure of that data, computed with fractions straight from the
   formulas of docs/figures.md, never from the product's code.
@@ -51,7 +51,7 @@ class Reply:
 @dataclass(frozen=True)
 class Person:
     segment: int | None  # their segment now: an index into the scenario's segments
-    answered_in: int | None  # their segment when they answered; differs if they moved since
+    launched_in: int | None  # their segment when the survey was launched; differs if they moved since
     send: str  # "sent", "pending" or "failed": only a sent invitation went out
     reply: Reply | None = None
 
@@ -79,15 +79,15 @@ REPLIES = st.builds(
 
 @st.composite
 def group(draw, segment: int | None, segment_count: int) -> list[Person]:
-    """The people in `segment` now: up to six who answered (a few of them in another
-    segment, or none, before they moved here), and up to two who did not, sent the
-    survey or not."""
-    answered = []
-    for _ in range(draw(st.integers(0, 6))):
-        moved = draw(st.integers(0, 5)) == 5
-        answered_in = draw(st.one_of(st.none(), st.integers(0, segment_count - 1))) if moved else segment
-        answered.append(Person(segment, answered_in, "sent", draw(REPLIES)))
-    silent = st.sampled_from(["sent", "pending", "failed"]).map(lambda send: Person(segment, segment, send))
+    """The people in `segment` now: up to six who answered and up to two who did not, sent
+    the survey or not; a few of either were in another segment, or none, at the launch and
+    moved here since."""
+    launched_in = st.one_of(st.just(segment), st.none(), st.integers(0, segment_count - 1))
+    # One in six moved since the launch.
+    launched_in = st.integers(0, 5).flatmap(lambda n: launched_in if n == 5 else st.just(segment))
+    answered = [Person(segment, draw(launched_in), "sent", draw(REPLIES)) for _ in range(draw(st.integers(0, 6)))]
+    send = st.sampled_from(["sent", "pending", "failed"])
+    silent = st.builds(lambda was, how: Person(segment, was, how), launched_in, send)
     return answered + draw(st.lists(silent, max_size=2))
 
 
@@ -131,7 +131,7 @@ def build(scenario: Scenario, lead) -> Built:
 
     stakeholders = []
     for n, person in enumerate(scenario.people):
-        stakeholder = StakeholderFactory(pmo=pmo, name=f"Person {n:02d}", segment=segment(person.answered_in))
+        stakeholder = StakeholderFactory(pmo=pmo, name=f"Person {n:02d}", segment=segment(person.launched_in))
         invitation = SurveyInvitationFactory(survey=survey, stakeholder=stakeholder, **SEND_FIELDS[person.send])
         if person.reply:
             reply = person.reply
@@ -142,7 +142,7 @@ def build(scenario: Scenario, lead) -> Built:
                 nps=reply.nps,
                 submitted_at=survey.launched_at + timedelta(hours=n + 1),
             )
-        if person.segment != person.answered_in:
+        if person.segment != person.launched_in:
             stakeholder.segment = segment(person.segment)
             stakeholder.save(update_fields=["segment"])
         stakeholders.append(stakeholder)
@@ -315,14 +315,15 @@ class Oracle:
     # Per segment
 
     def answered_in(self, index: int | None) -> list[Reply]:
-        """The replies given in the segment (Response.segment), wherever their authors are now."""
-        return [p.reply for p in self.respondents if p.answered_in == index]
+        """The replies that count in the segment: those of the people in it at the launch,
+        wherever they are now."""
+        return [p.reply for p in self.respondents if p.launched_in == index]
 
     def segment_rows(self) -> list[SegmentRow]:
-        """The results page's and the API's rows: the segments of those invited (by their
-        segment now), "No segment" last if any of them has none; responses counted in the
-        segment they were given in; a group under the minimum hidden."""
-        invited = {p.segment for p in self.scenario.people}
+        """The results page's and the API's rows: the segments of those invited at the
+        launch, "No segment" last if any of them had none; responses counted there too; a
+        group under the minimum hidden."""
+        invited = {p.launched_in for p in self.scenario.people}
         rows = []
         for index in sorted(invited, key=lambda i: (i is None, self.name(i))):
             replies = self.answered_in(index)
@@ -333,15 +334,13 @@ class Oracle:
         return rows
 
     def sent_in(self, index: int | None) -> int:
-        """Invitations sent that count in the segment: that of their response, else their
-        stakeholder's segment now."""
-        return sum(
-            p.send == "sent" and (p.answered_in if p.reply else p.segment) == index for p in self.scenario.people
-        )
+        """Invitations sent that count in the segment: their stakeholder's at the launch,
+        answered or not."""
+        return sum(p.send == "sent" and p.launched_in == index for p in self.scenario.people)
 
     def segment(self, index: int) -> GroupFigures | None:
         """The dashboard with a segment chosen: None (hidden) under the minimum. An invitation
-        counts in the segment of its response, else in its stakeholder's segment now."""
+        and its response count in the stakeholder's segment at the launch."""
         replies = self.answered_in(index)
         if len(replies) < self.minimum:
             return None
@@ -364,7 +363,7 @@ class Oracle:
         """The segment cell of each response in the CSV export: blank for none, and for a
         group under the minimum in an anonymous survey."""
         cells = Counter()
-        for index, n in Counter(p.answered_in for p in self.respondents).items():
+        for index, n in Counter(p.launched_in for p in self.respondents).items():
             shown = index is not None and (not self.scenario.anonymous or n >= self.minimum)
             cells[self.name(index) if shown else ""] += n
         return cells

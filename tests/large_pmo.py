@@ -65,7 +65,7 @@ def build_large_pmo(pmo, author, *, stakeholders: int, answers: int, today: date
             Response(
                 invitation=invitation,
                 survey=survey,
-                segment_id=invitation.stakeholder.segment_id,
+                segment_id=invitation.segment_id,
                 nps=n % 11,
                 submitted_at=launched + timedelta(days=1 + n % 20, minutes=n),
             )

@@ -72,9 +72,13 @@ def build(world, stakeholder_count: int):
 
     invitations = []
     for survey in surveys:
-        for pk, _ in stakeholders:
+        for pk, segment_id in stakeholders:
             invitation = SurveyInvitation(
-                survey=survey, stakeholder_id=pk, email="x@corp.example", sent_at=survey.created_at
+                survey=survey,
+                stakeholder_id=pk,
+                segment_id=segment_id,
+                email="x@corp.example",
+                sent_at=survey.created_at,
             )
             invitation.token_hash = f"{survey.pk}-{pk}"  # unique; these links are never opened
             invitations.append(invitation)

@@ -3,7 +3,7 @@
 A property-based test: hypothesis draws random survey data (tests/figures_oracle.py):
 1–4 segments and stakeholders in none, anonymous and named surveys, "Don't know"
 answers, unanswered NPS, invitations never sent, groups under the minimum group size,
-and stakeholders who changed segment after answering. The figures of that data are
+and stakeholders who changed segment after the launch, answered or not. The figures of that data are
 worked out in plain Python from docs/figures.md (the oracle) and compared with:
 
 - the results page, the dashboard (for the whole survey and with each segment chosen)
@@ -116,31 +116,34 @@ def reply(ratings=(4, 4), importance=4, nps=8, **by_element) -> Reply:
     return Reply(pairs, (importance,) * len(ELEMENTS), nps)
 
 
-def sent(segment, answer=None, *, answered_in="same") -> Person:
-    return Person(segment, segment if answered_in == "same" else answered_in, "sent", answer)
+def sent(segment, answer=None, *, launched_in="same") -> Person:
+    return Person(segment, segment if launched_in == "same" else launched_in, "sent", answer)
 
 
 DK = None
-# Named: a segment of exactly the minimum (one of its three answered there and moved on
-# since), one under it, "No segment" with enough, invitations not sent, an NPS left out.
+# Named: a segment of exactly the minimum (one of its three answered and moved on since, and
+# one who did not answer moved too), one under it, "No segment" with enough, invitations not
+# sent, an NPS left out.
 NAMED = Scenario(
     anonymous=False,
     segment_count=3,
     people=(
         sent(0, reply((5, 4), 5, 10, product=(DK, 2))),
         sent(0, reply((1, 2), 5, None, price=(DK, DK))),
-        sent(1, reply((2, 2), 2, 6), answered_in=0),
+        sent(1, reply((2, 2), 2, 6), launched_in=0),
         sent(1, reply((4, 5), 3, 7)),
         sent(None, reply((3, 3), 1, 0)),
         sent(None, reply((4, 4), 2, 8)),
         sent(None, reply((5, 5), 3, 9, people=(DK, 1))),
         sent(2),
+        sent(2, launched_in=0),
         Person(2, 2, "pending"),
         Person(None, None, "failed"),
     ),
     self_ratings=((3,), (2, 4), (), (5,), (1, 1)),
 )
-# Anonymous: small groups the CSV must not name, a P nobody rated, no NPS at all.
+# Anonymous: small groups the CSV must not name, a P nobody rated, no NPS at all, and someone
+# who did not answer moved out of a segment.
 ANONYMOUS = Scenario(
     anonymous=True,
     segment_count=2,
@@ -148,8 +151,9 @@ ANONYMOUS = Scenario(
         sent(0, reply((2, 3), 5, None, process=(DK, DK))),
         sent(0, reply((4, 1), 4, None, process=(DK, DK))),
         sent(1, reply((5, 5), 1, None, process=(DK, DK))),
-        sent(None, reply((3, 4), 3, None, process=(DK, DK)), answered_in=0),
+        sent(None, reply((3, 4), 3, None, process=(DK, DK)), launched_in=0),
         sent(1),
+        sent(None, launched_in=1),
     ),
     self_ratings=((4,), (), (), (), ()),
 )

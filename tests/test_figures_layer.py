@@ -63,24 +63,25 @@ def test_the_suggestions_segment_figures_count_dont_know(world, finance):
 
 
 def test_suggestions_use_the_segment_rows_of_the_results_page(world, finance, client_for):
-    """Three answered in Finance, then moved to Ops: Finance is no segment of the audience any
-    more, so neither the results page nor the suggestions give it figures."""
+    """Three answered in Finance, then all moved to Ops: the audience's segments are those of
+    the launch, so the results page and the suggestions still give Finance its figures, and
+    Ops, where nobody was at the launch, has no row."""
     survey, people, invitations = finance
     for invitation in invitations[:3]:
         ResponseFactory(invitation=invitation, ratings={P: (1, 1)}, importance={P: 5})
     assert [s.segment_id for s in suggestions.suggestions(world.pmo, survey) if s.segment_id] == [world.segment.pk]
     Stakeholder.objects.filter(pk__in=[p.pk for p in people]).update(segment=SegmentFactory(pmo=world.pmo, name="Ops"))
     page = client_for(world.viewer).get(survey_url("survey_results", survey)).content.decode()
-    assert 'data-segment="Finance"' not in page
-    assert cells(page, 'data-segment="Ops"')[0] == "fewer than 3"
-    assert not [s for s in suggestions.suggestions(world.pmo, survey) if s.segment_id]
+    assert 'data-segment="Ops"' not in page
+    assert cells(page, 'data-segment="Finance"')[:2] == ["3", "75%"]
+    assert [s.segment_id for s in suggestions.suggestions(world.pmo, survey) if s.segment_id] == [world.segment.pk]
 
 
 def test_a_segments_response_rate_reads_the_same_on_the_dashboard_and_the_results_page(world, finance, client_for):
     survey, people, invitations = finance
     for invitation in invitations[:3]:
         ResponseFactory(invitation=invitation, ratings={P: (4, 4)})
-    # The first answered in Finance and moved: their invitation stays Finance's, as their answer.
+    # The first answered in Finance and moved: their invitation stays Finance's (the launch's), as their answer.
     it = SegmentFactory(pmo=world.pmo, name="IT")
     Stakeholder.objects.filter(pk=people[0].pk).update(segment=it)
     client = client_for(world.viewer)

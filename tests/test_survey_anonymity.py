@@ -22,11 +22,12 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from agenda.figures import segments
 from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken, OutgoingEmail
 from stakeholders import tasks
-from stakeholders.models import Response, SurveyInvitation
+from stakeholders.models import Response, Stakeholder, SurveyInvitation
 from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import lifecycle as surveys
 from stakeholders.timeline import timeline
@@ -436,6 +437,60 @@ def test_the_segment_rows_do_not_change_when_the_one_member_of_a_segment_answers
     ResponseFactory(invitation=by_person[loose.pk], ratings={Element.PRODUCT: [1, 1]}, nps=0)
     assert shown() == before
     assert survey.responses.count() == 5
+
+
+def test_moving_someone_after_the_launch_says_nothing_of_whether_they_answered(world, people, client_for, monkeypatch):
+    """Dan answered and Eve did not, both in Finance at the launch and alike but for their
+    names. Whether Dan or Eve is then moved to IT, every page, the API and every export read
+    the same: an invitation and its response count in the segment of the launch. (They used
+    to follow an unanswered stakeholder to their new segment, and stay with an answered one.)"""
+    it = SegmentFactory(pmo=world.pmo, name="IT")
+    techs = [StakeholderFactory(pmo=world.pmo, segment=it, name=f"Tech {n}", job_title="") for n in range(3)]
+    survey, invitations = open_survey(world.pmo, [*people, *techs], anonymous=True, title="Pulse", sent_at=T0)
+    answering = [i for i in invitations if i.stakeholder.name != "Eve Ellis"]
+    for n, invitation in enumerate(answering):
+        ResponseFactory(
+            invitation=invitation, ratings={Element.PRODUCT: [n % 5 + 1, 4]}, importance={Element.PRODUCT: 5}, nps=n
+        )
+    dan, eve = people[3], people[4]
+    # The references of the full export's responses are drawn for each export: fixed here to compare two.
+    monkeypatch.setattr("agenda.full_export.secrets.token_hex", lambda nbytes: "0" * 2 * nbytes)
+    lead = client_for(world.lead)
+    _token, key = ApiToken.issue(user=world.viewer, name="tests")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    home = reverse("pmo_home", kwargs={"slug": world.pmo.slug})
+
+    def everything_shown() -> dict:
+        cache.clear()
+        shown = {
+            "results": same_looking(lead.get(survey_url("survey_results", survey)).content.decode(), survey),
+            "api": api.get(f"/api/v1/pmos/alpha/surveys/{survey.pk}/results/").json(),
+            "survey csv": lead.get(survey_url("survey_export", survey)).content.decode("utf-8-sig"),
+            "responses csv": download(lead, world.pmo, "responses", "csv").content.decode("utf-8-sig"),
+            "dashboard": same_looking(lead.get(home).content.decode()),
+        }
+        for segment in world.pmo.segments.all():
+            shown[f"dashboard {segment}"] = same_looking(lead.get(f"{home}?segment={segment.pk}").content.decode())
+        # All but the register itself, where the member moved Dan or Eve.
+        shown |= {name: rows for name, rows in full_export(lead).items() if name != "stakeholder"}
+        return shown
+
+    def moved(person) -> dict:
+        Stakeholder.objects.filter(pk__in=[dan.pk, eve.pk]).update(segment=world.segment)
+        Stakeholder.objects.filter(pk=person.pk).update(segment=it)
+        return everything_shown()
+
+    answered_moved, unanswered_moved = moved(dan), moved(eve)
+    assert answered_moved.keys() == unanswered_moved.keys()
+    for name, shown in answered_moved.items():
+        assert shown == unanswered_moved[name], "".join(
+            difflib.unified_diff(str(shown).splitlines(True), str(unanswered_moved[name]).splitlines(True))
+        )
+    # The figures are there to compare: Finance's 4 answers of 5 sent, IT's 3 of 3.
+    rows = {row.name: (row.responses, row.participation.sent) for row in segments.segment_figures(survey)}
+    assert rows == {"Finance": (4, 5), "IT": (3, 3)}
+    finance_page = " ".join(re.sub(r"<[^>]+>", " ", answered_moved["dashboard Finance"]).split())
+    assert "80%" in answered_moved["results"] and "4 responses of 5 sent" in finance_page
 
 
 # The admin, for staff who are not superusers --------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils.dateformat import format as date_format
 
 from stakeholders.models import Response, Survey, SurveyInvitation, SurveyStatus
 from stakeholders.surveys import lifecycle as surveys
-from tests.factories import ResponseFactory, StakeholderFactory, SurveyFactory
+from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory
 from tests.helpers import messages_of, text, visible
 from tests.outbox_helpers import settle
 from tests.survey_helpers import checked_values, links_in, open_survey, survey_url
@@ -54,6 +54,28 @@ def test_launch_creates_one_invitation_per_stakeholder_and_opens_the_survey(
         assert invitation.send_status == SurveyInvitation.SendStatus.SENT
         assert invitation.sent_at is not None and invitation.send_attempts == 1
     assert len(mail.outbox) == 2
+
+
+def test_the_launch_keeps_each_stakeholders_segment_and_the_response_counts_there(world, ready):
+    """Frank moves to IT after the launch, then answers: his invitation and his response stay
+    in Finance, the segment he was asked in (docs/figures.md, "Which segment")."""
+    loose = StakeholderFactory(pmo=world.pmo, segment=None, name="Lou Loose", email="lou@corp.example")
+    ready.target_stakeholders.add(loose)
+    surveys.launch(ready)
+    invitations = {i.stakeholder.name: i for i in SurveyInvitation.objects.filter(survey=ready)}
+    assert {name: i.segment for name, i in invitations.items()} == {
+        "Fiona Finance": world.segment,
+        "Frank Finance": world.segment,
+        "Lou Loose": None,
+    }
+    frank = invitations["Frank Finance"]
+    frank.stakeholder.segment = SegmentFactory(pmo=world.pmo, name="IT")
+    frank.stakeholder.save()
+    loose.segment = world.segment
+    loose.save()
+    response = surveys.submit(SurveyInvitation.objects.get(pk=frank.pk), values={}, nps=9, comment="")
+    assert response.segment == world.segment
+    assert surveys.submit(invitations["Lou Loose"], values={}, nps=9, comment="").segment is None
 
 
 def test_the_emails_go_only_once_the_launch_is_committed(world, ready, django_capture_on_commit_callbacks):

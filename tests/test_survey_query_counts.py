@@ -52,7 +52,7 @@ def populate(world, count, *, anonymous=False, title="Big"):
         Response(
             invitation=invitation,
             survey=survey,
-            segment_id=invitation.stakeholder.segment_id,
+            segment_id=invitation.segment_id,
             nps=i % 11,
             comment=f"Comment {i}" if i % 4 == 0 else "",
             submitted_at=now,

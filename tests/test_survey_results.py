@@ -315,11 +315,13 @@ def test_responses_without_a_segment_form_a_group_of_their_own(world, client_for
     assert segment_rows(response.content.decode())["No segment"][:3] == ["3", "100%", "50.0"]
 
 
-def test_segment_rows_are_those_of_the_audience_and_responses_count_where_they_were_given(world, client_for):
-    """A row per segment of those invited, none answered included; a response stays in the
-    segment it was given in when its stakeholder moves, and a segment left empty goes."""
+def test_segment_rows_are_those_of_the_audience_at_the_launch(world, client_for):
+    """A row per segment of those invited, none answered included, as they were at the launch:
+    moving someone afterwards, answered or not, changes no row; a segment deleted since
+    counts as "No segment", its invitations and responses alike."""
     finance = [StakeholderFactory(pmo=world.pmo, segment=world.segment) for _ in range(3)]
-    it = StakeholderFactory(pmo=world.pmo, segment=SegmentFactory(pmo=world.pmo, name="IT"))
+    it_segment = SegmentFactory(pmo=world.pmo, name="IT")
+    it = StakeholderFactory(pmo=world.pmo, segment=it_segment)
     survey, invitations = open_survey(world.pmo, [*finance, it])
     for invitation in invitations[:3]:
         ResponseFactory(invitation=invitation, ratings={P: [4, 4]}, nps=8)
@@ -330,8 +332,12 @@ def test_segment_rows_are_those_of_the_audience_and_responses_count_where_they_w
     Stakeholder.objects.filter(pk__in=[finance[0].pk, it.pk]).update(segment=ops)
     response = client.get(survey_url("survey_results", survey))
     rows = response.context["segments"]
-    assert [(row.name, row.responses, row.hidden) for row in rows] == [("Finance", 3, False), ("Ops", 0, True)]
+    assert [(row.name, row.responses, row.hidden) for row in rows] == [("Finance", 3, False), ("IT", 0, True)]
     assert segment_rows(response.content.decode()) == {
         "Finance": ["3", "100%", "75.0", "—", "—", "—", "—"],
-        "Ops": ["fewer than 3", "hidden to protect anonymity"],
+        "IT": ["fewer than 3", "hidden to protect anonymity"],
     }
+    it_segment.delete()
+    world.segment.delete()
+    rows = client.get(survey_url("survey_results", survey)).context["segments"]
+    assert [(row.name, row.responses, row.participation.sent) for row in rows] == [("No segment", 3, 4)]

@@ -1,13 +1,12 @@
 """A survey's figures per segment (docs/figures.md, "Per segment, and the minimum group size"):
 the one list of segment rows that the results page, the API and the suggestions show.
 
-The rows are the segments of everyone invited, by name, and "No segment" last if anyone
-invited has none: a function of the audience alone. Built from the segments that have
+The rows are the segments the invitations were given at launch (SurveyInvitation.segment),
+by name, and "No segment" last if any invitation has none: a function of the audience
+alone, which nothing done after the launch changes. Built from the segments that have
 responses, the list would grow a "hidden" row the moment the one member of a segment
 answered; so every group under the minimum size is hidden alike, none who answered as well
-as one. A response counts in the segment it was given in (Response.segment), and its
-invitation with it (survey.invitation_segment), but adds no row: a segment that nobody
-invited is in any more (they moved) is not listed, answered or not.
+as one. A response counts in its invitation's segment (Response.segment is set from it).
 
 "No segment" is a group like any other: it has its row, its figures and the same
 threshold. The suggestions leave it out only because an action targets a segment, and
@@ -57,10 +56,7 @@ def segment_figures(survey: Survey) -> list[SegmentFigures]:
     segment and element of the groups shown.
     """
     invited = (
-        SurveyInvitation.objects.filter(survey=survey)
-        .values_list("stakeholder__segment_id", "stakeholder__segment__name")
-        .distinct()
-        .order_by()
+        SurveyInvitation.objects.filter(survey=survey).values_list("segment_id", "segment__name").distinct().order_by()
     )
     counts = participation_by_segment(survey)
     rows = []

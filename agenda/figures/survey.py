@@ -16,7 +16,7 @@ each response), and `participation_by` the response rate for any grouping of inv
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Avg, Case, Count, F, Q, QuerySet, When
+from django.db.models import Avg, Count, Q, QuerySet
 
 from pmo5p.domain import Element
 from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus
@@ -122,7 +122,7 @@ def nps(responses: QuerySet[Response]) -> NpsSummary:
 
 
 def survey_responses(survey: Survey, segment_id: int | None = None) -> QuerySet[Response]:
-    """A survey's responses; with a segment, those given in it."""
+    """A survey's responses; with a segment, those counted in it (their invitation's segment)."""
     responses = Response.objects.filter(survey=survey)
     if segment_id is not None:
         responses = responses.filter(segment_id=segment_id)
@@ -143,14 +143,6 @@ class Participation:
     def response_rate(self) -> float | None:
         """Responses / invitations sent, as a percentage."""
         return self.responses / self.sent * 100 if self.sent else None
-
-
-def invitation_segment():
-    """The segment an invitation counts in, for .annotate(): the segment its answer was given
-    in (Response.segment), else, unanswered, its stakeholder's segment now. So an answer and
-    its invitation always count in the same segment, and a segment's response rate is never
-    over 100%; None is "No segment"."""
-    return Case(When(response__isnull=False, then=F("response__segment_id")), default=F("stakeholder__segment_id"))
 
 
 def participation_by(invitations: QuerySet[SurveyInvitation], group: str) -> dict:
@@ -180,13 +172,17 @@ def participation_by_survey(surveys: list[Survey]) -> dict[int, Participation]:
 
 
 def participation_by_segment(survey: Survey) -> dict[int | None, Participation]:
-    """The survey's participation per segment (invitation_segment), by segment id, in one query."""
-    invitations = SurveyInvitation.objects.filter(survey=survey).annotate(group=invitation_segment())
-    return participation_by(invitations, "group")
+    """The survey's participation per segment, by segment id (None: "No segment"), in one query.
+
+    An invitation counts in the segment it was given at launch (SurveyInvitation.segment), and
+    its response, which takes that segment, with it: an answer and its invitation always
+    count in the same group, a rate never passes 100%, and moving someone after the launch
+    changes no segment's counts, answered or not (docs/security.md, "Anonymous surveys")."""
+    return participation_by(SurveyInvitation.objects.filter(survey=survey), "segment_id")
 
 
 def participation(survey: Survey, segment_id: int | None = None) -> Participation:
-    """The survey's participation; with a segment, that segment's (invitation_segment)."""
+    """The survey's participation; with a segment, that segment's (participation_by_segment)."""
     if segment_id is not None:
         return participation_by_segment(survey).get(segment_id) or Participation()
     return participation_by_survey([survey])[survey.pk]

@@ -8,13 +8,20 @@ the broker name tasks that no longer exist, and are dropped unrun.
 
 The rows are rendered by the live code (the templates and the invitation's link are not
 in the historical models); it runs only when there is such a row, so a new database,
-which has none, never reaches it.
+which has none, never reaches it. The live invitations are read without the fields that
+later migrations add (such as 0010's segment): their columns do not exist yet.
 """
 
 from datetime import timedelta
 
 from django.db import migrations
 from django.utils import timezone
+
+
+def added_later(live, historical) -> list[str]:
+    """The live model's fields that the historical one has not: added by later migrations."""
+    columns = {field.column for field in historical._meta.concrete_fields}
+    return [field.name for field in live._meta.concrete_fields if field.column not in columns]
 
 
 def into_the_outbox(apps, schema_editor):
@@ -36,12 +43,13 @@ def into_the_outbox(apps, schema_editor):
     from stakeholders.models import SurveyInvitation, Response
 
     related = ("survey__pmo", "stakeholder")
-    for invitation in SurveyInvitation.objects.filter(pk__in=queued.values("pk")).select_related(*related):
+    invitations = SurveyInvitation.objects.defer(*added_later(SurveyInvitation, historical))
+    for invitation in invitations.filter(pk__in=queued.values("pk")).select_related(*related):
         email = survey_emails.queue_invitation(invitation)
         OutgoingEmail.objects.filter(pk=email.pk).update(
             attempts=invitation.send_attempts, last_error=invitation.last_error
         )
-    for invitation in SurveyInvitation.objects.filter(pk__in=claimed.values("pk")).select_related(*related):
+    for invitation in invitations.filter(pk__in=claimed.values("pk")).select_related(*related):
         survey_emails.queue_reminder(invitation)
     for response in Response.objects.filter(pk__in=alerts.values("pk")).select_related("survey__pmo"):
         Response.objects.filter(pk=response.pk).update(detractor_alerted_at=timezone.now())

@@ -121,6 +121,10 @@ class SurveyInvitation(models.Model):
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="invitations")
+    # The stakeholder's segment at launch: the invitation and its response count there, so
+    # that moving someone afterwards changes no segment's figures (docs/figures.md). None is
+    # "No segment", also once the segment is deleted.
+    segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     email = models.EmailField(help_text="The address the invitation went to.")
     token_seed = models.CharField(max_length=32, default=_new_token_seed, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -148,7 +152,9 @@ class SurveyInvitation(models.Model):
 
     @classmethod
     def new(cls, survey: "Survey", stakeholder: Stakeholder) -> "SurveyInvitation":
-        invitation = cls(survey=survey, stakeholder=stakeholder, email=stakeholder.email)
+        invitation = cls(
+            survey=survey, stakeholder=stakeholder, segment_id=stakeholder.segment_id, email=stakeholder.email
+        )
         invitation.token_hash = hash_token(invitation.token)
         return invitation
 
@@ -176,7 +182,7 @@ class Response(models.Model):
 
     invitation = models.OneToOneField(SurveyInvitation, on_delete=models.CASCADE, related_name="response")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
-    # The stakeholder's segment when they answered, so breakdowns don't shift later.
+    # Its invitation's segment (the stakeholder's at launch), so that both count in one group.
     segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     nps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
     comment = models.TextField(blank=True, max_length=4000)

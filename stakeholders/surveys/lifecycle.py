@@ -355,7 +355,7 @@ def submit(invitation: SurveyInvitation, *, values: dict[int, int | None], nps: 
             response = Response.objects.create(
                 invitation=invitation,
                 survey_id=invitation.survey_id,
-                segment_id=invitation.stakeholder.segment_id,
+                segment_id=invitation.segment_id,
                 nps=nps,
                 comment=comment,
                 submitted_at=now,
