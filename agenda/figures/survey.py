@@ -64,7 +64,9 @@ def element_figures_by(answers: QuerySet[Answer], group: str | None = None) -> d
             mean=Avg("value"),
             answered=Count("value"),
             rated_by=Count("response", distinct=True, filter=Q(value__isnull=False)),
-            dont_know=Count("id", filter=Q(value__isnull=True)),
+            # Counted on a column of the (question, value, response) index, so that an
+            # aggregate over a survey's questions reads the index alone.
+            dont_know=Count("response", filter=Q(value__isnull=True)),
         )
         .order_by()
     )
@@ -89,7 +91,18 @@ def element_figures(answers: QuerySet[Answer]) -> dict[Element, ElementFigures]:
 
 def survey_answers(survey: Survey, segment_id: int | None = None) -> QuerySet[Answer]:
     """The answers of survey_responses(survey, segment_id)."""
-    return Answer.objects.filter(response__in=survey_responses(survey, segment_id))
+    answers = answers_of_surveys([survey])
+    if segment_id is not None:
+        answers = answers.filter(response__segment_id=segment_id)
+    return answers
+
+
+def answers_of_surveys(surveys) -> QuerySet[Answer]:
+    """The answers to these surveys, reached through their questions: the (question, value,
+    response) index holds them, so PostgreSQL reads only these surveys' answers, from the
+    index alone, never every PMO's answers table. Group them by "question__survey_id".
+    An answer's question is always one of its response's survey (lifecycle.submit)."""
+    return Answer.objects.filter(question__survey__in=surveys)
 
 
 # NPS -----------------------------------------------------------------------------------------
