@@ -39,7 +39,7 @@ def perception_trend(pmo, segment_id: int | None = None, limit: int = TREND_SURV
         answers = answers.filter(response__segment_id=segment_id).exclude(
             question__survey_id__in=[survey_id for survey_id, _ in hidden]
         )
-    figures = element_figures_by(answers, "question__survey_id")
+    figures = element_figures_by(answers, "question__survey_id", count_raters=False)
     points = []
     for survey in reversed(recent):
         point = TrendPoint(survey.pk, survey.title, survey.closed_at)
