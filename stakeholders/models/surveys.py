@@ -182,6 +182,10 @@ class Response(models.Model):
     comment = models.TextField(blank=True, max_length=4000)
     submitted_at = models.DateTimeField(default=timezone.now)
     detractor_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Its perception, the mean rating of its performance answers (None: none, or all "Don't
+    # know"), kept by the figures layer as its answers are written (agenda/figures/responses.py,
+    # store_perceptions), so that the at-risk rule reads one number per response.
+    perception_rating = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at"]
