@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from agenda.figures.survey import answers_of_surveys, closed_surveys, element_figures_by
 from pmo5p.domain import Element
-from stakeholders.models import Response, Survey
+from stakeholders.models import Answer, Response, Survey
 from stakeholders.surveys import anonymity
 
 TREND_SURVEYS = 8
@@ -35,9 +35,11 @@ def perception_trend(pmo, segment_id: int | None = None, limit: int = TREND_SURV
     recent = list(closed_surveys(pmo)[:limit])
     answers = answers_of_surveys(recent)
     if segment_id is not None:
-        hidden = anonymity.hidden_groups(Response.objects.filter(survey__in=recent, segment_id=segment_id))
-        answers = answers.filter(response__segment_id=segment_id).exclude(
-            question__survey_id__in=[survey_id for survey_id, _ in hidden]
+        responses = Response.objects.filter(survey__in=recent, segment_id=segment_id)
+        hidden = anonymity.hidden_groups(responses)
+        # From the segment's responses (the (survey, segment) index): a fraction of the answers.
+        answers = Answer.objects.filter(
+            response__in=responses.exclude(survey_id__in=[survey_id for survey_id, _ in hidden])
         )
     figures = element_figures_by(answers, "question__survey_id", count_raters=False)
     points = []
