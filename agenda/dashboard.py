@@ -16,6 +16,10 @@ from stakeholders.models import Survey, SurveyStatus
 from stakeholders.selectors import Quadrant
 from stakeholders.surveys import anonymity
 
+# The most influential at-risk stakeholders shown at first; the rest behind "and N more", so
+# that a large PMO's home page stays small. The report keeps its own list (docs/figures.md).
+AT_RISK_SHOWN = 20
+
 
 def _choice(request, name, queryset):
     """The object chosen in a filter, from the PMO's own rows only."""
@@ -50,7 +54,7 @@ def dashboard(request, pmo):
         "segment_hidden": segment_hidden,
         "min_group_size": anonymity.min_group_size(),
         "stakeholder_count": stakeholders.count(),
-        "at_risk": relationships.at_risk_stakeholders(pmo, segment_id),
+        **_at_risk(request, pmo, segment_id),
         "maturity": relationships.maturity_distribution(stakeholders),
         "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
@@ -70,6 +74,14 @@ def dashboard(request, pmo):
         )
         context["chart_data"] = _chart_data(element_rows, context["trend"])
     return render(request, "agenda/dashboard.html", context)
+
+
+def _at_risk(request, pmo, segment_id) -> dict:
+    """The at-risk list, most influential first: the first AT_RISK_SHOWN, or all of them
+    with ?at_risk=all (the "and N more" link, keeping the page's other filters)."""
+    at_risk = relationships.at_risk_stakeholders(pmo, segment_id)
+    shown = at_risk if request.GET.get("at_risk") == "all" else at_risk[:AT_RISK_SHOWN]
+    return {"at_risk": shown, "at_risk_count": len(at_risk), "at_risk_more": len(at_risk) - len(shown)}
 
 
 def _register_figures(pmo) -> dict:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, SelfAssessment
 from agenda.reports.services import reschedule
 from pmo5p.models import Membership, Pmo, Role, User
@@ -263,6 +264,7 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
                 value = _rating(rng, IMPORTANCE_PROFILE[question.element])
             answers.append(Answer(response=response, question=question, value=value))
     Answer.objects.bulk_create(answers)
+    store_perceptions(Response.objects.filter(survey=survey))
     SurveyInvitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
 
 

@@ -42,9 +42,11 @@ def survey_results(request, pmo, survey_id):
     }
     if not survey.anonymous:
         page = Paginator(
-            survey.responses.select_related("invitation__stakeholder", "segment").order_by(
-                "invitation__stakeholder__name"
-            ),
+            # The invitations named by survey too (the same rows): PostgreSQL then reads this
+            # survey's invitations by their index rather than scanning every survey's.
+            survey.responses.filter(invitation__survey=survey)
+            .select_related("invitation__stakeholder", "segment")
+            .order_by("invitation__stakeholder__name"),
             RESPONSES_PER_PAGE,
         ).get_page(request.GET.get("page"))
         per_response = response_figures.per_response(list(page.object_list))

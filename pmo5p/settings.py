@@ -105,7 +105,11 @@ DATABASES = {
         environ.Env().str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pmo5p.sqlite3'}")
     )
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DJANGO_CONN_MAX_AGE", 0, minimum=0)
+# Persistent connections: a new PostgreSQL connection costs a few milliseconds, more than a
+# survey submit's own queries (docs/performance.md). Not in debug mode, where runserver's
+# thread per request would leave a connection open behind each one.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DJANGO_CONN_MAX_AGE", 0 if DEBUG else 60, minimum=0)
+# A connection that the database or the network dropped is replaced before a request uses it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -20,12 +20,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, SelfAssessment
 from pmo5p.domain import Element, Problem
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import (
     InteractionKind,
     QuestionKind,
+    Response,
     Segment,
     Survey,
     SurveyStatus,
@@ -131,6 +133,7 @@ def build(shape: Shape, lead: User, *, today: date, seed: int) -> Built:
         answers, responses = _survey_rows(survey, people, count, drift, rng)
         built.answers += answers
         built.responses += responses
+    store_perceptions(Response.objects.filter(survey__pmo=pmo))
     if shape.open_survey:
         built.open_survey, built.open_tokens = _open_survey(pmo, lead, people, today, rng)
     _maturity_records(pmo, lead, people, today, rng)

@@ -3,6 +3,7 @@ from datetime import date, timedelta
 import factory
 from django.utils import timezone
 
+from agenda.figures.responses import store_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, MaturityStage
 from pmo5p.models import Membership, Pmo, Role, User
@@ -143,7 +144,8 @@ class SurveyInvitationFactory(factory.django.DjangoModelFactory):
 
 
 class ResponseFactory(factory.django.DjangoModelFactory):
-    """A submitted response, made with the ORM, and its answers.
+    """A submitted response, made with the ORM, and its answers, its perception kept on it
+    as lifecycle.submit keeps it.
 
     Give `invitation`, or `survey` (and `stakeholder`, else a new one): a sent invitation
     is made. `ratings` maps an element to the values given to its performance statements in
@@ -190,6 +192,9 @@ class ResponseFactory(factory.django.DjangoModelFactory):
             (question,) = asked(QuestionKind.IMPORTANCE, element)
             answers.append(Answer(response=response, question=question, value=value))
         Answer.objects.bulk_create(answers)
+        # As lifecycle.submit does, in the same way.
+        store_perceptions(Response.objects.filter(pk=response.pk))
+        response.refresh_from_db(fields=["perception_rating"])
         invitation = response.invitation
         SurveyInvitation.objects.filter(pk=invitation.pk).update(responded_at=response.submitted_at)
         invitation.refresh_from_db()

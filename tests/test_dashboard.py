@@ -4,13 +4,17 @@ Every figure is checked twice: in the view's context and as the page shows it
 (the elements carrying data-figure attributes).
 """
 
+import html
+import re
 from datetime import date
 
 import pytest
 from django.urls import reverse
 
+from agenda.dashboard import AT_RISK_SHOWN
 from pmo5p.domain import Element
 from stakeholders.models import SurveyStatus
+from tests.agenda_data import at_risk_person
 from tests.factories import ResponseFactory, StakeholderFactory, every
 from tests.helpers import text, visible
 from tests.insight_fixtures import (
@@ -416,3 +420,24 @@ def test_only_one_closed_survey_shows_no_trend_chart(world, client_for):
     assert len(response.context["trend"]) == 1
     assert 'id="trend-chart"' not in response.content.decode()
     assert "The trend appears once two surveys have closed." in visible(response)
+
+
+def test_a_long_at_risk_list_shows_the_most_influential_and_links_to_the_rest(world, client_for):
+    people = [at_risk_person(world, f"Risk{n:02d} Person") for n in range(AT_RISK_SHOWN + 3)]
+    people[-1].influence = 4  # the least influential comes last, so it is behind the link
+    people[-1].save()
+    client = client_for(world.lead)
+    response = client.get(home(world.pmo))
+    names = [item.stakeholder.name for item in response.context["at_risk"]]
+    assert names == [p.name for p in people[:AT_RISK_SHOWN]]
+    page = response.content.decode()
+    shown = figures(page)
+    assert shown["at-risk-count"] == str(AT_RISK_SHOWN + 3)
+    assert shown["at-risk-more"] == "and 3 more"
+    assert page.count("· influence") == AT_RISK_SHOWN
+
+    link = html.unescape(re.search(r'href="([^"]*)"[^>]*data-figure="at-risk-more"', page).group(1))
+    everyone = client.get(home(world.pmo) + link.split("#")[0])
+    assert [item.stakeholder.name for item in everyone.context["at_risk"]] == [p.name for p in people]
+    assert "at-risk-more" not in figures(everyone.content.decode())
+    assert figures(everyone.content.decode())["at-risk-count"] == str(AT_RISK_SHOWN + 3)

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from agenda.figures.responses import store_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
 from stakeholders.models import Answer, QuestionKind, Response, Segment, Stakeholder, SurveyInvitation
@@ -107,6 +108,7 @@ def build(world, stakeholder_count: int):
         for survey in surveys
     }
     Answer.objects.bulk_create(islice(answers(responses, rated), answer_total), batch_size=5000)
+    store_perceptions(Response.objects.filter(survey__pmo=pmo))
     assert Answer.objects.filter(response__survey__pmo=pmo).count() == answer_total
 
     MaturityRecord.objects.bulk_create(

@@ -469,3 +469,23 @@ def test_anonymous_visitor_is_sent_to_the_admin_login(client, db):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('admin:login')}?next=/admin/"
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [({}, "60 True"), ({"DJANGO_CONN_MAX_AGE": "0"}, "0 True"), ({"DJANGO_CONN_MAX_AGE": "300"}, "300 True")],
+)
+def test_production_keeps_database_connections_with_health_checks(tmp_path, variables, expected):
+    show = (
+        "from pmo5p import settings as s; d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    result = run(["-c", show], production_env(tmp_path, **variables))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == expected
+
+
+def test_debug_mode_opens_a_connection_per_request(tmp_path):
+    show = "from pmo5p import settings as s; print(s.DATABASES['default']['CONN_MAX_AGE'])"
+    result = run(["-c", show], clean_env(tmp_path, DJANGO_DEBUG="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == "0"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from agenda.figures.survey import closed_surveys, element_figures_by
+from agenda.figures.survey import answers_of_surveys, closed_surveys, element_figures_by
 from pmo5p.domain import Element
 from stakeholders.models import Answer, Response, Survey
 from stakeholders.surveys import anonymity
@@ -33,13 +33,15 @@ def perception_trend(pmo, segment_id: int | None = None, limit: int = TREND_SURV
     few responses keeps its place with no figures: the minimum group size, survey by survey.
     """
     recent = list(closed_surveys(pmo)[:limit])
-    answers = Answer.objects.filter(response__survey__in=recent)
+    answers = answers_of_surveys(recent)
     if segment_id is not None:
-        hidden = anonymity.hidden_groups(Response.objects.filter(survey__in=recent, segment_id=segment_id))
-        answers = answers.filter(response__segment_id=segment_id).exclude(
-            response__survey_id__in=[survey_id for survey_id, _ in hidden]
+        responses = Response.objects.filter(survey__in=recent, segment_id=segment_id)
+        hidden = anonymity.hidden_groups(responses)
+        # From the segment's responses (the (survey, segment) index): a fraction of the answers.
+        answers = Answer.objects.filter(
+            response__in=responses.exclude(survey_id__in=[survey_id for survey_id, _ in hidden])
         )
-    figures = element_figures_by(answers, "response__survey_id")
+    figures = element_figures_by(answers, "question__survey_id", count_raters=False)
     points = []
     for survey in reversed(recent):
         point = TrendPoint(survey.pk, survey.title, survey.closed_at)
@@ -72,7 +74,7 @@ def earlier_perceptions(pmo, survey: Survey) -> dict[Element, EarlierPerception]
     if survey.closed_at is not None:
         earlier = earlier.filter(Q(closed_at__lt=survey.closed_at) | Q(closed_at=survey.closed_at, pk__lt=survey.pk))
     earlier = list(earlier)
-    figures = element_figures_by(Answer.objects.filter(response__survey__in=earlier), "response__survey_id")
+    figures = element_figures_by(answers_of_surveys(earlier), "question__survey_id")
     found: dict[Element, EarlierPerception] = {}
     # Oldest first, so that the latest survey is the one left for each element.
     for before in reversed(earlier):

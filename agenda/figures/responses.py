@@ -4,10 +4,13 @@
 - perception per element of a response: `survey.element_figures_by` grouped by response
   (the results page's per-stakeholder table, the detractor alert's lowest elements);
 - perception of a response: the mean score of all its performance answers, one number
-  (the at-risk rule, the suggested maturity stage).
+  (the at-risk rule, the suggested maturity stage). It is kept on the response
+  (Response.perception_rating, the mean rating), written by `store_perceptions` in the
+  transaction that stores the answers (stakeholders/surveys/lifecycle.py submit, through
+  stakeholders/surveys/figure_source.py), so that reading it never averages answers.
 """
 
-from django.db.models import Avg, F, Q, Window
+from django.db.models import Avg, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from agenda.figures.survey import ElementFigures, element_figures_by, no_figures, score
@@ -29,9 +32,17 @@ def lowest_elements(response: Response, limit: int = 2) -> list[tuple[Element, f
     return [(entry.element, entry.perception) for entry in lowest]
 
 
-def response_perception():
-    """Mean rating of a response's performance answers, for .annotate() on Response."""
-    return Avg("answers__value", filter=Q(answers__question__kind=QuestionKind.PERFORMANCE))
+def store_perceptions(responses: QuerySet[Response]) -> int:
+    """Write the perception of each of these responses, the mean rating of its performance
+    answers (None if it has none, or all "Don't know"), in one UPDATE. Called whenever a
+    response's answers are written; returns the number of responses updated."""
+    mean_rating = (
+        Answer.objects.filter(response=OuterRef("pk"), question__kind=QuestionKind.PERFORMANCE)
+        .values("response")
+        .annotate(mean=Avg("value"))
+        .values("mean")
+    )
+    return responses.update(perception_rating=Subquery(mean_rating))
 
 
 def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
@@ -42,9 +53,8 @@ def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
     """
     rows = (
         Response.objects.filter(invitation__stakeholder__in=stakeholders, survey__anonymous=False)
-        .values("id", "invitation__stakeholder_id", "submitted_at")
-        .annotate(mean=response_perception())
-        .filter(mean__isnull=False)
+        .filter(perception_rating__isnull=False)
+        .values("id", "invitation__stakeholder_id", "submitted_at", "perception_rating")
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -57,5 +67,5 @@ def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
     )
     result: dict[int, list[float]] = {}
     for row in rows:
-        result.setdefault(row["invitation__stakeholder_id"], []).append(score(row["mean"]))
+        result.setdefault(row["invitation__stakeholder_id"], []).append(score(row["perception_rating"]))
     return result

@@ -69,7 +69,10 @@ def segment_figures(survey: Survey) -> list[SegmentFigures]:
         )
     if any(not row.hidden for row in rows):
         # Every group's means in one query; only those of the groups shown leave this function.
-        figures = element_figures_by(survey_answers(survey), "response__segment_id")
+        # The responses named by survey too (the same rows): PostgreSQL then joins this
+        # survey's responses by their index rather than every survey's.
+        answers = survey_answers(survey).filter(response__survey=survey)
+        figures = element_figures_by(answers, "response__segment_id")
         for row in rows:
             if not row.hidden:
                 row.elements = figures.get(row.segment_id) or no_figures()

@@ -188,10 +188,16 @@ class Response(models.Model):
     comment = models.TextField(blank=True, max_length=4000)
     submitted_at = models.DateTimeField(default=timezone.now)
     detractor_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Its perception, the mean rating of its performance answers (None: none, or all "Don't
+    # know"), kept by the figures layer as its answers are written (agenda/figures/responses.py,
+    # store_perceptions), so that the at-risk rule reads one number per response.
+    perception_rating = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at"]
         constraints = [models.CheckConstraint(condition=Q(nps__lte=10), name="response_nps_0_10")]
+        # A segment's responses to a survey (the dashboard with a segment, the segment rows).
+        indexes = [models.Index(fields=["survey", "segment"], name="response_survey_segment")]
 
     def __str__(self):
         return f"Response to {self.survey}"
@@ -210,7 +216,9 @@ class Answer(models.Model):
                 condition=Q(value__isnull=True) | Q(value__gte=1, value__lte=5), name="answer_value_1_5"
             ),
         ]
-        indexes = [models.Index(fields=["question", "value"])]
+        # A survey's figures read its answers through its questions (agenda/figures/survey.py,
+        # answers_of_surveys): with the response in the index, from the index alone.
+        indexes = [models.Index(fields=["question", "value"], include=["response"], name="answer_question_value")]
 
     def __str__(self):
         return f"{self.question}: {self.value}"

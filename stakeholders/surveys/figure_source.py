@@ -1,6 +1,7 @@
 """Where the survey engine gets the few figures it shows itself: each survey's participation
 on the survey list and page, a detractor's lowest elements in the alert e-mail, and the
-detractors so far in an anonymous survey's batched alert.
+detractors so far in an anonymous survey's batched alert; and the figure it keeps as answers
+arrive: each response's perception, written at submit.
 
 The figures are computed by the figures layer, agenda/figures/, which sits above the survey
 engine and so cannot be imported from here (docs/architecture.md, "Three apps, one
@@ -23,6 +24,8 @@ class FigureSource:
     lowest_elements: Callable[[Any], list]
     # responses → their NPS summary (answers, promoters, passives, detractors, score)
     nps: Callable[[Any], Any]
+    # responses (a QuerySet) → store each one's perception on it (Response.perception_rating)
+    store_perceptions: Callable[[Any], int]
 
 
 _registered: list[FigureSource] = []

@@ -23,7 +23,7 @@ from stakeholders.models import (
     SurveyInvitation,
     SurveyStatus,
 )
-from stakeholders.surveys import anonymity, questionnaire
+from stakeholders.surveys import anonymity, figure_source, questionnaire
 from stakeholders.surveys import emails as survey_emails
 
 
@@ -365,6 +365,8 @@ def submit(invitation: SurveyInvitation, *, values: dict[int, int | None], nps: 
             Answer.objects.bulk_create(
                 [Answer(response=response, question_id=qid, value=v) for qid, v in values.items()]
             )
+            # By the figures layer's own formula, so that the kept figure is the one it computes.
+            figure_source.source().store_perceptions(Response.objects.filter(pk=response.pk))
             SurveyInvitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
             if alert:
                 survey_emails.queue_detractor_alert(response)
