@@ -764,3 +764,24 @@ def test_the_data_migrations_into_the_outbox_run_after_every_column_their_code_r
         ("agenda", "0004_report_deliveries_into_the_outbox"),
     ]:
         assert latest_pmo5p in graph.forwards_plan(node), f"{node} runs before {latest_pmo5p}"
+
+
+def test_the_survey_migration_reads_no_column_added_after_it_for_a_detractor_in_flight(world):
+    """A named detractor's alert not yet sent becomes a row. The live code that 0007 runs
+    must not read a response column added after it (0012's perception_rating): on a
+    database upgraded from before, that column does not exist yet."""
+    from importlib import import_module
+
+    from django.db.migrations.loader import MigrationLoader
+
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    ResponseFactory(invitation=invitation, nps=3, ratings={})  # no alert queued: made with the ORM
+    name = "0007_survey_emails_into_the_outbox"
+    historical = MigrationLoader(connection).project_state(("stakeholders", name)).apps
+    with CaptureQueriesContext(connection) as queries:
+        import_module(f"stakeholders.migrations.{name}").into_the_outbox(historical, None)
+
+    there = {f.column for f in historical.get_model("stakeholders", "Response")._meta.concrete_fields}
+    read = {c for q in queries for c in re.findall(r'"stakeholders_response"\."(\w+)"', q["sql"])}
+    assert read and read <= there, f"{name} reads {read - there}"
+    assert OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.DETRACTOR_ALERT).exists()

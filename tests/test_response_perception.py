@@ -128,7 +128,7 @@ def test_the_migration_fills_the_perception_of_earlier_responses(world):
     ]
     Response.objects.update(perception_rating=None)  # as before the column was filled
 
-    migration = import_module("stakeholders.migrations.0011_response_perception_rating")
+    migration = import_module("stakeholders.migrations.0012_response_perception_rating")
     migration.store_perceptions(current_apps, None)
 
     assert_kept_equals_recomputed(responses)

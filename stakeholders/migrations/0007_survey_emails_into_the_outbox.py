@@ -51,7 +51,8 @@ def into_the_outbox(apps, schema_editor):
         )
     for invitation in invitations.filter(pk__in=claimed.values("pk")).select_related(*related):
         survey_emails.queue_reminder(invitation)
-    for response in Response.objects.filter(pk__in=alerts.values("pk")).select_related("survey__pmo"):
+    responses = Response.objects.defer(*added_later(Response, apps.get_model("stakeholders", "Response")))
+    for response in responses.filter(pk__in=alerts.values("pk")).select_related("survey__pmo"):
         Response.objects.filter(pk=response.pk).update(detractor_alerted_at=timezone.now())
         survey_emails.queue_detractor_alert(response)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stakeholders', '0009_invitation_is_a_survey_invitation'),
+        ('stakeholders', '0010_invitation_segment_at_launch'),
     ]
 
     operations = [

@@ -23,7 +23,7 @@ def store_perceptions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stakeholders', '0010_figures_indexes'),
+        ('stakeholders', '0011_figures_indexes'),
     ]
 
     operations = [
