@@ -19,6 +19,6 @@ class AgendaConfig(AppConfig):
                 participation_by_survey=survey.participation_by_survey,
                 lowest_elements=responses.lowest_elements,
                 nps=survey.nps,
-                store_perceptions=responses.store_perceptions,
+                perception=responses.perception,
             )
         )

@@ -5,14 +5,17 @@ row per response or per answer (an N+1 query) breaks it at once.
 """
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from pmo5p.domain import Element
 from stakeholders.models import Answer, Question, QuestionKind, Response, Stakeholder, Survey, SurveyInvitation
 from tests.factories import SegmentFactory, SurveyFactory
-from tests.survey_helpers import open_survey, survey_url
+from tests.survey_helpers import answer_data, open_survey, survey_url
 
 SIZES = [10, 2000]
 
@@ -140,3 +143,38 @@ def test_the_list_counts_without_multiplying_rows(world, client, populated):
         in counting
     )
     assert '"stakeholders_survey"."id" = "stakeholders_response"."survey_id"' not in counting
+
+
+# A submit, whatever the number of questions: the invitation, the questions, the response,
+# its answers in one INSERT, the invitation marked answered (5), with the perception written in
+# the response's INSERT, not read back. A named detractor's alert adds the leads, the lowest
+# elements and the outbox row (3); the survey and the PMO come with the invitation.
+MAX_SUBMIT_QUERIES = {"promoter": 5, "detractor": 5 + 3}
+
+
+def submit_queries(world, *, extra_statements: int, nps: str) -> list[str]:
+    stakeholder = Stakeholder.objects.create(
+        pmo=world.pmo, name=f"Asked {extra_statements} {nps}", email=f"asked{extra_statements}@corp.example"
+    )
+    survey, (invitation,) = open_survey(world.pmo, [stakeholder])
+    for n in range(extra_statements):
+        Question.objects.create(
+            survey=survey, kind=QuestionKind.PERFORMANCE, element=Element.PRODUCT, text=f"Extra {n}", position=n
+        )
+    data = answer_data(survey, rating="4", nps=nps)
+    with CaptureQueriesContext(connection) as captured:
+        assert Client().post(invitation.path, data).status_code == 200
+    assert Response.objects.filter(invitation=invitation).count() == 1
+    # The savepoints are the test's transaction around submit's; in production it is BEGIN/COMMIT.
+    return [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+@pytest.mark.parametrize("kind, nps", [("promoter", "9"), ("detractor", "3")])
+def test_a_submit_makes_few_queries_whatever_the_number_of_questions(world, kind, nps):
+    ContentType.objects.get_for_model(Response)  # the outbox row's source type: cached per process
+    few = submit_queries(world, extra_statements=0, nps=nps)
+    many = submit_queries(world, extra_statements=20, nps=nps)
+
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= MAX_SUBMIT_QUERIES[kind], [sql[:70] for sql in many]
+    assert not any(sql.startswith("UPDATE") and "perception_rating" in sql for sql in many)

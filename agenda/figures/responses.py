@@ -5,10 +5,14 @@
   (the results page's per-stakeholder table, the detractor alert's lowest elements);
 - perception of a response: the mean score of all its performance answers, one number
   (the at-risk rule, the suggested maturity stage). It is kept on the response
-  (Response.perception_rating, the mean rating), written by `store_perceptions` in the
-  transaction that stores the answers (stakeholders/surveys/lifecycle.py submit, through
-  stakeholders/surveys/figure_source.py), so that reading it never averages answers.
+  (Response.perception_rating, the mean rating), so that reading it never averages answers:
+  `perception` computes it from the ratings being stored, and submit writes it in the
+  response's INSERT (stakeholders/surveys/lifecycle.py, through
+  stakeholders/surveys/figure_source.py); `store_perceptions` recomputes it in SQL for
+  responses whose answers were written otherwise (the demo, bulk loads).
 """
+
+from collections.abc import Iterable
 
 from django.db.models import Avg, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -30,6 +34,13 @@ def lowest_elements(response: Response, limit: int = 2) -> list[tuple[Element, f
     rated = [entry for entry in per_response([response])[response.pk].values() if entry.perception is not None]
     lowest = sorted(rated, key=lambda entry: entry.perception)[:limit]
     return [(entry.element, entry.perception) for entry in lowest]
+
+
+def perception(ratings: Iterable[int | None]) -> float | None:
+    """A response's perception from its performance ratings: their mean, leaving out
+    "Don't know" (None); None if nothing is left. The same figure as `store_perceptions`."""
+    rated = [value for value in ratings if value is not None]
+    return sum(rated) / len(rated) if rated else None
 
 
 def store_perceptions(responses: QuerySet[Response]) -> int:

@@ -24,8 +24,8 @@ class FigureSource:
     lowest_elements: Callable[[Any], list]
     # responses → their NPS summary (answers, promoters, passives, detractors, score)
     nps: Callable[[Any], Any]
-    # responses (a QuerySet) → store each one's perception on it (Response.perception_rating)
-    store_perceptions: Callable[[Any], int]
+    # a response's performance ratings (None: "Don't know") → its perception (Response.perception_rating)
+    perception: Callable[[Any], float | None]
 
 
 _registered: list[FigureSource] = []

@@ -340,33 +340,48 @@ def save_draft(invitation: SurveyInvitation, answers: dict) -> None:
     )
 
 
-def submit(invitation: SurveyInvitation, *, values: dict[int, int | None], nps: int | None, comment: str) -> Response:
+def submit(
+    invitation: SurveyInvitation,
+    *,
+    values: dict[int, int | None],
+    nps: int | None,
+    comment: str,
+    questions: list[Question] | None = None,
+) -> Response:
     """Store the response and its answers, exactly once per invitation.
 
+    `questions` are the survey's, if the caller has them loaded already (the public form).
     The unique constraint on Response.invitation decides between two submits racing
     each other: the loser's transaction rolls back and it gets AlreadyAnswered.
     """
     now = timezone.now()
+    survey = invitation.survey
     # An anonymous survey's detractors are counted in batches (alert_anonymous_detractors):
     # an alert now would time this answer.
-    alert = nps is not None and nps <= 6 and not invitation.survey.anonymous
+    alert = nps is not None and nps <= 6 and not survey.anonymous
+    if questions is None:
+        questions = list(survey.questions.all())
+    performance = {q.pk for q in questions if q.kind == QuestionKind.PERFORMANCE}
     try:
         with transaction.atomic():
             response = Response.objects.create(
                 invitation=invitation,
-                survey_id=invitation.survey_id,
+                survey=survey,
                 segment_id=invitation.segment_id,
                 nps=nps,
                 comment=comment,
                 submitted_at=now,
                 # Stamped as its alert is queued, in this transaction: a rerun queues no second one.
                 detractor_alerted_at=now if alert else None,
+                # By the figures layer's own formula, from the ratings stored below, so that the
+                # kept figure is the one it computes, without reading the answers back.
+                perception_rating=figure_source.source().perception(
+                    value for qid, value in values.items() if qid in performance
+                ),
             )
             Answer.objects.bulk_create(
                 [Answer(response=response, question_id=qid, value=v) for qid, v in values.items()]
             )
-            # By the figures layer's own formula, so that the kept figure is the one it computes.
-            figure_source.source().store_perceptions(Response.objects.filter(pk=response.pk))
             SurveyInvitation.objects.filter(pk=invitation.pk).update(responded_at=now, draft_answers={})
             if alert:
                 survey_emails.queue_detractor_alert(response)

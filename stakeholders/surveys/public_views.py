@@ -77,7 +77,11 @@ def answer(request, token):
         if form.is_valid():
             try:
                 surveys.submit(
-                    invitation, values=form.values(), nps=form.nps_value(), comment=form.cleaned_data.get("comment", "")
+                    invitation,
+                    values=form.values(),
+                    nps=form.nps_value(),
+                    comment=form.cleaned_data.get("comment", ""),
+                    questions=questions,
                 )
             except surveys.AlreadyAnswered:
                 return _unavailable(request, invitation, "answered", 410)
