@@ -94,3 +94,9 @@ PROBLEM_EXPLANATIONS = {
         "realising the benefits of a strategic asset"
     ),
 }
+
+
+# The recommendation question's groups, on its 0–10 scale (docs/figures.md, "NPS"): the NPS
+# figure counts them, and a detractor's answer is what raises a detractor alert.
+DETRACTOR_MAX = 6
+PROMOTER_MIN = 9

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db.models import Avg, Count, Q, QuerySet
 
-from pmo5p.domain import Element
+from pmo5p.domain import DETRACTOR_MAX, PROMOTER_MIN, Element
 from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus
 
 
@@ -134,9 +134,9 @@ def nps(responses: QuerySet[Response]) -> NpsSummary:
     """The recommendation answers of these responses, in one query."""
     totals = responses.aggregate(
         answers=Count("nps"),
-        promoters=Count("id", filter=Q(nps__gte=9)),
-        passives=Count("id", filter=Q(nps__in=[7, 8])),
-        detractors=Count("id", filter=Q(nps__lte=6)),
+        promoters=Count("id", filter=Q(nps__gte=PROMOTER_MIN)),
+        passives=Count("id", filter=Q(nps__gt=DETRACTOR_MAX, nps__lt=PROMOTER_MIN)),
+        detractors=Count("id", filter=Q(nps__lte=DETRACTOR_MAX)),
     )
     return NpsSummary(**totals)
 

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from pmo5p import outbox
-from pmo5p.domain import Element
+from pmo5p.domain import DETRACTOR_MAX, Element
 from pmo5p.models import OutgoingEmail
 from pmo5p.rules import RuleViolation
 from stakeholders.models import (
@@ -263,7 +263,7 @@ def anonymous_detractor_alerts_due() -> list[int]:
     for a group to be shown (anonymity.group_is_shown): below that, "a detractor answered"
     comes too close to saying who. A survey that closes below it sends none.
     """
-    pending = Response.objects.filter(survey=OuterRef("pk"), nps__lte=6, detractor_alerted_at__isnull=True)
+    pending = Response.objects.filter(survey=OuterRef("pk"), nps__lte=DETRACTOR_MAX, detractor_alerted_at__isnull=True)
     return list(
         Survey.objects.filter(anonymous=True)
         .filter(Exists(pending))
@@ -288,7 +288,7 @@ def alert_anonymous_detractors(survey_id: int) -> list[OutgoingEmail] | None:
             return None
         pending = list(
             Response.objects.select_for_update()
-            .filter(survey=survey, nps__lte=6, detractor_alerted_at__isnull=True)
+            .filter(survey=survey, nps__lte=DETRACTOR_MAX, detractor_alerted_at__isnull=True)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -358,7 +358,7 @@ def submit(
     survey = invitation.survey
     # An anonymous survey's detractors are counted in batches (alert_anonymous_detractors):
     # an alert now would time this answer.
-    alert = nps is not None and nps <= 6 and not survey.anonymous
+    alert = nps is not None and nps <= DETRACTOR_MAX and not survey.anonymous
     if questions is None:
         questions = list(survey.questions.all())
     performance = {q.pk for q in questions if q.kind == QuestionKind.PERFORMANCE}
