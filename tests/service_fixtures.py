@@ -478,8 +478,9 @@ def _forget_connections(app) -> None:
 class CeleryWorker:
     """A `celery -A pmo5p worker` subprocess on one queue, in a process group of its own."""
 
-    def __init__(self, *, queue: str, broker_url: str, env: dict[str, str], log_dir: Path):
+    def __init__(self, *, queue: str, broker_url: str, env: dict[str, str], log_dir: Path, name: str = "worker"):
         self.queue = queue
+        self.name = name  # tells apart two workers on one queue, in their node names and logs
         self.broker_url = broker_url
         self.env = env
         self.log_dir = log_dir
@@ -507,8 +508,8 @@ class CeleryWorker:
         if self.running:
             raise RuntimeError("The worker is running already: stop() or kill() it first.")
         number = len(self.logs) + 1
-        self.hostname = f"{self.queue}-{number}@localhost"
-        log = self.log_dir / f"celery-worker-{number}.log"
+        self.hostname = f"{self.queue}-{self.name}-{number}@localhost"
+        log = self.log_dir / f"celery-{self.name}-{number}.log"
         self.logs.append(log)
         command = [
             sys.executable,
