@@ -121,7 +121,6 @@ def test_two_web_processes_and_two_workers_lose_and_repeat_nothing(
     survey, invitations = open_survey(pmo, people)
     paths = [invitation.path for invitation in invitations]
 
-    began = time.monotonic()
     replies = post_through_both(web_servers, paths, lambda n: answer_data(survey, rating="4", nps=nps_of(n)))
 
     # One answer and one "already answered" per link, whichever process won.
@@ -158,4 +157,3 @@ def test_two_web_processes_and_two_workers_lose_and_repeat_nothing(
     # Both workers did some of it: the drill is of two, not of one with a spectator.
     sent_by = [worker.log_text().count("succeeded") for worker in (celery_worker, second_worker)]
     assert all(sent_by), sent_by
-    assert time.monotonic() - began < 30
