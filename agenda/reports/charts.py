@@ -48,8 +48,9 @@ def five_ps_svg(elements) -> str:
     height = TOP + ROW * len(elements) + 34
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="five-ps-chart" width="{WIDTH}" height="{height}" '
-        # Narrower on a phone's e-mail client, never wider than its column.
-        'style="max-width:100%;height:auto" '
+        # Never wider than its column (a phone's e-mail client). No height:auto: WeasyPrint
+        # then reserves a blank band above the chart in the PDF; the viewBox keeps it in shape.
+        'style="max-width:100%" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="Perception and importance of the five P\'s, 0 to 100" '
         f'font-family="DejaVu Sans, Arial, sans-serif" font-size="11">'
     ]
