@@ -229,3 +229,17 @@ def test_the_email_has_the_chart_and_its_fallback(world, stub_pdf):
     assert "<svg" in html  # for the clients that show inline SVG
     # The fallback where it is dropped (Gmail, Outlook): the five P's as bars of CSS widths.
     assert len(re.findall(r"width:\d+px;height:9px;background:#1f3a5f", html)) == 5
+
+
+def test_the_pdf_chart_follows_its_heading_without_a_blank_band(world, tmp_path):
+    known_survey(world)
+    report = build_report(world.pmo)
+    words = re.findall(
+        r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>',
+        poppler("pdftotext", bytes(report.pdf), tmp_path, "-bbox", "-f", "1", "-l", "1"),
+    )
+    intro_bottom = next(float(y_max) for _, y_max, word in words if word == "Scores")  # "Scores 0–100; …"
+    scale_top = min(float(y_min) for y_min, _, word in words if word == "100")
+    # The chart's scale starts just below the paragraph above it: an SVG at height:auto once
+    # left some 40 mm blank there.
+    assert 0 < scale_top - intro_bottom < 40, (intro_bottom, scale_top)
