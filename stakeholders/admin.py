@@ -14,7 +14,41 @@ from stakeholders.models import (
     Survey,
     SurveyInvitation,
 )
+from stakeholders.surveys import figure_source
 from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
+
+
+class KeepsFigures:
+    """An admin whose edits may change a closed survey's answers, or whether it is closed:
+    the surveys touched have their kept figures written again (figure_source.keep_figures)
+    in the admin's own transaction, from the answers as the edit leaves them."""
+
+    # The path from this admin's model to its surveys' id.
+    survey_path = "survey_id"
+
+    def _surveys(self, objects) -> set[int]:
+        pks = objects.values("pk") if hasattr(objects, "values") else [obj.pk for obj in objects]
+        return {pk for pk in self.model.objects.filter(pk__in=pks).values_list(self.survey_path, flat=True) if pk}
+
+    def save_model(self, request, obj, form, change):
+        # The surveys before the edit too: an answer moved to another response leaves one.
+        request.surveys_before_edit = self._surveys([obj]) if change else set()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        touched = getattr(request, "surveys_before_edit", set()) | self._surveys([form.instance])
+        figure_source.source().keep_figures(touched)
+
+    def delete_model(self, request, obj):
+        touched = self._surveys([obj])
+        super().delete_model(request, obj)
+        figure_source.source().keep_figures(touched)
+
+    def delete_queryset(self, request, queryset):
+        touched = self._surveys(queryset)
+        super().delete_queryset(request, queryset)
+        figure_source.source().keep_figures(touched)
 
 
 @admin.register(Segment)
@@ -26,7 +60,9 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stakeholder)
-class StakeholderAdmin(admin.ModelAdmin):
+class StakeholderAdmin(KeepsFigures, admin.ModelAdmin):
+    survey_path = "invitations__response__survey_id"
+
     list_display = ["name", "email", "pmo", "segment", "influence", "interest", "is_active"]
     list_filter = ["pmo", "is_active", "influence", "interest"]
     search_fields = ["name", "email", "job_title", "business_unit"]
@@ -40,7 +76,9 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(KeepsFigures, admin.ModelAdmin):
+    survey_path = "pk"
+
     list_display = ["title", "pmo", "status", "anonymous", "closes_on", "launched_at"]
     list_filter = ["status", "anonymous", "pmo"]
     search_fields = ["title"]
@@ -50,7 +88,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(KeepsFigures, admin.ModelAdmin):
     list_display = ["text", "survey", "kind", "element", "position"]
     list_filter = ["kind", "element"]
     list_select_related = ["survey"]
@@ -90,7 +128,7 @@ def _ordering_path(term) -> str:
 
 
 @admin.register(SurveyInvitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(KeepsFigures, admin.ModelAdmin):
     list_display = ["stakeholder", "survey", "send_status", "sent_at", "reminded_at", "responded_at", "send_attempts"]
     list_filter = ["send_status"]
     search_fields = ["stakeholder__name", "email"]
@@ -138,7 +176,7 @@ class AnswerInline(admin.TabularInline):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(KeepsFigures, admin.ModelAdmin):
     list_display = ["survey", "submitted_at", "nps"]
     list_select_related = ["survey"]
     raw_id_fields = ["invitation", "segment"]
@@ -150,7 +188,9 @@ class ResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(KeepsFigures, admin.ModelAdmin):
+    survey_path = "response__survey_id"
+
     list_display = ["question", "value", "response"]
     raw_id_fields = ["response", "question"]
 

@@ -1,4 +1,5 @@
 from .assessments import SELF_RATING_CHOICES, MaturityRecord, SelfAssessment
+from .figures import KeptElementFigures
 from .plan import Action, ActionStatus, Incident
 from .reports import AgendaReport, DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSchedule
 
@@ -10,6 +11,7 @@ __all__ = [
     "DeliveryStatus",
     "Frequency",
     "Incident",
+    "KeptElementFigures",
     "MaturityRecord",
     "ReportDelivery",
     "ReportKind",
