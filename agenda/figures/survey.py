@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from pmo5p.domain import DETRACTOR_MAX, PROMOTER_MIN, Element
 from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus
@@ -67,7 +68,7 @@ def element_rows(answers: QuerySet[Answer], fields: dict[str, str], *, count_rat
     trend) need not pay for.
     """
     figures = {
-        "total": Sum("value"),
+        "total": Coalesce(Sum("value"), 0),
         "answered": Count("value"),
         # Counted on a column of the (question, value, response) index, so that an
         # aggregate over a survey's questions reads the index alone.
