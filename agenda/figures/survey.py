@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from pmo5p.domain import DETRACTOR_MAX, PROMOTER_MIN, Element
@@ -190,12 +190,15 @@ def participation_by(invitations: QuerySet[SurveyInvitation], group: str) -> dic
     invitations and its responses side by side would multiply the rows, invitations ×
     responses per survey."""
     rows = (
-        invitations.values(group)
+        # The response joined on its survey too (always its invitation's): PostgreSQL then
+        # reads only these surveys' responses, by their index, not every PMO's.
+        invitations.annotate(answer=FilteredRelation("response", condition=Q(response__survey_id=F("survey_id"))))
+        .values(group)
         .annotate(
             invited=Count("id"),
             sent=Count("id", filter=Q(sent_at__isnull=False)),
             failed=Count("id", filter=Q(send_status=SurveyInvitation.SendStatus.FAILED)),
-            responses=Count("response"),
+            responses=Count("answer"),
         )
         .order_by()
     )
