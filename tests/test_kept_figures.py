@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from agenda.figures import kept
 from agenda.figures.segments import segment_figures
-from agenda.models import KeptElementFigures
+from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken
 from stakeholders.models import Answer, QuestionKind, Response, Segment, Stakeholder, Survey, SurveyStatus
@@ -291,6 +291,7 @@ def test_the_pages_of_a_closed_survey_read_its_kept_figures_not_its_answers(clos
 
 def test_the_migration_keeps_the_surveys_closed_before_it(closed):
     KeptElementFigures.objects.all().delete()
+    KeptPerception.objects.all().delete()
     from django.db.migrations.loader import MigrationLoader
 
     name = "0005_kept_element_figures"

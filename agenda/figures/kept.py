@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from agenda.figures.responses import keep_perceptions
 from agenda.figures.survey import (
     AGGREGATES,
     ElementFigures,
@@ -52,6 +53,8 @@ def keep_figures(survey_ids: Iterable[int]) -> None:
         return
     KeptElementFigures.objects.filter(survey_id__in=survey_ids).delete()
     KeptElementFigures.objects.bulk_create(KeptElementFigures(**row) for row in kept_rows(survey_ids))
+    # The at-risk rule's last two perceptions of each stakeholder rest on the kept surveys too.
+    keep_perceptions(set(Survey.objects.filter(pk__in=survey_ids).values_list("pmo_id", flat=True)))
 
 
 def element_figures_of(

@@ -1,6 +1,8 @@
-"""Closed surveys keep their figures (agenda/figures/kept.py): the table, and the rows of the
-surveys closed already, aggregated by the figures layer's own code (kept.kept_rows, which reads
-only the columns it names) and written with the model as it stands at this migration."""
+"""Closed surveys keep their figures (agenda/figures/kept.py) and each stakeholder's last two
+named perceptions among them (responses.keep_perceptions): the tables, and the rows of the
+surveys closed already, computed by the figures layer's own code (kept.kept_rows and
+responses.kept_perception_rows, which read only the columns they name) and written with the
+models as they stand at this migration."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -9,12 +11,16 @@ from django.db import migrations, models
 def keep_closed_surveys(apps, schema_editor):
     surveys = apps.get_model("stakeholders", "Survey").objects.filter(status="closed")
     kept = apps.get_model("agenda", "KeptElementFigures")
+    perceptions = apps.get_model("agenda", "KeptPerception")
     from agenda.figures.kept import kept_rows
+    from agenda.figures.responses import kept_perception_rows
 
     ids = list(surveys.values_list("pk", flat=True))
     # A survey at a time: each aggregate reads one survey's answers from the index.
     for survey_id in ids:
         kept.objects.bulk_create(kept(**row) for row in kept_rows([survey_id]))
+    for pmo_id in sorted(set(surveys.values_list("pmo_id", flat=True))):
+        perceptions.objects.bulk_create(perceptions(**row) for row in kept_perception_rows([pmo_id]))
 
 
 class Migration(migrations.Migration):
@@ -23,6 +29,7 @@ class Migration(migrations.Migration):
         # kept_rows reads the answers' (question, value, response) index and the responses'
         # segment as they stand after these.
         ("stakeholders", "0012_response_perception_rating"),
+        ("pmo5p", "0008_outgoing_email_budget_start"),
     ]
 
     operations = [
@@ -77,6 +84,30 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={"verbose_name_plural": "kept element figures"},
+        ),
+        migrations.CreateModel(
+            name="KeptPerception",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("submitted_at", models.DateTimeField()),
+                ("perception_rating", models.FloatField()),
+                (
+                    "pmo",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="pmo5p.pmo"),
+                ),
+                (
+                    "response",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="stakeholders.response"
+                    ),
+                ),
+                (
+                    "stakeholder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="stakeholders.stakeholder"
+                    ),
+                ),
+            ],
         ),
         migrations.RunPython(keep_closed_surveys, migrations.RunPython.noop),
     ]

@@ -1,5 +1,5 @@
 from .assessments import SELF_RATING_CHOICES, MaturityRecord, SelfAssessment
-from .figures import KeptElementFigures
+from .figures import KeptElementFigures, KeptPerception
 from .plan import Action, ActionStatus, Incident
 from .reports import AgendaReport, DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSchedule
 
@@ -12,6 +12,7 @@ __all__ = [
     "Frequency",
     "Incident",
     "KeptElementFigures",
+    "KeptPerception",
     "MaturityRecord",
     "ReportDelivery",
     "ReportKind",

@@ -10,7 +10,8 @@ up to date; without rows its figures are computed from its answers.
 from django.db import models
 
 from pmo5p.domain import Element
-from stakeholders.models import QuestionKind, Segment, Survey
+from pmo5p.models import Pmo
+from stakeholders.models import QuestionKind, Response, Segment, Stakeholder, Survey
 
 
 class KeptElementFigures(models.Model):
@@ -35,3 +36,18 @@ class KeptElementFigures(models.Model):
 
     def __str__(self):
         return f"{self.survey_id}: {self.element} {self.kind}"
+
+
+class KeptPerception(models.Model):
+    """One of a stakeholder's last two named perceptions among their PMO's kept closed surveys
+    (agenda/figures/responses.py, keep_perceptions): the at-risk rule adds the responses to
+    other surveys, the open ones, and takes the last two, without ranking every response."""
+
+    pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, related_name="+")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="+")
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="+")
+    submitted_at = models.DateTimeField()
+    perception_rating = models.FloatField()
+
+    def __str__(self):
+        return f"{self.stakeholder_id}: {self.perception_rating}"
