@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agenda.figures import kept
+from agenda.figures.responses import last_two_perceptions
 from agenda.figures.segments import segment_figures
 from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
@@ -299,3 +300,74 @@ def test_the_migration_keeps_the_surveys_closed_before_it(closed):
     import_module(f"agenda.migrations.{name}").keep_closed_surveys(state.apps, None)
     assert_kept_equals_recomputed(closed)
     assert current_apps.get_model("agenda", "KeptElementFigures").objects.filter(survey=closed).exists()
+
+
+# The at-risk rule's last two perceptions ------------------------------------------------------
+
+
+def recomputed_perceptions(pmo) -> dict[int, list[float]]:
+    """Each stakeholder's last two named perceptions, from the responses in plain Python."""
+    found: dict[int, list] = {}
+    responses = Response.objects.filter(survey__pmo=pmo, survey__anonymous=False, perception_rating__isnull=False)
+    for response in responses.select_related("invitation"):
+        found.setdefault(response.invitation.stakeholder_id, []).append(response)
+    return {
+        pk: [(r.perception_rating - 1) / 4 * 100 for r in sorted(mine, key=lambda r: (r.submitted_at, r.pk))[::-1][:2]]
+        for pk, mine in found.items()
+    }
+
+
+def assert_perceptions_true(pmo):
+    found = last_two_perceptions(Stakeholder.objects.filter(pmo=pmo))
+    assert set(found) == set(recomputed_perceptions(pmo))
+    for pk, values in recomputed_perceptions(pmo).items():
+        assert found[pk] == pytest.approx(values), pk
+
+
+@pytest.fixture
+def three_surveys(world, closed):
+    """`closed`, a later survey answered and closed, and an open one answered by some: each
+    stakeholder's last two perceptions come from the kept and the open surveys."""
+    people = list(Stakeholder.objects.filter(pmo=world.pmo, invitations__survey=closed))
+    later, invitations = open_survey(world.pmo, people, user=world.lead)
+    rng = random.Random(12)
+    for invitation in invitations[::2]:
+        values = {q.pk: rng.randint(1, 5) for q in rated_questions(later)}
+        lifecycle.submit(invitation, values=values, nps=5, comment="")
+    assert lifecycle.close(later)
+    current, invitations = open_survey(world.pmo, people[::3], user=world.lead)
+    for invitation in invitations:
+        lifecycle.submit(invitation, values={q.pk: 1 for q in rated_questions(current)}, nps=0, comment="")
+    return closed, later, current
+
+
+def test_the_last_two_perceptions_come_from_the_kept_and_the_open_surveys(world, three_surveys):
+    _closed, _later, current = three_surveys
+    assert KeptPerception.objects.filter(pmo=world.pmo).exists()
+    assert_perceptions_true(world.pmo)
+    # Reads the open survey's responses, not every response of the kept surveys.
+    with CaptureQueriesContext(connection) as queries:
+        last_two_perceptions(Stakeholder.objects.filter(pmo=world.pmo))
+    window = [q["sql"] for q in queries.captured_queries if "ROW_NUMBER" in q["sql"]]
+    assert len(window) == 1 and f"IN ({current.pk})" in window[0]
+
+
+def test_the_last_two_perceptions_stay_true_when_a_kept_response_goes(world, three_surveys, admin):
+    closed, later, _current = three_surveys
+    latest = Response.objects.filter(survey=later).first()
+    assert admin.post(f"/admin/stakeholders/response/{latest.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert_perceptions_true(world.pmo)
+    gone = Response.objects.filter(survey=closed).last().invitation.stakeholder
+    address = reverse("stakeholder_delete", kwargs={"slug": world.pmo.slug, "stakeholder_id": gone.pk})
+    member = Client()
+    member.force_login(world.member)
+    assert member.post(address).status_code == 302
+    assert_perceptions_true(world.pmo)
+
+
+def test_the_last_two_perceptions_stay_true_when_a_kept_survey_is_reopened(world, three_surveys, admin):
+    _closed, later, _current = three_surveys
+    address = f"/admin/stakeholders/survey/{later.pk}/change/"
+    assert admin.post(address, form_data(admin.get(address), status="open")).status_code == 302
+    assert not KeptPerception.objects.filter(response__survey=later).exists()
+    assert_perceptions_true(world.pmo)
