@@ -14,13 +14,13 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Avg, Exists, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Avg, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from agenda.figures.survey import ElementFigures, element_figures_by, no_figures, score
 from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
-from stakeholders.models import Answer, QuestionKind, Response, Stakeholder, Survey, SurveyStatus
+from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyStatus
 
 
 def per_response(responses: list[Response]) -> dict[int, dict[Element, ElementFigures]]:
@@ -113,18 +113,20 @@ def keep_perceptions(pmo_ids: Iterable[int]) -> None:
 
 
 def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
-    """Each stakeholder's perception in their last two named responses, newest first, in three
-    queries: the kept closed surveys' last two (KeptPerception), and those of the other surveys,
-    the open ones, ranked from their responses; the last two of both.
+    """Each stakeholder's perception in their last two named responses, newest first, in four
+    queries: their PMOs and those PMOs' surveys not kept, the last two among the kept closed
+    surveys (KeptPerception), and the last two among the other surveys' (the open ones),
+    ranked from their responses; then the last two of both.
 
     Anonymous surveys are left out: their answers are never tied to a person. So is a
     response with no performance rating (all "Don't know"): it has no perception.
     """
-    pmos = Stakeholder.objects.filter(pk__in=stakeholders.values("pk")).values("pmo_id")
+    pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
+    kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
     live_surveys = list(
         Survey.objects.filter(pmo__in=pmos, anonymous=False)
         .exclude(status=SurveyStatus.DRAFT)
-        .exclude(pk__in=_kept_surveys(pmos).values("pk"))
+        .exclude(Q(status=SurveyStatus.CLOSED) & Exists(kept))
         .values_list("pk", flat=True)
     )
     rows = [
