@@ -66,17 +66,21 @@ class AtRisk:
     reasons: list[str]
 
 
-def _perception_fall(perceptions: list[float]) -> str | None:
-    """The reason, if the last perception is 10 points or more below the one before."""
+def _perception_drop(perceptions: list[float]) -> float | None:
+    """The fall from the perception before to the last, if it is 10 points or more."""
     if len(perceptions) < 2:
         return None
     last, previous = perceptions[:2]
     # Rounded: scores are floats, and 25 − 15 from means 2.0 and 1.6 comes out 9.999….
     drop = round(previous - last, 6)
-    if drop < PERCEPTION_DROP:
-        return None
+    return drop if drop >= PERCEPTION_DROP else None
+
+
+def _perception_fall(perceptions: list[float]) -> str:
+    """The reason, for perceptions that _perception_drop finds fell."""
+    last, previous = perceptions[:2]
     return (
-        f"Perception fell {shown(drop, Kind.CHANGE)} points, "
+        f"Perception fell {shown(_perception_drop(perceptions), Kind.CHANGE)} points, "
         f"from {shown(previous, Kind.SCORE)} to {shown(last, Kind.SCORE)}"
     )
 
@@ -97,7 +101,8 @@ def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None
     if segment_id is not None:
         influential = influential.filter(segment_id=segment_id)
     perceptions = last_two_perceptions(influential)
-    falls = {pk: fall for pk, values in perceptions.items() if (fall := _perception_fall(values))}
+    # The reason's words only for those returned: a large PMO has hundreds who fell.
+    falls = {pk: values for pk, values in perceptions.items() if _perception_drop(values) is not None}
     at_risk = (
         with_current_stage(influential)
         .filter(Q(current_stage__lte=AT_RISK_STAGE) | Q(pk__in=list(falls)))
@@ -112,6 +117,6 @@ def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None
         if stakeholder.current_stage is not None and stakeholder.current_stage <= AT_RISK_STAGE:
             reasons.append(f"Maturity only {MaturityStage(stakeholder.current_stage).label}")
         if stakeholder.pk in falls:
-            reasons.append(falls[stakeholder.pk])
+            reasons.append(_perception_fall(falls[stakeholder.pk]))
         result.append(AtRisk(stakeholder, reasons))
     return result, rows[0].at_risk_count if rows else 0

@@ -92,8 +92,10 @@ def figures_from_rows(rows, key: Callable[[dict], object]) -> dict:
     sums: dict = defaultdict(lambda: [0, 0, 0, 0])
     for row in rows:
         added = sums[(key(row), row["element"], row["kind"])]
-        for index, name in enumerate(AGGREGATES):
-            added[index] += row.get(name) or 0
+        added[0] += row["total"] or 0
+        added[1] += row["answered"]
+        added[2] += row["dont_know"]
+        added[3] += row.get("rated_by") or 0
     groups: dict = defaultdict(no_figures)
     for (group, element, kind), (total, answered, dont_know, rated_by) in sums.items():
         entry = groups[group][Element(element)]
