@@ -141,8 +141,7 @@ def test_the_list_counts_without_multiplying_rows(world, client, populated):
     # Its one response, named by survey too so that PostgreSQL reads that survey's responses by index.
     assert (
         'JOIN "stakeholders_response" answer ON ("stakeholders_invitation"."id" = answer."invitation_id"'
-        ' AND (answer."survey_id" = ("stakeholders_invitation"."survey_id")))'
-        in counting
+        ' AND (answer."survey_id" = ("stakeholders_invitation"."survey_id")))' in counting
     )
     assert '"stakeholders_survey"."id" = "stakeholders_response"."survey_id"' not in counting
 
