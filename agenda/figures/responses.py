@@ -9,7 +9,10 @@
   `perception` computes it from the ratings being stored, and submit writes it in the
   response's INSERT (stakeholders/surveys/lifecycle.py, through
   stakeholders/surveys/figure_source.py); `store_perceptions` recomputes it in SQL for
-  responses whose answers were written otherwise (the demo, bulk loads).
+  responses whose answers were written otherwise (the demo, bulk loads);
+- each stakeholder's last two named perceptions (the at-risk rule): kept for the closed
+  surveys whose figures are kept (KeptPerception, keep_perceptions), ranked from the
+  responses for the others.
 """
 
 from collections.abc import Iterable
@@ -129,20 +132,21 @@ def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
         .exclude(Q(status=SurveyStatus.CLOSED) & Exists(kept))
         .values_list("pk", flat=True)
     )
-    rows = [
-        {"id": response_id, "submitted_at": at, "perception_rating": rating, "stakeholder": stakeholder_id}
-        for response_id, at, rating, stakeholder_id in KeptPerception.objects.filter(
-            stakeholder__in=stakeholders
-        ).values_list("response_id", "submitted_at", "perception_rating", "stakeholder_id")
-    ]
+    # (submitted_at, response id, rating) per stakeholder, newest first.
+    mine: dict[int, list[tuple]] = {}
+    kept_rows = (
+        KeptPerception.objects.filter(stakeholder__in=stakeholders)
+        .order_by("stakeholder_id", "-submitted_at", "-response_id")
+        .values_list("stakeholder_id", "submitted_at", "response_id", "perception_rating")
+    )
+    for stakeholder_id, *row in kept_rows:
+        mine.setdefault(stakeholder_id, []).append(tuple(row))
     if live_surveys:
         live = _named(Response.objects.filter(survey_id__in=live_surveys, invitation__stakeholder__in=stakeholders))
-        rows += list(_ranked(live))
-    mine: dict[int, list] = {}
-    for row in rows:
-        mine.setdefault(row["stakeholder"], []).append(row)
-    result: dict[int, list[float]] = {}
-    for stakeholder_id, found in sorted(mine.items()):
-        found.sort(key=lambda row: (row["submitted_at"], row["id"]), reverse=True)
-        result[stakeholder_id] = [score(row["perception_rating"]) for row in found[:2]]
-    return result
+        for row in _ranked(live):
+            found = mine.setdefault(row["stakeholder"], [])
+            found.append((row["submitted_at"], row["id"], row["perception_rating"]))
+            found.sort(reverse=True)
+    return {
+        stakeholder_id: [score(rating) for _, _, rating in found[:2]] for stakeholder_id, found in sorted(mine.items())
+    }

@@ -3,14 +3,15 @@ and importance per element, NPS, participation and the response rate, and which 
 dashboard, the report and the suggestions use.
 
 The score of a rating r on the 1–5 scale is (r − 1) / 4 × 100, and a mean of scores is the
-score of the mean rating, so every figure here is one SQL aggregate (AVG, COUNT) grouped by
+score of the mean rating, so every figure here is one SQL aggregate (SUM, COUNT) grouped by
 what the caller asks for, never a loop over answers in Python. "Don't know" answers are
 stored as NULL and so drop out of every mean and count of values.
 
-Each aggregation is written once: `element_figures_by` gives perception and importance per
-element for any grouping of answers (the whole survey, a segment, each survey of a trend,
-each response), and `participation_by` the response rate for any grouping of invitations
-(a survey, its segments, a list of surveys).
+Each aggregation is written once: `element_rows` sums and counts the answers per element for
+any grouping (the whole survey, its segments, each survey of a trend, each response), which
+`figures_from_rows` turns into perception and importance, for answers read now and for the
+rows a closed survey keeps (agenda/figures/kept.py); `participation_by` gives the response
+rate for any grouping of invitations (a survey, its segments, a list of surveys).
 """
 
 from collections import defaultdict
