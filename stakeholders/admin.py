@@ -23,32 +23,40 @@ class KeepsFigures:
     the surveys touched have their kept figures written again (figure_source.keep_figures)
     in the admin's own transaction, from the answers as the edit leaves them."""
 
-    # The path from this admin's model to its surveys' id.
+    # The paths from this admin's model to its surveys' id and to their PMO's.
     survey_path = "survey_id"
+    pmo_path = "survey__pmo_id"
 
-    def _surveys(self, objects) -> set[int]:
+    def _touched(self, objects) -> tuple[set[int], set[int]]:
+        """The surveys of these objects, and their PMOs: a survey deleted with them leaves its
+        PMO's stakeholders' kept perceptions to write again."""
         pks = objects.values("pk") if hasattr(objects, "values") else [obj.pk for obj in objects]
-        return {pk for pk in self.model.objects.filter(pk__in=pks).values_list(self.survey_path, flat=True) if pk}
+        rows = self.model.objects.filter(pk__in=pks).values_list(self.survey_path, self.pmo_path)
+        return {survey for survey, _ in rows if survey}, {pmo for survey, pmo in rows if survey}
+
+    def _keep(self, touched: tuple[set[int], set[int]]) -> None:
+        figure_source.source().keep_figures(*touched)
 
     def save_model(self, request, obj, form, change):
         # The surveys before the edit too: an answer moved to another response leaves one.
-        request.surveys_before_edit = self._surveys([obj]) if change else set()
+        request.surveys_before_edit = self._touched([obj]) if change else (set(), set())
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        touched = getattr(request, "surveys_before_edit", set()) | self._surveys([form.instance])
-        figure_source.source().keep_figures(touched)
+        before = getattr(request, "surveys_before_edit", (set(), set()))
+        after = self._touched([form.instance])
+        self._keep((before[0] | after[0], before[1] | after[1]))
 
     def delete_model(self, request, obj):
-        touched = self._surveys([obj])
+        touched = self._touched([obj])
         super().delete_model(request, obj)
-        figure_source.source().keep_figures(touched)
+        self._keep(touched)
 
     def delete_queryset(self, request, queryset):
-        touched = self._surveys(queryset)
+        touched = self._touched(queryset)
         super().delete_queryset(request, queryset)
-        figure_source.source().keep_figures(touched)
+        self._keep(touched)
 
 
 @admin.register(Segment)
@@ -62,6 +70,7 @@ class SegmentAdmin(admin.ModelAdmin):
 @admin.register(Stakeholder)
 class StakeholderAdmin(KeepsFigures, admin.ModelAdmin):
     survey_path = "invitations__response__survey_id"
+    pmo_path = "pmo_id"
 
     list_display = ["name", "email", "pmo", "segment", "influence", "interest", "is_active"]
     list_filter = ["pmo", "is_active", "influence", "interest"]
@@ -78,6 +87,7 @@ class QuestionInline(admin.TabularInline):
 @admin.register(Survey)
 class SurveyAdmin(KeepsFigures, admin.ModelAdmin):
     survey_path = "pk"
+    pmo_path = "pmo_id"
 
     list_display = ["title", "pmo", "status", "anonymous", "closes_on", "launched_at"]
     list_filter = ["status", "anonymous", "pmo"]
@@ -190,6 +200,7 @@ class ResponseAdmin(KeepsFigures, admin.ModelAdmin):
 @admin.register(Answer)
 class AnswerAdmin(KeepsFigures, admin.ModelAdmin):
     survey_path = "response__survey_id"
+    pmo_path = "response__survey__pmo_id"
 
     list_display = ["question", "value", "response"]
     raw_id_fields = ["response", "question"]

@@ -371,3 +371,18 @@ def test_the_last_two_perceptions_stay_true_when_a_kept_survey_is_reopened(world
     assert admin.post(address, form_data(admin.get(address), status="open")).status_code == 302
     assert not KeptPerception.objects.filter(response__survey=later).exists()
     assert_perceptions_true(world.pmo)
+
+
+def test_the_last_two_perceptions_stay_true_when_a_kept_survey_is_deleted_in_the_admin(world, three_surveys, admin):
+    # A third closed survey, answered by all: each one's last two kept are its and `later`'s,
+    # or `closed`'s for those who did not answer `later`.
+    people = list(Stakeholder.objects.filter(pmo=world.pmo, invitations__survey=three_surveys[0]))
+    latest, invitations = open_survey(world.pmo, people, user=world.lead)
+    for invitation in invitations:
+        lifecycle.submit(invitation, values={q.pk: 5 for q in rated_questions(latest)}, nps=9, comment="")
+    assert lifecycle.close(latest)
+    assert KeptPerception.objects.filter(response__survey=latest).exists()
+    assert admin.post(f"/admin/stakeholders/survey/{latest.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Survey.objects.filter(pk=latest.pk).exists()
+    # The answers to `closed` move up into the last two of those who answered `later`.
+    assert_perceptions_true(world.pmo)

@@ -44,17 +44,19 @@ def kept_rows(survey_ids: Iterable[int]) -> list[dict]:
 
 
 @transaction.atomic
-def keep_figures(survey_ids: Iterable[int]) -> None:
+def keep_figures(survey_ids: Iterable[int], pmo_ids: Iterable[int] = ()) -> None:
     """Write again the kept figures of these surveys: from their answers for those closed,
-    none for the others (a survey opened again). Call it in the transaction that changes
-    their answers, after the change."""
+    none for the others (a survey opened again, or deleted); and the last two perceptions of
+    their PMOs' stakeholders, and of `pmo_ids`' (the PMOs of surveys deleted). Call it in the
+    transaction that changes their answers, after the change."""
     survey_ids = list(survey_ids)
-    if not survey_ids:
+    pmo_ids = set(pmo_ids)
+    if not survey_ids and not pmo_ids:
         return
     KeptElementFigures.objects.filter(survey_id__in=survey_ids).delete()
     KeptElementFigures.objects.bulk_create(KeptElementFigures(**row) for row in kept_rows(survey_ids))
     # The at-risk rule's last two perceptions of each stakeholder rest on the kept surveys too.
-    keep_perceptions(set(Survey.objects.filter(pk__in=survey_ids).values_list("pmo_id", flat=True)))
+    keep_perceptions(pmo_ids | set(Survey.objects.filter(pk__in=survey_ids).values_list("pmo_id", flat=True)))
 
 
 def element_figures_of(

@@ -27,9 +27,10 @@ class FigureSource:
     nps: Callable[[Any], Any]
     # a response's performance ratings (None: "Don't know") → its perception (Response.perception_rating)
     perception: Callable[[Any], float | None]
-    # survey ids → None: keep again the figures of those closed, from their answers, and forget
-    # those of the others; called in the transaction that closes them or changes their answers
-    keep_figures: Callable[[Any], None]
+    # survey ids (and the ids of the PMOs of surveys deleted) → None: keep again the figures of
+    # those closed, from their answers, and forget those of the others; called in the
+    # transaction that closes them or changes their answers
+    keep_figures: Callable[..., None]
 
 
 _registered: list[FigureSource] = []
