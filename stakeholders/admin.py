@@ -37,6 +37,9 @@ class KeepsFigures:
     def _keep(self, touched: tuple[set[int], set[int]]) -> None:
         figure_source.source().keep_figures(*touched)
 
+    # False where an edit changes no answer, only a deletion does (a stakeholder's name).
+    keeps_on_save = True
+
     def save_model(self, request, obj, form, change):
         # The surveys before the edit too: an answer moved to another response leaves one.
         request.surveys_before_edit = self._touched([obj]) if change else (set(), set())
@@ -44,6 +47,8 @@ class KeepsFigures:
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        if not self.keeps_on_save:
+            return
         before = getattr(request, "surveys_before_edit", (set(), set()))
         after = self._touched([form.instance])
         self._keep((before[0] | after[0], before[1] | after[1]))
@@ -71,6 +76,7 @@ class SegmentAdmin(admin.ModelAdmin):
 class StakeholderAdmin(KeepsFigures, admin.ModelAdmin):
     survey_path = "invitations__response__survey_id"
     pmo_path = "pmo_id"
+    keeps_on_save = False
 
     list_display = ["name", "email", "pmo", "segment", "influence", "interest", "is_active"]
     list_filter = ["pmo", "is_active", "influence", "interest"]

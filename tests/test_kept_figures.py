@@ -11,6 +11,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as current_apps
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -386,3 +387,25 @@ def test_the_last_two_perceptions_stay_true_when_a_kept_survey_is_deleted_in_the
     assert not Survey.objects.filter(pk=latest.pk).exists()
     # The answers to `closed` move up into the last two of those who answered `later`.
     assert_perceptions_true(world.pmo)
+
+
+def test_kept_rows_deleted_in_the_admin_are_written_again(world, three_surveys, admin):
+    closed = three_surveys[0]
+    row = KeptElementFigures.objects.filter(survey=closed).first()
+    assert admin.post(f"/admin/agenda/keptelementfigures/{row.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert_kept_equals_recomputed(closed)
+    picked = list(KeptPerception.objects.filter(pmo=world.pmo).values_list("pk", flat=True)[:3])
+    data = {"action": "delete_selected", "_selected_action": [str(pk) for pk in picked], "post": "yes"}
+    assert admin.post("/admin/agenda/keptperception/", data).status_code == 302
+    assert_perceptions_true(world.pmo)
+
+
+def test_staff_see_no_kept_figures_of_an_anonymous_survey(world, closed):
+    Survey.objects.filter(pk=closed.pk).update(anonymous=True)
+    staff = UserFactory(email="staff@example.com", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename="view_keptelementfigures"))
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/agenda/keptelementfigures/")
+    assert page.status_code == 200 and list(page.context["cl"].result_list) == []
+    assert KeptElementFigures.objects.filter(survey=closed).exists()
