@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from pmo5p.domain import Element
+from pmo5p.domain import DETRACTOR_MAX, Element
 from pmo5p.models import Pmo
 
 from .register import Segment, Stakeholder
@@ -197,7 +197,16 @@ class Response(models.Model):
         ordering = ["-submitted_at"]
         constraints = [models.CheckConstraint(condition=Q(nps__lte=10), name="response_nps_0_10")]
         # A segment's responses to a survey (the dashboard with a segment, the segment rows).
-        indexes = [models.Index(fields=["survey", "segment"], name="response_survey_segment")]
+        indexes = [
+            models.Index(fields=["survey", "segment"], name="response_survey_segment"),
+            # The detractors whose alert is not queued yet (stakeholders/surveys/emails.py
+            # ALERT_DUE, each outbox sweep; anonymous surveys' batches): a few rows at most.
+            models.Index(
+                fields=["survey"],
+                condition=Q(nps__lte=DETRACTOR_MAX, detractor_alerted_at__isnull=True),
+                name="response_alert_due",
+            ),
+        ]
 
     def __str__(self):
         return f"Response to {self.survey}"

@@ -65,7 +65,7 @@ def answer(request, token):
     if refusal:
         return refusal
     survey = invitation.survey
-    questions = list(survey.questions.all())
+    questions = surveys.survey_questions(survey)
     context = {"survey": survey, "pmo": survey.pmo, "invitation": invitation, "elements": list(Element)}
 
     if request.method == "POST":
@@ -109,7 +109,7 @@ def save(request, token):
     if refusal:
         return JsonResponse({"saved": False}, status=refusal.status_code)
     survey = invitation.survey
-    form = ResponseForm(request.POST, survey=survey, questions=list(survey.questions.all()))
+    form = ResponseForm(request.POST, survey=survey, questions=surveys.survey_questions(survey))
     surveys.save_draft(invitation, form.draft())
     return JsonResponse({"saved": True})
 
