@@ -777,7 +777,7 @@ def test_the_survey_migration_reads_no_column_added_after_it_for_a_detractor_in_
     from django.db.migrations.loader import MigrationLoader
 
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
-    ResponseFactory(invitation=invitation, nps=3, ratings={})  # no alert queued: made with the ORM
+    ResponseFactory(invitation=invitation, nps=3, ratings={}, detractor_alerted_at=None)  # no alert queued
     name = "0007_survey_emails_into_the_outbox"
     historical = MigrationLoader(connection).project_state(("stakeholders", name)).apps
     with CaptureQueriesContext(connection) as queries:
