@@ -144,3 +144,25 @@ def test_a_second_submit_of_a_link_is_refused_and_writes_nothing(world):
     assert set(Answer.objects.filter(response__invitation=invitation).values_list("value", flat=True)) == {4}
     assert Response.objects.get(invitation=invitation).submitted_at <= timezone.now()
     assert survey.status == SurveyStatus.OPEN
+
+
+def test_the_public_lookup_reads_what_select_related_reads(world):
+    """The invitation's lookup, written once per process, loads the same four rows, converted
+    as the ORM converts them (the draft's JSON)."""
+    from stakeholders.surveys.public_views import _find_invitation
+
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    surveys.save_draft(invitation, {"nps": "7", "comment": "Half done ✓"})
+    expected = SurveyInvitation.objects.select_related("survey__pmo", "stakeholder").get(pk=invitation.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = _find_invitation(invitation.token)
+        # Everything the public pages read is there, with no further query.
+        objects = [(found, expected), (found.survey, expected.survey), (found.survey.pmo, expected.survey.pmo)]
+        objects.append((found.stakeholder, expected.stakeholder))
+        for got, want in objects:
+            for field in type(want)._meta.concrete_fields:
+                assert getattr(got, field.attname) == getattr(want, field.attname), field
+    assert len(queries) == 1
+    assert found.draft_answers == {"nps": "7", "comment": "Half done ✓"}
+    assert _find_invitation(invitation.token[:-1] + "x") is None
+    assert _find_invitation("x" * 65) is None
