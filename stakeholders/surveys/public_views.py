@@ -10,8 +10,9 @@ import hmac
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -150,7 +151,9 @@ def answer(request, token):
                 )
             except surveys.AlreadyAnswered:
                 return _unavailable(request, invitation, "answered", 410)
-            return render(request, "stakeholders/public/thanks.html", context)
+            # Without the request: the page shows the survey and the PMO only, so the context
+            # processors (the user, messages, the PMO menu) would be work for nothing.
+            return HttpResponse(render_to_string("stakeholders/public/thanks.html", context))
         # Keep what they gave, so that closing the page now loses nothing either.
         surveys.save_draft(invitation, form.draft())
         return render(request, "stakeholders/public/answer.html", {**context, "form": form}, status=400)
