@@ -1,6 +1,7 @@
 """Writes on perception surveys: drafting, choosing the audience, launching,
 answering, reminding and closing. Views and tasks call these; they hold the rules."""
 
+import functools
 import zoneinfo
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -431,12 +432,30 @@ def _store_in_one_statement(response: Response, values: dict[int, int | None], n
     statement (data-modifying CTEs): atomic by itself, and one round trip instead of five
     (BEGIN, three statements, COMMIT), the largest part of a submit's time. The response's
     columns and values are the model's own, as Model.save() would write them."""
-    fields = [f for f in Response._meta.local_concrete_fields if not f.primary_key]
+    fields = _response_fields()
+    params = [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
+    params += [list(values), list(values.values()), now, response.invitation_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_submit_sql(), params)
+        (response.pk,) = cursor.fetchone()
+    response._state.adding = False
+    response._state.db = connection.alias
+
+
+@functools.cache
+def _response_fields() -> list:
+    return [f for f in Response._meta.local_concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def _submit_sql() -> str:
+    """Written once per process, from the models' metadata."""
     qn = connection.ops.quote_name
+    fields = _response_fields()
     answer = {f.name: qn(f.column) for f in Answer._meta.local_concrete_fields}
     invitation = {f.name: qn(f.column) for f in SurveyInvitation._meta.local_concrete_fields}
     # Names from the models' metadata, quoted; every value a parameter.
-    sql = (
+    return (
         f"WITH response AS (INSERT INTO {qn(Response._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(Response._meta.pk.column)}), "
         f"answers AS (INSERT INTO {qn(Answer._meta.db_table)} "
@@ -447,10 +466,3 @@ def _store_in_one_statement(response: Response, values: dict[int, int | None], n
         f"{invitation['draft_answers']} = '{{}}'::jsonb WHERE {invitation['id']} = %s) "
         "SELECT * FROM response"
     )
-    params = [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
-    params += [list(values), list(values.values()), now, response.invitation_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (response.pk,) = cursor.fetchone()
-    response._state.adding = False
-    response._state.db = connection.alias

@@ -151,9 +151,7 @@ def answer(request, token):
                 )
             except surveys.AlreadyAnswered:
                 return _unavailable(request, invitation, "answered", 410)
-            # Without the request: the page shows the survey and the PMO only, so the context
-            # processors (the user, messages, the PMO menu) would be work for nothing.
-            return HttpResponse(render_to_string("stakeholders/public/thanks.html", context))
+            return HttpResponse(_thanks(survey.pk, survey.title, survey.pmo.name))
         # Keep what they gave, so that closing the page now loses nothing either.
         surveys.save_draft(invitation, form.draft())
         return render(request, "stakeholders/public/answer.html", {**context, "form": form}, status=400)
@@ -180,6 +178,13 @@ def save(request, token):
     form = ResponseForm(request.POST, survey=survey, questions=surveys.survey_questions(survey))
     surveys.save_draft(invitation, form.draft())
     return JsonResponse({"saved": True})
+
+
+@functools.lru_cache(maxsize=256)
+def _thanks(survey_id: int, title: str, pmo_name: str) -> str:
+    """The thank-you page, rendered once per process for each survey's title and PMO's name,
+    all it shows: nothing of the stakeholder or the request (no form, no token, no user)."""
+    return render_to_string("stakeholders/public/thanks.html", {"survey": {"title": title}, "pmo": {"name": pmo_name}})
 
 
 def rate_limited(request, exception):
