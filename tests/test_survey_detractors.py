@@ -21,7 +21,7 @@ from stakeholders import tasks
 from stakeholders.models import QuestionKind, Response
 from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import lifecycle as surveys
-from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory
+from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory, SurveyInvitationFactory
 from tests.outbox_helpers import settle
 from tests.survey_helpers import answer_data, html_text, open_survey, questions
 
@@ -360,34 +360,29 @@ def test_the_answer_only_wakes_a_worker_which_composes_the_alert(
 
 
 def test_the_outbox_sweep_finds_an_alert_whose_wake_up_was_lost(
-    world, owned, client, django_capture_on_commit_callbacks
+    world, owned, quiet, client, django_capture_on_commit_callbacks
 ):
     survey, (invitation,) = owned
+    promoter = SurveyInvitationFactory(survey=survey, sent=True)
     with django_capture_on_commit_callbacks():  # never run: the wake-up is lost (a Redis restart)
         assert client.post(invitation.path, low_on_product_and_price(survey, 0)).status_code == 200
     assert not OutgoingEmail.objects.exists()
 
+    # Nor does a promoter's answer, and an anonymous survey's detractor waits for its batch.
+    with django_capture_on_commit_callbacks() as wakes:
+        assert client.post(promoter.path, low_on_product_and_price(survey, 9)).status_code == 200
+    anonymous, (fiona, *_) = quiet
+    with django_capture_on_commit_callbacks() as anonymous_wakes:
+        assert client.post(fiona.path, low_on_product_and_price(anonymous, 0)).status_code == 200
+    assert wakes == [] and anonymous_wakes == []
+
     outbox.sweep()
     outbox.sweep()  # the next sweep finds it stamped
+    assert Response.objects.get(invitation=fiona).detractor_alerted_at is None
     (message,) = mail.outbox
     assert message.to == ["member@alpha.example"]
     assert message.subject == "Fiona Finance gave Alpha PMO 0/10: time to follow up"
     assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT
-
-
-def test_a_promoter_or_an_anonymous_detractor_wakes_no_worker(
-    world, owned, quiet, client, django_capture_on_commit_callbacks
-):
-    survey, (invitation,) = owned
-    with django_capture_on_commit_callbacks() as wakes:
-        client.post(invitation.path, low_on_product_and_price(survey, 9))
-    anonymous, (fiona, *_) = quiet
-    with django_capture_on_commit_callbacks() as anonymous_wakes:
-        client.post(fiona.path, low_on_product_and_price(anonymous, 0))
-    assert wakes == [] and anonymous_wakes == []
-    outbox.sweep()  # nor does the sweep alert an anonymous survey's detractor: that is the batch's
-    assert not OutgoingEmail.objects.exists()
-    assert Response.objects.get(invitation=fiona).detractor_alerted_at is None
 
 
 @pytest.mark.django_db(transaction=True)
