@@ -414,9 +414,7 @@ def submit(
     # is lost. An anonymous survey's are counted in batches (alert_anonymous_detractors): an
     # alert now would time this answer.
     if nps is not None and nps <= DETRACTOR_MAX and not survey.anonymous:
-        from stakeholders.tasks import send_detractor_alert  # the tasks module imports this one
-
-        send_detractor_alert.delay_on_commit(response.pk)
+        survey_emails.wake_alert_worker()
     return response
 
 
