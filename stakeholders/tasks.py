@@ -30,8 +30,7 @@ def send_anonymous_detractor_alerts() -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def send_detractor_alerts() -> int:
-    """Compose and queue the named detractors' alerts that are due, woken once an answer
-    commits (one wake-up for a burst); a rerun, or the outbox's sweep at the same time,
-    queues none twice."""
-    return survey_emails.alert_due_detractors()
+def send_detractor_alert(response_id: int) -> bool:
+    """Compose and queue a named detractor's alert, woken once the answer commits; a rerun,
+    or the outbox's sweep at the same time, queues nothing more."""
+    return survey_emails.alert_detractor(response_id) is not None

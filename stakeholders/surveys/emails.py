@@ -13,7 +13,6 @@ survey (docs/security.md, "Anonymous surveys"). Only its sending stamps `reminde
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -88,46 +87,9 @@ def alert_detractor(response_id: int) -> list[OutgoingEmail] | None:
         return queue_detractor_alert(response)
 
 
-# One wake-up for the detractors of a burst of answers, not one each: a Celery publish costs
-# about 0.3 ms of CPU, a quarter of an answer's. The flag says a wake-up is queued and its
-# task has not started: the task clears it before it reads the due responses, so an answer
-# committed after that sets it again and queues another. It expires, in case its task is
-# lost; the outbox's sweep queues those alerts anyway.
-WAKE_FLAG = "pmo5p:detractor-alerts-wake"
-WAKE_FLAG_SECONDS = 60
-ALERT_BATCH = 200
-
-
-def wake_alert_worker() -> None:
-    """Once the answer commits, wake a worker to alert the detractors due, unless one is
-    woken already and has not started."""
-
-    def wake():
-        if cache.add(WAKE_FLAG, True, WAKE_FLAG_SECONDS):
-            from stakeholders.tasks import send_detractor_alerts  # the tasks module imports this one
-
-            send_detractor_alerts.delay_on_commit()  # after the commit already: at once
-
-    # robust: with the cache (Redis) down, the answer stands and the sweep alerts.
-    transaction.on_commit(wake, robust=True)
-
-
-def alert_due_detractors() -> int:
-    """The woken worker's run: clear the flag first (see WAKE_FLAG), then queue every named
-    detractor's alert that is due. Returns the number queued."""
-    cache.delete(WAKE_FLAG)
-    queued = 0
-    while True:
-        batch = alert_overdue_detractors(ALERT_BATCH)
-        queued += batch
-        if batch < ALERT_BATCH:
-            return queued
-
-
 def alert_overdue_detractors(limit: int) -> int:
-    """Queue up to `limit` named detractors' alerts still due, oldest first: by the woken
-    worker, and by the outbox's sweep for those whose wake-up was lost (a broker restart) or
-    whose run failed. Returns the number queued."""
+    """Queue the named detractors' alerts still due: those whose wake-up was lost (a broker
+    restart) or whose run failed. Run by the outbox's sweep; returns the number queued."""
     due = Response.objects.filter(ALERT_DUE).order_by("pk").values_list("pk", flat=True)[:limit]
     return sum(alert_detractor(response_id) is not None for response_id in list(due))
 

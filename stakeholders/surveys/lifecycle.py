@@ -414,7 +414,9 @@ def submit(
     # is lost. An anonymous survey's are counted in batches (alert_anonymous_detractors): an
     # alert now would time this answer.
     if nps is not None and nps <= DETRACTOR_MAX and not survey.anonymous:
-        survey_emails.wake_alert_worker()
+        from stakeholders.tasks import send_detractor_alert  # the tasks module imports this one
+
+        send_detractor_alert.delay_on_commit(response.pk)
     return response
 
 
