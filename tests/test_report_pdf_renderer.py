@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from agenda.reports import pdf
+from agenda.reports import services as reports
+from tests.test_report_pdf_security import a_report
 
 DOCUMENT = "<p>A page.</p>"
 
@@ -64,3 +66,19 @@ def test_a_renderer_that_died_is_started_again():
     os.kill(dead, signal.SIGKILL)
     assert pdf.build(DOCUMENT).startswith(b"%PDF")
     assert renderer_pid() != dead
+
+
+def test_a_build_starts_the_renderer_before_it_reads_the_figures(world, monkeypatch):
+    """A worker's first report: the renderer loads WeasyPrint while the figures are read."""
+    pdf.stop_renderer()
+    seen = []
+    real = reports.build_figures
+
+    def figures(report):
+        seen.append(pdf._renderer.process is not None)
+        return real(report)
+
+    monkeypatch.setattr(reports, "build_figures", figures)
+    report = reports.build(a_report(world.pmo).pk)
+    assert seen == [True]
+    assert bytes(report.pdf).startswith(b"%PDF")

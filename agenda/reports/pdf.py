@@ -153,33 +153,40 @@ class _Renderer:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.owner = 0  # the pid that started it: a forked copy of this process starts its own
+        self.ready = False
 
-    def start(self) -> subprocess.Popen:
+    def launch(self) -> None:
+        """Start the renderer if this process has none, without waiting for it. Under the lock."""
         from django.conf import settings
 
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        if self.process is not None and self.owner == os.getpid():
+            return
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "agenda.reports.pdf"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=settings.BASE_DIR,
             start_new_session=True,  # its own process group: stopped with its children
         )
+        self.owner, self.ready = os.getpid(), False
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
         try:
-            ready = _read_frame(process, _START_TIMEOUT)
-        except PdfBuildError:
-            self._kill(process)
-            raise
-        if ready[0].get("status") != "ready":
-            self._kill(process)
-            raise PdfBuildError(f"the PDF renderer did not start: {ready[1].decode(errors='replace')[-500:]}")
-        return process
+            header, said = _read_frame(self.process, _START_TIMEOUT)
+        except PdfLimitExceeded:
+            raise PdfBuildError(f"the PDF renderer did not start within {_START_TIMEOUT} s") from None
+        if header.get("status") != "ready":
+            raise PdfBuildError(f"the PDF renderer did not start: {said.decode(errors='replace')[-500:]}")
+        self.ready = True
 
     def render(self, document: bytes, memory_mb: int, timeout: int) -> tuple[dict, bytes]:
         request = {"memory_mb": memory_mb, "timeout": timeout, "roots": static_roots()}
         with self.lock:
-            if self.process is None or self.owner != os.getpid():
-                self.process, self.owner = self.start(), os.getpid()
+            self.launch()
             try:
+                self.wait_ready()
                 return self._exchange(request, document, timeout)
             except PdfLimitExceeded:
                 self.stop()
@@ -188,8 +195,9 @@ class _Renderer:
                 # A renderer that died since the last document (killed, out of memory): once
                 # more with a new one. A failure of the new one is the document's.
                 self.stop()
-                self.process, self.owner = self.start(), os.getpid()
+                self.launch()
                 try:
+                    self.wait_ready()
                     return self._exchange(request, document, timeout)
                 except (PdfBuildError, OSError):
                     self.stop()
@@ -201,9 +209,9 @@ class _Renderer:
         return _read_frame(self.process, timeout + 10)
 
     def stop(self) -> None:
-        if self.process is not None and self.owner == os.getpid():
-            self._kill(self.process)
-        self.process = None
+        process, self.process = self.process, None
+        if process is not None and self.owner == os.getpid():
+            self._kill(process)
 
     @staticmethod
     def _kill(process: subprocess.Popen) -> None:
@@ -211,10 +219,24 @@ class _Renderer:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         for stream in (process.stdin, process.stdout):
-            stream.close()
+            # Closing flushes what a dead renderer never read: a broken pipe, of no interest.
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 _renderer = _Renderer()
+
+
+def prepare() -> None:
+    """Start this process's renderer, if it has none, without waiting for it: it loads while
+    the caller gathers the report's figures. A renderer that cannot start fails at build()."""
+    if _renderer.lock.acquire(blocking=False):
+        try:
+            _renderer.launch()
+        except OSError:
+            pass
+        finally:
+            _renderer.lock.release()
 
 
 def stop_renderer() -> None:
