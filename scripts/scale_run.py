@@ -498,7 +498,7 @@ def report_benchmark(large, small, today, repeat) -> list[Goal]:
         builds[built.pmo.slug] = {step.name: step for step in timed.steps}
     print(flush=True)
     goals = []
-    for step in ("figures", "total (build)"):
+    for step in ("figures", "PDF render", "total (build)"):
         figure, reference = builds[LARGE][step].median, builds[SMALL][step].median
         goals.append(
             Goal(

@@ -63,3 +63,23 @@ def test_the_import_check_fails_when_a_row_did_not_land(signed_in_lead):
     pmo.stakeholders.filter(email=scale_import.email(29)).delete()
     failed = [check for check, passed in scale_import.verify_import(pmo, job, run).items() if not passed]
     assert failed == ["stakeholders 29 = rows 30", "every row's e-mail in the register"]
+
+
+@pytest.mark.django_db
+def test_the_report_part_times_each_step_of_a_real_build(world):
+    """benchmark_report.time_report (also the report part of benchmark_scale.py): each step,
+    the PDF a process draws first (its renderer starting) apart from the next ones."""
+    from django.utils import timezone
+
+    from scripts.benchmark_report import time_report
+
+    timed = time_report(world.pmo, timezone.localdate(), repeat=1)
+    assert [step.name for step in timed.steps] == [
+        "figures",
+        "HTML + text render",
+        "PDF, first in process",
+        "PDF render",
+        "total (build)",
+    ]
+    assert all(step.best > 0 for step in timed.steps)
+    assert "PDF " in timed.summary
