@@ -73,7 +73,7 @@ def run(args, workdir: Path, migrate_seconds: float) -> int:
     if parts & {"pages", "submits", "import"}:
         ok = serve_and_measure(args, workdir, large, small, parts, goals)
     if "report" in parts:
-        goals += report_benchmark(large, small, today, args.repeat)
+        goals += report_benchmark(large, small, today, args.repeat, args.explain)
     forget_queued_tasks()
     print_goals(goals)
     return 0 if ok else 1
@@ -264,11 +264,15 @@ def explain_pages(targets: list[Target], top: int) -> None:
             f"\n-- {target.page} of {target.pmo} ({target.path}): {target.queries} queries, "
             f"{sum(p[0] for p in plans):,.1f} ms of execution in PostgreSQL; the slowest {min(top, len(plans))}:"
         )
-        for milliseconds, sql, lines in plans[:top]:
-            print(f"\n   {milliseconds:,.1f} ms: {sql[:2000]}{' …' if len(sql) > 2000 else ''}")
-            for line in lines:
-                print(f"     {line}")
+        print_slowest(plans, top)
     print(flush=True)
+
+
+def print_slowest(plans: list[tuple[float, str, list[str]]], top: int) -> None:
+    for milliseconds, sql, lines in plans[:top]:
+        print(f"\n   {milliseconds:,.1f} ms: {sql[:2000]}{' …' if len(sql) > 2000 else ''}")
+        for line in lines:
+            print(f"     {line}")
 
 
 def _is_select(sql: str) -> bool:
@@ -488,8 +492,9 @@ def submit_goals(run_: SubmitRun) -> list[Goal]:
 # Report -------------------------------------------------------------------------------
 
 
-def report_benchmark(large, small, today, repeat) -> list[Goal]:
+def report_benchmark(large, small, today, repeat, top: int = 3) -> list[Goal]:
     print(f"== The agenda report of the last 30 days, built in this process, best and median of {repeat} runs")
+    explain_report_figures(large.pmo, today, top)
     builds = {}
     for built in (large, small):
         print(f"-- {built.pmo.slug}")
@@ -540,6 +545,28 @@ def import_benchmark(args, port: int) -> tuple[list[Goal], bool]:
         large.total <= IMPORT_TARGET,
     )
     return [goal], all(checks.values()) and all(reference_checks.values())
+
+
+def explain_report_figures(pmo, today, top: int) -> None:
+    """The report's figures gathered once more with their queries captured; every SELECT
+    explained with ANALYZE, and the `top` slowest by PostgreSQL's execution time shown."""
+    from datetime import timedelta
+
+    from agenda.models import AgendaReport
+    from agenda.reports import services as reports
+
+    report = AgendaReport(pmo=pmo, frequency="monthly", period_start=today - timedelta(days=30))
+    report.period_end = today + timedelta(days=1)
+    with timezone.override(pmo.time_zone), CaptureQueriesContext(connection) as captured:
+        reports.build_figures(report)
+    statements = dict.fromkeys(q["sql"] for q in captured.captured_queries if _is_select(q["sql"]))
+    plans = sorted((explain(sql) for sql in statements), key=lambda plan: plan[0], reverse=True)
+    print(
+        f"-- the figures of {pmo.slug}'s report: {len(captured)} queries, {sum(p[0] for p in plans):,.1f} ms of "
+        f"execution in PostgreSQL; the slowest {min(top, len(plans))}:"
+    )
+    print_slowest(plans, top)
+    print(flush=True)
 
 
 def forget_queued_tasks() -> None:
