@@ -36,6 +36,17 @@ def test_the_renderer_has_one_thread_and_no_socket():
     assert not [link for link in links if link.startswith("socket:")], links
 
 
+def test_the_renderer_sees_no_secret_of_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "a-secret-the-renderer-must-not-see")
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:password@db.example/pmo5p")
+    pdf.stop_renderer()
+    assert pdf.build(DOCUMENT).startswith(b"%PDF")
+    environment = Path(f"/proc/{renderer_pid()}/environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0].decode() for entry in environment if entry}
+    assert "PATH" in names
+    assert not names & {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+
+
 def test_a_document_over_its_memory_limit_leaves_the_renderer_drawing_the_next(settings):
     pdf.build(DOCUMENT)
     renderer = renderer_pid()

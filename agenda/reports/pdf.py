@@ -166,6 +166,7 @@ class _Renderer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=settings.BASE_DIR,
+            env=_renderer_environment(),
             start_new_session=True,  # its own process group: stopped with its children
         )
         self.owner, self.ready = os.getpid(), False
@@ -225,6 +226,19 @@ class _Renderer:
 
 
 _renderer = _Renderer()
+
+# What the renderer may see of the environment: where Python, its packages, the fonts and
+# the locale are. Not the secret key, the database's or Redis's URL: it needs none of them.
+_RENDERER_VARIABLES = {"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+_RENDERER_PREFIXES = ("LC_", "XDG_", "FONTCONFIG_")
+
+
+def _renderer_environment() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in _RENDERER_VARIABLES or name.startswith(_RENDERER_PREFIXES)
+    }
 
 
 def prepare() -> None:
