@@ -93,3 +93,25 @@ def test_a_build_starts_the_renderer_before_it_reads_the_figures(world, monkeypa
     report = reports.build(a_report(world.pmo).pk)
     assert seen == [True]
     assert bytes(report.pdf).startswith(b"%PDF")
+
+
+def test_a_forked_process_starts_a_renderer_of_its_own():
+    """A Celery pool process forked from one that has a renderer: its own renderer, not its parent's pipes."""
+    pdf.build(DOCUMENT)
+    parent_renderer = renderer_pid()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        try:
+            ok = pdf.build(DOCUMENT).startswith(b"%PDF") and renderer_pid() != parent_renderer
+            os.write(writer, b"ok" if ok else b"no")
+        finally:
+            pdf.stop_renderer()
+            os._exit(0)
+    os.close(writer)
+    _, status = os.waitpid(child, 0)
+    assert os.read(reader, 2) == b"ok"
+    os.close(reader)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert renderer_pid() == parent_renderer
+    assert pdf.build(DOCUMENT).startswith(b"%PDF")

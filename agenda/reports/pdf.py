@@ -159,8 +159,12 @@ class _Renderer:
         """Start the renderer if this process has none, without waiting for it. Under the lock."""
         from django.conf import settings
 
-        if self.process is not None and self.owner == os.getpid():
-            return
+        if self.process is not None:
+            if self.owner == os.getpid():
+                return
+            # Forked from the process that started it: that one's renderer, left to it. Our
+            # copies of its pipes are closed, so that it sees the end of its input when its owner goes.
+            self._close(self.process)
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "agenda.reports.pdf"],
             stdin=subprocess.PIPE,
@@ -219,6 +223,10 @@ class _Renderer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        _Renderer._close(process)
+
+    @staticmethod
+    def _close(process: subprocess.Popen) -> None:
         for stream in (process.stdin, process.stdout):
             # Closing flushes what a dead renderer never read: a broken pipe, of no interest.
             with contextlib.suppress(OSError):
