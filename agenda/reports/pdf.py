@@ -18,6 +18,12 @@ connection and one thread, so a child shares nothing with the Celery worker or w
 that asked, and its limits cannot reach them; each document is drawn in a fresh copy of
 the warm renderer, never after another document in the same process. The static files the
 fetcher may serve are named by the parent (static_roots), so the renderer needs no Django.
+
+Written here rather than with multiprocessing's "forkserver" context, which is the same
+idea: its server inherits the parent's whole environment (the secret key, the database's
+URL), and each of its children re-imports the parent's main module (Celery's, gunicorn's,
+pytest's) before it runs; this renderer starts with a scrubbed environment and forks
+children that import nothing more.
 """
 
 import contextlib
