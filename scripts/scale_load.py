@@ -48,12 +48,12 @@ class Client:
     def post(self, path: str, fields: dict) -> Reply:
         return self.request("POST", path, urlencode(fields).encode())
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> Reply:
+    def request(self, method: str, path: str, body: bytes | None = None, *, content_type: str = "") -> Reply:
         headers = {"Host": f"{HOST}:{self.port}"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = content_type or "application/x-www-form-urlencoded"
         began = time.perf_counter()
         connection = http.client.HTTPConnection(HOST, self.port, timeout=120)
         try:
