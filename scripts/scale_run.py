@@ -21,7 +21,7 @@ from pmo5p.models import Pmo, User
 from scripts import scale_data, scale_import
 from scripts.bench_urls import BARE_TABLE_SQL
 from scripts.benchmark_report import print_report_times, time_report
-from scripts.scale_load import Client, Phase, Server, burst, ms, percentile
+from scripts.scale_load import Client, Phase, Server, burst, cpu_seconds, ms, percentile
 from stakeholders.models import Answer, QuestionKind, Response, SurveyStatus, hash_token, make_token
 from stakeholders.surveys.forms import DONT_KNOW
 
@@ -85,6 +85,7 @@ def serve_and_measure(args, workdir, large, small, parts, goals) -> bool:
     call_command("collectstatic", interactive=False, verbosity=0)
     server = Server(ROOT_DIR, args.workers, {**os.environ, "DATABASE_URL": database_url()}, workdir / "gunicorn.log")
     server.start()
+    server.database_meter = database_meter
     ok = True
     try:
         if "pages" in parts:
@@ -99,6 +100,20 @@ def serve_and_measure(args, workdir, large, small, parts, goals) -> bool:
     finally:
         server.stop()
     return ok
+
+
+def database_meter() -> tuple[float, int]:
+    """The CPU time so far of the benchmark database's other backends (the web workers'
+    connections, from /proc: PostgreSQL runs on this machine) and the WAL written so far
+    (pg_current_wal_insert_lsn, every database's: nothing else should write during a run)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = cursor.fetchone()[0] or []
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')")
+        wal = int(cursor.fetchone()[0])
+    return cpu_seconds(pids), wal
 
 
 def database_url() -> str:
@@ -459,8 +474,9 @@ def submit_goals(run_: SubmitRun) -> list[Goal]:
     ratio = statistics.median(ratios)
     real_p99 = percentile([s for p in run_.real for s in p.latencies], 99)
     bare_p99 = percentile([s for p in run_.bare for s in p.latencies], 99)
-    real_cpu = sum(p.cpu_seconds for p in run_.real) / sum(len(p.statuses) for p in run_.real)
-    bare_cpu = sum(p.cpu_seconds for p in run_.bare) / sum(len(p.statuses) for p in run_.bare)
+    real_cpu, bare_cpu = (per_request(phases, "cpu_seconds") for phases in (run_.real, run_.bare))
+    real_db, bare_db = (per_request(phases, "database_cpu_seconds") for phases in (run_.real, run_.bare))
+    real_wal, bare_wal = (per_request(phases, "wal_bytes") for phases in (run_.real, run_.bare))
     return [
         Goal(
             "submit throughput",
@@ -486,7 +502,28 @@ def submit_goals(run_: SubmitRun) -> list[Goal]:
             "",
             None,
         ),
+        Goal(
+            "PostgreSQL CPU per submit",
+            ms(real_db),
+            f"bare INSERT {ms(bare_db)}",
+            f"{real_db / bare_db:.1f}×" if bare_db else "",
+            "",
+            None,
+        ),
+        Goal(
+            "WAL per submit",
+            f"{real_wal / 1024:.1f} KiB",
+            f"bare INSERT {bare_wal / 1024:.1f} KiB",
+            f"{real_wal / bare_wal:.1f}×" if bare_wal else "",
+            "",
+            None,
+        ),
     ]
+
+
+def per_request(phases: list[Phase], cost: str) -> float:
+    """A phase's cost (a field of Phase) per request, over these phases."""
+    return sum(getattr(p, cost) for p in phases) / sum(len(p.statuses) for p in phases)
 
 
 # Report -------------------------------------------------------------------------------

@@ -83,3 +83,28 @@ def test_the_report_part_times_each_step_of_a_real_build(world):
     ]
     assert all(step.best > 0 for step in timed.steps)
     assert "PDF " in timed.summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_meter_counts_other_backends_cpu_and_the_wal_they_write():
+    """What the submit part reports as PostgreSQL's cost per submit (docs/capacity.md)."""
+    import psycopg2
+    from django.db import connection
+
+    from scripts.scale_run import database_meter
+
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        cpu_before, wal_before = database_meter()
+        with other, other.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM generate_series(1, 4000000)")
+            cursor.execute(
+                "CREATE TABLE meter_probe AS SELECT n, repeat('x', 100) AS t FROM generate_series(1, 5000) n"
+            )
+        cpu_after, wal_after = database_meter()
+        with other, other.cursor() as cursor:
+            cursor.execute("DROP TABLE meter_probe")
+    finally:
+        other.close()
+    assert cpu_after - cpu_before >= 0.1  # the other backend's work, not this one's
+    assert wal_after - wal_before >= 5000 * 100
