@@ -182,6 +182,14 @@ def print_header(large, small, migrate_seconds, data_seconds) -> None:
         version = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM stakeholders_answer")
         all_answers = cursor.fetchone()[0]
+        # What a survey's answers cost on disk, for the capacity model (docs/capacity.md).
+        cursor.execute(
+            "SELECT pg_table_size(t), pg_indexes_size(t), (SELECT count(*) FROM stakeholders_response) "
+            "FROM (SELECT 'stakeholders_answer'::regclass AS t) AS answers"
+        )
+        answer_table, answer_indexes, all_responses = cursor.fetchone()
+        cursor.execute("SELECT pg_total_relation_size('stakeholders_response')")
+        response_bytes = cursor.fetchone()[0]
     cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "?")
     print(
         f"pmo5p scale benchmark · PostgreSQL {version} ({connection.settings_dict['NAME']}) · Python {platform.python_version()}"
@@ -192,8 +200,11 @@ def print_header(large, small, migrate_seconds, data_seconds) -> None:
             f"{built.pmo.slug}: {built.pmo.stakeholders.count():,} stakeholders, {built.pmo.surveys.count()} surveys, "
             f"{built.responses:,} responses, {built.answers:,} answers"
         )
+    print(f"every PMO: {all_answers:,} answers (migrate {migrate_seconds:.1f} s, data {data_seconds:.1f} s)")
     print(
-        f"every PMO: {all_answers:,} answers (migrate {migrate_seconds:.1f} s, data {data_seconds:.1f} s)\n", flush=True
+        f"on disk: {answer_table / all_answers:.0f} B of table and {answer_indexes / all_answers:.0f} B of indexes "
+        f"an answer; {response_bytes / all_responses:.0f} B a response, its indexes included\n",
+        flush=True,
     )
 
 
