@@ -26,7 +26,7 @@ help:
 	@echo "make beat     Celery beat, the scheduler (needs REDIS_URL)"
 	@echo "make check-deploy   Django's deployment checks with production settings"
 	@echo "make benchmark      time the agenda report of a 5,000-stakeholder PMO (a throwaway database)"
-	@echo "make benchmark-scale   pages, survey submits and report at 1,000,000 answers (needs PostgreSQL and Redis)"
+	@echo "make benchmark-scale   pages, survey submits, report and import at 1,000,000 answers (needs PostgreSQL and Redis)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -11,6 +11,7 @@ from agenda.figures.kept import keep_figures
 from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, SelfAssessment
 from agenda.reports.services import reschedule
+from pmo5p.domain import DETRACTOR_MAX
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import (
     Answer,
@@ -253,6 +254,8 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
             nps=nps,
             comment=rng.choice(COMMENTS) if rng.random() < 0.35 else "",
             submitted_at=submitted,
+            # Past answers: their alerts are history, not owed now (emails.ALERT_DUE).
+            detractor_alerted_at=submitted if nps <= DETRACTOR_MAX else None,
         )
         for question in questions:
             if question.kind == QuestionKind.PERFORMANCE:

@@ -14,7 +14,9 @@ with one policy. README, "E-mail: what is guaranteed", says what it promises.
   attempted, waiting for a retry whose time has come, or stuck "sending" past its
   lease (the worker died mid-send). Retries are not broker countdowns: a Redis restart
   loses nothing, and a worker holds no delayed messages. One sweep runs at a time, for
-  a bounded time; a row that raises is logged and the sweep goes on.
+  a bounded time; a row that raises is logged and the sweep goes on. Before it sends, it
+  has each kind's `overdue` hook queue the e-mails its app's own rows say are due but
+  that were never queued (a wake-up lost before the e-mail was composed).
 
 An app that sends mail registers its kinds with register(): the attachments read at send
 time, a check that cancels a message no longer wanted, and a hook that mirrors the
@@ -65,6 +67,9 @@ class Hooks:
     check: Callable[[OutgoingEmail], str | None] | None = None
     # Mirrors the row's state onto the source row; called in the transaction of each change.
     record: Callable[[OutgoingEmail], None] | None = None
+    # Queues up to `limit` e-mails of this kind that are due by the app's own rows but not
+    # queued yet (their wake-up was lost); returns how many. Called by each sweep.
+    overdue: Callable[[int], int] | None = None
 
 
 _hooks: dict[str, Hooks] = {}
@@ -293,14 +298,28 @@ def due(*, now=None):
 
 
 def sweep() -> int:
-    """Send every due row, in this process: one task per sweep, whatever the number of rows,
-    and one sweep at a time, for at most SWEEP_BUDGET_INTERVALS sweep intervals. A row taken
-    meanwhile by its own task is skipped by send(). Returns the number sent."""
+    """Queue the overdue e-mails of each kind (Hooks.overdue), then send every due row, in
+    this process: one task per sweep, whatever the number of rows, and one sweep at a time,
+    for at most SWEEP_BUDGET_INTERVALS sweep intervals. A row taken meanwhile by its own
+    task is skipped by send(). Returns the number sent."""
     with _only_sweep() as alone:
         if not alone:
             logger.info("Another sweep of the outbox is running: this one leaves it the rows")
             return 0
+        _queue_overdue()
         return _sweep(timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_SECONDS * SWEEP_BUDGET_INTERVALS))
+
+
+def _queue_overdue() -> None:
+    for kind, hooks in _hooks.items():
+        if hooks.overdue is None:
+            continue
+        try:
+            hooks.overdue(SWEEP_BATCH)
+        except Exception:  # the rows already queued must still go out
+            logger.exception("The overdue e-mails of kind %s could not be queued", kind)
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
 
 
 @contextmanager

@@ -19,7 +19,10 @@ Then, with the app served by gunicorn (2 sync workers, DEBUG off, persistent con
   2. submits: the public survey form posted over 8 connections, one link per request, in
      rounds interleaved with a bare view that does one INSERT (scripts/bench_urls.py);
      throughput ratio, p99, worker CPU per request, then a check of every response;
-  3. the agenda report of the large PMO, built in this process, the small PMO's as reference.
+  3. the agenda report of the large PMO, built in this process, the small PMO's as reference;
+  4. import: a CSV file of 10,000 stakeholders uploaded, previewed and confirmed over HTTP
+     as the lead, into a PMO of its own, then checked (scripts/scale_import.py); a file of
+     500 rows is the reference.
 """
 
 import argparse
@@ -55,7 +58,11 @@ def parse_args(argv=None):
     run.add_argument("--submits", type=int, default=300, help="submits (and bare inserts) per round")
     run.add_argument("--connections", type=int, default=8, help="concurrent connections of the submits")
     run.add_argument("--repeat", type=int, default=3, help="runs of each step of the report")
-    run.add_argument("--only", choices=["pages", "submits", "report"], action="append", help="run only these parts")
+    run.add_argument("--import-rows", type=int, default=10_000, help="rows of the stakeholder import's file")
+    run.add_argument("--import-reference-rows", type=int, default=500, help="rows of the import's reference file")
+    run.add_argument(
+        "--only", choices=["pages", "submits", "report", "import"], action="append", help="run only these parts"
+    )
     return parser.parse_args(argv)
 
 

@@ -48,12 +48,12 @@ class Client:
     def post(self, path: str, fields: dict) -> Reply:
         return self.request("POST", path, urlencode(fields).encode())
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> Reply:
+    def request(self, method: str, path: str, body: bytes | None = None, *, content_type: str = "") -> Reply:
         headers = {"Host": f"{HOST}:{self.port}"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = content_type or "application/x-www-form-urlencoded"
         began = time.perf_counter()
         connection = http.client.HTTPConnection(HOST, self.port, timeout=120)
         try:
@@ -92,6 +92,10 @@ class Phase:
     latencies: list[float]
     seconds: float  # wall time, first request to last reply
     cpu_seconds: float  # the gunicorn workers' CPU time over the phase
+    # PostgreSQL's side over the phase (Server.database_meter): its backends' CPU time and
+    # the WAL it wrote, the two costs that decide when PostgreSQL becomes the limit.
+    database_cpu_seconds: float = 0.0
+    wal_bytes: int = 0
 
     @property
     def throughput(self) -> float:
@@ -120,6 +124,7 @@ def burst(client: Client, requests: list[tuple[str, dict]], connections: int, se
             statuses[index], latencies[index] = reply.status, reply.seconds
 
     threads = [threading.Thread(target=work) for _ in range(connections)]
+    database_before = server.database_meter() if server.database_meter else (0.0, 0)
     cpu_before = server.worker_cpu_seconds()
     began = time.perf_counter()
     for thread in threads:
@@ -127,7 +132,16 @@ def burst(client: Client, requests: list[tuple[str, dict]], connections: int, se
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
-    return Phase(statuses, latencies, seconds, server.worker_cpu_seconds() - cpu_before)
+    cpu = server.worker_cpu_seconds() - cpu_before
+    database_after = server.database_meter() if server.database_meter else (0.0, 0)
+    return Phase(
+        statuses,
+        latencies,
+        seconds,
+        cpu,
+        database_cpu_seconds=database_after[0] - database_before[0],
+        wal_bytes=database_after[1] - database_before[1],
+    )
 
 
 class Server:
@@ -137,6 +151,9 @@ class Server:
         self.root, self.workers, self.env, self.log = root, workers, env, log
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
+        # () -> (CPU seconds of the database's backends so far, WAL bytes so far); set by a
+        # caller that has a database connection (scale_run.database_meter).
+        self.database_meter = None
 
     def start(self) -> None:
         command = [
@@ -188,17 +205,23 @@ class Server:
 
     def worker_cpu_seconds(self) -> float:
         """User and system CPU time of the workers so far (utime and stime of /proc/<pid>/stat)."""
-        ticks = 0
-        for pid in self.worker_pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.worker_pids())
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+
+def cpu_seconds(pids) -> float:
+    """User and system CPU time so far of these processes of this machine (utime and stime of
+    /proc/<pid>/stat); a process gone since is left out."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from agenda.figures.survey import closed_surveys
 from pmo5p.models import Pmo, User
-from scripts import scale_data
+from scripts import scale_data, scale_import
 from scripts.bench_urls import BARE_TABLE_SQL
 from scripts.benchmark_report import print_report_times, time_report
-from scripts.scale_load import Client, Phase, Server, burst, ms, percentile
+from scripts.scale_load import Client, Phase, Server, burst, cpu_seconds, ms, percentile
 from stakeholders.models import Answer, QuestionKind, Response, SurveyStatus, hash_token, make_token
 from stakeholders.surveys.forms import DONT_KNOW
 
@@ -38,6 +38,7 @@ PAGES = {
 }
 TARGETS = {"dashboard": 0.100, "segment dashboard": 0.100, "results": 0.100}
 SUBMIT_P99_TARGET, SUBMIT_RATIO_TARGET, SMALL_RATIO_TARGET, REPORT_TARGET = 0.050, 0.6, 2.0, 1.0
+IMPORT_TARGET = 20.0
 
 
 @dataclass
@@ -68,11 +69,11 @@ def run(args, workdir: Path, migrate_seconds: float) -> int:
     print_header(large, small, migrate_seconds, data_seconds)
     goals: list[Goal] = []
     ok = True
-    parts = set(args.only or ["pages", "submits", "report"])
-    if parts & {"pages", "submits"}:
+    parts = set(args.only or ["pages", "submits", "report", "import"])
+    if parts & {"pages", "submits", "import"}:
         ok = serve_and_measure(args, workdir, large, small, parts, goals)
     if "report" in parts:
-        goals += report_benchmark(large, small, today, args.repeat)
+        goals += report_benchmark(large, small, today, args.repeat, args.explain)
     forget_queued_tasks()
     print_goals(goals)
     return 0 if ok else 1
@@ -84,6 +85,7 @@ def serve_and_measure(args, workdir, large, small, parts, goals) -> bool:
     call_command("collectstatic", interactive=False, verbosity=0)
     server = Server(ROOT_DIR, args.workers, {**os.environ, "DATABASE_URL": database_url()}, workdir / "gunicorn.log")
     server.start()
+    server.database_meter = database_meter
     ok = True
     try:
         if "pages" in parts:
@@ -91,9 +93,27 @@ def serve_and_measure(args, workdir, large, small, parts, goals) -> bool:
         if "submits" in parts:
             submit_goals, ok = submit_benchmark(args, server, large)
             goals += submit_goals
+        if "import" in parts:
+            import_goals, imported = import_benchmark(args, server.port)
+            goals += import_goals
+            ok = ok and imported
     finally:
         server.stop()
     return ok
+
+
+def database_meter() -> tuple[float, int]:
+    """The CPU time so far of the benchmark database's other backends (the web workers'
+    connections, from /proc: PostgreSQL runs on this machine) and the WAL written so far
+    (pg_current_wal_insert_lsn, every database's: nothing else should write during a run)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = cursor.fetchone()[0] or []
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')")
+        wal = int(cursor.fetchone()[0])
+    return cpu_seconds(pids), wal
 
 
 def database_url() -> str:
@@ -162,6 +182,14 @@ def print_header(large, small, migrate_seconds, data_seconds) -> None:
         version = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM stakeholders_answer")
         all_answers = cursor.fetchone()[0]
+        # What a survey's answers cost on disk, for the capacity model (docs/capacity.md).
+        cursor.execute(
+            "SELECT pg_table_size(t), pg_indexes_size(t), (SELECT count(*) FROM stakeholders_response) "
+            "FROM (SELECT 'stakeholders_answer'::regclass AS t) AS answers"
+        )
+        answer_table, answer_indexes, all_responses = cursor.fetchone()
+        cursor.execute("SELECT pg_total_relation_size('stakeholders_response')")
+        response_bytes = cursor.fetchone()[0]
     cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "?")
     print(
         f"pmo5p scale benchmark · PostgreSQL {version} ({connection.settings_dict['NAME']}) · Python {platform.python_version()}"
@@ -172,8 +200,11 @@ def print_header(large, small, migrate_seconds, data_seconds) -> None:
             f"{built.pmo.slug}: {built.pmo.stakeholders.count():,} stakeholders, {built.pmo.surveys.count()} surveys, "
             f"{built.responses:,} responses, {built.answers:,} answers"
         )
+    print(f"every PMO: {all_answers:,} answers (migrate {migrate_seconds:.1f} s, data {data_seconds:.1f} s)")
     print(
-        f"every PMO: {all_answers:,} answers (migrate {migrate_seconds:.1f} s, data {data_seconds:.1f} s)\n", flush=True
+        f"on disk: {answer_table / all_answers:.0f} B of table and {answer_indexes / all_answers:.0f} B of indexes "
+        f"an answer; {response_bytes / all_responses:.0f} B a response, its indexes included\n",
+        flush=True,
     )
 
 
@@ -259,11 +290,15 @@ def explain_pages(targets: list[Target], top: int) -> None:
             f"\n-- {target.page} of {target.pmo} ({target.path}): {target.queries} queries, "
             f"{sum(p[0] for p in plans):,.1f} ms of execution in PostgreSQL; the slowest {min(top, len(plans))}:"
         )
-        for milliseconds, sql, lines in plans[:top]:
-            print(f"\n   {milliseconds:,.1f} ms: {sql[:2000]}{' …' if len(sql) > 2000 else ''}")
-            for line in lines:
-                print(f"     {line}")
+        print_slowest(plans, top)
     print(flush=True)
+
+
+def print_slowest(plans: list[tuple[float, str, list[str]]], top: int) -> None:
+    for milliseconds, sql, lines in plans[:top]:
+        print(f"\n   {milliseconds:,.1f} ms: {sql[:2000]}{' …' if len(sql) > 2000 else ''}")
+        for line in lines:
+            print(f"     {line}")
 
 
 def _is_select(sql: str) -> bool:
@@ -450,8 +485,9 @@ def submit_goals(run_: SubmitRun) -> list[Goal]:
     ratio = statistics.median(ratios)
     real_p99 = percentile([s for p in run_.real for s in p.latencies], 99)
     bare_p99 = percentile([s for p in run_.bare for s in p.latencies], 99)
-    real_cpu = sum(p.cpu_seconds for p in run_.real) / sum(len(p.statuses) for p in run_.real)
-    bare_cpu = sum(p.cpu_seconds for p in run_.bare) / sum(len(p.statuses) for p in run_.bare)
+    real_cpu, bare_cpu = (per_request(phases, "cpu_seconds") for phases in (run_.real, run_.bare))
+    real_db, bare_db = (per_request(phases, "database_cpu_seconds") for phases in (run_.real, run_.bare))
+    real_wal, bare_wal = (per_request(phases, "wal_bytes") for phases in (run_.real, run_.bare))
     return [
         Goal(
             "submit throughput",
@@ -477,14 +513,36 @@ def submit_goals(run_: SubmitRun) -> list[Goal]:
             "",
             None,
         ),
+        Goal(
+            "PostgreSQL CPU per submit",
+            ms(real_db),
+            f"bare INSERT {ms(bare_db)}",
+            f"{real_db / bare_db:.1f}×" if bare_db else "",
+            "",
+            None,
+        ),
+        Goal(
+            "WAL per submit",
+            f"{real_wal / 1024:.1f} KiB",
+            f"bare INSERT {bare_wal / 1024:.1f} KiB",
+            f"{real_wal / bare_wal:.1f}×" if bare_wal else "",
+            "",
+            None,
+        ),
     ]
+
+
+def per_request(phases: list[Phase], cost: str) -> float:
+    """A phase's cost (a field of Phase) per request, over these phases."""
+    return sum(getattr(p, cost) for p in phases) / sum(len(p.statuses) for p in phases)
 
 
 # Report -------------------------------------------------------------------------------
 
 
-def report_benchmark(large, small, today, repeat) -> list[Goal]:
+def report_benchmark(large, small, today, repeat, top: int = 3) -> list[Goal]:
     print(f"== The agenda report of the last 30 days, built in this process, best and median of {repeat} runs")
+    explain_report_figures(large.pmo, today, top)
     builds = {}
     for built in (large, small):
         print(f"-- {built.pmo.slug}")
@@ -493,7 +551,7 @@ def report_benchmark(large, small, today, repeat) -> list[Goal]:
         builds[built.pmo.slug] = {step.name: step for step in timed.steps}
     print(flush=True)
     goals = []
-    for step in ("figures", "total (build)"):
+    for step in ("figures", "PDF render", "total (build)"):
         figure, reference = builds[LARGE][step].median, builds[SMALL][step].median
         goals.append(
             Goal(
@@ -506,6 +564,57 @@ def report_benchmark(large, small, today, repeat) -> list[Goal]:
             )
         )
     return goals
+
+
+# Import -------------------------------------------------------------------------------
+
+
+def import_benchmark(args, port: int) -> tuple[list[Goal], bool]:
+    """A file of --import-rows stakeholders, and one of --import-reference-rows, each uploaded,
+    previewed and confirmed over HTTP as the lead, each into a fresh PMO, then checked."""
+    print(
+        f"== Stakeholder import: a CSV file of {args.import_rows:,} rows, and of {args.import_reference_rows:,} "
+        "for reference,\n   uploaded, previewed and confirmed over HTTP by the lead, each into a fresh PMO"
+    )
+    client = Client(port)
+    client.sign_in(LEAD_EMAIL, LEAD_PASSWORD)
+    lead = User.objects.get(email=LEAD_EMAIL)
+    reference, reference_checks = scale_import.measure(client, lead, args.import_reference_rows)
+    scale_import.print_import(reference, reference_checks)
+    large, checks = scale_import.measure(client, lead, args.import_rows)
+    scale_import.print_import(large, checks)
+    print(flush=True)
+    goal = Goal(
+        f"stakeholder import, {_short(large.rows)} rows",
+        f"{large.total:.1f} s",
+        f"{_short(reference.rows)} rows {reference.total:.2f} s",
+        f"{large.total / reference.total:.1f}× ({large.total / large.rows * 1000:.2f} ms a row)",
+        f"≤ {IMPORT_TARGET:.0f} s",
+        large.total <= IMPORT_TARGET,
+    )
+    return [goal], all(checks.values()) and all(reference_checks.values())
+
+
+def explain_report_figures(pmo, today, top: int) -> None:
+    """The report's figures gathered once more with their queries captured; every SELECT
+    explained with ANALYZE, and the `top` slowest by PostgreSQL's execution time shown."""
+    from datetime import timedelta
+
+    from agenda.models import AgendaReport
+    from agenda.reports import services as reports
+
+    report = AgendaReport(pmo=pmo, frequency="monthly", period_start=today - timedelta(days=30))
+    report.period_end = today + timedelta(days=1)
+    with timezone.override(pmo.time_zone), CaptureQueriesContext(connection) as captured:
+        reports.build_figures(report)
+    statements = dict.fromkeys(q["sql"] for q in captured.captured_queries if _is_select(q["sql"]))
+    plans = sorted((explain(sql) for sql in statements), key=lambda plan: plan[0], reverse=True)
+    print(
+        f"-- the figures of {pmo.slug}'s report: {len(captured)} queries, {sum(p[0] for p in plans):,.1f} ms of "
+        f"execution in PostgreSQL; the slowest {min(top, len(plans))}:"
+    )
+    print_slowest(plans, top)
+    print(flush=True)
 
 
 def forget_queued_tasks() -> None:

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import F, OrderBy
@@ -85,9 +86,28 @@ class StakeholderAdmin(KeepsFigures, admin.ModelAdmin):
     raw_id_fields = ["segment", "owner"]
 
 
+# A launched survey's questions are read-only here as in the app (lifecycle.require_draft):
+# its answers refer to them, and each web process keeps them once read
+# (lifecycle.survey_questions). Its status changes through launch and close only, so that it
+# cannot be set back to draft to edit them.
+
+
+def _launched(survey: Survey | None) -> bool:
+    return survey is not None and not survey.is_draft
+
+
 class QuestionInline(admin.TabularInline):
     model = Question
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return not _launched(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not _launched(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _launched(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Survey)
@@ -102,12 +122,37 @@ class SurveyAdmin(KeepsFigures, admin.ModelAdmin):
     filter_horizontal = ["target_segments", "target_stakeholders"]
     inlines = [QuestionInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "status"] if _launched(obj) else readonly
+
+
+class QuestionAdminForm(forms.ModelForm):
+    def clean_survey(self):
+        survey = self.cleaned_data["survey"]
+        if _launched(survey):
+            raise forms.ValidationError("This survey is launched: its questions can no longer change.")
+        return survey
+
 
 @admin.register(Question)
 class QuestionAdmin(KeepsFigures, admin.ModelAdmin):
+    form = QuestionAdminForm
     list_display = ["text", "survey", "kind", "element", "position"]
     list_filter = ["kind", "element"]
     list_select_related = ["survey"]
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj is not None and _launched(obj.survey)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and _launched(obj.survey)) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # Deleting many at once would not ask each question's survey.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 # Staff who are not superusers may be given these pages. For an anonymous survey they

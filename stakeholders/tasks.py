@@ -4,6 +4,7 @@ outbox (stakeholders/surveys/emails.py, pmo5p/outbox.py), which sends and retrie
 
 from celery import shared_task
 
+from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import lifecycle as surveys
 
 
@@ -26,3 +27,10 @@ def send_anonymous_detractor_alerts() -> int:
         surveys.alert_anonymous_detractors(survey_id) is not None
         for survey_id in surveys.anonymous_detractor_alerts_due()
     )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_detractor_alert(response_id: int) -> bool:
+    """Compose and queue a named detractor's alert, woken once the answer commits; a rerun,
+    or the outbox's sweep at the same time, queues nothing more."""
+    return survey_emails.alert_detractor(response_id) is not None

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from agenda.figures.responses import store_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
-from pmo5p.domain import Element, MaturityStage
+from pmo5p.domain import DETRACTOR_MAX, Element, MaturityStage
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import (
     Answer,
@@ -151,7 +151,8 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     is made. `ratings` maps an element to the values given to its performance statements in
     order (None is "Don't know"); `importance` maps an element to its importance value.
     Elements left out get no Answer row at all. The invitation is marked answered at
-    `submitted_at`.
+    `submitted_at`. A named survey's detractor is made with its alert queued already, as
+    it is soon after a real submit (`detractor_alerted_at`; give None for one still due).
     """
 
     class Meta:
@@ -171,6 +172,9 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     nps = None
     comment = ""
     submitted_at = factory.LazyFunction(timezone.now)
+    detractor_alerted_at = factory.LazyAttribute(
+        lambda o: o.submitted_at if o.nps is not None and o.nps <= DETRACTOR_MAX and not o.survey.anonymous else None
+    )
     ratings = None
     importance = None
 

@@ -69,7 +69,9 @@ PAGE_HEIGHT, PAGE_WIDTH, BOTTOM, LEFT_BOX_END = 842, 595, 51, 16 / 25.4 * 72 + 0
 
 def footer(pdf_bytes: bytes, tmp_path: Path, page: int) -> tuple[str, str]:
     """The text of one page's bottom margin: its left box (the PMO name) and its right box (the page number)."""
-    crop = ["-r", "72", "-f", str(page), "-l", str(page), "-y", str(PAGE_HEIGHT - BOTTOM), "-H", str(BOTTOM)]
+    # -layout: pdftotext otherwise joins a line that ends in a hyphen to the next without it,
+    # and whether a name wraps at "font-family" depends on the listener's port number.
+    crop = ["-layout", "-r", "72", "-f", str(page), "-l", str(page), "-y", str(PAGE_HEIGHT - BOTTOM), "-H", str(BOTTOM)]
     left = poppler("pdftotext", pdf_bytes, tmp_path, *crop, "-x", "0", "-W", str(int(LEFT_BOX_END)))
     right = poppler(
         "pdftotext", pdf_bytes, tmp_path, *crop, "-x", str(int(LEFT_BOX_END)), "-W", str(PAGE_WIDTH - int(LEFT_BOX_END))
@@ -380,7 +382,8 @@ def test_a_pdf_over_its_memory_limit_fails_its_report_once(world, settings, coun
 
 @pytest.mark.usefixtures("eager_retries")
 def test_another_failure_of_the_build_is_retried_a_few_times(world, monkeypatch, counted_builds):
-    """A failure that may pass (here the child cannot start) keeps the bounded retries."""
+    """A failure that may pass (here the renderer cannot start) keeps the bounded retries."""
+    pdf.stop_renderer()  # a renderer started by an earlier test would go on drawing
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     report = due_report(world)
     report.refresh_from_db()

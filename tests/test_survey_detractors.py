@@ -1,22 +1,27 @@
 """Detractor follow-up: an NPS of 0–6 alerts the relationship owner (or the leads) at
-once. For an anonymous survey the leads get a batched count from the periodic task, once
+once, composed by a worker woken when the answer commits (or the outbox's sweep). For an anonymous survey the leads get a batched count from the periodic task, once
 the survey has MIN_GROUP_SIZE responses, never who and never at the time of an answer."""
 
 import io
 import smtplib
+import threading
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
+from django.db import connection, connections, transaction
 from django.urls import reverse
 
+from pmo5p import outbox
 from pmo5p.domain import Element
 from pmo5p.models import OutgoingEmail, Role
+from stakeholders import tasks
 from stakeholders.models import QuestionKind, Response
+from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import lifecycle as surveys
-from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory
+from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory, SurveyInvitationFactory
 from tests.outbox_helpers import settle
 from tests.survey_helpers import answer_data, html_text, open_survey, questions
 
@@ -322,3 +327,89 @@ def test_the_outbox_refuses_a_row_for_several_recipients(db):
     with pytest.raises(ValueError, match="one recipient"):
         outbox.queue(OutgoingEmail.Kind.MEMBER_INVITATION, ["a@x.example", "b@x.example"], "member-invitation", {})
     assert not OutgoingEmail.objects.exists()
+
+
+# A named detractor's alert is composed by a worker, once the answer commits ---------------------
+
+
+def test_the_answer_only_wakes_a_worker_which_composes_the_alert(
+    world, owned, client, django_capture_on_commit_callbacks
+):
+    survey, (invitation,) = owned
+    with django_capture_on_commit_callbacks() as wakes:
+        page = client.post(invitation.path, low_on_product_and_price(survey, 2))
+    assert page.status_code == 200
+    # Nothing composed in the request: the response's row says the alert is due.
+    assert not OutgoingEmail.objects.exists()
+    response = Response.objects.get(invitation=invitation)
+    assert response.detractor_alerted_at is None
+    assert len(wakes) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for wake in wakes:
+            wake()  # the worker's task, run eagerly
+    (row,) = OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.DETRACTOR_ALERT)
+    assert row.source_id == response.pk and row.to == ["member@alpha.example"]
+    response.refresh_from_db()
+    assert response.detractor_alerted_at is not None
+    (message,) = mail.outbox
+    assert "Product (meeting basic needs): 0.0/100" in message.body
+    # A redelivered task queues nothing more.
+    assert tasks.send_detractor_alert(response.pk) is False
+    assert OutgoingEmail.objects.count() == 1
+
+
+def test_the_outbox_sweep_finds_an_alert_whose_wake_up_was_lost(
+    world, owned, quiet, client, django_capture_on_commit_callbacks
+):
+    survey, (invitation,) = owned
+    promoter = SurveyInvitationFactory(survey=survey, sent=True)
+    with django_capture_on_commit_callbacks():  # never run: the wake-up is lost (a Redis restart)
+        assert client.post(invitation.path, low_on_product_and_price(survey, 0)).status_code == 200
+    assert not OutgoingEmail.objects.exists()
+
+    # Nor does a promoter's answer, and an anonymous survey's detractor waits for its batch.
+    with django_capture_on_commit_callbacks() as wakes:
+        assert client.post(promoter.path, low_on_product_and_price(survey, 9)).status_code == 200
+    anonymous, (fiona, *_) = quiet
+    with django_capture_on_commit_callbacks() as anonymous_wakes:
+        assert client.post(fiona.path, low_on_product_and_price(anonymous, 0)).status_code == 200
+    assert wakes == [] and anonymous_wakes == []
+
+    outbox.sweep()
+    outbox.sweep()  # the next sweep finds it stamped
+    assert Response.objects.get(invitation=fiona).detractor_alerted_at is None
+    (message,) = mail.outbox
+    assert message.to == ["member@alpha.example"]
+    assert message.subject == "Fiona Finance gave Alpha PMO 0/10: time to follow up"
+    assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_queue_the_alert_once(world):
+    """The wake-up's task and a sweep (or a redelivered task) at the same moment: the second
+    skips the row the first holds, then finds it stamped."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL: SKIP LOCKED, and SQLite serialises writers.")
+    MembershipFactory(pmo=world.pmo, role=Role.LEAD, user__email="lead2@alpha.example")
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    response = ResponseFactory(invitation=invitation, nps=1, detractor_alerted_at=None)
+    outcomes = []
+
+    def second_run():
+        try:
+            outcomes.append(survey_emails.alert_detractor(response.pk))
+            outcomes.append(survey_emails.alert_overdue_detractors(10))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        first = survey_emails.alert_detractor(response.pk)  # holds the row until it commits
+        thread = threading.Thread(target=second_run)
+        thread.start()
+        thread.join(timeout=30)
+        assert outcomes == [None, 0]  # skipped at once, not waiting for the lock
+    assert survey_emails.alert_detractor(response.pk) is None  # after the commit: stamped
+    assert survey_emails.alert_overdue_detractors(10) == 0
+    assert sorted(row.to[0] for row in first) == ["lead2@alpha.example", "lead@alpha.example"]
+    assert OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.DETRACTOR_ALERT).count() == 2

@@ -3,7 +3,8 @@ sharing the test database in PostgreSQL and a Redis of the test's own, serve one
 survey. Every link is answered through both web processes at once: the database's unique
 constraint keeps one response per invitation and the loser gets the "already answered"
 page (stakeholders/surveys/public_views.py); the outbox's rows make each e-mail, the
-detractor alerts among them, arrive exactly once whichever worker sends it (pmo5p/outbox.py).
+detractor alerts among them (composed by the workers once the answers commit), arrive
+exactly once whichever worker sends it (pmo5p/outbox.py).
 The web servers are those of the scale benchmark (scripts/scale_load.py)."""
 
 import threading
@@ -19,6 +20,7 @@ from pmo5p.models import OutgoingEmail, Role
 from pmo5p.tasks import send_email
 from scripts.scale_load import Client, Server
 from stakeholders.models import Response
+from stakeholders.surveys import emails as survey_emails
 from tests.factories import MembershipFactory, PmoFactory, StakeholderFactory
 from tests.service_fixtures import ROOT, CeleryWorker, wait_until
 from tests.survey_helpers import answer_data, open_survey
@@ -132,6 +134,13 @@ def test_two_web_processes_and_two_workers_lose_and_repeat_nothing(
     assert Counter(responses.values_list("invitation_id", flat=True)) == Counter(i.pk for i in invitations)
     detractors = set(responses.filter(nps__lte=DETRACTOR_MAX).values_list("pk", flat=True))
     assert len(detractors) == STAKEHOLDERS // 4 * 3
+
+    # The workers compose the detractors' alerts once the answers commit (a wake-up each).
+    wait_until(
+        lambda: not responses.filter(survey_emails.ALERT_DUE).exists(),
+        timeout=30,
+        message=lambda: f"Alerts still due\n{celery_worker.tail(15)}\n{second_worker.tail(15)}",
+    )
 
     # Each row dispatched twice more, as a sweep racing the first dispatch would: the two workers
     # contend for the same rows. The outbox drains: every row sent, each once, none twice on the wire.

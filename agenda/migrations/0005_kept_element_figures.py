@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         ("agenda", "0004_report_deliveries_into_the_outbox"),
         # kept_rows reads the answers' (question, value, response) index and the responses'
         # segment as they stand after these.
-        ("stakeholders", "0012_response_perception_rating"),
+        ("stakeholders", "0015_invitation_stakeholder_index"),
         ("pmo5p", "0008_outgoing_email_budget_start"),
     ]
 

@@ -385,6 +385,7 @@ def build(report_id: int) -> AgendaReport | None:
         report.made_deliveries = []
         if report.status != ReportStatus.BUILDING:
             return report
+        pdf.prepare()  # a worker's first report: the PDF renderer starts while the figures are read
         with timezone.override(report.pmo.time_zone):
             report.figures = rf.dump(build_figures(report))
             report.html, report.text = render(report)

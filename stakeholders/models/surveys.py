@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from pmo5p.domain import Element
+from pmo5p.domain import DETRACTOR_MAX, Element
 from pmo5p.models import Pmo
 
 from .register import Segment, Stakeholder
@@ -186,7 +186,9 @@ class Response(models.Model):
     """A submitted survey: exactly one per invitation, held by the database."""
 
     invitation = models.OneToOneField(SurveyInvitation, on_delete=models.CASCADE, related_name="response")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    # No index of its own: response_survey_segment (survey, segment) serves it, one fewer to
+    # write at each answer.
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses", db_index=False)
     # Its invitation's segment (the stakeholder's at launch), so that both count in one group.
     segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     nps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
@@ -202,15 +204,27 @@ class Response(models.Model):
         ordering = ["-submitted_at"]
         constraints = [models.CheckConstraint(condition=Q(nps__lte=10), name="response_nps_0_10")]
         # A segment's responses to a survey (the dashboard with a segment, the segment rows).
-        indexes = [models.Index(fields=["survey", "segment"], name="response_survey_segment")]
+        indexes = [
+            models.Index(fields=["survey", "segment"], name="response_survey_segment"),
+            # The detractors whose alert is not queued yet (stakeholders/surveys/emails.py
+            # ALERT_DUE, each outbox sweep; anonymous surveys' batches): a few rows at most.
+            models.Index(
+                fields=["survey"],
+                condition=Q(nps__lte=DETRACTOR_MAX, detractor_alerted_at__isnull=True),
+                name="response_alert_due",
+            ),
+        ]
 
     def __str__(self):
         return f"Response to {self.survey}"
 
 
 class Answer(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    # No index of their own: answer_once_per_question (response, question) serves the
+    # response's answers, answer_question_value (question, value) the question's; each
+    # answer's INSERT writes two indexes fewer (15 rows a submit).
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers", db_index=False)
     # None is "Don't know": it counts as answered, and is left out of every mean.
     value = models.PositiveSmallIntegerField(null=True, blank=True)
 

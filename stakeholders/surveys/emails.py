@@ -1,6 +1,8 @@
 """The survey's e-mails, through the outbox (pmo5p/outbox.py): invitations, reminders and
 detractor alerts. Each is queued in the transaction that makes it due (the launch, the
-reminder's claim, the answer, the batch's count), so none can be lost in between.
+reminder's claim, the batch's count), so none can be lost in between; a named detractor's
+alert is due from its response's row (nps 0–6, not yet alerted, in a named survey), and is
+composed by a worker, woken once the answer commits, or else by the outbox's sweep.
 
 What the invitation's own fields show (send_status, send_attempts, last_error, sent_at)
 is the outbox row's, copied in the same transaction as every change of that row. A
@@ -11,9 +13,12 @@ survey (docs/security.md, "Anonymous surveys"). Only its sending stamps `reminde
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from pmo5p import outbox
+from pmo5p.domain import DETRACTOR_MAX
 from pmo5p.models import OutgoingEmail, Role
 from stakeholders.models import Response, Survey, SurveyInvitation
 from stakeholders.surveys import anonymity, figure_source
@@ -57,10 +62,43 @@ def lead_addresses(survey: Survey) -> list[str]:
     return list(survey.pmo.memberships.filter(role=Role.LEAD).values_list("user__email", flat=True))
 
 
+# A named survey's detractor whose alert is not queued yet. The answer's own request only
+# wakes a worker (lifecycle.submit): composing the alert there (its lowest elements, the
+# leads, two renders, the outbox rows) cost more than the rest of the answer. An anonymous
+# survey's detractors wait for their batch instead (lifecycle.alert_anonymous_detractors).
+ALERT_DUE = Q(nps__lte=DETRACTOR_MAX, detractor_alerted_at__isnull=True, survey__anonymous=False)
+
+
+def alert_detractor(response_id: int) -> list[OutgoingEmail] | None:
+    """Queue a named detractor's alert, if it is still due; None if it is not (or another run
+    holds it). The response is claimed under FOR UPDATE SKIP LOCKED and stamped in the
+    transaction that queues its rows: two runs at once (the wake-up and a sweep, a redelivered
+    task) queue it once, and a run that fails leaves it due for the next."""
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("survey__pmo", "invitation__stakeholder__owner__user")
+            .filter(ALERT_DUE, pk=response_id)
+            .first()
+        )
+        if response is None:
+            return None
+        Response.objects.filter(pk=response.pk).update(detractor_alerted_at=timezone.now())
+        return queue_detractor_alert(response)
+
+
+def alert_overdue_detractors(limit: int) -> int:
+    """Queue the named detractors' alerts still due: those whose wake-up was lost (a broker
+    restart) or whose run failed. Run by the outbox's sweep; returns the number queued."""
+    due = Response.objects.filter(ALERT_DUE).order_by("pk").values_list("pk", flat=True)[:limit]
+    return sum(alert_detractor(response_id) is not None for response_id in list(due))
+
+
 def queue_detractor_alert(response: Response) -> list[OutgoingEmail]:
     """Tell the relationship owner (else each lead) that a stakeholder of a named survey
-    scored the PMO 0–6; in the transaction that stores the answer. One row per recipient
-    (as the outbox requires): a server that refuses one lead leaves that row to retry."""
+    scored the PMO 0–6; in the transaction that stamps the response (alert_detractor). One
+    row per recipient (as the outbox requires): a server that refuses one lead leaves that
+    row to retry."""
     survey = response.survey
     stakeholder = response.invitation.stakeholder
     owner = stakeholder.owner
@@ -176,4 +214,4 @@ def _check_alert(email: OutgoingEmail) -> str | None:
 
 outbox.register(Kind.SURVEY_INVITATION, check=_check_invitation, record=_record_invitation)
 outbox.register(Kind.SURVEY_REMINDER, check=_check_reminder, record=_record_reminder)
-outbox.register(Kind.DETRACTOR_ALERT, check=_check_alert)
+outbox.register(Kind.DETRACTOR_ALERT, check=_check_alert, overdue=alert_overdue_detractors)

@@ -140,6 +140,71 @@ class AudienceForm(forms.ModelForm):
         return cleaned
 
 
+# The public form's fields, built once per process for each questionnaire (ids, kinds and
+# wording): 17 choice fields with their widgets cost more to build than the rest of an answer.
+# They are shared by the forms of that questionnaire, and nothing here changes a field once
+# built (errors and values live on the form). Bounded: past CACHED_QUESTIONNAIRES, it starts again.
+CACHED_QUESTIONNAIRES = 256
+_response_fields: dict[tuple, dict[str, forms.Field]] = {}
+
+
+def response_fields(questions: list[Question]) -> dict[str, forms.Field]:
+    key = tuple((q.pk, q.kind, q.text) for q in questions)
+    fields = _response_fields.get(key)
+    if fields is None:
+        fields = _build_response_fields(questions)
+        if len(_response_fields) >= CACHED_QUESTIONNAIRES:
+            _response_fields.clear()
+        _response_fields[key] = fields
+    return fields
+
+
+def _build_response_fields(questions: list[Question]) -> dict[str, forms.Field]:
+    fields = {}
+    for question in questions:
+        if question.kind == QuestionKind.PERFORMANCE:
+            fields[f"q_{question.pk}"] = forms.ChoiceField(
+                label=question.text,
+                choices=[(str(v), label) for v, label in LIKERT_CHOICES] + [(DONT_KNOW, "Don't know")],
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": "Choose an answer, or “Don't know”.",
+                    "invalid_choice": "Choose one of the answers shown: 1 to 5, or “Don't know”.",
+                },
+            )
+        elif question.kind == QuestionKind.IMPORTANCE:
+            fields[f"q_{question.pk}"] = forms.ChoiceField(
+                label=question.text,
+                choices=[(str(v), label) for v, label in IMPORTANCE_CHOICES],
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": "Choose how important this is to you.",
+                    "invalid_choice": "Choose one of the answers shown: 1 (not important) to 5 (essential).",
+                },
+            )
+        elif question.kind == QuestionKind.NPS:
+            fields["nps"] = forms.ChoiceField(
+                label=question.text,
+                choices=[(str(v), str(v)) for v in range(11)],
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": "Choose a number from 0 to 10.",
+                    "invalid_choice": "Choose a number from 0 to 10.",
+                },
+            )
+        elif question.kind == QuestionKind.COMMENT:
+            fields["comment"] = forms.CharField(
+                label=question.text,
+                required=False,
+                max_length=COMMENT_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 4, "maxlength": COMMENT_MAX_LENGTH}),
+                error_messages={
+                    "max_length": f"Keep your comment to {COMMENT_MAX_LENGTH} characters (it has %(show_value)d)."
+                },
+            )
+    return fields
+
+
 class ResponseForm(forms.Form):
     """What a stakeholder answers: one field per statement, the NPS and a comment."""
 
@@ -147,47 +212,7 @@ class ResponseForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.survey = survey
         self.questions = questions
-        for question in questions:
-            if question.kind == QuestionKind.PERFORMANCE:
-                self.fields[f"q_{question.pk}"] = forms.ChoiceField(
-                    label=question.text,
-                    choices=[(str(v), label) for v, label in LIKERT_CHOICES] + [(DONT_KNOW, "Don't know")],
-                    widget=forms.RadioSelect,
-                    error_messages={
-                        "required": "Choose an answer, or “Don't know”.",
-                        "invalid_choice": "Choose one of the answers shown: 1 to 5, or “Don't know”.",
-                    },
-                )
-            elif question.kind == QuestionKind.IMPORTANCE:
-                self.fields[f"q_{question.pk}"] = forms.ChoiceField(
-                    label=question.text,
-                    choices=[(str(v), label) for v, label in IMPORTANCE_CHOICES],
-                    widget=forms.RadioSelect,
-                    error_messages={
-                        "required": "Choose how important this is to you.",
-                        "invalid_choice": "Choose one of the answers shown: 1 (not important) to 5 (essential).",
-                    },
-                )
-            elif question.kind == QuestionKind.NPS:
-                self.fields["nps"] = forms.ChoiceField(
-                    label=question.text,
-                    choices=[(str(v), str(v)) for v in range(11)],
-                    widget=forms.RadioSelect,
-                    error_messages={
-                        "required": "Choose a number from 0 to 10.",
-                        "invalid_choice": "Choose a number from 0 to 10.",
-                    },
-                )
-            elif question.kind == QuestionKind.COMMENT:
-                self.fields["comment"] = forms.CharField(
-                    label=question.text,
-                    required=False,
-                    max_length=COMMENT_MAX_LENGTH,
-                    widget=forms.Textarea(attrs={"rows": 4, "maxlength": COMMENT_MAX_LENGTH}),
-                    error_messages={
-                        "max_length": f"Keep your comment to {COMMENT_MAX_LENGTH} characters (it has %(show_value)d)."
-                    },
-                )
+        self.fields = dict(response_fields(questions))
 
     def clean(self):
         cleaned = super().clean()

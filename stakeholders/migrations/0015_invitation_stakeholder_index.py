@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stakeholders", "0012_response_perception_rating"),
+        ("stakeholders", "0014_lighter_submit_writes"),
     ]
 
     operations = [
