@@ -2,8 +2,8 @@
 figures layer's own aggregation, and written again in the transaction of every change to its
 answers. The kept figures always equal a recomputation from the raw answers, whatever
 changed: submits then the close, a stakeholder deleted (page, API, admin), a segment deleted
-or renamed, an answer edited or a response deleted in the admin, the survey reopened and
-closed again in the admin; and the pages read them instead of the answers."""
+or renamed, an answer edited or a response deleted in the admin, a survey no longer closed
+then closed again; and the pages read them instead of the answers."""
 
 import random
 from datetime import datetime
