@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from agenda.models import Action, AgendaReport, Incident, MaturityRecord, ReportDelivery, ReportSchedule, SelfAssessment
+from agenda.figures import kept
+from agenda.models import (
+    Action,
+    AgendaReport,
+    Incident,
+    KeptElementFigures,
+    KeptPerception,
+    MaturityRecord,
+    ReportDelivery,
+    ReportSchedule,
+    SelfAssessment,
+)
 
 
 @admin.register(SelfAssessment)
@@ -66,3 +77,45 @@ class ReportDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["email"]
     list_select_related = ["report__pmo"]
     readonly_fields = ["message_id"]
+
+
+class KeptAdmin(admin.ModelAdmin):
+    """Figures the figures layer keeps from the answers (agenda/figures/kept.py): shown, never
+    added or edited here. Deleting them is allowed, since deleting a response deletes its
+    kept perception (CASCADE) and the admin asks for that permission; rows deleted here are
+    written again from the answers at once."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, type(obj).objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        if self.model is KeptElementFigures:
+            surveys, pmos = set(queryset.values_list("survey_id", flat=True)), set()
+        else:
+            surveys, pmos = set(), set(queryset.values_list("pmo_id", flat=True))
+        super().delete_queryset(request, queryset)
+        kept.keep_figures(surveys, pmos)
+
+
+@admin.register(KeptElementFigures)
+class KeptElementFiguresAdmin(KeptAdmin):
+    list_display = ["survey", "segment", "element", "kind", "total", "answered", "dont_know", "rated_by"]
+    list_select_related = ["survey", "segment"]
+
+    def get_queryset(self, request):
+        # An anonymous survey's sums per segment would show its groups under the minimum
+        # size: staff who are not superusers see none of them, as with its responses.
+        kept = super().get_queryset(request)
+        return kept if request.user.is_superuser else kept.filter(survey__anonymous=False)
+
+
+@admin.register(KeptPerception)
+class KeptPerceptionAdmin(KeptAdmin):
+    list_display = ["stakeholder", "response", "submitted_at", "perception_rating", "pmo"]
+    list_select_related = ["stakeholder", "pmo"]

@@ -8,7 +8,7 @@ from rest_framework import decorators, mixins, serializers, viewsets
 from rest_framework.response import Response as ApiResponse
 
 from agenda.assessments import services as assessments
-from agenda.figures import segments
+from agenda.figures import kept, segments
 from agenda.figures import survey as survey_figures
 from agenda.models import Action, AgendaReport, MaturityRecord, SelfAssessment
 from agenda.models.plan import ActionStatus
@@ -273,7 +273,7 @@ class SurveyViewSet(stakeholders_api.SurveyViewSet):
             "survey": survey,
             "participation": survey_figures.participation(survey),
             "nps": survey_figures.nps(survey_figures.survey_responses(survey)),
-            "elements": list(survey_figures.element_figures(survey_figures.survey_answers(survey)).values()),
+            "elements": list(kept.survey_element_figures(survey).values()),
             "segments": [_segment_result(row) for row in segments.segment_figures(survey)],
             "min_group_size": anonymity.min_group_size(),
         }

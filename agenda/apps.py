@@ -8,7 +8,7 @@ class AgendaConfig(AppConfig):
     def ready(self):
         from agenda import signals  # noqa: F401 (connects the receivers)
         from agenda.assessments.timeline import maturity_entries
-        from agenda.figures import responses, survey
+        from agenda.figures import kept, responses, survey
         from agenda.reports import services  # noqa: F401 (registers the report e-mail with the outbox)
         from stakeholders import timeline
         from stakeholders.surveys import figure_source
@@ -20,5 +20,6 @@ class AgendaConfig(AppConfig):
                 lowest_elements=responses.lowest_elements,
                 nps=survey.nps,
                 perception=responses.perception,
+                keep_figures=kept.keep_figures,
             )
         )

@@ -55,12 +55,13 @@ def dashboard(request, pmo):
         "min_group_size": anonymity.min_group_size(),
         "stakeholder_count": stakeholders.count(),
         **_at_risk(request, pmo, segment_id),
-        "maturity": relationships.maturity_distribution(stakeholders),
         "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
         "has_self_assessment": SelfAssessment.objects.filter(pmo=pmo).exists(),
         **_register_figures(pmo),
     }
+    # The distribution from the grid's counts: one query on every stakeholder's latest stage, not two.
+    context["maturity"] = relationships.distribution_of_grid(context["grid"])
     context["quadrants"] = [(q, sum(context["grid"][q].values())) for q in Quadrant]
     context["nobody_assessed"] = context["maturity"][None] == context["stakeholder_count"]
     if survey and not segment_hidden:
@@ -79,9 +80,9 @@ def dashboard(request, pmo):
 def _at_risk(request, pmo, segment_id) -> dict:
     """The at-risk list, most influential first: the first AT_RISK_SHOWN, or all of them
     with ?at_risk=all (the "and N more" link, keeping the page's other filters)."""
-    at_risk = relationships.at_risk_stakeholders(pmo, segment_id)
-    shown = at_risk if request.GET.get("at_risk") == "all" else at_risk[:AT_RISK_SHOWN]
-    return {"at_risk": shown, "at_risk_count": len(at_risk), "at_risk_more": len(at_risk) - len(shown)}
+    limit = None if request.GET.get("at_risk") == "all" else AT_RISK_SHOWN
+    shown, count = relationships.at_risk_page(pmo, segment_id, limit=limit)
+    return {"at_risk": shown, "at_risk_count": count, "at_risk_more": count - len(shown)}
 
 
 def _register_figures(pmo) -> dict:

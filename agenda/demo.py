@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from agenda.figures.kept import keep_figures
 from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, SelfAssessment
 from agenda.reports.services import reschedule
@@ -268,6 +269,8 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
             answers.append(Answer(response=response, question=question, value=value))
     Answer.objects.bulk_create(answers)
     store_perceptions(Response.objects.filter(survey=survey))
+    # What closing keeps (stakeholders.surveys.lifecycle.close): the survey closed before its answers went in.
+    keep_figures([survey.pk])
     SurveyInvitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
 
 

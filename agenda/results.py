@@ -5,8 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from agenda.figures import kept, segments
 from agenda.figures import responses as response_figures
-from agenda.figures import segments
 from agenda.figures import survey as survey_figures
 from agenda.figures.present import Kind, rounded
 from pmo5p.domain import Element
@@ -22,7 +22,7 @@ COMMENTS_SHOWN = 100
 @require_GET
 def survey_results(request, pmo, survey_id):
     survey = get_object_or_404(Survey.objects.filter(pmo=pmo), pk=survey_id)
-    element_figures = survey_figures.element_figures(survey_figures.survey_answers(survey))
+    element_figures = kept.survey_element_figures(survey)
     nps = survey_figures.nps(survey_figures.survey_responses(survey))
     context = {
         "pmo": pmo,

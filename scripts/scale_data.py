@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from agenda.figures.kept import keep_figures
 from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, SelfAssessment
 from pmo5p.domain import Element, Problem
@@ -134,6 +135,8 @@ def build(shape: Shape, lead: User, *, today: date, seed: int) -> Built:
         built.answers += answers
         built.responses += responses
     store_perceptions(Response.objects.filter(survey__pmo=pmo))
+    # What closing keeps of each closed survey (lifecycle.close), by the same function.
+    keep_figures([survey.pk for survey in surveys])
     if shape.open_survey:
         built.open_survey, built.open_tokens = _open_survey(pmo, lead, people, today, rng)
     _maturity_records(pmo, lead, people, today, rng)

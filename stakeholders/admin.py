@@ -15,7 +15,54 @@ from stakeholders.models import (
     Survey,
     SurveyInvitation,
 )
+from stakeholders.surveys import figure_source
 from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
+
+
+class KeepsFigures:
+    """An admin whose edits may change a closed survey's answers, or whether it is closed:
+    the surveys touched have their kept figures written again (figure_source.keep_figures)
+    in the admin's own transaction, from the answers as the edit leaves them."""
+
+    # The paths from this admin's model to its surveys' id and to their PMO's.
+    survey_path = "survey_id"
+    pmo_path = "survey__pmo_id"
+
+    def _touched(self, objects) -> tuple[set[int], set[int]]:
+        """The surveys of these objects, and their PMOs: a survey deleted with them leaves its
+        PMO's stakeholders' kept perceptions to write again."""
+        pks = objects.values("pk") if hasattr(objects, "values") else [obj.pk for obj in objects]
+        rows = self.model.objects.filter(pk__in=pks).values_list(self.survey_path, self.pmo_path)
+        return {survey for survey, _ in rows if survey}, {pmo for survey, pmo in rows if survey}
+
+    def _keep(self, touched: tuple[set[int], set[int]]) -> None:
+        figure_source.source().keep_figures(*touched)
+
+    # False where an edit changes no answer, only a deletion does (a stakeholder's name).
+    keeps_on_save = True
+
+    def save_model(self, request, obj, form, change):
+        # The surveys before the edit too: an answer moved to another response leaves one.
+        request.surveys_before_edit = self._touched([obj]) if change else (set(), set())
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not self.keeps_on_save:
+            return
+        before = getattr(request, "surveys_before_edit", (set(), set()))
+        after = self._touched([form.instance])
+        self._keep((before[0] | after[0], before[1] | after[1]))
+
+    def delete_model(self, request, obj):
+        touched = self._touched([obj])
+        super().delete_model(request, obj)
+        self._keep(touched)
+
+    def delete_queryset(self, request, queryset):
+        touched = self._touched(queryset)
+        super().delete_queryset(request, queryset)
+        self._keep(touched)
 
 
 @admin.register(Segment)
@@ -27,7 +74,11 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stakeholder)
-class StakeholderAdmin(admin.ModelAdmin):
+class StakeholderAdmin(KeepsFigures, admin.ModelAdmin):
+    survey_path = "invitations__response__survey_id"
+    pmo_path = "pmo_id"
+    keeps_on_save = False
+
     list_display = ["name", "email", "pmo", "segment", "influence", "interest", "is_active"]
     list_filter = ["pmo", "is_active", "influence", "interest"]
     search_fields = ["name", "email", "job_title", "business_unit"]
@@ -60,7 +111,10 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(KeepsFigures, admin.ModelAdmin):
+    survey_path = "pk"
+    pmo_path = "pmo_id"
+
     list_display = ["title", "pmo", "status", "anonymous", "closes_on", "launched_at"]
     list_filter = ["status", "anonymous", "pmo"]
     search_fields = ["title"]
@@ -82,7 +136,7 @@ class QuestionAdminForm(forms.ModelForm):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(KeepsFigures, admin.ModelAdmin):
     form = QuestionAdminForm
     list_display = ["text", "survey", "kind", "element", "position"]
     list_filter = ["kind", "element"]
@@ -135,7 +189,7 @@ def _ordering_path(term) -> str:
 
 
 @admin.register(SurveyInvitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(KeepsFigures, admin.ModelAdmin):
     list_display = ["stakeholder", "survey", "send_status", "sent_at", "reminded_at", "responded_at", "send_attempts"]
     list_filter = ["send_status"]
     search_fields = ["stakeholder__name", "email"]
@@ -183,7 +237,7 @@ class AnswerInline(admin.TabularInline):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(KeepsFigures, admin.ModelAdmin):
     list_display = ["survey", "submitted_at", "nps"]
     list_select_related = ["survey"]
     raw_id_fields = ["invitation", "segment"]
@@ -195,7 +249,10 @@ class ResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(KeepsFigures, admin.ModelAdmin):
+    survey_path = "response__survey_id"
+    pmo_path = "response__survey__pmo_id"
+
     list_display = ["question", "value", "response"]
     raw_id_fields = ["response", "question"]
 

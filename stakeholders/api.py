@@ -175,6 +175,9 @@ class StakeholderViewSet(RegisterViewSet):
     def scoped_queryset(self):
         return self.pmo.stakeholders.select_related("segment", "owner__user").order_by("name", "pk")
 
+    def perform_destroy(self, instance):
+        register.delete_stakeholder(instance)
+
     @extend_schema(
         parameters=[SLUG_PARAMETER],
         request=UpsertSerializer,

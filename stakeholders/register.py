@@ -20,7 +20,8 @@ from django.db import IntegrityError, models, transaction
 
 from pmo5p.domain import Element
 from pmo5p.rules import RuleViolation, error_messages, not_in_future, worded
-from stakeholders.models import Interaction, InteractionKind, Segment, Stakeholder
+from stakeholders.models import Interaction, InteractionKind, Response, Segment, Stakeholder
+from stakeholders.surveys import figure_source
 
 # Rows a bulk write sends in one query.
 BATCH_SIZE = 500
@@ -243,6 +244,17 @@ def update_stakeholder(stakeholder: Stakeholder, values: dict) -> Stakeholder:
     if changed:
         _save_stakeholder(stakeholder, [*changed, "updated_at"])
     return stakeholder
+
+
+def delete_stakeholder(stakeholder: Stakeholder) -> None:
+    """Delete a stakeholder from the register, with their invitations, responses and answers.
+
+    The closed surveys they answered have their kept figures written again in the same
+    transaction (figure_source.keep_figures), so that no figure still counts their answers."""
+    with transaction.atomic():
+        answered = set(Response.objects.filter(invitation__stakeholder=stakeholder).values_list("survey_id", flat=True))
+        stakeholder.delete()
+        figure_source.source().keep_figures(answered)
 
 
 def create_stakeholders(stakeholders: list[Stakeholder]) -> None:

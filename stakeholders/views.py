@@ -111,7 +111,7 @@ def stakeholder_set_active(request, pmo, stakeholder_id):
 def stakeholder_delete(request, pmo, stakeholder_id):
     stakeholder = get_object_or_404(pmo.stakeholders, pk=stakeholder_id)
     if request.method == "POST":
-        stakeholder.delete()
+        register.delete_stakeholder(stakeholder)
         messages.success(request, f"{stakeholder.name} is deleted from the register.")
         return redirect("stakeholder_list", slug=pmo.slug)
     return render(request, "stakeholders/stakeholder_delete.html", {"pmo": pmo, "stakeholder": stakeholder})

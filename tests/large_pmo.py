@@ -8,6 +8,7 @@ factory_boy is not installed.
 
 from datetime import UTC, date, datetime, timedelta
 
+from agenda.figures.kept import keep_figures
 from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element, Problem
@@ -83,6 +84,8 @@ def build_large_pmo(pmo, author, *, stakeholders: int, answers: int, today: date
         batch_size=5000,
     )
     store_perceptions(Response.objects.filter(survey=survey))
+    # What closing keeps (stakeholders.surveys.lifecycle.close): the survey was made closed.
+    keep_figures([survey.pk])
     # Half the stakeholders judged 90 days ago; a third of those judged again 10 days ago
     # (up, down or the same), and some others judged for the first time then.
     judged = people[: stakeholders // 2]

@@ -10,7 +10,9 @@ worked out in plain Python from docs/figures.md (the oracle) and compared with:
   and the suggestions, as their lead reads them;
 - the agenda report: its stored figures, its HTML, and its figures from the API;
 - the survey's results from the API;
-- the survey's CSV export, from whose rows the figures are worked out again.
+- the survey's CSV export, from whose rows the figures are worked out again;
+- the results page, the API and the dashboard again once the survey's figures are kept, as
+  closing keeps them (agenda/figures/kept.py).
 
 Pages round for display: each is compared with the oracle rounded as docs/figures.md
 ("Rounding") says, except that at an exact tie (6.25 to one decimal) either neighbour is
@@ -38,6 +40,8 @@ from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 
+from agenda.figures import kept
+from agenda.models import KeptElementFigures
 from agenda.reports import services as reports
 from agenda.reports import snapshot
 from pmo5p.domain import Element
@@ -175,6 +179,15 @@ def test_every_output_shows_the_figures_of_the_docs(scenario, browser, api, lead
             check_dashboard(browser, built, oracle.segment(index), segment=segment)
         suggested = check_suggestions(browser, built, oracle)
         check_report(api, built, oracle, lead, suggested)
+        # The survey's figures kept, as closing keeps them (agenda/figures/kept.py): the same
+        # figures again, read from the kept rows instead of the answers.
+        kept.keep_figures([built.survey.pk])
+        assert KeptElementFigures.objects.filter(survey=built.survey).exists() == bool(oracle.respondents)
+        check_results_page(browser, built, oracle)
+        check_survey_api(api, built, oracle)
+        check_dashboard(browser, built, oracle.survey())
+        for index, segment in enumerate(built.segments):
+            check_dashboard(browser, built, oracle.segment(index), segment=segment)
 
 
 # The results page ----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from django.db import models
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
-from agenda.figures.survey import ElementFigures, element_figures, no_figures, score, survey_answers
+from agenda.figures.kept import survey_element_figures
+from agenda.figures.survey import ElementFigures, no_figures, score
 from agenda.models import SelfAssessment
 from pmo5p.domain import Element
 from stakeholders.models import Survey
@@ -104,7 +105,7 @@ class ElementInsight(ElementFigures):
 def element_insights(pmo, survey: Survey | None, segment_id: int | None = None) -> list[ElementInsight]:
     """Perception, importance, self-assessment, gap, quadrant and priority per element, in
     two queries; with a segment, from the responses given in it."""
-    figures = element_figures(survey_answers(survey, segment_id)) if survey else no_figures()
+    figures = survey_element_figures(survey, segment_id) if survey else no_figures()
     selves = latest_self_assessments(pmo)
     return [ElementInsight.of(figures[element], selves.get(element)) for element in Element]
 

@@ -1,6 +1,7 @@
 """A PMO's survey figures over time (docs/figures.md, "Trends" and "The agenda report"): the
 perception trend across closed surveys, and the earlier perception the report's "change"
-column compares with. Both are `survey.element_figures_by` grouped by survey.
+column compares with. Both are the closed surveys' figures per element, read from their
+kept rows (kept.element_figures_of).
 """
 
 from dataclasses import dataclass, field
@@ -8,9 +9,10 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from agenda.figures.survey import answers_of_surveys, closed_surveys, element_figures_by
+from agenda.figures.kept import element_figures_of
+from agenda.figures.survey import closed_surveys
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Response, Survey
+from stakeholders.models import Response, Survey
 from stakeholders.surveys import anonymity
 
 TREND_SURVEYS = 8
@@ -33,15 +35,12 @@ def perception_trend(pmo, segment_id: int | None = None, limit: int = TREND_SURV
     few responses keeps its place with no figures: the minimum group size, survey by survey.
     """
     recent = list(closed_surveys(pmo)[:limit])
-    answers = answers_of_surveys(recent)
     if segment_id is not None:
-        responses = Response.objects.filter(survey__in=recent, segment_id=segment_id)
-        hidden = anonymity.hidden_groups(responses)
-        # From the segment's responses (the (survey, segment) index): a fraction of the answers.
-        answers = Answer.objects.filter(
-            response__in=responses.exclude(survey_id__in=[survey_id for survey_id, _ in hidden])
-        )
-    figures = element_figures_by(answers, "question__survey_id", count_raters=False)
+        hidden = anonymity.hidden_groups(Response.objects.filter(survey__in=recent, segment_id=segment_id))
+        recent_shown = [survey for survey in recent if (survey.pk, segment_id) not in hidden]
+    else:
+        recent_shown = recent
+    figures = element_figures_of(recent_shown, segment_id=segment_id, count_raters=False)
     points = []
     for survey in reversed(recent):
         point = TrendPoint(survey.pk, survey.title, survey.closed_at)
@@ -74,7 +73,7 @@ def earlier_perceptions(pmo, survey: Survey) -> dict[Element, EarlierPerception]
     if survey.closed_at is not None:
         earlier = earlier.filter(Q(closed_at__lt=survey.closed_at) | Q(closed_at=survey.closed_at, pk__lt=survey.pk))
     earlier = list(earlier)
-    figures = element_figures_by(answers_of_surveys(earlier), "question__survey_id")
+    figures = element_figures_of(earlier)
     found: dict[Element, EarlierPerception] = {}
     # Oldest first, so that the latest survey is the one left for each element.
     for before in reversed(earlier):

@@ -7,7 +7,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Window
 
 from agenda.figures.present import Kind, shown
 from agenda.figures.responses import last_two_perceptions
@@ -33,10 +33,15 @@ def with_current_stage(stakeholders):
 
 def maturity_distribution(stakeholders) -> dict[int | None, int]:
     """Count of stakeholders per current stage (None: never assessed), one query."""
-    rows = with_current_stage(stakeholders).values("current_stage").annotate(n=Count("id")).order_by()
+    return distribution_of_grid(grid_by_maturity(stakeholders))
+
+
+def distribution_of_grid(grid: dict[Quadrant, dict[int | None, int]]) -> dict[int | None, int]:
+    """The maturity distribution of the stakeholders of a grid_by_maturity: its quadrants added up."""
     distribution = {stage.value: 0 for stage in MaturityStage} | {None: 0}
-    for row in rows:
-        distribution[row["current_stage"]] = row["n"]
+    for stages in grid.values():
+        for stage, count in stages.items():
+            distribution[stage] += count
     return distribution
 
 
@@ -61,39 +66,57 @@ class AtRisk:
     reasons: list[str]
 
 
-def _perception_fall(perceptions: list[float]) -> str | None:
-    """The reason, if the last perception is 10 points or more below the one before."""
+def _perception_drop(perceptions: list[float]) -> float | None:
+    """The fall from the perception before to the last, if it is 10 points or more."""
     if len(perceptions) < 2:
         return None
     last, previous = perceptions[:2]
     # Rounded: scores are floats, and 25 − 15 from means 2.0 and 1.6 comes out 9.999….
     drop = round(previous - last, 6)
-    if drop < PERCEPTION_DROP:
-        return None
+    return drop if drop >= PERCEPTION_DROP else None
+
+
+def _perception_fall(perceptions: list[float]) -> str:
+    """The reason, for perceptions that _perception_drop finds fell."""
+    last, previous = perceptions[:2]
     return (
-        f"Perception fell {shown(drop, Kind.CHANGE)} points, "
+        f"Perception fell {shown(_perception_drop(perceptions), Kind.CHANGE)} points, "
         f"from {shown(previous, Kind.SCORE)} to {shown(last, Kind.SCORE)}"
     )
 
 
-def at_risk_stakeholders(pmo, segment_id: int | None = None) -> list[AtRisk]:
-    """Influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points), in two
-    queries; with a segment, those in it now."""
+def at_risk_stakeholders(pmo, segment_id: int | None = None, *, limit: int | None = None) -> list[AtRisk]:
+    """Influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points), most
+    influential first, then by name; with a segment, those in it now. The first `limit`
+    (all if None): see at_risk_page."""
+    return at_risk_page(pmo, segment_id, limit=limit)[0]
+
+
+def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None) -> tuple[list[AtRisk], int]:
+    """The first `limit` at-risk stakeholders (all if None), and how many there are in all, in
+    two queries: the perceptions of every influential stakeholder, then those at risk, counted
+    in the same query. Only those returned are loaded whole, with their segment and owner: a
+    large PMO has hundreds at risk, and the dashboard shows twenty."""
     influential = Stakeholder.objects.filter(pmo=pmo, is_active=True, influence__gte=AT_RISK_INFLUENCE)
     if segment_id is not None:
         influential = influential.filter(segment_id=segment_id)
-    candidates = list(
-        with_current_stage(influential).select_related("segment", "owner__user").order_by("-influence", "name")
-    )
     perceptions = last_two_perceptions(influential)
+    # The reason's words only for those returned: a large PMO has hundreds who fell.
+    falls = {pk: values for pk, values in perceptions.items() if _perception_drop(values) is not None}
+    at_risk = (
+        with_current_stage(influential)
+        .filter(Q(current_stage__lte=AT_RISK_STAGE) | Q(pk__in=list(falls)))
+        .annotate(at_risk_count=Window(Count("pk")))
+        .select_related("segment", "owner__user")
+        .order_by("-influence", "name", "pk")
+    )
+    rows = list(at_risk if limit is None else at_risk[:limit])
     result = []
-    for stakeholder in candidates:
+    for stakeholder in rows:
         reasons = []
         if stakeholder.current_stage is not None and stakeholder.current_stage <= AT_RISK_STAGE:
             reasons.append(f"Maturity only {MaturityStage(stakeholder.current_stage).label}")
-        fall = _perception_fall(perceptions.get(stakeholder.pk, []))
-        if fall:
-            reasons.append(fall)
-        if reasons:
-            result.append(AtRisk(stakeholder, reasons))
-    return result
+        if stakeholder.pk in falls:
+            reasons.append(_perception_fall(falls[stakeholder.pk]))
+        result.append(AtRisk(stakeholder, reasons))
+    return result, rows[0].at_risk_count if rows else 0

@@ -9,17 +9,21 @@
   `perception` computes it from the ratings being stored, and submit writes it in the
   response's INSERT (stakeholders/surveys/lifecycle.py, through
   stakeholders/surveys/figure_source.py); `store_perceptions` recomputes it in SQL for
-  responses whose answers were written otherwise (the demo, bulk loads).
+  responses whose answers were written otherwise (the demo, bulk loads);
+- each stakeholder's last two named perceptions (the at-risk rule): kept for the closed
+  surveys whose figures are kept (KeptPerception, keep_perceptions), ranked from the
+  responses for the others.
 """
 
 from collections.abc import Iterable
 
-from django.db.models import Avg, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Avg, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from agenda.figures.survey import ElementFigures, element_figures_by, no_figures, score
+from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
-from stakeholders.models import Answer, QuestionKind, Response
+from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyStatus
 
 
 def per_response(responses: list[Response]) -> dict[int, dict[Element, ElementFigures]]:
@@ -56,16 +60,12 @@ def store_perceptions(responses: QuerySet[Response]) -> int:
     return responses.update(perception_rating=Subquery(mean_rating))
 
 
-def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
-    """Each stakeholder's perception in their last two named responses, newest first, in one query.
-
-    Anonymous surveys are left out: their answers are never tied to a person. So is a
-    response with no performance rating (all "Don't know"): it has no perception.
-    """
-    rows = (
-        Response.objects.filter(invitation__stakeholder__in=stakeholders, survey__anonymous=False)
-        .filter(perception_rating__isnull=False)
-        .values("id", "invitation__stakeholder_id", "submitted_at", "perception_rating")
+def _ranked(responses: QuerySet[Response], *more: str) -> QuerySet:
+    """The last two of these responses per stakeholder, newest first: rows (id, stakeholder,
+    submitted_at, perception_rating, rank, *more). The one ranking of the at-risk rule, for
+    the responses read live and for those kept (keep_perceptions)."""
+    return (
+        responses.values("id", "submitted_at", "perception_rating", *more, stakeholder=F("invitation__stakeholder_id"))
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -74,9 +74,79 @@ def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
             )
         )
         .filter(rank__lte=2)
-        .order_by("invitation__stakeholder_id", "rank")
+        .order_by()
     )
-    result: dict[int, list[float]] = {}
-    for row in rows:
-        result.setdefault(row["invitation__stakeholder_id"], []).append(score(row["perception_rating"]))
-    return result
+
+
+def _named(responses: QuerySet[Response]) -> QuerySet[Response]:
+    """Anonymous surveys are left out: their answers are never tied to a person. So is a
+    response with no performance rating (all "Don't know"): it has no perception."""
+    return responses.filter(survey__anonymous=False, perception_rating__isnull=False)
+
+
+def _kept_surveys(pmos) -> QuerySet[Survey]:
+    """The closed surveys of these PMOs whose figures are kept (agenda/figures/kept.py)."""
+    kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
+    return Survey.objects.filter(pmo__in=pmos, status=SurveyStatus.CLOSED).filter(Exists(kept))
+
+
+def kept_perception_rows(pmo_ids: Iterable[int]) -> list[dict]:
+    """The KeptPerception rows of these PMOs: each stakeholder's last two named perceptions
+    among the PMO's kept closed surveys."""
+    responses = _named(Response.objects.filter(survey__in=_kept_surveys(list(pmo_ids))))
+    return [
+        {
+            "pmo_id": row["pmo_id"],
+            "stakeholder_id": row["stakeholder"],
+            "response_id": row["id"],
+            "submitted_at": row["submitted_at"],
+            "perception_rating": row["perception_rating"],
+        }
+        for row in _ranked(responses.annotate(pmo_id=F("survey__pmo_id")), "pmo_id")
+    ]
+
+
+def keep_perceptions(pmo_ids: Iterable[int]) -> None:
+    """Write again, for each stakeholder of these PMOs, their last two named perceptions among
+    the PMO's kept closed surveys (KeptPerception). Called by kept.keep_figures, in the same
+    transaction, whenever a survey's kept figures are written again."""
+    pmo_ids = list(pmo_ids)
+    KeptPerception.objects.filter(pmo_id__in=pmo_ids).delete()
+    KeptPerception.objects.bulk_create(KeptPerception(**row) for row in kept_perception_rows(pmo_ids))
+
+
+def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
+    """Each stakeholder's perception in their last two named responses, newest first, in four
+    queries: their PMOs and those PMOs' surveys not kept, the last two among the kept closed
+    surveys (KeptPerception), and the last two among the other surveys' (the open ones),
+    ranked from their responses; then the last two of both.
+
+    Anonymous surveys are left out: their answers are never tied to a person. So is a
+    response with no performance rating (all "Don't know"): it has no perception.
+    """
+    pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
+    kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
+    live_surveys = list(
+        Survey.objects.filter(pmo__in=pmos, anonymous=False)
+        .exclude(status=SurveyStatus.DRAFT)
+        .exclude(Q(status=SurveyStatus.CLOSED) & Exists(kept))
+        .values_list("pk", flat=True)
+    )
+    # (submitted_at, response id, rating) per stakeholder, newest first.
+    mine: dict[int, list[tuple]] = {}
+    kept_rows = (
+        KeptPerception.objects.filter(stakeholder__in=stakeholders)
+        .order_by("stakeholder_id", "-submitted_at", "-response_id")
+        .values_list("stakeholder_id", "submitted_at", "response_id", "perception_rating")
+    )
+    for stakeholder_id, *row in kept_rows:
+        mine.setdefault(stakeholder_id, []).append(tuple(row))
+    if live_surveys:
+        live = _named(Response.objects.filter(survey_id__in=live_surveys, invitation__stakeholder__in=stakeholders))
+        for row in _ranked(live):
+            found = mine.setdefault(row["stakeholder"], [])
+            found.append((row["submitted_at"], row["id"], row["perception_rating"]))
+            found.sort(reverse=True)
+    return {
+        stakeholder_id: [score(rating) for _, _, rating in found[:2]] for stakeholder_id, found in sorted(mine.items())
+    }

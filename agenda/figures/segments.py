@@ -15,13 +15,12 @@ threshold. The suggestions leave it out only because an action targets a segment
 
 from dataclasses import dataclass, field
 
+from agenda.figures.kept import element_figures_of
 from agenda.figures.survey import (
     ElementFigures,
     Participation,
-    element_figures_by,
     no_figures,
     participation_by_segment,
-    survey_answers,
 )
 from pmo5p.domain import Element
 from stakeholders.models import Survey, SurveyInvitation
@@ -68,12 +67,10 @@ def segment_figures(survey: Survey) -> list[SegmentFigures]:
             )
         )
     if any(not row.hidden for row in rows):
-        # Every group's means in one query; only those of the groups shown leave this function.
-        # The responses named by survey too (the same rows): PostgreSQL then joins this
-        # survey's responses by their index rather than every survey's.
-        answers = survey_answers(survey).filter(response__survey=survey)
-        figures = element_figures_by(answers, "response__segment_id")
+        # Every group's means in one query (kept, once the survey is closed); only those of
+        # the groups shown leave this function.
+        figures = element_figures_of([survey], by_segment=True)
         for row in rows:
             if not row.hidden:
-                row.elements = figures.get(row.segment_id) or no_figures()
+                row.elements = figures.get((survey.pk, row.segment_id)) or no_figures()
     return rows

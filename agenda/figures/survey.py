@@ -3,20 +3,23 @@ and importance per element, NPS, participation and the response rate, and which 
 dashboard, the report and the suggestions use.
 
 The score of a rating r on the 1–5 scale is (r − 1) / 4 × 100, and a mean of scores is the
-score of the mean rating, so every figure here is one SQL aggregate (AVG, COUNT) grouped by
+score of the mean rating, so every figure here is one SQL aggregate (SUM, COUNT) grouped by
 what the caller asks for, never a loop over answers in Python. "Don't know" answers are
 stored as NULL and so drop out of every mean and count of values.
 
-Each aggregation is written once: `element_figures_by` gives perception and importance per
-element for any grouping of answers (the whole survey, a segment, each survey of a trend,
-each response), and `participation_by` the response rate for any grouping of invitations
-(a survey, its segments, a list of surveys).
+Each aggregation is written once: `element_rows` sums and counts the answers per element for
+any grouping (the whole survey, its segments, each survey of a trend, each response), which
+`figures_from_rows` turns into perception and importance, for answers read now and for the
+rows a closed survey keeps (agenda/figures/kept.py); `participation_by` gives the response
+rate for any grouping of invitations (a survey, its segments, a list of surveys).
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from pmo5p.domain import DETRACTOR_MAX, PROMOTER_MIN, Element
 from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyInvitation, SurveyStatus
@@ -49,20 +52,24 @@ def no_figures() -> dict[Element, ElementFigures]:
     return {element: ElementFigures(element) for element in Element}
 
 
-def element_figures_by(answers: QuerySet[Answer], group: str | None = None, *, count_raters: bool = True) -> dict:
-    """Perception and importance per element of these answers, for each value of `group`
-    (a field of Answer, such as "response__segment_id"; None: all the answers together, under
-    the key None), in one query: {group value: {element: ElementFigures}}.
+# The aggregate of the answers to one element's questions of one kind: their sum and count,
+# never their mean, so that rows of several groups add up exactly (a survey's rows per segment
+# to the survey's, agenda/figures/kept.py).
+AGGREGATES = ("total", "answered", "dont_know", "rated_by")
 
-    count_raters=False leaves `perception_responses` at 0: counting distinct responses makes
-    PostgreSQL sort every answer, which a caller reading many surveys' answers and not that
-    count (the trend) need not pay for.
 
-    A group without answers is absent: `.get(key) or no_figures()`.
+def element_rows(answers: QuerySet[Answer], fields: dict[str, str], *, count_raters: bool = True) -> QuerySet:
+    """The one aggregation of answers: per element, kind (performance or importance) and
+    value of each of `fields` ({name: field of Answer, such as "response__segment_id"}), the
+    sum of the ratings, their count, the "Don't know" count and the responses that rated, in
+    one query. Rows {**fields, "element", "kind", *AGGREGATES}.
+
+    count_raters=False leaves `rated_by` out: counting distinct responses makes PostgreSQL
+    sort every answer, which a caller reading many surveys' answers and not that count (the
+    trend) need not pay for.
     """
-    fields = [group] if group else []
     figures = {
-        "mean": Avg("value"),
+        "total": Coalesce(Sum("value"), 0),
         "answered": Count("value"),
         # Counted on a column of the (question, value, response) index, so that an
         # aggregate over a survey's questions reads the index alone.
@@ -70,38 +77,51 @@ def element_figures_by(answers: QuerySet[Answer], group: str | None = None, *, c
     }
     if count_raters:
         figures["rated_by"] = Count("response", distinct=True, filter=Q(value__isnull=False))
-    rows = (
+    return (
         answers.filter(question__kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE])
-        .values(*fields, "question__element", "question__kind")
+        .values(
+            **{name: F(path) for name, path in fields.items()}, element=F("question__element"), kind=F("question__kind")
+        )
         .annotate(**figures)
         .order_by()
     )
-    groups: dict = defaultdict(no_figures)
+
+
+def figures_from_rows(rows, key: Callable[[dict], object]) -> dict:
+    """Rows of element_rows (or of their kept copies) added up per `key(row)`, into
+    {key: {element: ElementFigures}}. The mean is taken once, of the sums."""
+    sums: dict = defaultdict(lambda: [0, 0, 0, 0])
     for row in rows:
-        entry = groups[row[group] if group else None][Element(row["question__element"])]
-        if row["question__kind"] == QuestionKind.PERFORMANCE:
-            entry.perception = score(row["mean"])
-            entry.perception_answers = row["answered"]
-            entry.perception_responses = row.get("rated_by", 0)
-            entry.dont_know = row["dont_know"]
+        added = sums[(key(row), row["element"], row["kind"])]
+        added[0] += row["total"] or 0
+        added[1] += row["answered"]
+        added[2] += row["dont_know"]
+        added[3] += row.get("rated_by") or 0
+    groups: dict = defaultdict(no_figures)
+    for (group, element, kind), (total, answered, dont_know, rated_by) in sums.items():
+        entry = groups[group][Element(element)]
+        mean = score(total / answered) if answered else None
+        if kind == QuestionKind.PERFORMANCE:
+            entry.perception = mean
+            entry.perception_answers = answered
+            entry.perception_responses = rated_by
+            entry.dont_know = dont_know
         else:
-            entry.importance = score(row["mean"])
-            entry.importance_answers = row["answered"]
+            entry.importance = mean
+            entry.importance_answers = answered
     return dict(groups)
 
 
-def element_figures(answers: QuerySet[Answer]) -> dict[Element, ElementFigures]:
-    """Perception and importance per element over all these answers, in one query."""
-    return element_figures_by(answers).get(None) or no_figures()
+def element_figures_by(answers: QuerySet[Answer], group: str | None = None, *, count_raters: bool = True) -> dict:
+    """Perception and importance per element of these answers, for each value of `group`
+    (a field of Answer, such as "response__segment_id"; None: all the answers together, under
+    the key None), in one query: {group value: {element: ElementFigures}}. count_raters=False
+    leaves `perception_responses` at 0 (element_rows).
 
-
-def survey_answers(survey: Survey, segment_id: int | None = None) -> QuerySet[Answer]:
-    """The answers of survey_responses(survey, segment_id)."""
-    if segment_id is None:
-        return answers_of_surveys([survey])
-    # A segment's answers are a fraction of the survey's: reached from its responses (the
-    # (survey, segment) index), twice as fast as filtering them out of the survey's.
-    return Answer.objects.filter(response__in=survey_responses(survey, segment_id))
+    A group without answers is absent: `.get(key) or no_figures()`.
+    """
+    rows = element_rows(answers, {"group": group} if group else {}, count_raters=count_raters)
+    return figures_from_rows(rows, lambda row: row.get("group"))
 
 
 def answers_of_surveys(surveys) -> QuerySet[Answer]:
@@ -173,12 +193,15 @@ def participation_by(invitations: QuerySet[SurveyInvitation], group: str) -> dic
     invitations and its responses side by side would multiply the rows, invitations ×
     responses per survey."""
     rows = (
-        invitations.values(group)
+        # The response joined on its survey too (always its invitation's): PostgreSQL then
+        # reads only these surveys' responses, by their index, not every PMO's.
+        invitations.annotate(answer=FilteredRelation("response", condition=Q(response__survey_id=F("survey_id"))))
+        .values(group)
         .annotate(
             invited=Count("id"),
             sent=Count("id", filter=Q(sent_at__isnull=False)),
             failed=Count("id", filter=Q(send_status=SurveyInvitation.SendStatus.FAILED)),
-            responses=Count("response"),
+            responses=Count("answer"),
         )
         .order_by()
     )

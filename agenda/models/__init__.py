@@ -1,4 +1,5 @@
 from .assessments import SELF_RATING_CHOICES, MaturityRecord, SelfAssessment
+from .figures import KeptElementFigures, KeptPerception
 from .plan import Action, ActionStatus, Incident
 from .reports import AgendaReport, DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSchedule
 
@@ -10,6 +11,8 @@ __all__ = [
     "DeliveryStatus",
     "Frequency",
     "Incident",
+    "KeptElementFigures",
+    "KeptPerception",
     "MaturityRecord",
     "ReportDelivery",
     "ReportKind",

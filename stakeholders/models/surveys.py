@@ -120,7 +120,9 @@ class SurveyInvitation(models.Model):
         CANCELLED = "cancelled", "Not needed"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
-    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="invitations")
+    # Indexed with the id (Meta.indexes), not alone: the at-risk rule's "last two named
+    # perceptions" reads each influential stakeholder's invitations from that index alone.
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     # The stakeholder's segment at launch: the invitation and its response count there, so
     # that moving someone afterwards changes no segment's figures (docs/figures.md). None is
     # "No segment", also once the segment is deleted.
@@ -145,7 +147,10 @@ class SurveyInvitation(models.Model):
         db_table = "stakeholders_invitation"
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["survey", "stakeholder"], name="invitation_once_per_survey")]
-        indexes = [models.Index(fields=["stakeholder", "sent_at"])]
+        indexes = [
+            models.Index(fields=["stakeholder", "sent_at"]),
+            models.Index(fields=["stakeholder", "id"], name="invitation_stakeholder"),
+        ]
 
     def __str__(self):
         return f"{self.stakeholder} for {self.survey}"

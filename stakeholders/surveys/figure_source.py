@@ -1,7 +1,8 @@
 """Where the survey engine gets the few figures it shows itself: each survey's participation
 on the survey list and page, a detractor's lowest elements in the alert e-mail, and the
-detractors so far in an anonymous survey's batched alert; and the figure it keeps as answers
-arrive: each response's perception, written at submit.
+detractors so far in an anonymous survey's batched alert; and the figures it keeps: each
+response's perception, written at submit, and a closed survey's figures, kept when it closes
+and written again whenever its answers change (keep_figures).
 
 The figures are computed by the figures layer, agenda/figures/, which sits above the survey
 engine and so cannot be imported from here (docs/architecture.md, "Three apps, one
@@ -26,6 +27,10 @@ class FigureSource:
     nps: Callable[[Any], Any]
     # a response's performance ratings (None: "Don't know") → its perception (Response.perception_rating)
     perception: Callable[[Any], float | None]
+    # survey ids (and the ids of the PMOs of surveys deleted) → None: keep again the figures of
+    # those closed, from their answers, and forget those of the others; called in the
+    # transaction that closes them or changes their answers
+    keep_figures: Callable[..., None]
 
 
 _registered: list[FigureSource] = []

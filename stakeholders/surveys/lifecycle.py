@@ -303,12 +303,22 @@ def alert_anonymous_detractors(survey_id: int) -> list[OutgoingEmail] | None:
 # Closing -------------------------------------------------------------------------
 
 
+@transaction.atomic
 def close(survey: Survey, *, now=None) -> bool:
-    """Close an open survey; returns False if it was not open."""
+    """Close an open survey and keep its figures; returns False if it was not open.
+
+    Its figures are kept in the same transaction, by the figures layer: from then on its
+    pages read them instead of its answers, and no answer can arrive in between."""
     now = now or timezone.now()
-    return bool(
-        Survey.objects.filter(pk=survey.pk, status=SurveyStatus.OPEN).update(status=SurveyStatus.CLOSED, closed_at=now)
+    # FOR UPDATE waits for the submits in flight, whose response's INSERT holds a key-share
+    # lock on the survey until it commits: their answers are in the figures kept.
+    Survey.objects.select_for_update().filter(pk=survey.pk).values_list("pk").first()
+    closed = Survey.objects.filter(pk=survey.pk, status=SurveyStatus.OPEN).update(
+        status=SurveyStatus.CLOSED, closed_at=now
     )
+    if closed:
+        figure_source.source().keep_figures([survey.pk])
+    return bool(closed)
 
 
 def close_due_surveys(*, now=None) -> int:
