@@ -3,9 +3,12 @@ read once per process, because nothing can change them (the app requires a draft
 admin shows them read-only); the response, its answers and the invitation are written in
 one statement on PostgreSQL, the same rows as the ORM's way on SQLite."""
 
+import threading
+import time
+
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -154,3 +157,80 @@ def test_the_public_lookup_reads_what_select_related_reads(world):
     assert found.draft_answers == {"nps": "7", "comment": "Half done ✓"}
     assert _find_invitation(invitation.token[:-1] + "x") is None
     assert _find_invitation("x" * 65) is None
+
+
+def _wait_for_a_lock_wait(timeout: float = 10) -> None:
+    """Until another connection of this database waits for a lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("Nothing waited for a lock.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_sent_while_its_survey_closes_is_refused_not_left_out_of_the_kept_figures(world):
+    """close() keeps the survey's figures in its transaction; a submit that reached the write
+    while it ran waits for it, then finds the survey closed: nothing stored, the link unused."""
+    if connection.vendor != "postgresql":
+        pytest.skip("The lock is PostgreSQL's.")
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    values = {q.pk: 4 for q in rated_questions(survey)}
+    closed, release, outcome = threading.Event(), threading.Event(), {}
+
+    def close_and_hold():
+        try:
+            with transaction.atomic():
+                surveys.close(survey)
+                closed.set()
+                release.wait(10)  # the figures are kept; not committed yet
+        finally:
+            connections.close_all()
+
+    def answer():
+        try:
+            surveys.submit(invitation, values=values, nps=8, comment="Late")
+            outcome["result"] = "stored"
+        except surveys.SurveyClosed:
+            outcome["result"] = "refused"
+        finally:
+            connections.close_all()
+
+    closing = threading.Thread(target=close_and_hold)
+    closing.start()
+    assert closed.wait(10)
+    answering = threading.Thread(target=answer)
+    answering.start()
+    try:
+        _wait_for_a_lock_wait()
+    finally:
+        release.set()
+        closing.join(10)
+        answering.join(10)
+    assert outcome == {"result": "refused"}
+    assert not Response.objects.filter(invitation=invitation).exists()
+    invitation.refresh_from_db()
+    assert invitation.responded_at is None
+
+
+def test_the_public_form_says_closed_when_the_survey_closed_before_the_answer_was_stored(world, monkeypatch):
+    survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
+    client = Client()
+    assert client.get(invitation.path).status_code == 200
+    # The form's checks pass (the survey is open when the page reads it); it closes before the write.
+    real_submit = surveys.submit
+
+    def close_first(*args, **kwargs):
+        surveys.close(survey)
+        return real_submit(*args, **kwargs)
+
+    monkeypatch.setattr(surveys, "submit", close_first)
+    page = client.post(invitation.path, answer_data(survey))
+    assert page.status_code == 410
+    assert "closed" in page.content.decode()
+    assert not Response.objects.filter(invitation=invitation).exists()

@@ -37,6 +37,10 @@ class AlreadyAnswered(Exception):
     pass
 
 
+class SurveyClosed(Exception):
+    """The survey closed between the form's check and the answer's write: nothing was stored."""
+
+
 # Drafting ---------------------------------------------------------------------
 
 
@@ -310,8 +314,9 @@ def close(survey: Survey, *, now=None) -> bool:
     Its figures are kept in the same transaction, by the figures layer: from then on its
     pages read them instead of its answers, and no answer can arrive in between."""
     now = now or timezone.now()
-    # FOR UPDATE waits for the submits in flight, whose response's INSERT holds a key-share
-    # lock on the survey until it commits: their answers are in the figures kept.
+    # FOR UPDATE waits for the submits in flight, whose statement holds a key-share lock on
+    # the survey until it commits: their answers are in the figures kept. A submit that comes
+    # after waits for this transaction, then finds the survey closed (_submit_sql).
     Survey.objects.select_for_update().filter(pk=survey.pk).values_list("pk").first()
     closed = Survey.objects.filter(pk=survey.pk, status=SurveyStatus.OPEN).update(
         status=SurveyStatus.CLOSED, closed_at=now
@@ -431,7 +436,10 @@ def submit(
 
 
 def _store(response: Response, values: dict[int, int | None], now) -> None:
-    """The ORM's way, for SQLite (development): the same rows, in three statements."""
+    """The ORM's way, for SQLite (development): the same rows and the same check, in four
+    statements. SQLite runs one writer at a time, so the check needs no lock."""
+    if not Survey.objects.filter(pk=response.survey_id, status=SurveyStatus.OPEN).exists():
+        raise SurveyClosed
     response.save(force_insert=True)
     Answer.objects.bulk_create([Answer(response=response, question_id=qid, value=v) for qid, v in values.items()])
     SurveyInvitation.objects.filter(pk=response.invitation_id).update(responded_at=now, draft_answers={})
@@ -443,11 +451,15 @@ def _store_in_one_statement(response: Response, values: dict[int, int | None], n
     (BEGIN, three statements, COMMIT), the largest part of a submit's time. The response's
     columns and values are the model's own, as Model.save() would write them."""
     fields = _response_fields()
-    params = [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
+    params = [response.survey_id, SurveyStatus.OPEN]
+    params += [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
     params += [list(values), list(values.values()), now, response.invitation_id]
     with connection.cursor() as cursor:
         cursor.execute(_submit_sql(), params)
-        (response.pk,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        raise SurveyClosed
+    (response.pk,) = row
     response._state.adding = False
     response._state.db = connection.alias
 
@@ -465,14 +477,25 @@ def _submit_sql() -> str:
     answer = {f.name: qn(f.column) for f in Answer._meta.local_concrete_fields}
     invitation = {f.name: qn(f.column) for f in SurveyInvitation._meta.local_concrete_fields}
     # Names from the models' metadata, quoted; every value a parameter.
+    survey = {f.name: qn(f.column) for f in Survey._meta.local_concrete_fields}
+    # The survey still open, under the key-share lock its response's foreign key takes anyway:
+    # a lock that close() waits for (FOR UPDATE), and that a submit arriving during a close
+    # waits for and then re-reads, finding it closed. So no answer ever lands in a survey
+    # after its kept figures were written (docs/figures.md, "Kept figures").
+    # The values are cast to their columns' types: selected, not in VALUES, PostgreSQL
+    # would not infer them.
+    values = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
     return (
-        f"WITH response AS (INSERT INTO {qn(Response._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(Response._meta.pk.column)}), "
+        f"WITH answerable AS (SELECT {survey['id']} FROM {qn(Survey._meta.db_table)} "  # noqa: S608
+        f"WHERE {survey['id']} = %s AND {survey['status']} = %s FOR KEY SHARE), "
+        f"response AS (INSERT INTO {qn(Response._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"SELECT {values} FROM answerable RETURNING {qn(Response._meta.pk.column)}), "
         f"answers AS (INSERT INTO {qn(Answer._meta.db_table)} "
         f"({answer['response']}, {answer['question']}, {answer['value']}) "
         f"SELECT response.{qn(Response._meta.pk.column)}, given.question, given.value "
         "FROM response, unnest(%s::bigint[], %s::smallint[]) AS given (question, value)), "
         f"marked AS (UPDATE {qn(SurveyInvitation._meta.db_table)} SET {invitation['responded_at']} = %s, "
-        f"{invitation['draft_answers']} = '{{}}'::jsonb WHERE {invitation['id']} = %s) "
+        f"{invitation['draft_answers']} = '{{}}'::jsonb WHERE {invitation['id']} = %s "
+        "AND EXISTS (SELECT FROM response)) "
         "SELECT * FROM response"
     )

@@ -151,6 +151,8 @@ def answer(request, token):
                 )
             except surveys.AlreadyAnswered:
                 return _unavailable(request, invitation, "answered", 410)
+            except surveys.SurveyClosed:
+                return _unavailable(request, invitation, "closed", 410)
             return HttpResponse(_thanks(survey.pk, survey.title, survey.pmo.name))
         # Keep what they gave, so that closing the page now loses nothing either.
         surveys.save_draft(invitation, form.draft())
