@@ -9,6 +9,7 @@ from stakeholders.models import (
     ImportJob,
     Interaction,
     Question,
+    QuestionKind,
     Response,
     Segment,
     Stakeholder,
@@ -27,6 +28,9 @@ class KeepsFigures:
     # The paths from this admin's model to its surveys' id and to their PMO's.
     survey_path = "survey_id"
     pmo_path = "survey__pmo_id"
+    # The path to the responses whose answers an edit changes (None: it changes none that
+    # stays): their kept perception (Response.perception_rating) is written again first.
+    response_path = None
 
     def _touched(self, objects) -> tuple[set[int], set[int]]:
         """The surveys of these objects, and their PMOs: a survey deleted with them leaves its
@@ -44,6 +48,7 @@ class KeepsFigures:
     def save_model(self, request, obj, form, change):
         # The surveys before the edit too: an answer moved to another response leaves one.
         request.surveys_before_edit = self._touched([obj]) if change else (set(), set())
+        request.responses_before_edit = self._responses([obj]) if change else set()
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -52,17 +57,38 @@ class KeepsFigures:
             return
         before = getattr(request, "surveys_before_edit", (set(), set()))
         after = self._touched([form.instance])
+        self._store_perceptions(self._responses([form.instance]) | getattr(request, "responses_before_edit", set()))
         self._keep((before[0] | after[0], before[1] | after[1]))
 
     def delete_model(self, request, obj):
-        touched = self._touched([obj])
+        touched, responses = self._touched([obj]), self._responses([obj])
         super().delete_model(request, obj)
+        self._store_perceptions(responses)
         self._keep(touched)
 
     def delete_queryset(self, request, queryset):
-        touched = self._touched(queryset)
+        touched, responses = self._touched(queryset), self._responses(queryset)
         super().delete_queryset(request, queryset)
+        self._store_perceptions(responses)
         self._keep(touched)
+
+    def _responses(self, objects) -> set[int]:
+        if self.response_path is None:
+            return set()
+        pks = objects.values("pk") if hasattr(objects, "values") else [obj.pk for obj in objects]
+        return set(self.model.objects.filter(pk__in=pks).values_list(self.response_path, flat=True)) - {None}
+
+    @staticmethod
+    def _store_perceptions(response_ids: set[int]) -> None:
+        """Each response's perception from its performance answers as they now are, by the
+        figures layer's formula (submit writes it so; nothing else changes answers)."""
+        perception = figure_source.source().perception
+        ratings = {pk: [] for pk in response_ids}
+        performance = Answer.objects.filter(response_id__in=response_ids, question__kind=QuestionKind.PERFORMANCE)
+        for response_id, value in performance.values_list("response_id", "value"):
+            ratings[response_id].append(value)
+        for response_id, values in ratings.items():
+            Response.objects.filter(pk=response_id).update(perception_rating=perception(values))
 
 
 @admin.register(Segment)
@@ -238,6 +264,7 @@ class AnswerInline(admin.TabularInline):
 
 @admin.register(Response)
 class ResponseAdmin(KeepsFigures, admin.ModelAdmin):
+    response_path = "pk"  # its answers, edited inline
     list_display = ["survey", "submitted_at", "nps"]
     list_select_related = ["survey"]
     raw_id_fields = ["invitation", "segment"]
@@ -252,6 +279,7 @@ class ResponseAdmin(KeepsFigures, admin.ModelAdmin):
 class AnswerAdmin(KeepsFigures, admin.ModelAdmin):
     survey_path = "response__survey_id"
     pmo_path = "response__survey__pmo_id"
+    response_path = "response_id"
 
     list_display = ["question", "value", "response"]
     raw_id_fields = ["response", "question"]

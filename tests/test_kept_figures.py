@@ -234,6 +234,24 @@ def test_an_answer_edited_in_the_admin_keeps_the_figures_true(closed, admin):
     new = 1 if answer.value != 1 else 5
     assert admin.post(address, form_data(admin.get(address), value=str(new))).status_code == 302
     assert Answer.objects.get(pk=answer.pk).value == new
+    # The response's own kept perception too: the mean of its performance ratings as they are now.
+    ratings = [
+        a.value
+        for a in Answer.objects.filter(response=answer.response, question__kind=QuestionKind.PERFORMANCE)
+        if a.value is not None
+    ]
+    assert Response.objects.get(pk=answer.response_id).perception_rating == pytest.approx(sum(ratings) / len(ratings))
+    assert_kept_equals_recomputed(closed)
+
+
+def test_an_answer_deleted_in_the_admin_leaves_its_responses_perception_true(closed, admin):
+    response = Response.objects.filter(survey=closed, perception_rating__isnull=False).first()
+    rated = Answer.objects.filter(response=response, question__kind=QuestionKind.PERFORMANCE, value__isnull=False)
+    gone = rated.order_by("-value").first()
+    assert admin.post(f"/admin/stakeholders/answer/{gone.pk}/delete/", {"post": "yes"}).status_code == 302
+    left = [a.value for a in rated.exclude(pk=gone.pk)]
+    expected = sum(left) / len(left) if left else None
+    assert Response.objects.get(pk=response.pk).perception_rating == pytest.approx(expected)
     assert_kept_equals_recomputed(closed)
 
 
