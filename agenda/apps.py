@@ -21,5 +21,6 @@ class AgendaConfig(AppConfig):
                 nps=survey.nps,
                 perception=responses.perception,
                 keep_figures=kept.keep_figures,
+                forget_responses=kept.forget_responses,
             )
         )

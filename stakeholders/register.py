@@ -249,12 +249,11 @@ def update_stakeholder(stakeholder: Stakeholder, values: dict) -> Stakeholder:
 def delete_stakeholder(stakeholder: Stakeholder) -> None:
     """Delete a stakeholder from the register, with their invitations, responses and answers.
 
-    The closed surveys they answered have their kept figures written again in the same
-    transaction (figure_source.keep_figures), so that no figure still counts their answers."""
+    Their answers are taken out of the closed surveys' kept figures in the same transaction
+    (figure_source.forget_responses), so that no figure still counts them."""
     with transaction.atomic():
-        answered = set(Response.objects.filter(invitation__stakeholder=stakeholder).values_list("survey_id", flat=True))
+        figure_source.source().forget_responses(Response.objects.filter(invitation__stakeholder=stakeholder))
         stakeholder.delete()
-        figure_source.source().keep_figures(answered)
 
 
 def create_stakeholders(stakeholders: list[Stakeholder]) -> None:

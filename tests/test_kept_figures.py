@@ -23,6 +23,7 @@ from agenda.figures.segments import segment_figures
 from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken
+from stakeholders import register
 from stakeholders.models import Answer, QuestionKind, Response, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.surveys import lifecycle
 from tests.factories import SegmentFactory, StakeholderFactory, SurveyInvitationFactory, UserFactory
@@ -426,3 +427,45 @@ def test_staff_see_no_kept_figures_of_an_anonymous_survey(world, closed):
     page = client.get("/admin/agenda/keptelementfigures/")
     assert page.status_code == 200 and list(page.context["cl"].result_list) == []
     assert KeptElementFigures.objects.filter(survey=closed).exists()
+
+
+# A stakeholder deleted: their answers taken out of the kept sums ------------------------------
+
+
+def test_deleting_stakeholders_one_by_one_takes_only_their_answers_out(world, three_surveys, monkeypatch):
+    """Down to the last of a segment (its rows go, as a recomputation writes none), after the
+    segment itself went (two "No segment" rows for a key, added up), and with the survey's
+    other answers never read again: kept.kept_rows, which reads them, is not called."""
+    closed, later, _current = three_surveys
+    Segment.objects.filter(name="Operations").delete()
+    others = {
+        row.stakeholder_id: row.response_id
+        for row in KeptPerception.objects.filter(pmo=world.pmo).exclude(
+            stakeholder__in=Stakeholder.objects.filter(segment=world.segment)
+        )
+    }
+    leaving = list(Stakeholder.objects.filter(segment=world.segment))
+    assert leaving
+
+    def no_recomputation(_survey_ids):
+        raise AssertionError("A deletion must not recompute a survey's kept figures from all its answers.")
+
+    for stakeholder in leaving:
+        with monkeypatch.context() as patch:
+            patch.setattr(kept, "kept_rows", no_recomputation)
+            register.delete_stakeholder(stakeholder)
+        for survey in (closed, later):
+            assert_kept_equals_recomputed(survey)
+    assert not KeptElementFigures.objects.filter(segment=world.segment).exists()
+    # Nobody else's last two perceptions moved.
+    assert {
+        row.stakeholder_id: row.response_id for row in KeptPerception.objects.filter(stakeholder_id__in=others)
+    } == others
+    assert_perceptions_true(world.pmo)
+
+
+def test_deleting_a_stakeholder_who_answered_no_kept_survey_keeps_every_row(world, closed):
+    newcomer = StakeholderFactory(pmo=world.pmo, segment=world.segment)
+    before = list(KeptElementFigures.objects.filter(survey=closed).order_by("pk").values_list("pk", "total"))
+    register.delete_stakeholder(newcomer)
+    assert list(KeptElementFigures.objects.filter(survey=closed).order_by("pk").values_list("pk", "total")) == before

@@ -9,9 +9,10 @@ thousands of answers. An open survey, or a closed one without kept rows, is comp
 its answers as before, so a reader never needs to know which it gets.
 
 The rows are written again in the transaction of every change to a closed survey's answers:
-its closing (stakeholders/surveys/lifecycle.py close), a stakeholder's deletion
-(stakeholders/register.py delete_stakeholder) and the Django admin's edits, all through
-stakeholders/surveys/figure_source.py's `keep_figures`. A deleted segment needs nothing:
+its closing (stakeholders/surveys/lifecycle.py close) and the Django admin's edits, through
+stakeholders/surveys/figure_source.py's `keep_figures`; a stakeholder's deletion
+(stakeholders/register.py delete_stakeholder) takes their answers' sums out, through its
+`forget_responses`. A deleted segment needs nothing:
 its rows pass to "No segment" as its responses do (SET_NULL), and readers add rows up.
 """
 
@@ -57,6 +58,44 @@ def keep_figures(survey_ids: Iterable[int], pmo_ids: Iterable[int] = ()) -> None
     KeptElementFigures.objects.bulk_create(KeptElementFigures(**row) for row in kept_rows(survey_ids))
     # The at-risk rule's last two perceptions of each stakeholder rest on the kept surveys too.
     keep_perceptions(pmo_ids | set(Survey.objects.filter(pk__in=survey_ids).values_list("pmo_id", flat=True)))
+
+
+@transaction.atomic
+def forget_responses(responses) -> None:
+    """Take these responses' answers out of their closed surveys' kept figures; call it before
+    deleting them, in the same transaction.
+
+    The kept rows are sums and counts, so the rows left are the kept ones less these answers'
+    own element_rows, exactly: this reads these answers and the surveys' few hundred kept rows,
+    where keep_figures reads every answer of each survey again (at 100,000 stakeholders, a
+    closed survey holds a million answers, and one person may have answered twenty of them:
+    docs/capacity.md). The at-risk rule's kept perceptions need nothing: those of the
+    responses' own stakeholder go with the responses (CASCADE), and nobody else's rest on them.
+    """
+    survey_ids = set(
+        KeptElementFigures.objects.filter(survey_id__in=responses.values("survey_id")).values_list(
+            "survey_id", flat=True
+        )
+    )
+    if not survey_ids:
+        return
+    theirs = Answer.objects.filter(response__in=responses.filter(survey_id__in=survey_ids))
+    key_fields = (*KEPT_FIELDS, "element", "kind")
+    sums: dict = {}
+    kept = KeptElementFigures.objects.select_for_update().filter(survey_id__in=survey_ids)
+    # A deleted segment leaves two rows under "No segment" for a key: added up here first.
+    for sign, rows in ((1, kept.values(*key_fields, *AGGREGATES)), (-1, element_rows(theirs, KEPT_FIELDS))):
+        for row in rows:
+            added = sums.setdefault(tuple(row[field] for field in key_fields), dict.fromkeys(AGGREGATES, 0))
+            for name in AGGREGATES:
+                added[name] += sign * (row[name] or 0)
+    kept.delete()
+    KeptElementFigures.objects.bulk_create(
+        KeptElementFigures(**dict(zip(key_fields, key, strict=True)), **figures)
+        for key, figures in sums.items()
+        # A group none of whose answers is left has no row, as a recomputation writes none.
+        if figures["answered"] or figures["dont_know"]
+    )
 
 
 def element_figures_of(

@@ -31,6 +31,10 @@ class FigureSource:
     # those closed, from their answers, and forget those of the others; called in the
     # transaction that closes them or changes their answers
     keep_figures: Callable[..., None]
+    # responses about to be deleted → None: take their answers out of their closed surveys'
+    # kept figures, without reading those surveys' other answers; called in the deleting
+    # transaction, before the deletion
+    forget_responses: Callable[[Any], None]
 
 
 _registered: list[FigureSource] = []
