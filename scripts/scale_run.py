@@ -284,14 +284,19 @@ def explain_pages(targets: list[Target], top: int) -> None:
             response = client.get(target.path)
         assert response.status_code == 200, (target.path, response.status_code)
         target.queries = len(captured)
-        statements = dict.fromkeys(q["sql"] for q in captured.captured_queries if _is_select(q["sql"]))
-        plans = sorted((explain(sql) for sql in statements), key=lambda plan: plan[0], reverse=True)
-        print(
-            f"\n-- {target.page} of {target.pmo} ({target.path}): {target.queries} queries, "
-            f"{sum(p[0] for p in plans):,.1f} ms of execution in PostgreSQL; the slowest {min(top, len(plans))}:"
-        )
-        print_slowest(plans, top)
+        print_explained(captured, f"\n-- {target.page} of {target.pmo} ({target.path})", top)
     print(flush=True)
+
+
+def print_explained(captured: CaptureQueriesContext, heading: str, top: int) -> None:
+    """Each distinct SELECT captured run again under EXPLAIN (ANALYZE, BUFFERS); the slowest `top` printed."""
+    statements = dict.fromkeys(q["sql"] for q in captured.captured_queries if _is_select(q["sql"]))
+    plans = sorted((explain(sql) for sql in statements), key=lambda plan: plan[0], reverse=True)
+    print(
+        f"{heading}: {len(captured)} queries, {sum(p[0] for p in plans):,.1f} ms of execution in PostgreSQL; "
+        f"the slowest {min(top, len(plans))}:"
+    )
+    print_slowest(plans, top)
 
 
 def print_slowest(plans: list[tuple[float, str, list[str]]], top: int) -> None:
@@ -607,13 +612,7 @@ def explain_report_figures(pmo, today, top: int) -> None:
     report.period_end = today + timedelta(days=1)
     with timezone.override(pmo.time_zone), CaptureQueriesContext(connection) as captured:
         reports.build_figures(report)
-    statements = dict.fromkeys(q["sql"] for q in captured.captured_queries if _is_select(q["sql"]))
-    plans = sorted((explain(sql) for sql in statements), key=lambda plan: plan[0], reverse=True)
-    print(
-        f"-- the figures of {pmo.slug}'s report: {len(captured)} queries, {sum(p[0] for p in plans):,.1f} ms of "
-        f"execution in PostgreSQL; the slowest {min(top, len(plans))}:"
-    )
-    print_slowest(plans, top)
+    print_explained(captured, f"-- the figures of {pmo.slug}'s report", top)
     print(flush=True)
 
 
