@@ -133,16 +133,17 @@ def keep_perceptions(pmo_ids: Iterable[int]) -> None:
     KeptPerception.objects.bulk_create(KeptPerception(**row) for row in kept_perception_rows(pmo_ids))
 
 
-def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
+def last_two_perceptions(stakeholders, pmos: list[int] | None = None) -> dict[int, list[float]]:
     """Each stakeholder's perception in their last two named responses, newest first, in four
-    queries: their PMOs and those PMOs' surveys not kept, the last two among the kept closed
+    queries: their PMOs (unless given, as `pmos`) and those PMOs' surveys not kept, the last two among the kept closed
     surveys (KeptPerception), and the last two among the other surveys' (the open ones),
     ranked from their responses; then the last two of both.
 
     Anonymous surveys are left out: their answers are never tied to a person. So is a
     response with no performance rating (all "Don't know"): it has no perception.
     """
-    pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
+    if pmos is None:  # the caller may know them (the PMO of its page): a query fewer
+        pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
     kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
     live_surveys = list(
         Survey.objects.filter(pmo__in=pmos, anonymous=False)
