@@ -53,7 +53,6 @@ def dashboard(request, pmo):
         "segment": segment,
         "segment_hidden": segment_hidden,
         "min_group_size": anonymity.min_group_size(),
-        "stakeholder_count": stakeholders.count(),
         **_at_risk(request, pmo, segment_id),
         "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
@@ -63,6 +62,8 @@ def dashboard(request, pmo):
     # The distribution from the grid's counts: one query on every stakeholder's latest stage, not two.
     context["maturity"] = relationships.distribution_of_grid(context["grid"])
     context["quadrants"] = [(q, sum(context["grid"][q].values())) for q in Quadrant]
+    # The grid counts each of these stakeholders once: their number without a COUNT of its own.
+    context["stakeholder_count"] = sum(count for _, count in context["quadrants"])
     context["nobody_assessed"] = context["maturity"][None] == context["stakeholder_count"]
     if survey and not segment_hidden:
         element_rows = elements.element_insights(pmo, survey, segment_id)

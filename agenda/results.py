@@ -1,21 +1,39 @@
 """A survey's results page, at the survey engine's address (surveys/<id>/results/) but served
 from agenda, since its figures come from the figures layer (agenda/figures/)."""
 
+from dataclasses import dataclass
+
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from agenda.figures import kept, segments
 from agenda.figures import responses as response_figures
 from agenda.figures import survey as survey_figures
-from agenda.figures.present import Kind, rounded
+from agenda.figures.present import Kind, rounded, shown
 from pmo5p.domain import Element
 from pmo5p.tenancy import pmo_view
 from stakeholders.models import Survey
 from stakeholders.surveys import anonymity
 
 RESPONSES_PER_PAGE = 50
-COMMENTS_SHOWN = 100
+# A page of comments beside the page of stakeholders, the rest on the following pages
+# (?comments=N): a large survey's hundreds of comments are not all rendered on every view.
+COMMENTS_PER_PAGE = 20
+
+
+@dataclass
+class StakeholderRow:
+    """One row of the per-stakeholder table: the perceptions (Element order) and their text."""
+
+    stakeholder_id: int
+    name: str
+    url: str
+    perceptions: list[float | None]
+    shown: list[str]
+    nps: int | None
 
 
 @pmo_view()
@@ -24,15 +42,18 @@ def survey_results(request, pmo, survey_id):
     survey = get_object_or_404(Survey.objects.filter(pmo=pmo), pk=survey_id)
     element_figures = kept.survey_element_figures(survey)
     nps = survey_figures.nps(survey_figures.survey_responses(survey))
+    # The survey's participation is its segments' added up: one query for the page and the table.
+    by_segment = survey_figures.participation_by_segment(survey)
+    participation = survey_figures.Participation.total(by_segment.values())
     context = {
         "pmo": pmo,
         "survey": survey,
-        "participation": survey_figures.participation(survey),
+        "participation": participation,
         "element_scores": list(element_figures.values()),
         "nps": nps,
-        "segments": segments.segment_figures(survey),
+        "segments": segments.segment_figures(survey, by_segment),
         "min_group_size": anonymity.min_group_size(),
-        **_comments(survey),
+        **_comments(request, survey),
         "chart_data": {
             "labels": [e.label for e in Element],
             "perception": [rounded(element_figures[e].perception, Kind.SCORE) for e in Element],
@@ -41,28 +62,68 @@ def survey_results(request, pmo, survey_id):
         },
     }
     if not survey.anonymous:
-        page = Paginator(
-            # The invitations named by survey too (the same rows): PostgreSQL then reads this
-            # survey's invitations by their index rather than scanning every survey's.
-            survey.responses.filter(invitation__survey=survey)
-            .select_related("invitation__stakeholder", "segment")
-            .order_by("invitation__stakeholder__name"),
-            RESPONSES_PER_PAGE,
-        ).get_page(request.GET.get("page"))
-        per_response = response_figures.per_response(list(page.object_list))
-        context["page"] = page
-        context["per_stakeholder"] = [
-            (response, [per_response[response.pk][e].perception for e in Element]) for response in page.object_list
-        ]
+        context.update(_per_stakeholder(request, pmo, survey, participation.responses))
     return render(request, "agenda/survey_results.html", context)
 
 
-def _comments(survey) -> dict:
+def _per_stakeholder(request, pmo, survey, responses: int) -> dict:
+    """A page of the named survey's responses, by stakeholder name: only the columns shown
+    (a large survey sorts thousands of rows for it), and each row's figures as text already,
+    its link from one reversed address, so that the template does not call a filter and a
+    {% url %} per cell. `responses`: their number, from the survey's participation."""
+    paginator = Paginator(
+        # The invitations named by survey too (the same rows): PostgreSQL then reads this
+        # survey's invitations by their index rather than scanning every survey's.
+        survey.responses.filter(invitation__survey=survey)
+        .order_by("invitation__stakeholder__name", "pk")
+        .values("pk", "nps", stakeholder=F("invitation__stakeholder_id"), name=F("invitation__stakeholder__name")),
+        RESPONSES_PER_PAGE,
+    )
+    # The count the participation made of the same rows, not a COUNT of this join again.
+    paginator.count = responses
+    page = paginator.get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    perceptions = response_figures.perceptions_of([row["pk"] for row in rows])
+    # The address of stakeholder 0, its last part replaced: one reverse() for the page.
+    prefix = reverse("stakeholder_detail", args=[pmo.slug, 0]).removesuffix("0/")
+    per_stakeholder = []
+    for row in rows:
+        mine = perceptions[row["pk"]]
+        per_stakeholder.append(
+            StakeholderRow(
+                stakeholder_id=row["stakeholder"],
+                name=row["name"],
+                url=f"{prefix}{row['stakeholder']}/",
+                perceptions=mine,
+                shown=[shown(value, Kind.SCORE) for value in mine],
+                nps=row["nps"],
+            )
+        )
+    return {"page": page, "per_stakeholder": per_stakeholder, "page_query": _query_without(request, "page")}
+
+
+def _query_without(request, name: str) -> str:
+    """The page's query string without one paginator's parameter, kept by the other's links."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
+def _comments(request, survey) -> dict:
+    """A page of the survey's comments (?comments=N; a bad number is the first or last page,
+    as Paginator.get_page decides), and how many there are in all (the paginator's count)."""
     with_comment = survey.responses.exclude(comment="")
     if survey.anonymous:
-        # Not newest first: beside the response count, the top comment would be the latest answer's.
-        texts = with_comment.order_by(*anonymity.comment_order()).values_list("comment", flat=True)
-        comments = [(text, None) for text in texts[:COMMENTS_SHOWN]]
+        # Not newest first: beside the response count, the top comment would be the latest
+        # answer's; the pages keep that order, so they say nothing of when one came either.
+        comments = with_comment.order_by(*anonymity.comment_order()).values_list("comment", flat=True)
     else:
-        comments = with_comment.order_by("-submitted_at").values_list("comment", "submitted_at")[:COMMENTS_SHOWN]
-    return {"comments": comments, "comment_count": with_comment.count()}
+        comments = with_comment.order_by("-submitted_at", "-pk").values_list("comment", "submitted_at")
+    page = Paginator(comments, COMMENTS_PER_PAGE).get_page(request.GET.get("comments"))
+    shown_comments = [(text, None) for text in page.object_list] if survey.anonymous else list(page.object_list)
+    return {
+        "comments": shown_comments,
+        "comment_page": page,
+        "comment_count": page.paginator.count,
+        "comment_query": _query_without(request, "comments"),
+    }

@@ -21,10 +21,11 @@ SIZES = [10, 2000]
 # One ceiling per page: the count measured, plus one.
 # Every signed-in page: session, user, membership, and the PMO menu's memberships (4).
 MAX_QUERIES = {
-    # survey, element scores, NPS, participation, segments invited, segment counts and
-    # means, comment count, comments, response count and page, per-stakeholder means: 12
-    "results": 16 + 1,
-    "results_anonymous": 13 + 1,  # the same without the per-stakeholder page (3 fewer)
+    # survey, element scores, NPS, participation per segment (the survey's is their sum),
+    # segment names, segment means, comment count and page, the page of stakeholders (the
+    # participation counted them), per-stakeholder perceptions: 10
+    "results": 14 + 1,
+    "results_anonymous": 12 + 1,  # the same without the per-stakeholder page (2 fewer)
     "detail": 9 + 1,  # survey, participation, question count, invitation count and page
     "detail_draft": 9 + 1,  # survey, participation, question count, the PMO, the audience in one query
     "list": 6 + 1,  # the surveys, then their counts in one query

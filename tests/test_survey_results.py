@@ -3,12 +3,15 @@ of answers (docs/figures.md): perception and importance on 0–100 with "Don't k
 left out, NPS, response rate, segments under MIN_GROUP_SIZE hidden, anonymity."""
 
 import csv
+import hashlib
 import io
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 
+from agenda.results import COMMENTS_PER_PAGE, RESPONSES_PER_PAGE
 from pmo5p.domain import Element
 from stakeholders.models import QuestionKind, Stakeholder, SurveyInvitation
 from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyInvitationFactory
@@ -164,7 +167,7 @@ def test_segments_under_the_minimum_group_size_are_hidden(world, named, client_f
 
 def test_the_named_survey_shows_a_row_per_stakeholder(world, named, client_for):
     response = client_for(world.lead).get(survey_url("survey_results", named))
-    table = {r.invitation.stakeholder.name: (values, r.nps) for r, values in response.context["per_stakeholder"]}
+    table = {row.name: (row.perceptions, row.nps) for row in response.context["per_stakeholder"]}
     assert sorted(table) == sorted(row[0] for row in ANSWERS)
     assert table["Alice Able"] == ([87.5, 75.0, None, 100.0, None], 10)
     assert table["Dora Dunn"] == ([None, 75.0, None, 50.0, None], 3)
@@ -172,12 +175,18 @@ def test_the_named_survey_shows_a_row_per_stakeholder(world, named, client_for):
     page = response.content.decode()
     assert "Per stakeholder: perception" in page
     assert "Alice Able" in page and "Nora Noreply" not in page
+    # Each name links to the stakeholder's page; the figures are shown as the score filter rounds them.
+    alice = Stakeholder.objects.get(name="Alice Able")
+    row = re.search(rf'<tr data-stakeholder="{alice.pk}">(.*?)</tr>', page, re.S).group(1)
+    assert f'href="{reverse("stakeholder_detail", args=[world.pmo.slug, alice.pk])}"' in row
+    assert re.findall(r'data-figure="response-perception">([^<]*)<', row) == ["87.5", "75.0", "—", "100.0", "—"]
 
 
 def test_the_anonymous_survey_shows_nobody(world, anonymous, client_for):
     response = client_for(world.lead).get(survey_url("survey_results", anonymous))
     assert response.status_code == 200
-    assert "per_stakeholder" not in response.context and "page" not in response.context
+    # (The comments' pages are in the context: the include of their links names them `page`.)
+    assert "per_stakeholder" not in response.context and "page_query" not in response.context
     page = response.content.decode()
     assert "Per stakeholder" not in page
     # The page's own content: the header names the signed-in user, whose random name may be "Ben Bennett".
@@ -343,3 +352,70 @@ def test_segment_rows_are_those_of_the_audience_at_the_launch(world, client_for)
     world.segment.delete()
     rows = client.get(survey_url("survey_results", survey)).context["segments"]
     assert [(row.name, row.responses, row.participation.sent) for row in rows] == [("No segment", 3, 4)]
+
+
+# Pages of comments and of stakeholders ---------------------------------------------------------
+
+
+def many_comments(world, count, *, anonymous):
+    people = [StakeholderFactory(pmo=world.pmo, name=f"Person {i:02d}") for i in range(count)]
+    survey, invitations = open_survey(world.pmo, people, anonymous=anonymous, title="Busy", sent_at=T0)
+    for n, invitation in enumerate(invitations):
+        ResponseFactory(invitation=invitation, nps=8, comment=f"Remark {n:02d}", submitted_at=T0 + timedelta(hours=n))
+    return survey
+
+
+def shown_comments(client, survey, query=""):
+    response = client.get(survey_url("survey_results", survey) + query)
+    assert response.status_code == 200
+    return [text for text, _ in response.context["comments"]], response
+
+
+def test_comments_come_a_page_at_a_time_the_latest_first(world, client_for, settings):
+    survey = many_comments(world, COMMENTS_PER_PAGE + 5, anonymous=False)
+    client = client_for(world.viewer)
+    first, response = shown_comments(client, survey)
+    latest = [f"Remark {n:02d}" for n in reversed(range(COMMENTS_PER_PAGE + 5))]
+    assert first == latest[:COMMENTS_PER_PAGE]
+    assert response.context["comment_count"] == COMMENTS_PER_PAGE + 5
+    page = response.content.decode()
+    # The comments' links name their own parameter, keep the stakeholders' page and land on the comments.
+    assert 'href="?comments=2#comments"' in page
+    second, _ = shown_comments(client, survey, "?comments=2")
+    assert second == latest[COMMENTS_PER_PAGE:]
+    # Pages of stakeholders and of comments are chosen apart, each link keeping the other.
+    _, both = shown_comments(client, survey, "?page=1&comments=2")
+    assert 'href="?page=1&amp;comments=1#comments"' in both.content.decode()
+    # A page number that is not one is the first page, one past the end the last (Paginator.get_page).
+    assert shown_comments(client, survey, "?comments=x")[0] == first
+    assert shown_comments(client, survey, "?comments=-3")[0] == second
+    assert shown_comments(client, survey, "?comments=99")[0] == second
+
+
+def test_the_pages_of_an_anonymous_surveys_comments_keep_an_order_of_their_text(world, client_for):
+    survey = many_comments(world, COMMENTS_PER_PAGE + 5, anonymous=True)
+    client = client_for(world.viewer)
+    first, response = shown_comments(client, survey)
+    second, _ = shown_comments(client, survey, "?comments=2")
+    expected = sorted(
+        (f"Remark {n:02d}" for n in range(COMMENTS_PER_PAGE + 5)),
+        key=lambda text: hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+    )
+    assert first + second == expected
+    assert [when for _, when in response.context["comments"]] == [None] * COMMENTS_PER_PAGE
+    assert "1 Apr 2026" not in response.content.decode()
+
+
+def test_stakeholders_come_a_page_at_a_time_by_name(world, client_for):
+    survey = many_comments(world, RESPONSES_PER_PAGE + 3, anonymous=False)
+    client = client_for(world.viewer)
+    first = client.get(survey_url("survey_results", survey))
+    names = [f"Person {i:02d}" for i in range(RESPONSES_PER_PAGE + 3)]
+    assert [row.name for row in first.context["per_stakeholder"]] == names[:RESPONSES_PER_PAGE]
+    assert 'href="?page=2#per-stakeholder"' in first.content.decode()
+    second = client.get(survey_url("survey_results", survey) + "?page=2&comments=2")
+    assert [row.name for row in second.context["per_stakeholder"]] == names[RESPONSES_PER_PAGE:]
+    assert 'href="?comments=2&amp;page=1#per-stakeholder"' in second.content.decode()
+    assert [
+        row.name for row in client.get(survey_url("survey_results", survey) + "?page=zz").context["per_stakeholder"]
+    ] == names[:RESPONSES_PER_PAGE]

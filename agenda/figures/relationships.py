@@ -93,14 +93,14 @@ def at_risk_stakeholders(pmo, segment_id: int | None = None, *, limit: int | Non
 
 
 def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None) -> tuple[list[AtRisk], int]:
-    """The first `limit` at-risk stakeholders (all if None), and how many there are in all, in
-    two queries: the perceptions of every influential stakeholder, then those at risk, counted
+    """The first `limit` at-risk stakeholders (all if None), and how many there are in all: the
+    perceptions of every influential stakeholder (last_two_perceptions), then those at risk, counted
     in the same query. Only those returned are loaded whole, with their segment and owner: a
     large PMO has hundreds at risk, and the dashboard shows twenty."""
     influential = Stakeholder.objects.filter(pmo=pmo, is_active=True, influence__gte=AT_RISK_INFLUENCE)
     if segment_id is not None:
         influential = influential.filter(segment_id=segment_id)
-    perceptions = last_two_perceptions(influential)
+    perceptions = last_two_perceptions(influential, [pmo.pk])
     # The reason's words only for those returned: a large PMO has hundreds who fell.
     falls = {pk: values for pk, values in perceptions.items() if _perception_drop(values) is not None}
     at_risk = (

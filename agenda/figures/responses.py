@@ -2,7 +2,8 @@
 (docs/figures.md, "Per stakeholder").
 
 - perception per element of a response: `survey.element_figures_by` grouped by response
-  (the results page's per-stakeholder table, the detractor alert's lowest elements);
+  (the detractor alert's lowest elements; `perceptions_of`, the perceptions alone, for the
+  results page's per-stakeholder table);
 - perception of a response: the mean score of all its performance answers, one number
   (the at-risk rule, the suggested maturity stage). It is kept on the response
   (Response.perception_rating, the mean rating), so that reading it never averages answers:
@@ -20,7 +21,14 @@ from collections.abc import Iterable
 from django.db.models import Avg, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
-from agenda.figures.survey import ElementFigures, element_figures_by, no_figures, score
+from agenda.figures.survey import (
+    ElementFigures,
+    element_figures_by,
+    element_rows,
+    figures_from_rows,
+    no_figures,
+    score,
+)
 from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
 from stakeholders.models import Answer, QuestionKind, Response, Survey, SurveyStatus
@@ -30,6 +38,16 @@ def per_response(responses: list[Response]) -> dict[int, dict[Element, ElementFi
     """Perception and importance per element of each response, by its id, in one query."""
     figures = element_figures_by(Answer.objects.filter(response__in=responses), "response_id")
     return {response.pk: figures.get(response.pk) or no_figures() for response in responses}
+
+
+def perceptions_of(response_ids: list[int]) -> dict[int, list[float | None]]:
+    """The perception per element (in the order of Element) of each of these responses, by
+    its id, in one query: per_response's perceptions, without the importance answers and the
+    count of raters, which a table of perceptions does not show."""
+    answers = Answer.objects.filter(response_id__in=response_ids, question__kind=QuestionKind.PERFORMANCE)
+    rows = element_rows(answers, {"group": "response_id"}, count_raters=False)
+    figures = figures_from_rows(rows, lambda row: row["group"])
+    return {pk: [(figures.get(pk) or no_figures())[e].perception for e in Element] for pk in response_ids}
 
 
 def lowest_elements(response: Response, limit: int = 2) -> list[tuple[Element, float]]:
@@ -115,16 +133,17 @@ def keep_perceptions(pmo_ids: Iterable[int]) -> None:
     KeptPerception.objects.bulk_create(KeptPerception(**row) for row in kept_perception_rows(pmo_ids))
 
 
-def last_two_perceptions(stakeholders) -> dict[int, list[float]]:
+def last_two_perceptions(stakeholders, pmos: list[int] | None = None) -> dict[int, list[float]]:
     """Each stakeholder's perception in their last two named responses, newest first, in four
-    queries: their PMOs and those PMOs' surveys not kept, the last two among the kept closed
+    queries: their PMOs (unless given, as `pmos`) and those PMOs' surveys not kept, the last two among the kept closed
     surveys (KeptPerception), and the last two among the other surveys' (the open ones),
     ranked from their responses; then the last two of both.
 
     Anonymous surveys are left out: their answers are never tied to a person. So is a
     response with no performance rating (all "Don't know"): it has no perception.
     """
-    pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
+    if pmos is None:  # the caller may know them (the PMO of its page): a query fewer
+        pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
     kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
     live_surveys = list(
         Survey.objects.filter(pmo__in=pmos, anonymous=False)

@@ -23,7 +23,7 @@ from agenda.figures.survey import (
     participation_by_segment,
 )
 from pmo5p.domain import Element
-from stakeholders.models import Survey, SurveyInvitation
+from stakeholders.models import Segment, Survey
 from stakeholders.surveys import anonymity
 
 NO_SEGMENT = "No segment"
@@ -48,16 +48,17 @@ class SegmentFigures:
         return [self.elements[element].perception for element in Element]
 
 
-def segment_figures(survey: Survey) -> list[SegmentFigures]:
+def segment_figures(survey: Survey, counts: dict[int | None, Participation] | None = None) -> list[SegmentFigures]:
     """A row per segment of those invited, with its figures unless it has too few responses.
 
-    Three queries: the segments invited, the participation per segment, then the means per
-    segment and element of the groups shown.
+    Three queries: the participation per segment (unless given as `counts`, the survey's
+    participation_by_segment), the names of those segments, then the means per segment and
+    element of the groups shown. The segments invited are the participation's groups: every
+    invitation counts in one.
     """
-    invited = (
-        SurveyInvitation.objects.filter(survey=survey).values_list("segment_id", "segment__name").distinct().order_by()
-    )
-    counts = participation_by_segment(survey)
+    counts = participation_by_segment(survey) if counts is None else counts
+    names = dict(Segment.objects.filter(pk__in=[pk for pk in counts if pk is not None]).values_list("pk", "name"))
+    invited = [(segment_id, names.get(segment_id)) for segment_id in counts]
     rows = []
     for segment_id, name in sorted(invited, key=lambda pair: (pair[0] is None, pair[1] or "")):
         taking_part = counts.get(segment_id) or Participation()

@@ -15,7 +15,7 @@ rate for any grouping of invitations (a survey, its segments, a list of surveys)
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
@@ -183,6 +183,17 @@ class Participation:
     def response_rate(self) -> float | None:
         """Responses / invitations sent, as a percentage."""
         return self.responses / self.sent * 100 if self.sent else None
+
+    @classmethod
+    def total(cls, parts: Iterable["Participation"]) -> "Participation":
+        """The participation of groups together, such as a survey's segments."""
+        whole = cls()
+        for part in parts:
+            whole.invited += part.invited
+            whole.sent += part.sent
+            whole.failed += part.failed
+            whole.responses += part.responses
+        return whole
 
 
 def participation_by(invitations: QuerySet[SurveyInvitation], group: str) -> dict:
