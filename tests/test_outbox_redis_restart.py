@@ -1,6 +1,6 @@
 """The fault drill of issue #10: a real worker, beat and Redis, an SMTP sink that refuses
 with 451, and Redis restarted (killed, started again empty on the same port) while
-e-mails wait for a retry and reminders are claimed. The outbox's rows are the record, so
+e-mails wait for a retry, reminders are claimed and a named detractor answers. The outbox's rows are the record, so
 each e-mail arrives exactly once, within the sweeper's interval of Redis coming back, and
 the worker lives on (pmo5p/outbox.py; README, "E-mail: what is guaranteed")."""
 
@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from pmo5p.models import OutgoingEmail, Role
 from pmo5p.services import invite_member
+from stakeholders.models import Response
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import MembershipFactory, PmoFactory, StakeholderFactory
 from tests.service_fixtures import wait_until
-from tests.survey_helpers import open_survey
+from tests.survey_helpers import open_survey, rated_questions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,12 +63,17 @@ def test_a_redis_restart_loses_no_email_and_sends_none_twice(redis_server, celer
     people = [StakeholderFactory(pmo=pmo, email=f"stakeholder{n}@corp.example") for n in range(2)]
     open_survey(pmo, people, sent_at=timezone.now() - timedelta(days=30), reminder_delay_days=7)
     assert len(surveys.claim_due_reminders()) == 2
+    # And a named detractor answers a later survey: the wake-up of the worker that composes
+    # their alert is lost too; only the response's row says the alert is due.
+    survey, (answered,) = open_survey(pmo, [StakeholderFactory(pmo=pmo, email="critic@corp.example")])
+    surveys.submit(answered, values={q.pk: 1 for q in rated_questions(survey)}, nps=2, comment="Too slow")
+    assert not OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.DETRACTOR_ALERT).exists()
     time.sleep(1)
     redis_server.restart()
     back = time.monotonic()
 
-    expected = sorted(invited + [p.email for p in people])
-    mails = smtp_sink.wait_for(5, timeout=RETRY_BASE_SECONDS + 4 * SWEEP_SECONDS + 10)
+    expected = sorted(invited + [p.email for p in people] + [lead.email])
+    mails = smtp_sink.wait_for(6, timeout=RETRY_BASE_SECONDS + 4 * SWEEP_SECONDS + 10)
     took = time.monotonic() - back
     assert sorted(r for m in mails for r in m.recipients) == expected
     # The waits are the rows': the retries and the lost wake-ups came with the sweeps.
@@ -75,7 +81,9 @@ def test_a_redis_restart_loses_no_email_and_sends_none_twice(redis_server, celer
 
     # A few more sweeps: nothing is sent twice, and every row says what happened.
     time.sleep(3 * SWEEP_SECONDS)
-    assert len(smtp_sink.messages) == 5
+    assert len(smtp_sink.messages) == 6
+    alert = OutgoingEmail.objects.get(kind=OutgoingEmail.Kind.DETRACTOR_ALERT)
+    assert alert.to == [lead.email] and Response.objects.get(invitation=answered).detractor_alerted_at
     rows = OutgoingEmail.objects.all()
     assert {(row.status, row.last_error) for row in rows} == {(Status.SENT, "")}
     for mail in smtp_sink.messages:
