@@ -331,13 +331,24 @@ def _only_sweep() -> Iterator[bool]:
     # On a connection of its own: send() may close the default one (_record_outcome), which
     # would release the lock mid-sweep. Closing this one releases it, whatever happens.
     lock = connections.create_connection(DEFAULT_DB_ALIAS)
+    taken = False
     try:
         with lock.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK_KEY])
             (taken,) = cursor.fetchone()
         yield taken
     finally:
-        lock.close()
+        try:
+            if taken:
+                # Released before the connection closes: its server process ends (and lets
+                # the lock go) only some time after close() returns, and a sweep straight
+                # after this one would find the lock still taken.
+                with lock.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK_KEY])
+        except DatabaseError:
+            logger.warning("Could not release the sweep's lock: it goes with its connection", exc_info=True)
+        finally:
+            lock.close()
 
 
 def _sweep(deadline) -> int:

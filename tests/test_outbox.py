@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -335,6 +335,32 @@ def test_a_sweep_stops_after_its_time_budget_and_the_next_one_sends_the_rest(db,
         assert OutgoingEmail.objects.filter(status=Status.QUEUED).count() == 1
         assert outbox.sweep() == 1
     assert sorted(m.to[0] for m in mail.outbox) == ["0@example.org", "1@example.org", "2@example.org"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_straight_after_another_finds_the_lock_free(monkeypatch):
+    """A sweep releases its lock before it closes the lock's connection: the server process
+    of a closed connection lets its locks go only when it ends, some time after close()
+    returns, and a sweep straight after (the next beat, a test's next line) found the lock
+    taken now and then. Modelled here by connections whose close() leaves them open."""
+    assert connection.vendor == "postgresql"
+    opened = []
+    create = connections.create_connection
+
+    def lingering(alias):
+        made = create(alias)
+        opened.append(made)
+        monkeypatch.setattr(made, "close", lambda: None)  # its server process lives on a while
+        return made
+
+    monkeypatch.setattr(connections, "create_connection", lingering)
+    try:
+        for _ in range(2):
+            with outbox._only_sweep() as alone:
+                assert alone
+    finally:
+        for made in opened:
+            type(made).close(made)
 
 
 @pytest.mark.django_db(transaction=True)
