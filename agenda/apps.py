@@ -20,6 +20,7 @@ class AgendaConfig(AppConfig):
                 lowest_elements=responses.lowest_elements,
                 nps=survey.nps,
                 perception=responses.perception,
+                store_perceptions=responses.store_perceptions,
                 keep_figures=kept.keep_figures,
                 forget_responses=kept.forget_responses,
             )

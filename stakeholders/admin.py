@@ -9,7 +9,6 @@ from stakeholders.models import (
     ImportJob,
     Interaction,
     Question,
-    QuestionKind,
     Response,
     Segment,
     Stakeholder,
@@ -80,15 +79,9 @@ class KeepsFigures:
 
     @staticmethod
     def _store_perceptions(response_ids: set[int]) -> None:
-        """Each response's perception from its performance answers as they now are, by the
-        figures layer's formula (submit writes it so; nothing else changes answers)."""
-        perception = figure_source.source().perception
-        ratings = {pk: [] for pk in response_ids}
-        performance = Answer.objects.filter(response_id__in=response_ids, question__kind=QuestionKind.PERFORMANCE)
-        for response_id, value in performance.values_list("response_id", "value"):
-            ratings[response_id].append(value)
-        for response_id, values in ratings.items():
-            Response.objects.filter(pk=response_id).update(perception_rating=perception(values))
+        """Each response's perception from its performance answers as they now are."""
+        if response_ids:
+            figure_source.source().store_perceptions(Response.objects.filter(pk__in=response_ids))
 
 
 @admin.register(Segment)

@@ -31,6 +31,9 @@ class FigureSource:
     # those closed, from their answers, and forget those of the others; called in the
     # transaction that closes them or changes their answers
     keep_figures: Callable[..., None]
+    # responses → None: write again each one's perception from its answers as they now are
+    # (Response.perception_rating), after a change to them that submit did not make
+    store_perceptions: Callable[[Any], Any]
     # responses about to be deleted → None: take their answers out of their closed surveys'
     # kept figures, without reading those surveys' other answers; called in the deleting
     # transaction, before the deletion
