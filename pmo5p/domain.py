@@ -100,3 +100,29 @@ PROBLEM_EXPLANATIONS = {
 # figure counts them, and a detractor's answer is what raises a detractor alert.
 DETRACTOR_MAX = 6
 PROMOTER_MIN = 9
+
+
+class OfferingLevel(models.IntegerChoices):
+    """How far a PMO service is developed (issue 12, "the evolution of PMO service offerings").
+    Each PMO words the levels its own way (Pmo.offering_levels); these are the defaults."""
+
+    BASIC = 1, "Basic"
+    STANDARD = 2, "Standard"
+    ADVANCED = 3, "Advanced"
+    STRATEGIC = 4, "Strategic"
+
+
+DEFAULT_OFFERING_LEVEL_DESCRIPTIONS = {
+    OfferingLevel.BASIC: "Delivered on request, the same way for everyone; it meets basic needs.",
+    OfferingLevel.STANDARD: "Defined, repeatable and known across the organisation, with agreed outputs.",
+    OfferingLevel.ADVANCED: "Adapted to each stakeholder group, measured, and improved from their feedback.",
+    OfferingLevel.STRATEGIC: "Shapes the organisation's decisions; stakeholders see it as a strategic asset.",
+}
+
+
+class ServiceUsage(models.TextChoices):
+    """What a respondent says of a PMO service before rating it: only its users rate it."""
+
+    USES = "uses", "I use it"
+    KNOWS = "knows", "I know it but don't use it"
+    UNAWARE = "unaware", "I didn't know it"

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p.currency import CURRENCY_CHOICES, default_currency
+from pmo5p.domain import DEFAULT_OFFERING_LEVEL_DESCRIPTIONS, OfferingLevel
 
 TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
@@ -121,6 +122,9 @@ class Pmo(models.Model):
         default=default_currency,
         help_text="The currency costs are entered and shown in. Changing it converts nothing.",
     )
+    # The PMO's own wording of each service offering level ({"1": "…"}); a level it has not
+    # worded reads DEFAULT_OFFERING_LEVEL_DESCRIPTIONS (offering_level_descriptions).
+    offering_levels = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="pmos")
 
@@ -134,6 +138,14 @@ class Pmo(models.Model):
 
     def get_absolute_url(self):
         return reverse("pmo_home", kwargs={"slug": self.slug})
+
+    def offering_level_descriptions(self) -> dict[OfferingLevel, str]:
+        """Each offering level with the PMO's words for it, or the default words."""
+        own = self.offering_levels if isinstance(self.offering_levels, dict) else {}
+        return {
+            level: (own.get(str(level.value)) or "").strip() or DEFAULT_OFFERING_LEVEL_DESCRIPTIONS[level]
+            for level in OfferingLevel
+        }
 
 
 class Role(models.TextChoices):

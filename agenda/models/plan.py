@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from pmo5p.domain import Element, Problem
 from pmo5p.models import Membership, Pmo
-from stakeholders.models import Segment, Stakeholder
+from stakeholders.models import Segment, Service, Stakeholder
 
 
 class ActionStatus(models.TextChoices):
@@ -31,6 +31,9 @@ class Action(models.Model):
     )
     target_segments = models.ManyToManyField(Segment, blank=True, related_name="actions")
     target_stakeholders = models.ManyToManyField(Stakeholder, blank=True, related_name="actions")
+    # The catalogue service the action develops, if any (issue 12: the path from a
+    # service's level now to its target, with the actions that move it).
+    service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions")
     owner = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_actions"
     )

@@ -1,6 +1,7 @@
 from .imports import ImportJob
 from .interactions import SENTIMENT_CHOICES, Interaction, InteractionKind
 from .register import HIGH_LEVEL, LEVEL_CHOICES, LEVEL_VALIDATORS, Segment, Stakeholder
+from .services import Service, ServiceAnswer, ServiceEvent, ServiceStatus, SurveyService
 from .surveys import (
     Answer,
     Question,
@@ -23,10 +24,15 @@ __all__ = [
     "LEVEL_VALIDATORS",
     "Answer",
     "SurveyInvitation",
+    "SurveyService",
     "Question",
     "QuestionKind",
     "Response",
     "Segment",
+    "Service",
+    "ServiceAnswer",
+    "ServiceEvent",
+    "ServiceStatus",
     "Stakeholder",
     "Survey",
     "SurveyStatus",
