@@ -15,6 +15,7 @@ from agenda.models import Action
 from pmo5p.models import Role
 from stakeholders.models import Service, ServiceEvent
 from tests.factories import PASSWORD, MembershipFactory, SegmentFactory
+from tests.test_service_figures import known  # noqa: F401 (the fixture, used by name below)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,3 +123,23 @@ def test_a_service_added_changed_retired_and_deleted(alpha, signed_in_page):
     assert not Service.objects.exists()
     assert Action.objects.get(pmo=pmo).service is None
     assert Action.objects.get(pmo=pmo).due_on >= date.today()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_viewer_reads_the_catalogue_and_a_service_with_figures(world, request, signed_in_page, page, width):
+    """The known set of tests/test_service_figures.py, on a phone and a desktop: the figures
+    read, nothing to edit for a viewer, and axe finds nothing serious on either page."""
+    figures = request.getfixturevalue("known")
+    page.set_viewport_size({"width": width, "height": 900})
+    signed_in_page(world.viewer.email, PASSWORD)
+    page.get_by_role("link", name="Services", exact=True).click()
+    row = page.locator(f'tr[data-service="{figures.reporting.pk}"]')
+    expect(row.locator('[data-figure="awareness"]')).to_have_text("80%")
+    expect(row.locator('[data-figure="satisfaction"]')).to_have_text("62.5")
+    expect(page.get_by_role("link", name="Add a service")).to_have_count(0)
+    shot(page, f"catalogue-known-{width}")
+    row.get_by_role("link", name="Reporting").click()
+    expect(page.locator('[data-figure="latest"] [data-figure="usage"]')).to_have_text("60%")
+    expect(page.locator("#service-segments").get_by_role("row", name=re.compile("^Ops"))).to_contain_text("hidden")
+    expect(page.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
+    shot(page, f"service-known-{width}")
