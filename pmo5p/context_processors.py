@@ -37,6 +37,7 @@ NAV_SECTIONS = {
         "service_edit",
         "service_delete",
         "offering_levels",
+        "service_heat_map",
     },
     "surveys": {
         "survey_list",

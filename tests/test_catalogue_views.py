@@ -67,7 +67,13 @@ def test_the_catalogue_shows_each_service_its_path_and_whom_it_serves(world, cli
         level_now=OfferingLevel.STANDARD,
         level_target=OfferingLevel.STRATEGIC,
     )
-    add(world, "Help desk", status=ServiceStatus.PILOT, level_now=OfferingLevel.BASIC, level_target=OfferingLevel.BASIC)
+    help_desk = add(
+        world, "Help desk", status=ServiceStatus.PILOT, level_now=OfferingLevel.BASIC, level_target=OfferingLevel.BASIC
+    )
+    for title, status in [("<b>Staff</b> the desk", ActionStatus.IN_PROGRESS), ("Old", ActionStatus.DONE)]:
+        Action.objects.create(
+            pmo=world.pmo, title=title, element="people", due_on=date(2099, 1, 1), status=status, service=help_desk
+        )
     catalogue.create_service(world.other_pmo, world.outsider, {"name": "Beta's secret service"})
 
     page = client_for(world.viewer).get(url(world, "service_list"))
@@ -77,8 +83,9 @@ def test_the_catalogue_shows_each_service_its_path_and_whom_it_serves(world, cli
     assert "Beta's secret service" not in text(page)
     shown = visible(page)
     assert "2 services · 1 pilot · 1 live · 1 heading to a higher level" in shown
-    assert "Standard to Strategic" in shown
-    assert "Basic (at its target)" in shown
+    assert "Standard to Strategic No action planned yet" in shown
+    assert "Basic (at its target) <b>Staff</b> the desk" in shown
+    assert "Old" not in shown
     assert "Finance Physical Evidence" in shown
     assert "Every stakeholder" in shown
     assert "Not asked about in a survey yet." in shown
