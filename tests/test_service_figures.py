@@ -51,6 +51,7 @@ from tests.factories import (
 )
 from tests.figures_oracle import read_figures, text, texts
 from tests.survey_helpers import open_survey
+from tests.test_report_pdf_security import poppler
 
 USES, KNOWS, UNAWARE = ServiceUsage.USES, ServiceUsage.KNOWS, ServiceUsage.UNAWARE
 
@@ -414,3 +415,14 @@ def test_a_version_2_report_has_no_services_section():
 
 def test_a_heat_maps_band_is_of_the_score_as_shown():
     assert [present.band(v) for v in (None, 0, 19.94, 19.96, 40, 79.96, 100)] == [None, 1, 1, 2, 3, 5, 5]
+
+
+def test_the_reports_pdf_has_the_services_section(catalogue, world, tmp_path):
+    report = AgendaReport.objects.create(
+        pmo=world.pmo, frequency="monthly", period_start=date(2026, 11, 1), period_end=date(2026, 12, 1)
+    )
+    report = reports.build(report.pk)
+    shown = " ".join(poppler("pdftotext", bytes(report.pdf), tmp_path, "-raw").split())
+    assert "Services to work on" in shown
+    assert f"Assurance {ASSURANCE_WHY}" in shown
+    assert METHODS in shown  # the name as typed, drawn as text
