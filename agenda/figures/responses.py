@@ -209,8 +209,7 @@ def perception_falls(stakeholders, pmos: list[int], points: float) -> dict[int, 
     # rating by points / (score(2) - score(1)).
     rating_fall = points / (score(2) - score(1)) - 1e-6 / (score(2) - score(1))
     # The candidates are querysets compiled by Django, their values passed as parameters.
-    sql = f"""
-        SELECT stakeholder_id, last, previous FROM (
+    sql = f"""SELECT stakeholder_id, last, previous FROM (
             SELECT stakeholder_id,
                    MAX(CASE WHEN rank = 1 THEN perception_rating END) AS last,
                    MAX(CASE WHEN rank = 2 THEN perception_rating END) AS previous
