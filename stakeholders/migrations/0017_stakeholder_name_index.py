@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("pmo5p", "0008_outgoing_email_budget_start"),
-        ("stakeholders", "0015_invitation_stakeholder_index"),
+        ("stakeholders", "0016_service_catalogue"),
     ]
 
     operations = [
