@@ -18,7 +18,7 @@ from agenda.models import Action, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
-from stakeholders.exports import CHUNK, interaction_table, response_table, stakeholder_table
+from stakeholders.exports import CHUNK, interaction_table, response_table, service_table, stakeholder_table
 from stakeholders.spreadsheets import FORMATS, spreadsheet_response
 
 
@@ -93,6 +93,7 @@ def action_table(pmo):
         "Status",
         "Due",
         "Owner",
+        "Service",
         "Target segments",
         "Target stakeholders",
         "Expected effect",
@@ -102,7 +103,7 @@ def action_table(pmo):
     ]
     actions = (
         Action.objects.filter(pmo=pmo)
-        .select_related("owner__user")
+        .select_related("owner__user", "service")
         .prefetch_related("target_segments", "target_stakeholders")
         .order_by("due_on", "pk")
     )
@@ -117,6 +118,7 @@ def action_table(pmo):
                 a.get_status_display(),
                 a.due_on,
                 _person(a.owner.user) if a.owner else "",
+                a.service.name if a.service else "",
                 "; ".join(sorted(s.name for s in a.target_segments.all())),
                 "; ".join(sorted(s.name for s in a.target_stakeholders.all())),
                 a.expected_effect,
@@ -159,6 +161,13 @@ DATASETS = {
         ),
         DatasetSpec(
             "actions", "Agenda actions", "The marketing agenda: actions per P, owner, due date, status.", action_table
+        ),
+        DatasetSpec(
+            "services",
+            "Service catalogue",
+            "Each service: owner, whom it serves, its P's, status, level now and target. "
+            "Its columns can be imported back.",
+            service_table,
         ),
         DatasetSpec(
             "responses",
