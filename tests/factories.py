@@ -5,16 +5,19 @@ from django.utils import timezone
 
 from agenda.figures.responses import store_perceptions
 from agenda.models import MaturityRecord, SelfAssessment
-from pmo5p.domain import DETRACTOR_MAX, Element, MaturityStage
+from pmo5p.domain import DETRACTOR_MAX, Element, MaturityStage, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import (
     Answer,
     QuestionKind,
     Response,
     Segment,
+    Service,
+    ServiceAnswer,
     Stakeholder,
     Survey,
     SurveyInvitation,
+    SurveyService,
     SurveyStatus,
 )
 from stakeholders.surveys.lifecycle import create_survey
@@ -208,6 +211,57 @@ class ResponseFactory(factory.django.DjangoModelFactory):
 def every(value, elements=tuple(Element)) -> dict:
     """`ratings` with both statements of each P of `elements` rated `value`."""
     return dict.fromkeys(elements, (value, value))
+
+
+# The service catalogue ----------------------------------------------------------------------
+#
+# The survey's snapshot of a service is made as launch makes it (name, description, segments
+# and P's copied); answers are written row by row, as a submit stores them.
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        skip_postgeneration_save = True
+
+    pmo = factory.SubFactory(PmoFactory)
+    name = factory.Sequence(lambda n: f"Service {n}")
+    description = "What the PMO does for its stakeholders."
+    elements = factory.LazyFunction(lambda: [Element.PRODUCT.value])
+
+    @factory.post_generation
+    def segments(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.segments.set(extracted)
+
+
+class SurveyServiceFactory(factory.django.DjangoModelFactory):
+    """A survey's snapshot of a service: give `service` (copied as launch copies it) or
+    the snapshot's own fields."""
+
+    class Meta:
+        model = SurveyService
+
+    survey = factory.SubFactory(SurveyFactory, open=True)
+    service = factory.SubFactory(ServiceFactory, pmo=factory.SelfAttribute("..survey.pmo"))
+    name = factory.LazyAttribute(lambda o: o.service.name if o.service else "A deleted service")
+    description = factory.LazyAttribute(lambda o: o.service.description if o.service else "")
+    segment_ids = factory.LazyAttribute(
+        lambda o: sorted(o.service.segments.values_list("pk", flat=True)) if o.service and o.service.pk else []
+    )
+    elements = factory.LazyAttribute(lambda o: list(o.service.elements) if o.service else [])
+    position = factory.Sequence(lambda n: n)
+
+
+class ServiceAnswerFactory(factory.django.DjangoModelFactory):
+    """One respondent's answer about an asked service; give `response` and `survey_service`."""
+
+    class Meta:
+        model = ServiceAnswer
+
+    usage = ServiceUsage.USES
+    satisfaction = None
+    importance = None
 
 
 # The agenda ---------------------------------------------------------------------------------
