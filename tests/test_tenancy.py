@@ -201,7 +201,7 @@ ROUTE_ROLES = {
     "api-pmo-detail": READ,
     **{
         route: need
-        for resource in ("segment", "stakeholder", "interaction", "self-assessment", "maturity", "action")
+        for resource in ("segment", "stakeholder", "interaction", "self-assessment", "maturity", "action", "service")
         for route, need in (
             (f"api-{resource}-list", Need(get=VIEWER, post=MEMBER)),
             (f"api-{resource}-detail", Need(get=VIEWER, put=MEMBER, patch=MEMBER, delete=MEMBER)),
@@ -214,6 +214,7 @@ ROUTE_ROLES = {
     "api-report-list": READ,
     "api-report-detail": READ,
     "api-report-pdf": READ,
+    "api-service-figures": READ,
 }
 PUBLIC = {name for name, need in ROUTE_ROLES.items() if need.public}
 
@@ -505,7 +506,7 @@ def _snapshot():
     """Everything a request could change, as comparable values."""
     from agenda.models import MaturityRecord, ReportSchedule, SelfAssessment
     from pmo5p.models import Pmo
-    from stakeholders.models import Answer, Question, Response, Segment, Stakeholder
+    from stakeholders.models import Answer, Question, Response, Segment, Service, ServiceEvent, Stakeholder
 
     return (
         list(Interaction.objects.values().order_by("id")),
@@ -527,6 +528,8 @@ def _snapshot():
         list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),
         list(Segment.objects.values_list("id", "name", "description").order_by("id")),
         list(Stakeholder.objects.values().order_by("id")),
+        list(Service.objects.values().order_by("id")),
+        list(ServiceEvent.objects.values_list("id").order_by("id")),
         list(User.objects.values_list("id", "name", "email", "is_active", "email_verified").order_by("id")),
         list(ApiToken.objects.values_list("id", "revoked_at").order_by("id")),
         list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
