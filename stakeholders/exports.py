@@ -153,25 +153,24 @@ def service_rows(pmo):
     )
     for service in services.iterator(chunk_size=CHUNK):
         owner = service.owner.user if service.owner else None
-        yield service, [
-            service.pk,
-            service.name,
-            service.description,
-            owner.email if owner else "",
-            _person(owner),
-            "; ".join(sorted(s.name for s in service.segments.all())),
-            _labels(service.elements),
-            service.get_status_display(),
-            service.launched_on,
-            service.get_level_now_display(),
-            service.get_level_target_display(),
-            _local(service.created_at),
-            _local(service.updated_at),
-        ]
-
-
-def service_table(pmo):
-    return SERVICE_HEADERS, (row for _, row in service_rows(pmo))
+        yield (
+            service,
+            [
+                service.pk,
+                service.name,
+                service.description,
+                owner.email if owner else "",
+                _person(owner),
+                "; ".join(sorted(s.name for s in service.segments.all())),
+                _labels(service.elements),
+                service.get_status_display(),
+                service.launched_on,
+                service.get_level_now_display(),
+                service.get_level_target_display(),
+                _local(service.created_at),
+                _local(service.updated_at),
+            ],
+        )
 
 
 # Survey responses -------------------------------------------------------------------------------

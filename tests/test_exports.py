@@ -29,6 +29,7 @@ from tests.factories import (
 )
 from tests.helpers import visible
 from tests.survey_helpers import open_survey
+from tests.test_service_figures import known  # noqa: F401 (fixture)
 
 FORMATS = ["csv", "xlsx"]
 T0 = datetime(2026, 4, 1, 11, 0, tzinfo=UTC)  # 12:00 in London (summer time)
@@ -114,6 +115,16 @@ HEADERS = {
         "Target level",
         "Created",
         "Updated",
+        "Survey",
+        "Answered",
+        "Awareness %",
+        "Usage %",
+        "Satisfaction",
+        "Satisfaction answers",
+        "Importance",
+        "Importance answers",
+        "Quadrant",
+        "Priority",
     ],
 }
 RESPONSE_HEAD = ["Survey ID", "Survey", "Anonymous", "Response", "Submitted", "Stakeholder", "E-mail", "Segment"]
@@ -342,6 +353,32 @@ def test_dangerous_text_is_kept_behind_an_apostrophe_and_numbers_stay_numbers(wo
         blank,
     )
     assert (assurance["Status"], assurance["Level now"], assurance["Target level"]) == ("Live", "Basic", "Standard")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_catalogue_carries_each_services_figures(world, known, client_for, fmt):  # noqa: F811
+    """tests/test_service_figures.py's known set, computed there by hand: Reporting 5 answered,
+    80% aware, 60% users, satisfaction 62.5 on 2, importance 87.5 on 2, keep up, priority 32.8;
+    the help desk's 2 answers are under the minimum group size: no figure, not even the count."""
+    Service.objects.create(pmo=world.pmo, name="Never asked")
+    rows = {r["Name"]: r for r in records(table(download(client_for(world.viewer), world.pmo, "services", fmt), fmt))}
+    figures = HEADERS["services"][-10:]
+    number = str if fmt == "csv" else (lambda value: value)
+    assert [rows["Reporting"][h] for h in figures] == [
+        "Spring",
+        number(5),
+        number(80.0),
+        number(60.0),
+        number(62.5),
+        number(2),
+        number(87.5),
+        number(2),
+        "Keep up the good work",
+        number(32.8),
+    ]
+    blank = "" if fmt == "csv" else None
+    assert [rows["Help desk"][h] for h in figures] == ["Spring", "fewer than 3", *[blank] * 8]
+    assert [rows["Never asked"][h] for h in figures] == [blank] * 10
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

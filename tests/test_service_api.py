@@ -7,14 +7,22 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agenda.models import Action
+from pmo5p.models import ApiToken
 from stakeholders.models import Service, ServiceEvent, SurveyService
 from tests.factories import MembershipFactory, SegmentFactory, ServiceFactory
-from tests.test_api import api_as, lead_api  # noqa: F401 (fixtures)
 from tests.test_service_figures import known  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def lead_api(world):
+    """A client that sends only a personal token of the PMO's lead (no session)."""
+    _token, key = ApiToken.issue(user=world.lead, name="tests")
+    return Client(headers={"Authorization": f"Bearer {key}"})
 
 
 def services_url(pmo, pk=None, action=None):
@@ -198,7 +206,11 @@ def test_create_read_update_delete(world, lead_api):
         ({"name": "A", "level_now": 7}, "level_now", "Choose the level now"),
         ({"name": "A", "level_target": "high"}, "level_target", "Choose the target level"),
         ({"name": "A", "elements": ["colour"]}, "elements", "Choose among the five P elements."),
-        ({"name": "A", "owner": "nobody@alpha.example"}, "owner", "Choose a member of this PMO as the service's owner."),
+        (
+            {"name": "A", "owner": "nobody@alpha.example"},
+            "owner",
+            "Choose a member of this PMO as the service's owner.",
+        ),
         ({"name": "A", "launched_on": "yesterday"}, "launched_on", "Enter a date"),
     ],
 )
