@@ -1,0 +1,324 @@
+"""The service catalogue's pages (agenda/catalogue/): what they show, the forms' refusals (a
+clear message, nothing saved, nothing typed lost), the confirmations the write path asks for,
+and a bounded number of queries whatever the size of the catalogue."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from agenda.models import Action, ActionStatus
+from pmo5p.domain import DEFAULT_OFFERING_LEVEL_DESCRIPTIONS, OfferingLevel
+from stakeholders import catalogue
+from stakeholders.models import Segment, Service, ServiceStatus, SurveyService
+from tests.factories import SurveyFactory
+from tests.helpers import assert_field_error, field_block, messages_of, text, visible
+
+
+def url(world, name, **kwargs):
+    return reverse(name, kwargs={"slug": world.pmo.slug, **kwargs})
+
+
+def add(world, name="Portfolio reporting", **values):
+    return catalogue.create_service(world.pmo, world.lead, {"name": name, **values})
+
+
+def form(**overrides):
+    data = {
+        "name": "Project assurance",
+        "description": "",
+        "owner": "",
+        "status": "live",
+        "launched_on": "",
+        "level_now": "1",
+        "level_target": "2",
+    }
+    return {**data, **overrides}
+
+
+# The catalogue ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_empty_catalogue_explains_services_and_offers_to_add_one(world, client_for):
+    page = client_for(world.member).get(url(world, "service_list"))
+    assert page.status_code == 200
+    shown = visible(page)
+    assert "No service in the catalogue yet" in shown
+    assert "Stakeholders judge the PMO through the services they use" in shown
+    assert f'href="{url(world, "service_create")}"' in text(page)
+
+    page = client_for(world.viewer).get(url(world, "service_list"))
+    assert url(world, "service_create") not in text(page)
+    assert "A member of the PMO can add them." in visible(page)
+
+
+@pytest.mark.django_db
+def test_the_catalogue_shows_each_service_its_path_and_whom_it_serves(world, client_for):
+    add(
+        world,
+        "<script>alert(1)</script> reporting",
+        segments=[world.segment],
+        elements=["physical_evidence"],
+        owner=world.membership(world.member),
+        level_now=OfferingLevel.STANDARD,
+        level_target=OfferingLevel.STRATEGIC,
+    )
+    add(world, "Help desk", status=ServiceStatus.PILOT, level_now=OfferingLevel.BASIC, level_target=OfferingLevel.BASIC)
+    catalogue.create_service(world.other_pmo, world.outsider, {"name": "Beta's secret service"})
+
+    page = client_for(world.viewer).get(url(world, "service_list"))
+    html = page.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; reporting" in html
+    assert "Beta's secret service" not in text(page)
+    shown = visible(page)
+    assert "2 services · 1 pilot · 1 live · 1 heading to a higher level" in shown
+    assert "Standard to Strategic" in shown
+    assert "Basic (at its target)" in shown
+    assert "Finance Physical Evidence" in shown
+    assert "Every stakeholder" in shown
+    assert "Not asked about in a survey yet." in shown
+    # The PMO's words for each level.
+    assert DEFAULT_OFFERING_LEVEL_DESCRIPTIONS[OfferingLevel.STRATEGIC] in shown
+
+
+@pytest.mark.django_db
+def test_a_service_page_shows_its_path_actions_and_history(world, client_for):
+    service = add(world, elements=["product"], level_now=OfferingLevel.BASIC, level_target=OfferingLevel.ADVANCED)
+    catalogue.set_offering_levels(world.pmo, {OfferingLevel.ADVANCED: "Tailored to each <b>segment</b>."})
+    Action.objects.create(
+        pmo=world.pmo, title="Monthly dashboards", element="product", due_on=date(2099, 1, 1), service=service
+    )
+    Action.objects.create(
+        pmo=world.pmo,
+        title="Old pilot",
+        element="product",
+        due_on=date(2099, 1, 1),
+        service=service,
+        status=ActionStatus.DONE,
+    )
+    catalogue.update_service(service, world.member, {"level_now": OfferingLevel.STANDARD})
+
+    page = client_for(world.lead).get(url(world, "service_detail", service_id=service.pk))
+    assert page.status_code == 200
+    shown = visible(page)
+    assert "Its path: Standard to Advanced" in shown
+    assert "Tailored to each <b>segment</b>." in shown  # the PMO's words, escaped
+    assert "<b>segment</b>" not in page.content.decode()
+    assert "Monthly dashboards · planned" in shown
+    assert "Done or dropped: Old pilot (done)." in shown
+    assert "Level now Basic → Standard." in shown
+    assert "Added as Live: level Basic, target Advanced." in shown
+    assert "Product · meeting basic needs" in shown
+    assert f"{url(world, 'action_create')}?service={service.pk}" in text(page)
+
+
+@pytest.mark.django_db
+def test_another_pmos_service_is_not_found(world, client_for):
+    theirs = catalogue.create_service(world.other_pmo, world.outsider, {"name": "Theirs"})
+    for name in ("service_detail", "service_edit", "service_delete"):
+        assert client_for(world.lead).get(url(world, name, service_id=theirs.pk)).status_code == 404
+
+
+# Adding and changing a service --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_adding_a_service_through_the_form(world, client_for):
+    response = client_for(world.member).post(
+        url(world, "service_create"),
+        form(
+            segments=[world.segment.pk],
+            elements=["people", "product"],
+            owner=world.membership(world.lead).pk,
+            launched_on="2026-01-15",
+        ),
+    )
+    service = Service.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == url(world, "service_detail", service_id=service.pk)
+    assert service.elements == ["product", "people"]
+    assert list(service.segments.all()) == [world.segment]
+    assert service.launched_on == date(2026, 1, 15)
+    assert service.events.get().author == world.member
+
+
+@pytest.mark.django_db
+def test_a_duplicate_name_is_refused_and_what_was_typed_stays(world, client_for):
+    add(world, "Project Assurance")
+    response = client_for(world.member).post(
+        url(world, "service_create"), form(name="project assurance", description="Typed with care")
+    )
+    assert_field_error(response, "name", "This PMO has a service with this name already: choose another name.")
+    assert "Typed with care" in text(response)
+    assert Service.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_another_pmos_segment_or_owner_is_refused(world, client_for):
+    outsider = world.other_pmo.memberships.get()
+    response = client_for(world.member).post(
+        url(world, "service_create"), form(segments=[world.other_segment.pk], owner=outsider.pk)
+    )
+    assert_field_error(response, "segments", "Choose segments of this PMO.")
+    assert_field_error(response, "owner", "Choose a member of this PMO as the service's owner.")
+    assert not Service.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_lower_target_asks_for_a_confirmation_then_saves(world, client_for):
+    client = client_for(world.member)
+    data = form(level_now="3", level_target="2", description="Keep me")
+    response = client.post(url(world, "service_create"), data)
+    assert_field_error(response, "level_target", "The target (Standard) is below the level now (Advanced).")
+    assert not Service.objects.exists()
+    confirm = field_block(response, "confirm_lower_target")
+    assert 'type="checkbox"' in confirm and "Yes, scale the service down to this target" in confirm
+    assert "Keep me" in text(response)
+    # Not offered before it is needed.
+    assert 'id="div_id_confirm_lower_target"' not in text(client.get(url(world, "service_create")))
+
+    response = client.post(url(world, "service_create"), {**data, "confirm_lower_target": "on"})
+    assert response.status_code == 302
+    assert Service.objects.get().level_target == OfferingLevel.STANDARD
+
+
+@pytest.mark.django_db
+def test_retiring_with_open_actions_lists_them_and_asks_for_a_confirmation(world, client_for):
+    service = add(world)
+    Action.objects.create(
+        pmo=world.pmo, title="<i>Relaunch</i> the reports", element="product", due_on=date(2099, 1, 1), service=service
+    )
+    client = client_for(world.member)
+    data = form(name=service.name, status="retiring")
+    response = client.post(url(world, "service_edit", service_id=service.pk), data)
+    assert_field_error(response, "status", "1 open action develops this service: “<i>Relaunch</i> the reports”.")
+    assert "<i>Relaunch</i>" not in response.content.decode()
+    assert "Yes, retire it while these actions are open" in field_block(response, "confirm_retire")
+    service.refresh_from_db()
+    assert service.status == ServiceStatus.LIVE
+
+    response = client.post(url(world, "service_edit", service_id=service.pk), {**data, "confirm_retire": "on"})
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert service.status == ServiceStatus.RETIRING
+    assert service.events.first().summary == "Status Live → Being retired."
+
+
+@pytest.mark.django_db
+def test_the_form_words_the_levels_as_the_pmo_does(world, client_for):
+    catalogue.set_offering_levels(world.pmo, {OfferingLevel.BASIC: "On request only."})
+    page = client_for(world.member).get(url(world, "service_create"))
+    assert "Basic: On request only." in field_block(page, "level_now")
+    assert f"Strategic: {DEFAULT_OFFERING_LEVEL_DESCRIPTIONS[OfferingLevel.STRATEGIC]}" in field_block(
+        page, "level_target"
+    )
+    assert "Product: meeting basic needs" in field_block(page, "elements")
+
+
+# Deleting ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_deleting_says_the_surveys_keep_their_snapshot(world, client_for):
+    service = add(world)
+    survey = SurveyFactory(pmo=world.pmo, closed=True)
+    SurveyService.objects.create(survey=survey, service=service, name=service.name)
+    Action.objects.create(pmo=world.pmo, title="Linked", element="product", due_on=date(2099, 1, 1), service=service)
+    client = client_for(world.member)
+    page = client.get(url(world, "service_delete", service_id=service.pk))
+    shown = visible(page)
+    assert "1 survey asked about it: it keeps what it asked" in shown
+    assert "1 agenda action stays on the agenda, no longer linked to a service." in shown
+
+    response = client.post(url(world, "service_delete", service_id=service.pk))
+    assert response["Location"] == url(world, "service_list")
+    assert not Service.objects.exists()
+    assert SurveyService.objects.get().name == "Portfolio reporting"
+    assert Action.objects.get().service is None
+
+
+# The offering levels' words ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_pmo_words_its_levels(world, client_for):
+    client = client_for(world.member)
+    response = client.post(url(world, "offering_levels"), {"level_1": "On request.", "level_2": "", "level_3": ""})
+    assert response["Location"] == url(world, "service_list")
+    world.pmo.refresh_from_db()
+    assert world.pmo.offering_levels == {"1": "On request."}
+    assert "On request." in visible(client.get(url(world, "service_list")))
+
+
+@pytest.mark.django_db
+def test_too_many_words_for_a_level_are_refused_and_kept_on_the_page(world, client_for):
+    long = "x" * 301
+    response = client_for(world.member).post(url(world, "offering_levels"), {"level_1": "Fine.", "level_4": long})
+    assert_field_error(response, "level_4", "Keep each level's words to 300 characters or fewer (it has 301).")
+    assert long in text(response)
+    world.pmo.refresh_from_db()
+    assert world.pmo.offering_levels == {}
+
+
+# The agenda's actions and their service ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_action_develops_a_service_of_its_own_pmo_only(world, client_for):
+    service = add(world, elements=["people"])
+    theirs = catalogue.create_service(world.other_pmo, world.outsider, {"name": "Theirs"})
+    client = client_for(world.member)
+    page = client.get(url(world, "action_create") + f"?service={service.pk}")
+    block = field_block(page, "service")
+    assert f'value="{service.pk}" selected' in block
+    assert "Theirs" not in block
+    assert 'value="people" selected' in field_block(page, "element")
+    # Another PMO's service in the link is ignored.
+    page = client.get(url(world, "action_create") + f"?service={theirs.pk}")
+    assert 'value="" selected>None' in field_block(page, "service")
+
+    data = {
+        "title": "Coach",
+        "element": "people",
+        "problem": "performance",
+        "due_on": "2099-01-01",
+        "status": "planned",
+    }
+    response = client.post(url(world, "action_create"), {**data, "service": theirs.pk})
+    assert_field_error(response, "service", "Choose one of this PMO's services.")
+    assert not Action.objects.exists()
+
+    client.post(url(world, "action_create"), {**data, "service": service.pk})
+    assert Action.objects.get().service == service
+    html = text(client.get(url(world, "action_list")))
+    assert (
+        f'href="{url(world, "service_detail", service_id=service.pk)}" data-figure="service">Portfolio reporting'
+        in html
+    )
+
+
+# Queries ----------------------------------------------------------------------------------------
+
+
+def populate(world, count):
+    segments = Segment.objects.bulk_create(Segment(pmo=world.pmo, name=f"Segment {i}") for i in range(3))
+    owner = world.membership(world.member)
+    for i in range(count):
+        service = add(world, f"Service {i:03d}", owner=owner, segments=segments[: i % 4], elements=["product"])
+        Action.objects.create(pmo=world.pmo, title=f"A{i}", element="product", due_on=date(2099, 1, 1), service=service)
+    return Service.objects.filter(pmo=world.pmo).first()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, 40])
+def test_the_catalogue_pages_answer_in_a_fixed_number_of_queries(
+    world, client_for, django_assert_max_num_queries, count
+):
+    service = populate(world, count)
+    client = client_for(world.lead)
+    with django_assert_max_num_queries(12):
+        assert client.get(url(world, "service_list")).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(url(world, "service_detail", service_id=service.pk)).status_code == 200
