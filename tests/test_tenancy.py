@@ -517,7 +517,7 @@ def _snapshot():
     """Everything a request could change, as comparable values."""
     from agenda.models import MaturityRecord, ReportSchedule, SelfAssessment
     from pmo5p.models import Pmo
-    from stakeholders.models import Answer, Question, Response, Segment, Service, ServiceEvent, Stakeholder
+    from stakeholders.models import Answer, Question, Response, Segment, Stakeholder
 
     return (
         list(Interaction.objects.values().order_by("id")),
@@ -542,8 +542,6 @@ def _snapshot():
         list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),
         list(Segment.objects.values_list("id", "name", "description").order_by("id")),
         list(Stakeholder.objects.values().order_by("id")),
-        list(Service.objects.values().order_by("id")),
-        list(ServiceEvent.objects.values_list("id").order_by("id")),
         list(User.objects.values_list("id", "name", "email", "is_active", "email_verified").order_by("id")),
         list(ApiToken.objects.values_list("id", "revoked_at").order_by("id")),
         list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
