@@ -121,7 +121,7 @@ def _choice(choices, message: str):
         text = " ".join(_text(cell).casefold().split())
         if not text:
             return None
-        number = re.fullmatch(r"(\d+)(?:[.,]0+)?", text)
+        number = re.fullmatch(r"(\d+)(?:[.,]0+)?(?:\s*·.*)?", text)  # "2", "2.0", the form's "2 · Standard"
         value = by_word.get(number.group(1) if number else text)
         if value is None:
             raise ValidationError(message)
