@@ -2,6 +2,8 @@
 clear message, nothing saved, nothing typed lost), the confirmations the write path asks for,
 and a bounded number of queries whatever the size of the catalogue."""
 
+import html
+import re
 from datetime import date
 
 import pytest
@@ -12,7 +14,8 @@ from pmo5p.domain import DEFAULT_OFFERING_LEVEL_DESCRIPTIONS, OfferingLevel
 from stakeholders import catalogue
 from stakeholders.models import Segment, Service, ServiceStatus, SurveyService
 from tests.factories import SurveyFactory
-from tests.helpers import assert_field_error, field_block, messages_of, text, visible
+from tests.helpers import assert_field_error, field_block, text, visible
+from tests.test_service_figures import known  # noqa: F401 (the fixture, used by name below)
 
 
 def url(world, name, **kwargs):
@@ -322,3 +325,58 @@ def test_the_catalogue_pages_answer_in_a_fixed_number_of_queries(
         assert client.get(url(world, "service_list")).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(url(world, "service_detail", service_id=service.pk)).status_code == 200
+
+
+# The figures, on the known set of tests/test_service_figures.py ---------------------------------
+#
+# Reporting: 5 answered, 4 aware (80%), 3 users (60%), satisfaction 62.5 on 2 ratings,
+# importance 87.5 on 2, "Keep up the good work", priority 32.8125 (shown 33); in Finance
+# 3 of 3 aware (100%), 2 users (67%), satisfaction 62.5 on 2, importance 75.0 on 1; Ops (2
+# respondents) hidden. Help desk: 2 answered, under the minimum of 3: hidden.
+
+
+@pytest.mark.django_db
+def test_the_catalogue_shows_each_services_figures(world, client_for, request):
+    figures = request.getfixturevalue("known")
+    page = client_for(world.viewer).get(url(world, "service_list"))
+    page_html = page.content.decode()
+    reporting = page_html[page_html.index(f'data-service="{figures.reporting.pk}"') :]
+    reporting = visible_of(reporting[: reporting.index("</tr>")])
+    assert "80% 4 of 5 60% 3 of 5 62.5 2 ratings 87.5 2 ratings Keep up the good work" in reporting
+    help_desk = page_html[page_html.index(f'data-service="{figures.help_desk.pk}"') :]
+    help_desk = visible_of(help_desk[: help_desk.index("</tr>")])
+    assert "Fewer than 3 answers: hidden" in help_desk
+    assert "%" not in help_desk
+
+
+@pytest.mark.django_db
+def test_a_service_page_shows_its_figures_per_segment_and_across_surveys(world, client_for, request):
+    figures = request.getfixturevalue("known")
+    page = client_for(world.viewer).get(url(world, "service_detail", service_id=figures.reporting.pk))
+    shown = visible(page)
+    assert "From Spring, the latest survey that asked about it." in shown
+    assert (
+        "Awareness 80% 4 of 5 know it Usage 60% 3 of 5 use it Satisfaction 62.5 2 ratings Importance 87.5 2 ratings"
+        in shown
+    )
+    assert "Keep up the good work: Important and seen as strong: protect it. Priority 33." in shown
+    assert "Finance 100% 3/3 67% 2/3 62.5 n=2 75.0 n=1" in shown
+    assert "Ops Fewer than 3 answers: hidden." in shown
+    assert "Spring 80% 4/5 60% 3/5 62.5 n=2 87.5 n=2" in shown
+
+    page = client_for(world.viewer).get(url(world, "service_detail", service_id=figures.help_desk.pk))
+    assert "Fewer than 3 respondents answered about it: its figures are hidden" in visible(page)
+
+
+@pytest.mark.django_db
+def test_a_service_page_with_figures_answers_in_a_fixed_number_of_queries(
+    world, client_for, request, django_assert_max_num_queries
+):
+    figures = request.getfixturevalue("known")
+    client = client_for(world.lead)
+    with django_assert_max_num_queries(20):
+        assert client.get(url(world, "service_detail", service_id=figures.reporting.pk)).status_code == 200
+
+
+def visible_of(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())

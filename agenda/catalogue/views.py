@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from agenda.catalogue.forms import OfferingLevelsForm, ServiceForm
+from agenda.figures.services import catalogue_figures, service_segment_figures, service_trend
 from agenda.models.plan import OPEN_STATUSES
 from pmo5p.domain import Element, OfferingLevel
 from pmo5p.forms import add_refusal
@@ -19,6 +20,7 @@ from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
 from stakeholders import catalogue
 from stakeholders.models import ServiceStatus
+from stakeholders.surveys import anonymity
 
 
 def _services(pmo):
@@ -49,7 +51,7 @@ def _path(service, words: dict) -> list[dict]:
 @require_GET
 def service_list(request, pmo):
     services = list(_services(pmo))
-    figures = {}
+    figures = catalogue_figures(pmo) if services else {}
     statuses = Counter(service.status for service in services)
     return render(
         request,
@@ -60,8 +62,26 @@ def service_list(request, pmo):
             "statuses": [(status, statuses[status]) for status in ServiceStatus if statuses[status]],
             "levels": pmo.offering_level_descriptions(),
             "rising": sum(1 for service in services if service.level_target > service.level_now),
+            "min_group_size": anonymity.min_group_size(),
         },
     )
+
+
+def _service_figures(pmo, service) -> dict:
+    """The service's figures for its page: those of the survey the catalogue reads it from
+    (the survey of its figures per segment), its trend across surveys, and each survey's title."""
+    trend = service_trend(service)
+    segments = service_segment_figures(service) if trend else []
+    chosen = segments[0][1].survey_id if segments else None
+    titles = dict(pmo.surveys.filter(pk__in={f.survey_id for f in trend}).values_list("pk", "title")) if trend else {}
+    latest = next((f for f in reversed(trend) if f.survey_id == chosen), None)
+    return {
+        "latest": latest,
+        "latest_title": titles.get(latest.survey_id, "") if latest else "",
+        "trend": [(titles.get(f.survey_id, ""), f) for f in trend],
+        "segment_figures": segments,
+        "min_group_size": anonymity.min_group_size(),
+    }
 
 
 @pmo_view()
@@ -76,6 +96,7 @@ def service_detail(request, pmo, service_id):
         {
             "pmo": pmo,
             "service": service,
+            **_service_figures(pmo, service),
             "path": _path(service, words),
             "elements": [Element(value) for value in service.elements if value in Element.values],
             "open_actions": [action for action in actions if action.is_open],
