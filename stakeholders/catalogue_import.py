@@ -16,8 +16,9 @@ write it, and refused in its words:
 - rows are matched to the catalogue on the service's name, ignoring case: a known name
   updates that service, a new one adds a service.
 
-A catalogue has tens of services: at most MAX_ROWS rows are taken, and each costs a few
-queries (the write path's own), not a batch.
+A catalogue has tens of services: at most MAX_ROWS rows are taken, and each costs the write
+path's own queries (about 12 to check a new service, 17 to check and write it), not a batch:
+300 rows take about 2.6 s to preview and 4.4 s to confirm (docs/services.md).
 """
 
 import re
@@ -43,7 +44,7 @@ from stakeholders.imports import (
 from stakeholders.models import ImportJob, Segment, ServiceStatus
 from stakeholders.register import email_key, segment_key
 
-MAX_ROWS = 1_000
+MAX_ROWS = 300
 
 COLUMNS = [
     Column(
