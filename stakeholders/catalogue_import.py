@@ -17,7 +17,7 @@ write it, and refused in its words:
   updates that service, a new one adds a service.
 
 A catalogue has tens of services: at most MAX_ROWS rows are taken, and each costs the write
-path's own queries (about 12 to check a new service, 17 to check and write it), not a batch:
+path's own queries (about 12 to check a new service, 21 to check it again and write it), not a batch:
 300 rows take about 2.6 s to preview and 4.4 s to confirm (docs/services.md).
 """
 

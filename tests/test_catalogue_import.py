@@ -368,3 +368,29 @@ def test_a_hostile_cell_is_kept_as_text(world, member):
     assert set(catalogue_of(world.pmo)) == {'=HYPERLINK("http://evil.example")', "=quoted"}
     exported = records(table(download(member, world.pmo, "services", "csv"), "csv"))
     assert {row["Name"] for row in exported} == {'\'=HYPERLINK("http://evil.example")', "'=quoted"}
+
+
+def _queries_of_upload_and_confirm(client, pmo, prefix, n):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [["Name", "Segments", "P elements", "Level now", "Target level"]]
+    rows += [[f"{prefix} {i}", "Finance", "People", "Standard", "Advanced"] for i in range(n)]
+    with CaptureQueriesContext(connection) as uploading:
+        job = upload_ok(client, pmo, csv_bytes(rows))
+    with CaptureQueriesContext(connection) as confirming:
+        assert confirm(client, job).status_code == 302
+    return len(uploading.captured_queries), len(confirming.captured_queries)
+
+
+def test_each_row_costs_the_same_few_queries_of_the_write_path(world, member):
+    """Not a batch (the write path writes one service at a time), but no row costs more than the
+    one before it: the queries grow by the same count per row, whatever is in the catalogue."""
+    member.get(upload_url(world.pmo))  # the session's first use, apart
+    ten = _queries_of_upload_and_confirm(member, world.pmo, "A", 10)
+    twenty = _queries_of_upload_and_confirm(member, world.pmo, "B", 20)
+    forty = _queries_of_upload_and_confirm(member, world.pmo, "C", 40)
+    per_row = [(twenty[i] - ten[i]) / 10 for i in (0, 1)]
+    # (A query or two of a request's own may differ: the session, the throw-away of old jobs.)
+    assert [(forty[i] - twenty[i]) / 20 for i in (0, 1)] == pytest.approx(per_row, abs=0.15)
+    assert per_row[0] <= 12.5 and per_row[1] <= 21.5, per_row  # check a row; check it again and write it
