@@ -394,3 +394,19 @@ def test_each_row_costs_the_same_few_queries_of_the_write_path(world, member):
     # (A query or two of a request's own may differ: the session, the throw-away of old jobs.)
     assert [(forty[i] - twenty[i]) / 20 for i in (0, 1)] == pytest.approx(per_row, abs=0.15)
     assert per_row[0] <= 12.5 and per_row[1] <= 21.5, per_row  # check a row; check it again and write it
+
+
+def test_a_hostile_file_name_and_cells_are_shown_as_text(world, member):
+    script, name = "<script>alert(1)</script>", "<b onmouseover=alert(3)>.csv"  # no "/": a file name keeps it
+    rows = [["Name", "Segments"], [script, "<b>Board</b>"], ["<img src=x onerror=alert(2)>", ""]]
+    job = upload_ok(member, world.pmo, csv_bytes(rows), name=name)
+    html = member.get(preview_url(job)).content.decode()
+    for raw in (script, "<b>Board</b>", "<img src=x", "<b onmouseover"):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "“&lt;b&gt;Board&lt;/b&gt;”" in html
+    assert "Import of &lt;b onmouseover=alert(3)&gt;.csv" in html
+    job = upload_ok(member, world.pmo, csv_bytes(rows[:1] + rows[2:]), name=name)
+    page = member.post(preview_url(job), follow=True).content.decode()
+    assert "Import of &lt;b onmouseover=alert(3)&gt;.csv done: 1 created, 0 updated." in page
+    assert "<b onmouseover" not in page and "<img src=x" not in page
+    assert Service.objects.get(pmo=world.pmo).name == "<img src=x onerror=alert(2)>"
