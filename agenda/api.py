@@ -98,6 +98,13 @@ class ActionSerializer(serializers.ModelSerializer):
     owner = MemberEmailField(allow_null=True, required=False)
     target_segments = PmoRelatedField(related_name="segments", many=True, required=False)
     target_stakeholders = PmoRelatedField(related_name="stakeholders", many=True, required=False)
+    # The catalogue's service the action develops (docs/services.md), of the PMO only.
+    service = PmoRelatedField(
+        related_name="services",
+        allow_null=True,
+        required=False,
+        error_messages={"does_not_exist": "Choose one of this PMO's services."},
+    )
 
     class Meta:
         model = Action
@@ -108,6 +115,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "problem",
             "target_segments",
             "target_stakeholders",
+            "service",
             "owner",
             "due_on",
             "status",

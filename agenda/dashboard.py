@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from agenda.figures import elements, history, relationships
+from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.figures.present import Kind, rounded
 from agenda.models import SelfAssessment
@@ -21,7 +22,7 @@ from stakeholders.surveys import anonymity
 AT_RISK_SHOWN = 20
 
 
-def _choice(request, name, queryset):
+def choice(request, name, queryset):
     """The object chosen in a filter, from the PMO's own rows only."""
     pk = whole_number(request.GET.get(name))
     return queryset.filter(pk=pk).first() if pk is not None else None
@@ -35,8 +36,8 @@ def dashboard(request, pmo):
     surveys_with_answers = (
         Survey.objects.filter(pmo=pmo).exclude(status=SurveyStatus.DRAFT).order_by("-launched_at", "-pk")
     )
-    survey = _choice(request, "survey", surveys_with_answers) or survey_figures.default_survey(pmo)
-    segment = _choice(request, "segment", pmo.segments.all())
+    survey = choice(request, "survey", surveys_with_answers) or survey_figures.default_survey(pmo)
+    segment = choice(request, "segment", pmo.segments.all())
     segment_id = segment.pk if segment else None
     # The survey's participation, for everyone or for the chosen segment (survey.participation_by_segment).
     taking_part = survey_figures.participation(survey, segment_id) if survey else None
@@ -57,6 +58,8 @@ def dashboard(request, pmo):
         "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
         "has_self_assessment": SelfAssessment.objects.filter(pmo=pmo).exists(),
+        # The catalogue's, whatever the filters: each service from its latest survey (docs/services.md).
+        "services_to_work_on": service_figures.services_to_work_on(pmo),
         **_register_figures(pmo),
     }
     # The distribution from the grid's counts: one query on every stakeholder's latest stage, not two.

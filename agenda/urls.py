@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from agenda import dashboard, exports, results
+from agenda import dashboard, exports, heatmap, results
 from agenda.assessments import views as assessment_views
 from agenda.plan import views as plan_views
 from agenda.reports import views as report_views
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", dashboard.dashboard, name="pmo_home"),
     # Among the survey engine's pages (stakeholders/surveys/urls.py), from the figures layer.
     path("surveys/<int:survey_id>/results/", results.survey_results, name="survey_results"),
+    # Beside the service catalogue (agenda/catalogue/): each service's satisfaction against the P's.
+    path("services/heat-map/", heatmap.service_heat_map, name="service_heat_map"),
     path("assessments/", assessment_views.assessments_page, name="assessments"),
     path("assessments/self/new/", assessment_views.self_assessment_new, name="self_assessment_new"),
     path("assessments/maturity/<int:stakeholder_id>/new/", assessment_views.maturity_new, name="maturity_new"),

@@ -39,6 +39,7 @@ NAV_SECTIONS = {
         "offering_levels",
         "service_import",
         "service_import_preview",
+        "service_heat_map",
     },
     "surveys": {
         "survey_list",

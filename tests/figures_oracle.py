@@ -1,14 +1,16 @@
 """The figures of docs/figures.md stated again in plain Python, for tests/test_figures_agree.py.
 
 - `Scenario`: a survey's data as plain values (who was invited, in which segment at launch
-  and now, what they answered), with the hypothesis strategy `scenarios()` that draws them and
-  `build()`, which makes them rows through the factories of tests/factories.py.
+  and now, what they answered, the services it asked about and what each respondent asked
+  said of them), with the hypothesis strategy `scenarios()` that draws them and `build()`,
+  which makes them rows through the factories of tests/factories.py.
 - `Oracle`: every figure of that data, computed with fractions straight from the
   formulas of docs/figures.md, never from the product's code.
 - `displays()`: the texts a page may show for a figure rounded as docs/figures.md
   ("Rounding") says, and `read_figures()`: what a page shows, by its data-figure hooks.
 """
 
+import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from html.parser import HTMLParser
 from django.utils import timezone
 from hypothesis import strategies as st
 
-from pmo5p.domain import Element
+from pmo5p.domain import Element, ServiceUsage
 from pmo5p.models import Role
 from stakeholders.models import SurveyInvitation
 from tests.factories import (
@@ -28,9 +30,12 @@ from tests.factories import (
     ResponseFactory,
     SegmentFactory,
     SelfAssessmentFactory,
+    ServiceAnswerFactory,
+    ServiceFactory,
     StakeholderFactory,
     SurveyFactory,
     SurveyInvitationFactory,
+    SurveyServiceFactory,
 )
 
 ELEMENTS = list(Element)
@@ -49,11 +54,29 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class ServiceReply:
+    usage: str  # a ServiceUsage value
+    satisfaction: int | None = None  # 1–5, only a user's; None: "Don't know" (or not a user)
+    importance: int | None = None
+
+
+@dataclass(frozen=True)
 class Person:
     segment: int | None  # their segment now: an index into the scenario's segments
     launched_in: int | None  # their segment when the survey was launched; differs if they moved since
     send: str  # "sent", "pending" or "failed": only a sent invitation went out
     reply: Reply | None = None
+    # Per service of the scenario: their answer, None if not asked (or they left it).
+    services: tuple[ServiceReply | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class AskedService:
+    segments: tuple[int, ...]  # the segments it served at launch (indices); empty: everyone
+    elements: tuple[Element, ...]  # the P's it mainly serves
+
+    def serves(self, segment: int | None) -> bool:
+        return not self.segments or segment in self.segments
 
 
 @dataclass(frozen=True)
@@ -62,6 +85,8 @@ class Scenario:
     segment_count: int  # segments "Segment 1" … of the PMO, some perhaps with nobody in them
     people: tuple[Person, ...]  # each invited to the survey
     self_ratings: tuple[tuple[int, ...], ...]  # per element, the PMO's ratings of itself, oldest first
+    # The catalogue's services "Service 1" …, each asked about in the survey.
+    services: tuple[AskedService, ...] = ()
 
     @property
     def segment_names(self) -> list[str]:
@@ -91,16 +116,46 @@ def group(draw, segment: int | None, segment_count: int) -> list[Person]:
     return answered + draw(st.lists(silent, max_size=2))
 
 
+SERVICE_RATING = st.sampled_from([None, 1, 2, 3, 4, 5])
+SERVICE_REPLIES = st.one_of(
+    st.builds(ServiceReply, st.just(ServiceUsage.USES.value), SERVICE_RATING, SERVICE_RATING),
+    st.builds(ServiceReply, st.sampled_from([ServiceUsage.KNOWS.value, ServiceUsage.UNAWARE.value])),
+)
+
+
+@st.composite
+def asked_services(draw, segment_count: int) -> AskedService:
+    return AskedService(
+        segments=tuple(sorted(draw(st.sets(st.integers(0, segment_count - 1), max_size=2)))),
+        elements=tuple(draw(st.lists(st.sampled_from(ELEMENTS), max_size=2, unique=True))),
+    )
+
+
 @st.composite
 def scenarios(draw) -> Scenario:
-    """1–4 segments, and people in each and in none: groups on both sides of the minimum size."""
+    """1–4 segments, and people in each and in none: groups on both sides of the minimum size;
+    0–3 services, some serving a segment or two only, answered by those asked (one in ten
+    leaves a service unanswered)."""
     segment_count = draw(st.integers(1, 4))
     people = [person for index in [*range(segment_count), None] for person in draw(group(index, segment_count))]
+    services = tuple(draw(st.lists(asked_services(segment_count), max_size=3)))
+    answered = []
+    for person in people:
+        if person.reply:
+            replies = tuple(
+                draw(st.one_of(SERVICE_REPLIES, st.none()) if draw(st.integers(0, 9)) == 0 else SERVICE_REPLIES)
+                if service.serves(person.launched_in)
+                else None
+                for service in services
+            )
+            person = dataclasses.replace(person, services=replies)
+        answered.append(person)
     return Scenario(
         anonymous=draw(st.booleans()),
         segment_count=segment_count,
-        people=tuple(draw(st.permutations(people))),
+        people=tuple(draw(st.permutations(answered))),
         self_ratings=draw(st.tuples(*[st.lists(st.integers(1, 5), max_size=2).map(tuple)] * len(ELEMENTS))),
+        services=services,
     )
 
 
@@ -110,6 +165,8 @@ class Built:
     survey: object
     segments: list  # Segment rows, in the order of Scenario.segment_names
     stakeholders: list  # one per Person, in order
+    services: list = dataclasses.field(default_factory=list)  # Service rows, in the scenario's order
+    asked: list = dataclasses.field(default_factory=list)  # their SurveyService rows, in the same order
 
 
 SEND_FIELDS = {
@@ -129,19 +186,39 @@ def build(scenario: Scenario, lead) -> Built:
     def segment(index):
         return None if index is None else segments[index]
 
+    services, asked = [], []
+    for n, service in enumerate(scenario.services, start=1):
+        row = ServiceFactory(
+            pmo=pmo,
+            name=f"Service {n}",
+            elements=[e.value for e in service.elements],
+            segments=[segments[i] for i in service.segments],
+        )
+        services.append(row)
+        asked.append(SurveyServiceFactory(survey=survey, service=row, position=n))
+
     stakeholders = []
     for n, person in enumerate(scenario.people):
         stakeholder = StakeholderFactory(pmo=pmo, name=f"Person {n:02d}", segment=segment(person.launched_in))
         invitation = SurveyInvitationFactory(survey=survey, stakeholder=stakeholder, **SEND_FIELDS[person.send])
         if person.reply:
             reply = person.reply
-            ResponseFactory(
+            response = ResponseFactory(
                 invitation=invitation,
                 ratings=dict(zip(ELEMENTS, reply.ratings, strict=True)),
                 importance=dict(zip(ELEMENTS, reply.importance, strict=True)),
                 nps=reply.nps,
                 submitted_at=survey.launched_at + timedelta(hours=n + 1),
             )
+            for survey_service, said in zip(asked, person.services, strict=False):
+                if said is not None:
+                    ServiceAnswerFactory(
+                        response=response,
+                        survey_service=survey_service,
+                        usage=said.usage,
+                        satisfaction=said.satisfaction,
+                        importance=said.importance,
+                    )
         if person.segment != person.launched_in:
             stakeholder.segment = segment(person.segment)
             stakeholder.save(update_fields=["segment"])
@@ -150,7 +227,7 @@ def build(scenario: Scenario, lead) -> Built:
     for element, ratings in zip(ELEMENTS, scenario.self_ratings, strict=True):
         for age, rating in enumerate(reversed(ratings), start=1):
             SelfAssessmentFactory(pmo=pmo, element=element, rating=rating, assessed_on=today - timedelta(days=age))
-    return Built(pmo, survey, segments, stakeholders)
+    return Built(pmo, survey, segments, stakeholders, services, asked)
 
 
 # The formulas (docs/figures.md) ----------------------------------------------------------
@@ -247,6 +324,34 @@ class GroupFigures:
         mine = self.elements[element].priority
         ranked = self.ranking()
         return {n for n, row in enumerate(ranked, start=1) if row.priority == mine}
+
+
+@dataclass
+class ServiceFigures:
+    hidden: bool
+    answered: int = 0
+    aware: int = 0
+    users: int = 0
+    satisfaction: Fraction | None = None
+    satisfaction_n: int = 0
+    importance: Fraction | None = None
+    importance_n: int = 0
+
+    @property
+    def awareness(self) -> Fraction | None:
+        return Fraction(self.aware, self.answered) * 100 if self.answered and not self.hidden else None
+
+    @property
+    def usage(self) -> Fraction | None:
+        return Fraction(self.users, self.answered) * 100 if self.answered and not self.hidden else None
+
+    @property
+    def quadrant(self):
+        return quadrant(self.importance, self.satisfaction)
+
+    @property
+    def priority(self):
+        return priority(self.importance, self.satisfaction)
 
 
 class Oracle:
@@ -358,6 +463,62 @@ class Oracle:
                 if figures.quadrant == "Concentrate here":
                     found[index, element] = (figures, len(replies))
         return found
+
+    # Per service (docs/services.md, "The figures")
+
+    def service(self, number: int, segment: int | None | str = "all") -> "ServiceFigures":
+        """The figures of the scenario's service `number` (0-based) among all respondents, or
+        those counted in `segment` (an index, None: "No segment"); hidden when fewer than the
+        minimum answered about it."""
+        said = [
+            p.services[number]
+            for p in self.respondents
+            if (segment == "all" or p.launched_in == segment)
+            and number < len(p.services)
+            and p.services[number] is not None
+        ]
+        if len(said) < self.minimum:
+            return ServiceFigures(hidden=True)
+        users = [s for s in said if s.usage == ServiceUsage.USES]
+        satisfaction = [score(s.satisfaction) for s in users if s.satisfaction is not None]
+        importance = [score(s.importance) for s in users if s.importance is not None]
+        return ServiceFigures(
+            hidden=False,
+            answered=len(said),
+            aware=sum(s.usage != ServiceUsage.UNAWARE for s in said),
+            users=len(users),
+            satisfaction=mean(satisfaction),
+            satisfaction_n=len(satisfaction),
+            importance=mean(importance),
+            importance_n=len(importance),
+        )
+
+    def services_ranked(self) -> list[tuple[int, "ServiceFigures"]]:
+        """The services with a priority, highest first, then by name ("Service 1" …): the
+        services to work on."""
+        placed = [(n, self.service(n)) for n in range(len(self.scenario.services))]
+        placed = [(n, f) for n, f in placed if f.priority is not None]
+        return sorted(placed, key=lambda pair: (-pair[1].priority, f"service {pair[0] + 1}"))
+
+    def service_suggestions(self) -> set[str]:
+        """The kinds of suggestion each service's figures call for, as "<number>:<kind>"
+        (docs/services.md, "Suggestions"): awareness under 50% → publicise; satisfaction
+        under 50 → improve; awareness 50% or more and usage under 25% → rethink; importance
+        75 or more → raise (every level is Basic here)."""
+        kinds = set()
+        for n in range(len(self.scenario.services)):
+            f = self.service(n)
+            if f.hidden or not f.answered:
+                continue
+            if f.awareness < 50:
+                kinds.add(f"{n}:publicise")
+            if f.satisfaction is not None and f.satisfaction < 50:
+                kinds.add(f"{n}:improve")
+            if f.awareness >= 50 and f.usage < 25:
+                kinds.add(f"{n}:rethink")
+            if f.importance is not None and f.importance >= 75:
+                kinds.add(f"{n}:raise")
+        return kinds
 
     def csv_segments(self) -> Counter:
         """The segment cell of each response in the CSV export: blank for none, and for a

@@ -12,7 +12,10 @@ worked out in plain Python from docs/figures.md (the oracle) and compared with:
 - the survey's results from the API;
 - the survey's CSV export, from whose rows the figures are worked out again;
 - the results page, the API and the dashboard again once the survey's figures are kept, as
-  closing keeps them (agenda/figures/kept.py).
+  closing keeps them (agenda/figures/kept.py);
+- the figures per service the survey asked about (agenda/figures/services.py, docs/services.md):
+  the layer's own, per survey, segment and catalogue service, the heat map, the dashboard's
+  three services to work on, the service suggestions and the report's services section.
 
 Pages round for display: each is compared with the oracle rounded as docs/figures.md
 ("Rounding") says, except that at an exact tie (6.25 to one decimal) either neighbour is
@@ -41,20 +44,23 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 
 from agenda.figures import kept
+from agenda.figures import services as service_figures
 from agenda.models import KeptElementFigures
 from agenda.reports import services as reports
 from agenda.reports import snapshot
-from pmo5p.domain import Element
+from pmo5p.domain import Element, ServiceUsage
 from pmo5p.models import ApiToken
 from stakeholders.models import QuestionKind
 from tests.factories import UserFactory
 from tests.figures_oracle import (
     ELEMENTS,
+    AskedService,
     GroupFigures,
     Oracle,
     Person,
     Reply,
     Scenario,
+    ServiceReply,
     build,
     close,
     displays,
@@ -162,10 +168,41 @@ ANONYMOUS = Scenario(
     self_ratings=((4,), (), (), (), ()),
 )
 
+USES, KNOWS, UNAWARE = (ServiceUsage.USES.value, ServiceUsage.KNOWS.value, ServiceUsage.UNAWARE.value)
+
+
+def said(*replies) -> tuple:
+    """A person's service answers: (usage, satisfaction, importance), a usage alone, or None."""
+    return tuple(None if r is None else ServiceReply(r) if isinstance(r, str) else ServiceReply(*r) for r in replies)
+
+
+# Services: one for everyone (Product), one for Segment 1 only (People and Process), one for
+# Segment 2 only that too few answered. Someone in Segment 1 left the second unanswered.
+SERVICES = Scenario(
+    anonymous=True,
+    segment_count=2,
+    people=(
+        Person(0, 0, "sent", reply((4, 4), 4), said((USES, 2, 5), (USES, 5, 4), None)),
+        Person(0, 0, "sent", reply((3, 3), 5), said((USES, None, 4), (USES, 3, None), None)),
+        Person(0, 0, "sent", reply((2, 5), 3), said(KNOWS, (USES, 1, 5), None)),
+        Person(0, 0, "sent", reply((5, 5), 2), said(UNAWARE, None, None)),
+        Person(1, 1, "sent", reply((1, 2), 1), said(UNAWARE, None, (USES, 4, 4))),
+        Person(1, 1, "sent", reply((4, 1), 4), said((USES, 1, DK), None, KNOWS)),
+        Person(None, None, "sent", reply((3, 3), 3), said(KNOWS, None, None)),
+    ),
+    self_ratings=((3,), (), (), (), ()),
+    services=(
+        AskedService((), (Element.PRODUCT,)),
+        AskedService((0,), (Element.PEOPLE, Element.PROCESS)),
+        AskedService((1,), ()),
+    ),
+)
+
 
 @PROFILE
 @example(scenario=NAMED)
 @example(scenario=ANONYMOUS)
+@example(scenario=SERVICES)
 @given(scenario=scenarios())
 def test_every_output_shows_the_figures_of_the_docs(scenario, browser, api, lead):
     oracle = Oracle(scenario, django_settings.MIN_GROUP_SIZE)
@@ -178,6 +215,7 @@ def test_every_output_shows_the_figures_of_the_docs(scenario, browser, api, lead
         for index, segment in enumerate(built.segments):
             check_dashboard(browser, built, oracle.segment(index), segment=segment)
         suggested = check_suggestions(browser, built, oracle)
+        check_services(browser, built, oracle)
         check_report(api, built, oracle, lead, suggested)
         # The survey's figures kept, as closing keeps them (agenda/figures/kept.py): the same
         # figures again, read from the kept rows instead of the answers.
@@ -449,7 +487,13 @@ def check_suggestions(client, built, oracle) -> list[tuple[str, str]]:
     segment_of = {str(segment.pk): index for index, segment in enumerate(built.segments)}
     by_segment = oracle.segment_suggestions()
     placed, segments, priorities = set(), set(), []
+    number_of = {f"service-{service.pk}": n for n, service in enumerate(built.services)}
+    services = set()
     for key, why in suggested:
+        if key.startswith("service-"):
+            service, kind = key.split(":")
+            services.add(f"{number_of[service]}:{kind}")
+            continue
         value, _quadrant, audience, _n = key.split(":")
         element = Element(value)
         if audience == "all":
@@ -473,8 +517,98 @@ def check_suggestions(client, built, oracle) -> list[tuple[str, str]]:
         priorities.append(figures.priority)
     assert placed == {e for e, figures in survey.elements.items() if figures.quadrant}
     assert segments == set(by_segment)
+    assert services == oracle.service_suggestions()
     assert all(a >= b - Fraction(1, 10**9) for a, b in zip(priorities, priorities[1:], strict=False)), priorities
     return suggested
+
+
+# The services ----------------------------------------------------------------------------------
+
+
+def same_service_figures(actual, expected) -> bool:
+    """The layer's ServiceFigures against the oracle's, unrounded."""
+    if expected.hidden:
+        return actual.suppressed and (actual.answered, actual.satisfaction, actual.importance) == (0, None, None)
+    return (
+        not actual.suppressed
+        and (actual.answered, actual.aware, actual.users) == (expected.answered, expected.aware, expected.users)
+        and (actual.satisfaction_n, actual.importance_n) == (expected.satisfaction_n, expected.importance_n)
+        and all(
+            close(getattr(actual, name), getattr(expected, name))
+            for name in ("awareness", "usage", "satisfaction", "importance", "priority")
+        )
+        and (actual.quadrant.label if actual.quadrant else None) == expected.quadrant
+    )
+
+
+def top_services(oracle) -> list:
+    """The oracle's priorities of the three services to work on, highest first."""
+    return [f.priority for _n, f in oracle.services_ranked()[:3]]
+
+
+def placed_as_oracle(shown_numbers: list[int], oracle) -> None:
+    """Services shown in this order are the three to work on: their priorities, highest
+    first, are the oracle's top three (services of equal priority may take either place)."""
+    shown = [oracle.service(n).priority for n in shown_numbers]
+    expected = top_services(oracle)
+    assert len(shown) == len(expected) and all(close(a, b) for a, b in zip(shown, expected, strict=True)), (
+        shown,
+        expected,
+    )
+
+
+def check_services(client, built, oracle):
+    check_service_layer(built, oracle)
+    check_heat_map(client, built, oracle)
+    # The dashboard's three services to work on.
+    found = read_figures(get_page(client, reverse("pmo_home", kwargs={"slug": built.pmo.slug})))
+    number_of = {str(service.pk): n for n, service in enumerate(built.services)}
+    placed_as_oracle([number_of[s.context["service"]] for s in found if s.name == "service-why"], oracle)
+
+
+def check_service_layer(built, oracle):
+    """The layer's figures per survey, per segment, per catalogue service and its rows per segment."""
+    whole = service_figures.survey_service_figures(built.survey)
+    assert list(whole) == [asked.pk for asked in built.asked]
+    for n, asked in enumerate(built.asked):
+        assert same_service_figures(whole[asked.pk], oracle.service(n)), n
+    for index, segment in enumerate(built.segments):
+        mine = service_figures.survey_service_figures(built.survey, segment.pk)
+        for n, asked in enumerate(built.asked):
+            assert same_service_figures(mine[asked.pk], oracle.service(n, index)), (n, index)
+    catalogue = service_figures.catalogue_figures(built.pmo)
+    assert set(catalogue) == {service.pk for service in built.services}
+    names = {name: index for index, name in enumerate(oracle.names)}
+    for n, service in enumerate(built.services):
+        assert same_service_figures(catalogue[service.pk], oracle.service(n)), n
+        # Per segment ("No segment" included), each group as the oracle has it.
+        for name, figures in service_figures.service_segment_figures(service):
+            assert same_service_figures(figures, oracle.service(n, names.get(name))), (n, name)
+
+
+def check_heat_map(client, built, oracle):
+    """The heat map, as its reader sees it: each service's row, hidden or with its figures in
+    the columns of the P's it serves."""
+    count = len(built.services)
+    page = get_page(client, reverse("service_heat_map", kwargs={"slug": built.pmo.slug}))
+    found = read_figures(page)
+    if not count:
+        assert "This survey asked about no service." in page or "No survey has asked about services yet" in page
+    for n, (asked, scenario_service) in enumerate(zip(built.asked, oracle.scenario.services, strict=True)):
+        expected, row = oracle.service(n), {"service": str(asked.pk)}
+        if expected.hidden:
+            assert texts(found, "hidden", **row), n
+            assert not texts(found, "satisfaction", **row), n
+            continue
+        assert text(found, "awareness", **row) in displays(expected.awareness, 0, suffix="%"), n
+        assert text(found, "usage", **row) in displays(expected.usage, 0, suffix="%"), n
+        for element in ELEMENTS:
+            cells = texts(found, "satisfaction", element=element.value, **row)
+            if element in scenario_service.elements:
+                (cell,) = cells
+                assert cell.split(" ")[0] in displays(expected.satisfaction, 1), (n, element)
+            else:
+                assert not cells, (n, element)
 
 
 # The agenda report ----------------------------------------------------------------------------------
@@ -492,6 +626,15 @@ def check_report(api, built, oracle, lead, suggested):
     assert [(s["key"], s["why"], s["new"]) for s in report.figures["suggestions"]] == [
         (key, why, True) for key, why in suggested[:5]
     ]
+    number_of = {service.pk: n for n, service in enumerate(built.services)}
+    placed_as_oracle([number_of[row["id"]] for row in report.figures["services"]], oracle)
+    for row in report.figures["services"]:
+        expected = oracle.service(number_of[row["id"]])
+        for name in ("priority", "satisfaction", "importance", "awareness", "usage"):
+            assert close(row[name], getattr(expected, name)), (row["name"], name)
+        assert (row["answered"], row["quadrant"]) == (expected.answered, expected.quadrant)
+    shown_services = [s.context["service"] for s in read_figures(report.html) if s.name == "service-why"]
+    assert shown_services == [str(row["id"]) for row in report.figures["services"]]
     check_report_html(report.html, survey)
     response = api.get(reverse("api-report-detail", kwargs={"slug": built.pmo.slug, "pk": report.pk}))
     assert response.status_code == 200

@@ -176,6 +176,8 @@ ROUTE_ROLES = {
     "action_set_status": BUTTON,
     "action_delete": EDIT,
     "suggestion_list": READ,
+    # The service catalogue (issue 12).
+    "service_heat_map": READ,
     "suggestion_adopt": BUTTON,
     "incident_list": READ,
     "incident_create": EDIT,

@@ -7,13 +7,13 @@ from copy import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from agenda.catalogue.forms import OfferingLevelsForm, ServiceForm
 from agenda.figures.services import catalogue_figures, service_segment_figures, service_trend
-from agenda.models.plan import OPEN_STATUSES
+from agenda.models.plan import OPEN_STATUSES, Action
 from pmo5p.domain import Element, OfferingLevel
 from pmo5p.forms import add_refusal
 from pmo5p.models import Role
@@ -24,11 +24,7 @@ from stakeholders.surveys import anonymity
 
 
 def _services(pmo):
-    return (
-        pmo.services.select_related("owner__user")
-        .prefetch_related("segments")
-        .annotate(open_actions=Count("actions", filter=Q(actions__status__in=OPEN_STATUSES)))
-    )
+    return pmo.services.select_related("owner__user").prefetch_related("segments")
 
 
 def _path(service, words: dict) -> list[dict]:
@@ -50,7 +46,10 @@ def _path(service, words: dict) -> list[dict]:
 @pmo_view()
 @require_GET
 def service_list(request, pmo):
-    services = list(_services(pmo))
+    open_actions = (
+        Action.objects.filter(status__in=OPEN_STATUSES).select_related("owner__user").order_by("due_on", "pk")
+    )
+    services = list(_services(pmo).prefetch_related(Prefetch("actions", open_actions, to_attr="open_actions")))
     figures = catalogue_figures(pmo) if services else {}
     statuses = Counter(service.status for service in services)
     return render(

@@ -62,3 +62,15 @@ def signed(value, kind: Kind = Kind.CHANGE, *, none: str = NONE) -> str:
     if number < 0:
         return f"{MINUS}{number.copy_abs()}"
     return str(number)
+
+
+# Five bands of a 0–100 score for a heat map's colour (the number is always shown beside it):
+# under 20, under 40, under 60, under 80, 80 and over.
+BANDS = 5
+
+
+def band(value) -> int | None:
+    """The band, 1 to 5, of a score as shown (so that 79.96, shown 80.0, is in band 5)."""
+    if value is None:
+        return None
+    return min(BANDS, int(_decimal(value, Kind.SCORE) // 20) + 1)

@@ -27,12 +27,14 @@ asked about it: the latest closed one, else the latest open one with answers abo
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 
 from agenda.figures.elements import IpaQuadrant, ipa_quadrant, priority
+from agenda.figures.kept import survey_element_figures
+from agenda.figures.present import Kind, shown
 from agenda.figures.survey import score
-from pmo5p.domain import ServiceUsage
-from stakeholders.models import ServiceAnswer, SurveyInvitation, SurveyService, SurveyStatus
+from pmo5p.domain import Element, ServiceUsage
+from stakeholders.models import Service, ServiceAnswer, Survey, SurveyInvitation, SurveyService, SurveyStatus
 from stakeholders.surveys import anonymity
 
 NO_SEGMENT = "No segment"
@@ -140,6 +142,85 @@ def survey_service_figures(survey, segment_id: int | None = None) -> dict[int, S
     return {pk: figures_from_row(name, survey.pk, rows.get((pk,))) for pk, name in asked}
 
 
+def surveys_asking(pmo):
+    """The PMO's launched surveys that asked about services, the latest launched first."""
+    return (
+        Survey.objects.filter(pmo=pmo, status__in=[SurveyStatus.OPEN, SurveyStatus.CLOSED])
+        .filter(Exists(SurveyService.objects.filter(survey=OuterRef("pk"))))
+        .order_by("-launched_at", "-pk")
+    )
+
+
+def default_service_survey(pmo) -> Survey | None:
+    """The survey.default_survey rule among the surveys that asked about services: the latest
+    closed one, else the latest open one with answers about a service. One query."""
+    answered = ServiceAnswer.objects.filter(survey_service__survey=OuterRef("pk"))
+    return (
+        surveys_asking(pmo)
+        .filter(Q(status=SurveyStatus.CLOSED) | Exists(answered))
+        .annotate(open_=Case(When(status=SurveyStatus.CLOSED, then=0), default=1))
+        .order_by("open_", F("closed_at").desc(nulls_last=True), "-launched_at", "-pk")
+        .first()
+    )
+
+
+# The heat map: each service's satisfaction against the P's it serves -------------------------
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    element: Element
+    served: bool  # whether the service mainly serves this P (its snapshot's elements)
+    satisfaction: float | None  # the service's, where it serves the P and is shown
+    perception: float | None  # the P's, in the same survey
+
+    @property
+    def difference(self) -> float | None:
+        """Satisfaction with the service minus the perception of the P it serves."""
+        if not self.served or self.satisfaction is None or self.perception is None:
+            return None
+        return self.satisfaction - self.perception
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    survey_service_id: int
+    service_id: int | None  # None: deleted from the catalogue since (the snapshot stays)
+    figures: ServiceFigures
+    cells: list[HeatCell]
+
+
+def heat_map(survey) -> tuple[list[HeatRow], dict]:
+    """A row per service the survey asked about, in the order asked, with a cell per P: the
+    service's satisfaction where it serves that P, beside the P's perception in the same
+    survey; and the survey's figures per element ({Element: ElementFigures}). Three or four
+    queries (the element figures: kept rows, or answers)."""
+    asked = list(SurveyService.objects.filter(survey=survey).values("pk", "service_id", "name", "elements"))
+    rows = _rows_by([row["pk"] for row in asked])
+    per_element = survey_element_figures(survey)
+    heat = []
+    for row in asked:
+        figures = figures_from_row(row["name"], survey.pk, rows.get((row["pk"],)))
+        served = set(row["elements"])
+        heat.append(
+            HeatRow(
+                row["pk"],
+                row["service_id"],
+                figures,
+                [
+                    HeatCell(
+                        element,
+                        element.value in served,
+                        figures.satisfaction if element.value in served else None,
+                        per_element[element].perception,
+                    )
+                    for element in Element
+                ],
+            )
+        )
+    return heat, per_element
+
+
 # Per catalogue service ---------------------------------------------------------------------
 
 ASKED_FIELDS = ("pk", "service_id", "name", "survey_id", "segment_ids", "survey__status")
@@ -192,6 +273,44 @@ def catalogue_figures(pmo) -> dict[int, ServiceFigures]:
         service_id: figures_from_row(asked["name"], asked["survey_id"], rows.get((asked["pk"],)))
         for service_id, asked in chosen.items()
     }
+
+
+@dataclass(frozen=True)
+class ServiceFocus:
+    """A catalogue service to work on, and why."""
+
+    service: Service
+    figures: ServiceFigures
+    rank: int
+
+    @property
+    def why(self) -> str:
+        f = self.figures
+        return (
+            f"{f.quadrant.label}: satisfaction {shown(f.satisfaction, Kind.SCORE)} from {f.satisfaction_n} "
+            f"user{'s' if f.satisfaction_n != 1 else ''}, importance {shown(f.importance, Kind.SCORE)}, "
+            f"priority {shown(f.priority, Kind.PRIORITY)}; known to {shown(f.awareness, Kind.PERCENT)} "
+            f"and used by {shown(f.usage, Kind.PERCENT)} of {f.answered} asked."
+        )
+
+
+FOCUS = 3
+
+
+def ranked_services(pmo, figures: dict[int, ServiceFigures] | None = None) -> list[ServiceFocus]:
+    """The PMO's services with a priority (catalogue_figures), highest first, then by name:
+    the services to work on, as elements.ranked_by_priority ranks the P's. Three queries (one,
+    given the catalogue's figures)."""
+    figures = catalogue_figures(pmo) if figures is None else figures
+    with_priority = {pk: f for pk, f in figures.items() if f.priority is not None}
+    services = Service.objects.filter(pmo=pmo, pk__in=list(with_priority)) if with_priority else []
+    ordered = sorted(services, key=lambda s: (-with_priority[s.pk].priority, s.name.lower(), s.pk))
+    return [ServiceFocus(service, with_priority[service.pk], rank) for rank, service in enumerate(ordered, start=1)]
+
+
+def services_to_work_on(pmo, figures: dict[int, ServiceFigures] | None = None) -> list[ServiceFocus]:
+    """The three services to work on first (the dashboard, the report)."""
+    return ranked_services(pmo, figures)[:FOCUS]
 
 
 def service_trend(service) -> list[ServiceFigures]:

@@ -73,6 +73,7 @@ def adopt_suggestion(pmo, membership, key: str) -> Action:
                 owner=membership,
                 due_on=default_due_on(),
                 suggestion_key=suggestion.key,
+                service_id=suggestion.service_id,
                 created_by=membership.user,
             )
             if suggestion.segment_id:

@@ -2,18 +2,22 @@
 the aims of the 5P's, and the ranking that proposes them where the figures call for it.
 
 A suggestion is proposed for each element (highest priority first) from its quadrant,
-for each segment whose own figures put that element in "Concentrate here", and for
-each at-risk stakeholder. Adopting one turns it into an agenda action.
+for each segment whose own figures put that element in "Concentrate here", for each
+at-risk stakeholder, and for each catalogue service whose figures call for it (publicise,
+improve, retire or rethink, raise its level: docs/services.md). Adopting one turns it into
+an agenda action.
 """
 
 from dataclasses import dataclass
 
 from agenda.figures import elements, relationships, segments
+from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.figures.elements import ElementInsight, IpaQuadrant
 from agenda.figures.present import Kind, shown
 from agenda.models import Action
-from pmo5p.domain import Element, Problem
+from pmo5p.domain import Element, OfferingLevel, Problem
+from stakeholders.models import Service
 
 # (title, expected effect, problem), per element and quadrant. "{who}" is the audience:
 # "stakeholders" or a segment's name.
@@ -184,6 +188,7 @@ class Suggestion:
     priority: float | None
     segment_id: int | None = None
     stakeholder_id: int | None = None
+    service_id: int | None = None
 
 
 def _fill(template: str, who: str) -> str:
@@ -261,11 +266,88 @@ def _at_risk_suggestions(at_risk) -> list[Suggestion]:
     ]
 
 
-def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None) -> list[Suggestion]:
+# What makes a service's figures call for a suggestion (docs/services.md, "Suggestions"), on
+# the figures as shown: awareness and usage in %, importance on the 0–100 score.
+FEW_KNOW = 50  # awareness under this: publicise it
+DISAPPOINTS = 50  # users' satisfaction under this: improve it
+KNOWN = 50  # awareness at least this …
+UNUSED = 25  # … and usage under this: retire or rethink it
+IMPORTANT = 75  # users' importance at least this, and a level to rise to: raise its level
+
+
+def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]) -> list[Suggestion]:
+    """For each catalogue service whose figures (the catalogue's: service_figures.
+    catalogue_figures) are shown and call for it. One query (its services)."""
+    shown_figures = {pk: f for pk, f in figures.items() if not f.suppressed and f.answered}
+    if not shown_figures:
+        return []
+    proposed = []
+    for service in Service.objects.filter(pmo=pmo, pk__in=list(shown_figures)).order_by("name", "pk"):
+        f = shown_figures[service.pk]
+        name = service.name
+        element = next((Element(v) for v in service.elements if v in Element.values), Element.PRODUCT)
+
+        def propose(kind, title, effect, problem, why, *, service=service, f=f, element=element):
+            proposed.append(
+                Suggestion(
+                    key=f"service-{service.pk}:{kind}",
+                    element=element,
+                    quadrant=f.quadrant,
+                    title=title,
+                    expected_effect=effect,
+                    problem=problem,
+                    why=why,
+                    priority=f.priority,
+                    service_id=service.pk,
+                )
+            )
+
+        awareness, usage = f.awareness, f.usage
+        if awareness < FEW_KNOW:
+            propose(
+                "publicise",
+                f"Publicise {name} to those it serves",
+                f"More of those it serves know what {name} offers them.",
+                Problem.INFORMATION,
+                f"Only {shown(awareness, Kind.PERCENT)} of those asked know {name} ({f.aware} of {f.answered}).",
+            )
+        if f.satisfaction is not None and f.satisfaction < DISAPPOINTS:
+            propose(
+                "improve",
+                f"Improve {name} with those who use it",
+                f"{name} meets the needs of those who use it.",
+                Problem.PERFORMANCE,
+                f"{f.users} use {name} but rate it {shown(f.satisfaction, Kind.SCORE)} "
+                f"(importance {shown(f.importance, Kind.SCORE)}, {f.satisfaction_n} ratings).",
+            )
+        if awareness >= KNOWN and usage < UNUSED:
+            propose(
+                "rethink",
+                f"Retire or rethink {name}",
+                f"Effort moves from a service few use to what matters, or {name} is reshaped to be used.",
+                Problem.COST_AND_DELAY,
+                f"{shown(awareness, Kind.PERCENT)} of those asked know {name} but only "
+                f"{shown(usage, Kind.PERCENT)} use it ({f.users} of {f.answered}).",
+            )
+        if f.importance is not None and f.importance >= IMPORTANT and service.level_now < OfferingLevel.STRATEGIC:
+            now, next_level = OfferingLevel(service.level_now), OfferingLevel(service.level_now + 1)
+            propose(
+                "raise",
+                f"Raise {name} from {now.label} to {next_level.label}",
+                f"{name} grows with the importance its users give it.",
+                Problem.MISSED_OPPORTUNITIES,
+                f"Its users rate {name} {shown(f.importance, Kind.SCORE)} on importance "
+                f"({f.importance_n} ratings); it is at {now.label} now.",
+            )
+    return proposed
+
+
+def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None, services=None) -> list[Suggestion]:
     """What the figures call for, highest priority first; adopted ones are left out.
 
-    A caller that has the survey's element insights and the at-risk stakeholders
-    already (the report) passes them, so that they are not worked out twice.
+    A caller that has the survey's element insights, the at-risk stakeholders and the
+    catalogue's service figures already (the report) passes them, so that they are not
+    worked out twice.
     """
     survey = survey or survey_figures.default_survey(pmo)
     adopted = set(Action.objects.filter(pmo=pmo).exclude(suggestion_key="").values_list("suggestion_key", flat=True))
@@ -274,6 +356,7 @@ def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None) -> list[Su
         if element_rows is None:
             element_rows = elements.element_insights(pmo, survey)
         proposed += _element_suggestions(element_rows) + _segment_suggestions(survey)
+    proposed += _service_suggestions(pmo, service_figures.catalogue_figures(pmo) if services is None else services)
     proposed += _at_risk_suggestions(relationships.at_risk_stakeholders(pmo) if at_risk is None else at_risk)
     fresh = [s for s in proposed if s.key not in adopted]
     return sorted(fresh, key=lambda s: (s.priority is None, -(s.priority or 0)))

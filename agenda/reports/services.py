@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from agenda.figures import elements, history, relationships
+from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.models import (
     Action,
@@ -297,6 +298,25 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
                 )
             )
 
+    # The catalogue's figures, read once for the services to work on and the suggestions.
+    catalogue = service_figures.catalogue_figures(pmo)
+    figures.services = [
+        rf.ServiceFocusRow(
+            id=focus.service.pk,
+            name=focus.service.name,
+            quadrant=focus.figures.quadrant.label,
+            advice=focus.figures.quadrant.advice,
+            why=focus.why,
+            priority=focus.figures.priority,
+            satisfaction=focus.figures.satisfaction,
+            importance=focus.figures.importance,
+            awareness=focus.figures.awareness,
+            usage=focus.figures.usage,
+            answered=focus.figures.answered,
+        )
+        for focus in service_figures.services_to_work_on(pmo, catalogue)
+    ]
+
     moved = maturity_movement(pmo, start, end)
     distribution = relationships.maturity_distribution(pmo.stakeholders.filter(is_active=True))
     figures.maturity = rf.Maturity(
@@ -346,7 +366,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
             why=s.why,
             new=previous is None or s.key not in suggested_before,
         )
-        for s in suggestions.suggestions(pmo, survey, element_rows=rows, at_risk=at_risk)[:5]
+        for s in suggestions.suggestions(pmo, survey, element_rows=rows, at_risk=at_risk, services=catalogue)[:5]
     ]
     return figures
 

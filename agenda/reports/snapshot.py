@@ -11,6 +11,8 @@ before storing; "change" against the previous *report*; maturity movers keyed
 "from"/"to"; no currency and no previous survey.
 Version 2: numbers unrounded (rounded once, in the templates); "change" against the
 previous *survey*; movers keyed "stage_from"/"stage_to"; the PMO's currency.
+Version 3: the three services to work on ("services"); None in versions 1 and 2, which
+did not look at services.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -78,6 +80,23 @@ class FocusRow:
     priority: float | None = None
     perception: float | None = None
     importance: float | None = None
+
+
+@dataclass
+class ServiceFocusRow:
+    """A catalogue service to work on (agenda/figures/services.py services_to_work_on)."""
+
+    id: int
+    name: str
+    quadrant: str
+    advice: str
+    why: str
+    priority: float | None = None
+    satisfaction: float | None = None
+    importance: float | None = None
+    awareness: float | None = None
+    usage: float | None = None
+    answered: int = 0
 
 
 @dataclass
@@ -170,6 +189,8 @@ class ReportFigures:
     change_basis: str = "survey"
     elements: list[ElementRow] = field(default_factory=list)
     focus: list[FocusRow] = field(default_factory=list)
+    # The three services to work on (version 3); None: a report of a version that did not look.
+    services: list[ServiceFocusRow] | None = field(default_factory=list)
     maturity: Maturity = field(default_factory=Maturity)
     at_risk: list[AtRiskRow] = field(default_factory=list)
     incidents: Incidents = field(default_factory=Incidents)
@@ -194,6 +215,8 @@ def load(data: dict, *, currency: str) -> ReportFigures:
         raise ValueError(f"Report figures of schema version {version}, newer than this code ({SCHEMA_VERSION}).")
     if version == 1:
         data = _upgrade_1_to_2(data, currency)
+    if data["schema_version"] == 2:
+        data = {**data, "services": None, "schema_version": 3}
     return _build(ReportFigures, data)
 
 

@@ -8,7 +8,7 @@ rounding as agenda/figures/present.py decides, and "—" where there is no figur
 
 from django import template
 
-from agenda.figures.present import Kind, shown, signed
+from agenda.figures.present import Kind, band, shown, signed
 
 register = template.Library()
 
@@ -27,3 +27,10 @@ for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS):
 @register.filter
 def change(value):
     return signed(value, Kind.CHANGE)
+
+
+@register.filter(name="band")
+def score_band(value):
+    """The heat band (1–5) of a score, for a cell's colour class; "none" without a score."""
+    found = band(value)
+    return "none" if found is None else found
