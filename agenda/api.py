@@ -429,7 +429,9 @@ class ServiceFilter(django_filters.FilterSet):
         fields = []
 
     def filter_element(self, queryset, name, value):
-        return queryset.filter(elements__contains=[value])
+        # The JSON list's text holds the value in quotes: no P's value is part of another's, and
+        # SQLite (the embedded default) has no JSON containment.
+        return queryset.filter(elements__icontains=f'"{value}"')
 
 
 class SegmentServiceFiguresSerializer(serializers.Serializer):
