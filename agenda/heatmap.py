@@ -3,6 +3,7 @@ each P it mainly serves, beside the perception of that P in the same survey
 (agenda/figures/services.py heat_map; docs/services.md)."""
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from agenda.dashboard import choice
@@ -28,5 +29,7 @@ def service_heat_map(request, pmo):
             "rows": rows,
             "perceptions": [(element, per_element[element]) for element in Element] if survey else [],
             "min_group_size": anonymity.min_group_size(),
+            # The address of service 0, its last part left off: one reverse() for every row.
+            "service_prefix": reverse("service_detail", args=[pmo.slug, 0]).removesuffix("0/"),
         },
     )

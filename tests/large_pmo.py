@@ -11,15 +11,18 @@ from datetime import UTC, date, datetime, timedelta
 from agenda.figures.kept import keep_figures
 from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, MaturityRecord, SelfAssessment
-from pmo5p.domain import Element, Problem
+from pmo5p.domain import Element, Problem, ServiceUsage
 from stakeholders.models import (
     Answer,
     QuestionKind,
     Response,
     Segment,
+    Service,
+    ServiceAnswer,
     Stakeholder,
     Survey,
     SurveyInvitation,
+    SurveyService,
     SurveyStatus,
 )
 from stakeholders.surveys.lifecycle import create_survey
@@ -136,3 +139,42 @@ def build_large_pmo(pmo, author, *, stakeholders: int, answers: int, today: date
         for n in range(min(40, stakeholders))
     )
     return survey
+
+
+USAGES = [ServiceUsage.USES, ServiceUsage.USES, ServiceUsage.KNOWS, ServiceUsage.UNAWARE]
+
+
+def add_services(pmo, *, services: int, per_response: int = 5) -> list[Service]:
+    """A catalogue of `services` services, every one asked about in each of the PMO's launched
+    surveys, and `per_response` of them answered by each response (in turn, so that each
+    service is answered by about as many): half use it and rate it, a quarter know it, a
+    quarter did not know it. In bulk, as build_large_pmo."""
+    made = Service.objects.bulk_create(
+        Service(pmo=pmo, name=f"Service {n:04d}", elements=[list(Element)[n % len(Element)].value])
+        for n in range(services)
+    )
+    surveys = list(Survey.objects.filter(pmo=pmo, status__in=[SurveyStatus.OPEN, SurveyStatus.CLOSED]))
+    asked = SurveyService.objects.bulk_create(
+        SurveyService(survey=survey, service=service, name=service.name, elements=service.elements, position=n)
+        for survey in surveys
+        for n, service in enumerate(made)
+    )
+    asked_in = {survey.pk: [a for a in asked if a.survey_id == survey.pk] for survey in surveys}
+    responses = Response.objects.filter(survey__in=surveys).order_by("pk").values_list("pk", "survey_id")
+
+    def answers():
+        for number, (response, survey_id) in enumerate(responses):
+            mine = asked_in[survey_id]
+            for k in range(min(per_response, len(mine))):
+                usage = USAGES[(number + k) % len(USAGES)]
+                rated = usage == ServiceUsage.USES
+                yield ServiceAnswer(
+                    response_id=response,
+                    survey_service=mine[(number * per_response + k) % len(mine)],
+                    usage=usage,
+                    satisfaction=1 + (number + 2 * k) % 5 if rated else None,
+                    importance=1 + (number * 3 + k) % 5 if rated else None,
+                )
+
+    ServiceAnswer.objects.bulk_create(answers(), batch_size=5000)
+    return made

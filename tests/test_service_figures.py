@@ -19,17 +19,26 @@ satisfaction (5 + 2) / 2 = 3.5 → (3.5 − 1) / 4 × 100 = 62.5 on 2 ratings; i
 minimum group size of 3: hidden. Help desk was answered by 2 (Ops only): hidden everywhere.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
+from agenda.figures import present
 from agenda.figures import services as service_figures
 from agenda.figures.elements import IpaQuadrant
-from pmo5p.domain import ServiceUsage
-from stakeholders.models import Service, SurveyService, SurveyStatus
+from agenda.models import AgendaReport
+from agenda.plan import services as plan
+from agenda.plan import suggestions
+from agenda.reports import services as reports
+from agenda.reports import snapshot as report_figures
+from pmo5p.domain import Element, OfferingLevel, ServiceUsage
+from stakeholders.models import Service, Survey, SurveyService, SurveyStatus
+from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import (
     ResponseFactory,
     SegmentFactory,
@@ -38,7 +47,9 @@ from tests.factories import (
     StakeholderFactory,
     SurveyFactory,
     SurveyServiceFactory,
+    every,
 )
+from tests.figures_oracle import read_figures, text, texts
 from tests.survey_helpers import open_survey
 
 USES, KNOWS, UNAWARE = ServiceUsage.USES, ServiceUsage.KNOWS, ServiceUsage.UNAWARE
@@ -202,3 +213,204 @@ def test_a_services_figures_per_segment(known, world, django_assert_max_num_quer
     assert [name for name, _ in rows] == ["Ops", "No segment"]
     assert as_tuple(rows[1][1])[:3] == (3, 3, 2)
     assert service_figures.service_segment_figures(ServiceFactory(pmo=world.pmo)) == []
+
+
+# The pages and the report, on a second known set ------------------------------------------
+#
+# Four respondents in Finance answer about four services of a closed survey, and rate every
+# P's statements 3 (perception 50.0):
+#
+# | service (P's)              | R1            | R2            | R3            | R4            |
+# | -------------------------- | ------------- | ------------- | ------------- | ------------- |
+# | Methods & <templates> (Product) | uses 4, imp 3 | didn't know | didn't know | didn't know |
+# | Assurance (People, Process), Strategic now | uses 2, imp 5 | uses 1, imp 5 | uses 3, imp 4 | knows |
+# | Help desk (Product)        | knows         | knows         | knows         | knows         |
+# | Reporting (Product)        | uses 4, imp 5 | uses 5, imp 5 | uses 4, imp 4 | uses ?, imp ? |
+#
+# Methods: awareness 1/4 = 25%, satisfaction 4 → 75.0, importance 3 → 50.0, priority
+# 50 × 25 / 100 = 12.5, "Keep up the good work": publicise it.
+# Assurance: awareness 100%, usage 75%, satisfaction (2 + 1 + 3) / 3 = 2 → 25.0, importance
+# 14/3 → 91.666…, priority 91.666… × 75 / 100 = 68.75, "Concentrate here": improve it (no level
+# above Strategic to raise it to).
+# Help desk: awareness 100%, usage 0%, no rating and so no priority: retire or rethink it.
+# Reporting: usage 100%, satisfaction 13/3 → 83.333…, importance 14/3 → 91.666…, priority
+# 91.666… × 16.666… / 100 = 15.277…: raise it from Basic to Standard.
+# The three to work on: Assurance (68.75), Reporting (15.28), Methods (12.5).
+
+METHODS = "Methods & <templates>"
+
+
+@pytest.fixture
+def catalogue(world):
+    pmo = world.pmo
+    people = [StakeholderFactory(pmo=pmo, segment=world.segment) for _ in range(4)]
+    survey, invitations = open_survey(pmo, people, title="Autumn")
+    responses = [ResponseFactory(invitation=invitation, ratings=every(3)) for invitation in invitations]
+    methods = ServiceFactory(pmo=pmo, name=METHODS, elements=[Element.PRODUCT.value])
+    assurance = ServiceFactory(
+        pmo=pmo,
+        name="Assurance",
+        elements=[Element.PEOPLE.value, Element.PROCESS.value],
+        level_now=OfferingLevel.STRATEGIC,
+        level_target=OfferingLevel.STRATEGIC,
+    )
+    help_desk = ServiceFactory(pmo=pmo, name="Help desk", elements=[Element.PRODUCT.value])
+    reporting = ServiceFactory(pmo=pmo, name="Reporting", elements=[Element.PRODUCT.value])
+    said = {
+        methods: [(USES, 4, 3), (UNAWARE,), (UNAWARE,), (UNAWARE,)],
+        assurance: [(USES, 2, 5), (USES, 1, 5), (USES, 3, 4), (KNOWS,)],
+        help_desk: [(KNOWS,)] * 4,
+        reporting: [(USES, 4, 5), (USES, 5, 5), (USES, 4, 4), (USES, None, None)],
+    }
+    asked = {}
+    for service, answers in said.items():
+        asked[service] = SurveyServiceFactory(survey=survey, service=service)
+        for response, given in zip(responses, answers, strict=True):
+            answer(asked[service], response, *given)
+    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.CLOSED, closed_at=timezone.now())
+    return SimpleNamespace(
+        pmo=pmo,
+        survey=survey,
+        methods=methods,
+        assurance=assurance,
+        help_desk=help_desk,
+        reporting=reporting,
+        asked=asked,
+    )
+
+
+ASSURANCE_WHY = (
+    "Concentrate here: satisfaction 25.0 from 3 users, importance 91.7, priority 69; "
+    "known to 100% and used by 75% of 4 asked."
+)
+
+
+def test_the_three_services_to_work_on_by_hand(catalogue, world, client_for):
+    focus = service_figures.services_to_work_on(catalogue.pmo)
+    assert [f.service.name for f in focus] == ["Assurance", "Reporting", METHODS]
+    assert [f.figures.priority for f in focus] == [
+        pytest.approx(68.75),
+        pytest.approx(float(Fraction(275, 3) * Fraction(50, 3) / 100)),
+        12.5,
+    ]
+    assert focus[0].why == ASSURANCE_WHY
+    assert focus[1].why == (
+        "Keep up the good work: satisfaction 83.3 from 3 users, importance 91.7, priority 15; "
+        "known to 100% and used by 100% of 4 asked."
+    )
+    page = client_for(world.viewer).get(reverse("pmo_home", kwargs={"slug": world.pmo.slug})).content.decode()
+    shown = [(s.context["service"], s.text) for s in read_figures(page) if s.name == "service-why"]
+    assert shown == [(str(f.service.pk), f.why) for f in focus]
+    assert "Methods &amp; &lt;templates&gt;" in page and METHODS not in page
+
+
+def test_the_heat_map_by_hand(catalogue, world, client_for):
+    page = client_for(world.viewer).get(reverse("service_heat_map", kwargs={"slug": world.pmo.slug}))
+    assert page.context["survey"] == catalogue.survey
+    found = read_figures(page.content.decode())
+    assert [text(found, "perception", element=e.value) for e in Element] == ["50.0"] * 5
+
+    def row(service):
+        return {"service": str(catalogue.asked[service].pk)}
+
+    assert (text(found, "awareness", **row(catalogue.methods)), text(found, "usage", **row(catalogue.methods))) == (
+        "25%",
+        "25%",
+    )
+    # Each service's satisfaction in the columns of the P's it serves, against their perception 50.0.
+    assert texts(found, "satisfaction", **row(catalogue.methods)) == ["75.0 +25.0 vs P"]
+    assert texts(found, "satisfaction", element="people", **row(catalogue.assurance)) == ["25.0 −25.0 vs P"]
+    assert texts(found, "satisfaction", element="process", **row(catalogue.assurance)) == ["25.0 −25.0 vs P"]
+    assert not texts(found, "satisfaction", element="product", **row(catalogue.assurance))
+    assert texts(found, "satisfaction", **row(catalogue.help_desk)) == ["—"]  # used by nobody
+    assert texts(found, "satisfaction", **row(catalogue.reporting)) == ["83.3 +33.3 vs P"]
+    assert 'class="heat-5" data-element="product" data-figure="satisfaction"' in page.content.decode()
+
+
+def test_the_heat_map_without_a_survey_says_what_to_do(world, client_for):
+    page = client_for(world.viewer).get(reverse("service_heat_map", kwargs={"slug": world.pmo.slug}))
+    assert page.context["survey"] is None
+    assert "No survey has asked about services yet" in page.content.decode()
+
+
+def test_service_suggestions_by_hand(catalogue, world):
+    found = {s.key: s for s in suggestions.suggestions(world.pmo) if s.service_id}
+    pk = {service.name: service.pk for service in (catalogue.methods, catalogue.assurance, catalogue.help_desk)}
+    pk["Reporting"] = catalogue.reporting.pk
+    assert {key: (s.title, s.why) for key, s in found.items()} == {
+        f"service-{pk[METHODS]}:publicise": (
+            f"Publicise {METHODS} to those it serves",
+            f"Only 25% of those asked know {METHODS} (1 of 4).",
+        ),
+        f"service-{pk['Assurance']}:improve": (
+            "Improve Assurance with those who use it",
+            "3 use Assurance but rate it 25.0 (importance 91.7, 3 ratings).",
+        ),
+        f"service-{pk['Help desk']}:rethink": (
+            "Retire or rethink Help desk",
+            "100% of those asked know Help desk but only 0% use it (0 of 4).",
+        ),
+        f"service-{pk['Reporting']}:raise": (
+            "Raise Reporting from Basic to Standard",
+            "Its users rate Reporting 91.7 on importance (3 ratings); it is at Basic now.",
+        ),
+    }
+    assert found[f"service-{pk['Assurance']}:improve"].element == Element.PEOPLE
+    # Adopted, it becomes an action on that service, and is not proposed again.
+    key = f"service-{pk['Assurance']}:improve"
+    action = plan.adopt_suggestion(world.pmo, world.membership(world.lead), key)
+    assert (action.service, action.title, action.element) == (
+        catalogue.assurance,
+        "Improve Assurance with those who use it",
+        Element.PEOPLE,
+    )
+    assert key not in {s.key for s in suggestions.suggestions(world.pmo)}
+
+
+def test_the_suggestions_page_lists_service_suggestions(catalogue, world, client_for):
+    page = client_for(world.viewer).get(reverse("suggestion_list", kwargs={"slug": world.pmo.slug})).content.decode()
+    assert f'data-service="{catalogue.help_desk.pk}"' in page
+    assert "Retire or rethink Help desk" in page
+    assert "Publicise Methods &amp; &lt;templates&gt; to those it serves" in page
+
+
+def test_the_reports_services_section_by_hand(catalogue, world, monkeypatch):
+    monkeypatch.setattr(reports, "render_pdf", lambda report: b"%PDF-1.7 stub")
+    report = AgendaReport.objects.create(
+        pmo=world.pmo, frequency="monthly", period_start=date(2026, 11, 1), period_end=date(2026, 12, 1)
+    )
+    report = reports.build(report.pk)
+    rows = report.figures["services"]
+    assert report.figures["schema_version"] == 3
+    assert [(row["name"], row["quadrant"]) for row in rows] == [
+        ("Assurance", "Concentrate here"),
+        ("Reporting", "Keep up the good work"),
+        (METHODS, "Keep up the good work"),
+    ]
+    assert rows[0]["priority"] == pytest.approx(68.75) and rows[0]["why"] == ASSURANCE_WHY
+    assert (rows[0]["satisfaction"], rows[0]["awareness"], rows[0]["usage"], rows[0]["answered"]) == (
+        25.0,
+        100.0,
+        75.0,
+        4,
+    )
+    html = [s for s in read_figures(report.html) if s.name == "service-why"]
+    assert [s.context["service"] for s in html] == [str(row["id"]) for row in rows]
+    assert html[0].text == f"{ASSURANCE_WHY} {IpaQuadrant.CONCENTRATE.advice}"
+    assert "Methods &amp; &lt;templates&gt;" in report.html
+    assert f"1. Assurance: {ASSURANCE_WHY}" in report.text
+    assert f"3. {METHODS}: " in report.text  # plain text, not escaped
+    # Suggestions for services reach the report too, from the same figures.
+    assert any(s["key"].startswith("service-") for s in report.figures["suggestions"])
+
+
+def test_a_version_2_report_has_no_services_section():
+    version_2 = report_figures.dump(report_figures.load(REPORT_FIGURES_V1, currency="GBP"))
+    version_2.pop("services")
+    version_2["schema_version"] = 2
+    figures = report_figures.load(version_2, currency="GBP")
+    assert (figures.schema_version, figures.services) == (3, None)
+
+
+def test_a_heat_maps_band_is_of_the_score_as_shown():
+    assert [present.band(v) for v in (None, 0, 19.94, 19.96, 40, 79.96, 100)] == [None, 1, 1, 2, 3, 5, 5]
