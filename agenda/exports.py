@@ -13,13 +13,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from agenda.figures import services as service_figures
 from agenda.full_export import build_full_export
 from agenda.models import Action, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
-from stakeholders.exports import CHUNK, interaction_table, response_table, stakeholder_table
+from stakeholders.exports import (
+    CHUNK,
+    SERVICE_HEADERS,
+    interaction_table,
+    response_table,
+    service_rows,
+    stakeholder_table,
+)
 from stakeholders.spreadsheets import FORMATS, spreadsheet_response
+from stakeholders.surveys import anonymity
 
 
 def _local(moment):
@@ -93,6 +102,7 @@ def action_table(pmo):
         "Status",
         "Due",
         "Owner",
+        "Service",
         "Target segments",
         "Target stakeholders",
         "Expected effect",
@@ -102,7 +112,7 @@ def action_table(pmo):
     ]
     actions = (
         Action.objects.filter(pmo=pmo)
-        .select_related("owner__user")
+        .select_related("owner__user", "service")
         .prefetch_related("target_segments", "target_stakeholders")
         .order_by("due_on", "pk")
     )
@@ -117,6 +127,7 @@ def action_table(pmo):
                 a.get_status_display(),
                 a.due_on,
                 _person(a.owner.user) if a.owner else "",
+                a.service.name if a.service else "",
                 "; ".join(sorted(s.name for s in a.target_segments.all())),
                 "; ".join(sorted(s.name for s in a.target_stakeholders.all())),
                 a.expected_effect,
@@ -126,6 +137,55 @@ def action_table(pmo):
             ]
 
     return headers, rows()
+
+
+FIGURE_HEADERS = [
+    "Survey",
+    "Answered",
+    "Awareness %",
+    "Usage %",
+    "Satisfaction",
+    "Satisfaction answers",
+    "Importance",
+    "Importance answers",
+    "Quadrant",
+    "Priority",
+]
+
+
+def _one_decimal(value):
+    return "" if value is None else round(value, 1)
+
+
+def service_table(pmo):
+    """The catalogue (stakeholders.exports.service_rows: the import's columns), each service
+    with its figures in the survey the catalogue reads them from (agenda/figures/services.py).
+    A service no survey asked about has no figures; a group under the minimum size shows none,
+    nor how many answered."""
+    figures = service_figures.catalogue_figures(pmo)
+    titles = dict(pmo.surveys.filter(pk__in={f.survey_id for f in figures.values()}).values_list("pk", "title"))
+
+    def cells(found):
+        if found is None:
+            return [""] * len(FIGURE_HEADERS)
+        if found.suppressed:
+            hidden = f"fewer than {anonymity.min_group_size()}"
+            return [titles.get(found.survey_id, ""), hidden, *[""] * (len(FIGURE_HEADERS) - 2)]
+        return [
+            titles.get(found.survey_id, ""),
+            found.answered,
+            _one_decimal(found.awareness),
+            _one_decimal(found.usage),
+            _one_decimal(found.satisfaction),
+            found.satisfaction_n,
+            _one_decimal(found.importance),
+            found.importance_n,
+            found.quadrant.label if found.quadrant else "",
+            _one_decimal(found.priority),
+        ]
+
+    rows = ([*row, *cells(figures.get(service.pk))] for service, row in service_rows(pmo))
+    return [*SERVICE_HEADERS, *FIGURE_HEADERS], rows
 
 
 @dataclass(frozen=True)
@@ -159,6 +219,13 @@ DATASETS = {
         ),
         DatasetSpec(
             "actions", "Agenda actions", "The marketing agenda: actions per P, owner, due date, status.", action_table
+        ),
+        DatasetSpec(
+            "services",
+            "Service catalogue",
+            "Each service: owner, whom it serves, its P's, status, level now and target, and how the "
+            "latest survey that asked about it sees it. Its columns can be imported back.",
+            service_table,
         ),
         DatasetSpec(
             "responses",

@@ -15,7 +15,8 @@ only a submitted response is an answer. Anonymous surveys stay anonymous
 came from, without a time, without a segment whose group is too small to be shown,
 and in no order of arrival: their ids, which the database hands out in that order,
 are replaced by references drawn for this export, which link a response to its
-answers and to nothing else, and their answers have no id. Their invitations leave
+answers (to the questions and to the services) and to nothing else, and their answers
+have no id. Their invitations leave
 out whatever says who answered (the answer's time, the reminder).
 
 Not exported either: the figures kept from the answers (NOT_EXPORTED, agenda/figures/kept.py),
@@ -57,9 +58,13 @@ from stakeholders.models import (
     Question,
     Response,
     Segment,
+    Service,
+    ServiceAnswer,
+    ServiceEvent,
     Stakeholder,
     Survey,
     SurveyInvitation,
+    SurveyService,
 )
 from stakeholders.spreadsheets import CsvWriter
 from stakeholders.surveys import anonymity
@@ -176,6 +181,18 @@ EXPORTS = [
         adjust=_anonymous_answer,
         annotate=lambda context: {"reference": _anonymous_reference(context, "response__survey_id", "response_id")},
         order=lambda context: ["reference", "response_id", "question_id", "pk"],
+    ),
+    # The service catalogue (docs/services.md): each service, its history, what each survey asked
+    # about it (the snapshot at launch) and each respondent's answer, anonymous as the P answers are.
+    ModelExport(Service, lambda pmo: Service.objects.filter(pmo=pmo), many_to_many=("segments",)),
+    ModelExport(ServiceEvent, lambda pmo: ServiceEvent.objects.filter(service__pmo=pmo)),
+    ModelExport(SurveyService, lambda pmo: SurveyService.objects.filter(survey__pmo=pmo)),
+    ModelExport(
+        ServiceAnswer,
+        lambda pmo: ServiceAnswer.objects.filter(response__survey__pmo=pmo),
+        adjust=_anonymous_answer,
+        annotate=lambda context: {"reference": _anonymous_reference(context, "response__survey_id", "response_id")},
+        order=lambda context: ["reference", "response_id", "survey_service_id", "pk"],
     ),
     ModelExport(SelfAssessment, lambda pmo: SelfAssessment.objects.filter(pmo=pmo)),
     ModelExport(MaturityRecord, lambda pmo: MaturityRecord.objects.filter(pmo=pmo)),

@@ -25,6 +25,8 @@ router.register(f"{PMO}/self-assessments", agenda_api.SelfAssessmentViewSet, bas
 router.register(f"{PMO}/maturity", agenda_api.MaturityRecordViewSet, basename="api-maturity")
 router.register(f"{PMO}/actions", agenda_api.ActionViewSet, basename="api-action")
 router.register(f"{PMO}/reports", agenda_api.ReportViewSet, basename="api-report")
+# The catalogue is agenda's resource: each service with its figures (the figures layer).
+router.register(f"{PMO}/services", agenda_api.ServiceViewSet, basename="api-service")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -3,7 +3,7 @@ from django.conf import settings
 from pmo5p.models import Membership
 
 # The spreadsheet exports (agenda/exports.py DATASETS), as their URL names spell them.
-EXPORT_DATASETS = ("stakeholders", "interactions", "self_assessments", "maturity", "actions", "responses")
+EXPORT_DATASETS = ("stakeholders", "interactions", "self_assessments", "maturity", "actions", "services", "responses")
 
 # Which tab of the PMO navigation each page belongs to, by URL name.
 NAV_SECTIONS = {
@@ -37,6 +37,8 @@ NAV_SECTIONS = {
         "service_edit",
         "service_delete",
         "offering_levels",
+        "service_import",
+        "service_import_preview",
         "service_heat_map",
     },
     "surveys": {

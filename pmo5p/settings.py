@@ -357,6 +357,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ElementEnum": "pmo5p.domain.Element.choices",
         "LevelEnum": "stakeholders.models.register.LEVEL_CHOICES",
+        "OfferingLevelEnum": "pmo5p.domain.OfferingLevel.choices",
     },
 }
 

@@ -1,10 +1,10 @@
-"""The stakeholder side's tables for spreadsheet exports: the register, interactions and
-survey responses. Each builder returns (headers, rows); a row is a list of cells, and
+"""The stakeholder side's tables for spreadsheet exports: the register, interactions, the
+service catalogue and survey responses. Each builder returns (headers, rows); a row is a list of cells, and
 the writer (stakeholders.spreadsheets) neutralises every cell. Each builder costs a
 fixed number of queries (per chunk of rows), whatever the size of the PMO.
 
-The stakeholders table uses the import's column names, so a downloaded register can
-be edited and imported back.
+The stakeholders and services tables use their import's column names, so a downloaded
+register or catalogue can be edited and imported back.
 """
 
 from collections import Counter
@@ -15,7 +15,17 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from pmo5p.domain import Element
-from stakeholders.models import Answer, Interaction, Question, QuestionKind, Response, Stakeholder, Survey
+from stakeholders.models import (
+    Answer,
+    Interaction,
+    Question,
+    QuestionKind,
+    Response,
+    Segment,
+    Service,
+    Stakeholder,
+    Survey,
+)
 from stakeholders.surveys import anonymity
 
 CHUNK = 2000
@@ -112,6 +122,55 @@ def interaction_table(pmo):
             ]
 
     return headers, rows()
+
+
+SERVICE_HEADERS = [
+    "ID",
+    "Name",
+    "Description",
+    "Owner e-mail",
+    "Owner name",
+    "Segments",
+    "P elements",
+    "Status",
+    "Launch date",
+    "Level now",
+    "Target level",
+    "Created",
+    "Updated",
+]
+
+
+def service_rows(pmo):
+    """The catalogue, a row per service in SERVICE_HEADERS' order, and the services themselves:
+    [(service, row), ...] in the catalogue's order. Segments are named by their names
+    ("; " between them, as the import reads them); none: the service serves everyone."""
+    services = (
+        Service.objects.filter(pmo=pmo)
+        .select_related("owner__user")
+        .prefetch_related(Prefetch("segments", queryset=Segment.objects.only("id", "name")))
+        .order_by("name", "pk")
+    )
+    for service in services.iterator(chunk_size=CHUNK):
+        owner = service.owner.user if service.owner else None
+        yield (
+            service,
+            [
+                service.pk,
+                service.name,
+                service.description,
+                owner.email if owner else "",
+                _person(owner),
+                "; ".join(sorted(s.name for s in service.segments.all())),
+                _labels(service.elements),
+                service.get_status_display(),
+                service.launched_on,
+                service.get_level_now_display(),
+                service.get_level_target_display(),
+                _local(service.created_at),
+                _local(service.updated_at),
+            ],
+        )
 
 
 # Survey responses -------------------------------------------------------------------------------

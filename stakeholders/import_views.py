@@ -1,9 +1,12 @@
-"""Importing stakeholders from CSV or XLSX: upload, preview, confirm.
+"""Importing from CSV or XLSX: upload, preview, confirm; for stakeholders and for the
+service catalogue alike (stakeholders.imports.Importer; each kind's pages are an ImportPages).
 
 The upload checks the whole file and keeps it as an ImportJob; the preview says per
-row what will happen; the confirm step checks the rows again against the register
+row what will happen; the confirm step checks the rows again against the PMO's data
 as it is then, and imports them all in one transaction, or nothing.
 """
+
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -18,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
 from pmo5p.uploads import dropped_upload
-from stakeholders import imports
+from stakeholders import catalogue_import, imports
 from stakeholders.models import ImportJob
 from stakeholders.models.imports import IMPORT_JOB_LIFETIME
 
@@ -30,6 +33,44 @@ ACTION_LABELS = {
     imports.UNCHANGED: "Unchanged",
     imports.SKIPPED: "Skipped",
 }
+
+
+@dataclass(frozen=True)
+class ImportPages:
+    """One kind of import's pages: its importer, its routes and its words."""
+
+    importer: imports.Importer
+    upload_url: str  # the upload page's route name
+    preview_url: str
+    home_url: str  # where the imported rows are: the register, the catalogue
+    home_label: str  # its name in the breadcrumbs
+    export_url: str  # the export that imports back, as XLSX
+    how: str  # the template that says how the import works
+    create_segments: bool = False  # whether the upload offers "Create missing segments"
+
+    def context(self) -> dict:
+        return {"pages": self, "importer": self.importer}
+
+
+STAKEHOLDER_PAGES = ImportPages(
+    importer=imports.STAKEHOLDERS,
+    upload_url="stakeholder_import",
+    preview_url="stakeholder_import_preview",
+    home_url="stakeholder_list",
+    home_label="Stakeholders",
+    export_url="export_stakeholders_xlsx",
+    how="stakeholders/import_how_stakeholders.html",
+    create_segments=True,
+)
+SERVICE_PAGES = ImportPages(
+    importer=catalogue_import.SERVICES,
+    upload_url="service_import",
+    preview_url="service_import_preview",
+    home_url="service_list",
+    home_label="Services",
+    export_url="export_services_xlsx",
+    how="stakeholders/import_how_services.html",
+)
 
 
 class ImportUploadForm(forms.Form):
@@ -46,8 +87,11 @@ class ImportUploadForm(forms.Form):
         "Otherwise such rows cannot be imported.",
     )
 
-    def __init__(self, *args, dropped=None, **kwargs):
+    def __init__(self, *args, dropped=None, pages=STAKEHOLDER_PAGES, **kwargs):
         super().__init__(*args, **kwargs)
+        self.importer = pages.importer
+        if not pages.create_segments:
+            del self.fields["create_segments"]
         # A file dropped as it arrived for being too large (pmo5p.uploads): there is no file to require.
         self.dropped = dropped
         if dropped:
@@ -62,25 +106,26 @@ class ImportUploadForm(forms.Form):
                 "imported. Split it into smaller files."
             )
         try:
-            self.parsed = imports.read_rows(upload.name, upload.read())
+            self.parsed = imports.read_rows(upload.name, upload.read(), self.importer)
         except imports.ImportRefused as error:
             raise forms.ValidationError(str(error)) from error
         if not any(values for _, values in self.parsed.rows):
-            raise forms.ValidationError("The file has column names but no stakeholder rows.")
+            raise forms.ValidationError(f"The file has column names but no {self.importer.noun} rows.")
         return upload
 
 
 @pmo_view(role=Role.MEMBER)
-def import_upload(request, pmo):
+def import_upload(request, pmo, pages=STAKEHOLDER_PAGES):
     # request.FILES first: reading the body is what finds a file too large to keep.
     files = request.FILES or None
-    form = ImportUploadForm(request.POST or None, files, dropped=dropped_upload(request, "file"))
+    form = ImportUploadForm(request.POST or None, files, dropped=dropped_upload(request, "file"), pages=pages)
     if request.method == "POST" and form.is_valid():
-        create_segments = form.cleaned_data["create_segments"]
+        create_segments = form.cleaned_data.get("create_segments", False)
         parsed = form.parsed
-        plan = imports.analyse(pmo, parsed.rows, parsed.columns, create_segments=create_segments)
+        plan = pages.importer.analyse(pmo, parsed.rows, parsed.columns, create_segments=create_segments)
         job = ImportJob.objects.create(
             pmo=pmo,
+            kind=pages.importer.kind,
             created_by=request.user,
             file_name=form.cleaned_data["file"].name[:255],
             create_segments=create_segments,
@@ -88,31 +133,32 @@ def import_upload(request, pmo):
             rows=parsed.rows,
             preview=plan.as_json(),
         )
-        return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job.pk)
+        return redirect(pages.preview_url, slug=pmo.slug, job_id=job.pk)
     return render(
         request,
         "stakeholders/import_upload.html",
         {
             "pmo": pmo,
             "form": form,
-            "columns": imports.COLUMNS,
-            "limits": imports.limits(),
+            "columns": pages.importer.columns,
+            "limits": pages.importer.limits(),
             "max_bytes": settings.IMPORT_MAX_BYTES,
+            **pages.context(),
         },
     )
 
 
 @pmo_view(role=Role.MEMBER)
 @require_http_methods(["GET", "HEAD", "POST"])
-def import_preview(request, pmo, job_id):
+def import_preview(request, pmo, job_id, pages=STAKEHOLDER_PAGES):
     if request.method == "POST":
-        return _confirm(request, pmo, job_id)
-    job = get_object_or_404(pmo.import_jobs.defer("rows"), pk=job_id)
+        return _confirm(request, pmo, job_id, pages)
+    job = get_object_or_404(pmo.import_jobs.defer("rows"), pk=job_id, kind=pages.importer.kind)
     # Cheap cleanup: uploads older than a day are thrown away, this one included.
     pmo.import_jobs.expired().delete()
     if job.created_at < timezone.now() - IMPORT_JOB_LIFETIME:
         messages.info(request, "That upload is more than a day old and has been thrown away. Upload the file again.")
-        return redirect("stakeholder_import", slug=pmo.slug)
+        return redirect(pages.upload_url, slug=pmo.slug)
 
     preview = job.preview
     counts = preview["counts"]
@@ -132,19 +178,20 @@ def import_preview(request, pmo, job_id):
             "pmo": pmo,
             "job": job,
             "counts": counts,
+            "warnings": len(imports.warnings(preview["rows"])),
             "segments_to_create": preview["segments_to_create"],
             "page": page,
             "show": show,
             "filters": filters,
             "query_without_page": f"show={show}",
             "can_confirm": not job.is_confirmed and counts[imports.INVALID] == 0,
-            "column_labels": {c.field: c.label for c in imports.COLUMNS},
+            **pages.context(),
         },
     )
 
 
 def _row(row):
-    number, action, name, email, details = row
+    number, action, name, email, details, *warnings = row
     return {
         "number": number,
         "action": action,
@@ -155,24 +202,25 @@ def _row(row):
         "changes": details if action == imports.UPDATE else [],
         "notes": details if action == imports.CREATE else [],
         "reason": details if action in (imports.SKIPPED, imports.UNCHANGED) else "",
+        "warnings": warnings[0] if warnings else [],
     }
 
 
-def _confirm(request, pmo, job_id):
+def _confirm(request, pmo, job_id, pages):
     try:
-        job, result = imports.confirm(pmo, request.user, job_id)
+        job, result = imports.confirm(pmo, request.user, job_id, pages.importer)
     except ImportJob.DoesNotExist as error:
         raise Http404 from error
     except imports.AlreadyImported as refusal:
         messages.info(request, refusal.message)
-        return redirect("stakeholder_list", slug=pmo.slug)
+        return redirect(pages.home_url, slug=pmo.slug)
     except imports.PlanOutdated as refusal:
         messages.error(request, refusal.message)
-        return redirect("stakeholder_import_preview", slug=pmo.slug, job_id=job_id)
+        return redirect(pages.preview_url, slug=pmo.slug, job_id=job_id)
     summary = f"{result['created']:,} created, {result['updated']:,} updated"
     if result["unchanged"]:
         summary += f", {result['unchanged']:,} unchanged"
     if result["segments"]:
         summary += f"; new segment{'s' if len(result['segments']) != 1 else ''}: {', '.join(result['segments'])}"
     messages.success(request, f"Import of {job.file_name} done: {summary}.")
-    return redirect("stakeholder_list", slug=pmo.slug)
+    return redirect(pages.home_url, slug=pmo.slug)

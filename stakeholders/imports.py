@@ -1,17 +1,22 @@
-"""Importing stakeholders from a spreadsheet: columns, row checks, the plan, and its application.
+"""Importing from a spreadsheet: columns, row checks, the plan, and its application.
 
-`read_rows` turns an uploaded file into rows of text keyed by field. `analyse` checks
-every row against the register as it is now, by the register's rules (register.py,
-as for the web form and the API), and says, per row, whether it will be created,
-updated, left unchanged or skipped, or why it cannot be imported. `apply` carries out
-a plan without a single invalid row. The register, the segments and the members are
-each read once, whatever the number of rows; writes go in batches.
+The machinery is shared by every import (an `Importer`: the stakeholder register here,
+the service catalogue in stakeholders/catalogue_import.py): `read_rows` turns an uploaded
+file into rows of text keyed by the importer's fields, within the hostile-upload bounds
+(`limits`); the importer's `analyse` checks every row against the PMO's data as it is now
+and says, per row, whether it will be created, updated, left unchanged or skipped, or why
+it cannot be imported (a `Plan`); `confirm` checks the rows again when the user confirms
+the preview, and applies the plan, all of it or nothing, once.
+
+For stakeholders: every row is checked by the register's rules (register.py, as for the
+web form and the API). The register, the segments and the members are each read once,
+whatever the number of rows; writes go in batches.
 """
 
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -72,6 +77,39 @@ class ImportRefused(Exception):
     """The file cannot be imported at all (rather than some of its rows)."""
 
 
+@dataclass(frozen=True)
+class Importer:
+    """What one kind of import reads and how it checks and writes its rows; the upload, the
+    preview, the confirm step and the job (ImportJob of this `kind`) are the same for all."""
+
+    kind: str  # ImportJob.kind
+    noun: str  # "stakeholder": one row's thing
+    plural: str
+    whole: str  # what the rows are checked against: "the register"
+    columns: list  # [Column, ...]
+    required: tuple  # fields the header must name
+    # (pmo, parsed_rows, columns, *, create_segments, lock) -> Plan
+    analyse: Callable
+    # (pmo, plan, user) -> the counts shown once imported ({"created", "updated", "unchanged", ...})
+    apply: Callable
+    # At most this many rows (below the site's PMO5P_IMPORT_MAX_ROWS), None: the site's limit.
+    max_rows: int | None = None
+
+    @property
+    def column_of(self) -> dict:
+        return {column.field: column for column in self.columns}
+
+    @property
+    def field_of_key(self) -> dict:
+        return {alias: column.field for column in self.columns for alias in column.aliases}
+
+    def limits(self) -> Limits:
+        bounds = limits()
+        if self.max_rows is not None and self.max_rows < bounds.rows:
+            bounds = replace(bounds, rows=self.max_rows)
+        return bounds
+
+
 # Reading the file ---------------------------------------------------------------------------
 
 
@@ -95,16 +133,17 @@ def limits() -> Limits:
     )
 
 
-def read_rows(name: str, data: bytes) -> ParsedFile:
+def read_rows(name: str, data: bytes, importer: Importer | None = None) -> ParsedFile:
+    importer = importer or STAKEHOLDERS
     found = {}
 
     def keep(header: list[str]) -> list[int]:
-        found.update(_columns(header))
+        found.update(_columns(header, importer))
         return list(found["positions"].values())
 
     try:
         # Only the imported columns are kept as the rows are read: a file may have many others.
-        table = read_table(name, data, limits=limits(), columns=keep)
+        table = read_table(name, data, limits=importer.limits(), columns=keep)
     except SpreadsheetError as error:
         raise ImportRefused(str(error)) from error
     fields = list(found["positions"])
@@ -117,31 +156,33 @@ def read_rows(name: str, data: bytes) -> ParsedFile:
     return ParsedFile(columns={"fields": found["headers"], "ignored": found["ignored"]}, rows=rows)
 
 
-def _columns(header: list[str]) -> dict:
+def _columns(header: list[str], importer: Importer) -> dict:
     """The imported columns the header names (field → position, field → header), and the ignored ones."""
+    column_of, field_of_key = importer.column_of, importer.field_of_key
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
     ignored = []
     for index, text in enumerate(header):
         if not text:
             continue
-        field_name = FIELD_OF_KEY.get(_key(text))
+        field_name = field_of_key.get(_key(text))
         if field_name is None:
             ignored.append(text)
         elif field_name in positions:
             raise ImportRefused(
-                f"Two columns give the {COLUMN_OF[field_name].label.lower()}: “{headers[field_name]}” and “{text}”. "
+                f"Two columns give the {column_of[field_name].label.lower()}: “{headers[field_name]}” and “{text}”. "
                 "Keep one of them and upload the file again."
             )
         else:
             positions[field_name] = index
             headers[field_name] = text
-    missing = [COLUMN_OF[f].label for f in REQUIRED if f not in positions]
+    missing = [column_of[f].label for f in importer.required if f not in positions]
     if missing:
         found_text = ", ".join(f"“{h}”" for h in header if h) or "none"
+        at_least = " and ".join(column_of[f].label for f in importer.required)
         raise ImportRefused(
             f"The file has no {' and no '.join(missing)} column. The first row must name the columns "
-            f"(at least Name and E-mail); the columns found are: {found_text}."
+            f"(at least {at_least}); the columns found are: {found_text}."
         )
     return {"positions": positions, "headers": headers, "ignored": ignored}
 
@@ -233,8 +274,11 @@ ACTIONS = [CREATE, UPDATE, UNCHANGED, SKIPPED, INVALID]
 
 @dataclass
 class Plan:
-    # Per row: [number, action, name, email, details]; details are [[column, message], ...] for an
-    # invalid row, the changed columns for an update, a reason for a skipped row, notes for a new one.
+    # Per row: [number, action, name, email, details] (an importer without e-mails leaves it ""),
+    # and for a row with warnings, a sixth item: [message, ...]. Details are [[column, message], ...]
+    # for an invalid row, the changed columns for an update, a reason for a skipped row, notes for
+    # a new one. A warning is a change the user confirms by confirming the import (a service's
+    # target below its level now, say); the confirm step writes no warning the preview did not show.
     rows: list = field(default_factory=list)
     to_create: list = field(default_factory=list)
     to_update: list = field(default_factory=list)
@@ -259,6 +303,11 @@ class Plan:
     def as_json(self) -> dict:
         segments = [segment.name for segment in self.new_segments.values()]
         return {"counts": self.counts, "segments_to_create": segments, "rows": self.rows}
+
+
+def warnings(preview_rows: list) -> set:
+    """The (row, warning) pairs of a plan's rows (Plan.rows, or a job's preview["rows"])."""
+    return {(row[0], message) for row in preview_rows if len(row) > 5 for message in row[5]}
 
 
 def analyse(pmo, parsed_rows, columns: dict, *, create_segments: bool, lock: bool = False) -> Plan:
@@ -435,6 +484,18 @@ def apply(pmo, plan: Plan) -> dict:
     }
 
 
+STAKEHOLDERS = Importer(
+    kind="stakeholders",
+    noun="stakeholder",
+    plural="stakeholders",
+    whole="the register",
+    columns=COLUMNS,
+    required=REQUIRED,
+    analyse=analyse,
+    apply=lambda pmo, plan, user: apply(pmo, plan),
+)
+
+
 # Confirming ---------------------------------------------------------------------------------
 
 
@@ -446,42 +507,47 @@ class PlanOutdated(RuleViolation):
     """The register changed since the preview: the job's preview is checked anew and kept."""
 
 
-def confirm(pmo, user, job_id: int):
-    """Import a previewed file into the register once: (the job, apply's counts).
+def confirm(pmo, user, job_id: int, importer: Importer | None = None):
+    """Import a previewed file once: (the job, the importer's counts).
 
     The job is locked, so two clicks on Confirm import the file once; the rows are checked
-    again against the register as it is now, and all of them are written or none.
+    again against the PMO's data as it is now, and all of them are written or none. A
+    warning the preview did not show (the data changed since) stops the import as an
+    invalid row does: the user confirms only what they saw.
     """
+    importer = importer or STAKEHOLDERS
     try:
         with transaction.atomic():
-            job = pmo.import_jobs.select_for_update().get(pk=job_id)
+            job = pmo.import_jobs.select_for_update().get(pk=job_id, kind=importer.kind)
             if job.is_confirmed:
                 raise AlreadyImported(
                     None,
                     f"This file was already imported on {timezone.localtime(job.confirmed_at):%-d %b %Y at %H:%M}; "
                     "nothing was imported again.",
                 )
-            plan = analyse(pmo, job.rows, job.columns, create_segments=job.create_segments, lock=True)
+            previewed = warnings(job.preview.get("rows", []))
+            plan = importer.analyse(pmo, job.rows, job.columns, create_segments=job.create_segments, lock=True)
             job.preview = plan.as_json()
             job.checked_at = timezone.now()
-            if not plan.is_valid:
+            if not plan.is_valid or not warnings(plan.rows) <= previewed:
                 job.save(update_fields=["preview", "checked_at"])
                 outdated = PlanOutdated(
                     None,
-                    "The register changed since this preview and some rows can no longer be imported. "
-                    "Nothing was imported: check the rows below.",
+                    f"{importer.whole.capitalize()} changed since this preview and some rows can no longer be "
+                    "imported as they were shown. Nothing was imported: check the rows below.",
                 )
             else:
-                result = apply(pmo, plan)
+                result = importer.apply(pmo, plan, user)
                 job.confirmed_at = job.checked_at
                 job.confirmed_by = user
                 job.result = result
                 job.save(update_fields=["preview", "checked_at", "confirmed_at", "confirmed_by", "result"])
                 return job, result
     except IntegrityError as error:
+        taken = "an e-mail address or segment name" if importer is STAKEHOLDERS else "a name"
         raise PlanOutdated(
             None,
-            "Someone changed the register while the file was being imported (an e-mail address or segment name "
+            f"Someone changed {importer.whole} while the file was being imported ({taken} "
             "was taken meanwhile). Nothing was imported: confirm again to check the rows anew.",
         ) from error
     # Raised after the transaction, which keeps the preview checked anew.

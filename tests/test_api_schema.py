@@ -37,6 +37,7 @@ from tests.factories import (
     ResponseFactory,
     SegmentFactory,
     SelfAssessmentFactory,
+    ServiceFactory,
     StakeholderFactory,
 )
 from tests.survey_helpers import open_survey
@@ -152,6 +153,7 @@ def api_world(transactional_db):
         "maturity": record.pk,
         "actions": action.pk,
         "reports": report.pk,
+        "services": ServiceFactory(pmo=pmo, segments=[segment]).pk,
     }
     return pmo, key, ids
 

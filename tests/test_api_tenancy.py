@@ -24,7 +24,13 @@ from pmo5p.models import ApiToken
 from pmo5p.services import change_role, remove_member
 from stakeholders.models import Interaction, Stakeholder
 from tests.agenda_data import REPORT_FIGURES_V1
-from tests.factories import MaturityRecordFactory, SegmentFactory, SelfAssessmentFactory, StakeholderFactory
+from tests.factories import (
+    MaturityRecordFactory,
+    SegmentFactory,
+    SelfAssessmentFactory,
+    ServiceFactory,
+    StakeholderFactory,
+)
 from tests.survey_helpers import open_survey
 from tests.test_tenancy import API_ROUTES, ROUTE_ROLES, VIEWER, VISITORS, _snapshot, expected, visitor_of
 
@@ -67,6 +73,7 @@ def _rows(pmo, user):
             pmo=pmo, title="Walk", element="product", due_on=date(2099, 1, 1), created_by=user
         ).pk,
         "api-report": report.pk,
+        "api-service": ServiceFactory(pmo=pmo).pk,
     }
 
 
@@ -156,6 +163,9 @@ def test_the_walk_sees_every_resource_of_the_api():
         "api-maturity-detail",
         "api-action-detail",
         "api-report-pdf",
+        "api-service-list",
+        "api-service-detail",
+        "api-service-figures",
         "api-schema",
         "api-docs",
     ):

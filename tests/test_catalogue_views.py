@@ -7,10 +7,12 @@ import re
 from datetime import date
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from agenda.models import Action, ActionStatus
 from pmo5p.domain import DEFAULT_OFFERING_LEVEL_DESCRIPTIONS, OfferingLevel
+from pmo5p.models import ApiToken
 from stakeholders import catalogue
 from stakeholders.models import Segment, Service, ServiceStatus, SurveyService
 from tests.factories import SurveyFactory
@@ -307,6 +309,29 @@ def test_an_action_develops_a_service_of_its_own_pmo_only(world, client_for):
         f'href="{url(world, "service_detail", service_id=service.pk)}" data-figure="service">Portfolio reporting'
         in html
     )
+
+
+@pytest.mark.django_db
+def test_the_api_links_an_action_to_a_service_of_its_own_pmo_only(world):
+    service = add(world)
+    theirs = catalogue.create_service(world.other_pmo, world.outsider, {"name": "Theirs"})
+    _token, key = ApiToken.issue(user=world.member, name="tests")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    actions = reverse("api-action-list", kwargs={"slug": world.pmo.slug})
+    body = {"title": "Coach", "element": "people", "due_on": "2099-01-01"}
+
+    refused = api.post(actions, {**body, "service": theirs.pk}, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {"service": ["Choose one of this PMO's services."]}
+    assert not Action.objects.exists()
+
+    created = api.post(actions, {**body, "service": service.pk}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["service"] == service.pk
+    assert Action.objects.get().service == service
+    detail = reverse("api-action-detail", kwargs={"slug": world.pmo.slug, "pk": created.json()["id"]})
+    unlinked = api.patch(detail, {"service": None}, content_type="application/json")
+    assert unlinked.json()["service"] is None
 
 
 # Queries ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 clear message and saves nothing; each change of status or level is written to the history."""
 
 from datetime import date
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -245,3 +246,21 @@ def test_too_many_words_for_a_level_are_refused_and_nothing_is_saved(world):
     assert messages(refused.value, "level_2") == ["Keep each level's words to 300 characters or fewer (it has 301)."]
     world.pmo.refresh_from_db()
     assert world.pmo.offering_levels == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_taken_between_the_check_and_the_write_is_refused_in_the_same_words(world):
+    """Two people adding the same service at once: the database's constraint decides, and the
+    loser gets the check's message, not an IntegrityError."""
+    add(world, "Help desk")
+    real = catalogue.check_service_name_free
+    # The first check (as the form validates) saw the name free; the second, after the clash, sees it taken.
+    calls = iter([lambda pmo, name, service=None: name, real])
+    with (
+        mock.patch.object(catalogue, "check_service_name_free", lambda *args: next(calls)(*args)),
+        pytest.raises(ValidationError) as refused,
+    ):
+        add(world, "HELP DESK")
+    assert refused.value.messages == ["This PMO has a service with this name already: choose another name."]
+    assert Service.objects.count() == 1
+    assert ServiceEvent.objects.count() == 1

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from agenda.exports import DATASETS
 from agenda.models import Action
 from pmo5p.domain import Element
-from stakeholders.models import ImportJob, Interaction, QuestionKind
+from stakeholders.models import ImportJob, Interaction, QuestionKind, Service
 from stakeholders.spreadsheets import neutralise, unneutralise
 from tests.factories import MaturityRecordFactory, ResponseFactory, SelfAssessmentFactory, StakeholderFactory
 from tests.survey_helpers import open_survey, survey_url
@@ -90,8 +90,15 @@ def hostile(world):
         interaction.stakeholders.add(*people)
         SelfAssessmentFactory(pmo=pmo, element=Element.PRICE, rating=3, evidence=text, author=lead)
         MaturityRecordFactory(pmo=pmo, stakeholder=invitation.stakeholder, stage=2, rationale=text)
+        service = Service.objects.create(pmo=pmo, name=text, description=text)
         Action.objects.create(
-            pmo=pmo, title=text[:150], element=Element.PEOPLE, due_on="2026-09-01", notes=text, expected_effect=text
+            pmo=pmo,
+            title=text[:150],
+            element=Element.PEOPLE,
+            due_on="2026-09-01",
+            notes=text,
+            expected_effect=text,
+            service=service,
         )
     ImportJob.objects.create(pmo=pmo, created_by=lead, file_name=HOSTILE[0], columns={"fields": {"name": HOSTILE[1]}})
     return {"people": people, "survey": survey}

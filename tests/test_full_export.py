@@ -24,7 +24,16 @@ from agenda.models import Action, AgendaReport, Incident, ReportDelivery, Report
 from pmo5p.domain import Element
 from pmo5p.models import MemberInvitation, Pmo, User
 from pmo5p.services import invite_member
-from stakeholders.models import ImportJob, Interaction, SurveyInvitation, make_token
+from stakeholders.models import (
+    ImportJob,
+    Interaction,
+    Service,
+    ServiceAnswer,
+    ServiceEvent,
+    SurveyInvitation,
+    SurveyService,
+    make_token,
+)
 from tests.factories import MaturityRecordFactory, ResponseFactory, SelfAssessmentFactory, StakeholderFactory
 from tests.survey_helpers import open_survey
 
@@ -107,7 +116,7 @@ def fill(pmo, lead, member, stakeholder, segment, *, n=0):
     survey, invitations = open_survey(pmo, [stakeholder, other], title="Named", sent_at=T0)
     survey.target_segments.add(segment)
     survey.target_stakeholders.add(stakeholder)
-    ResponseFactory(
+    named = ResponseFactory(
         invitation=invitations[0],
         ratings={Element.PRODUCT: [4, None]},
         importance={Element.PRODUCT: 5},
@@ -115,9 +124,19 @@ def fill(pmo, lead, member, stakeholder, segment, *, n=0):
         comment="Named",
     )
     hidden, (secret,) = open_survey(pmo, [other], title=f"Anonymous {n or ''}".strip(), anonymous=True, sent_at=T0)
-    ResponseFactory(
+    anonymous = ResponseFactory(
         invitation=secret, ratings={Element.PEOPLE: [2, 2]}, nps=3, comment="Anonymous comment", submitted_at=T0
     )
+    service = Service.objects.create(
+        pmo=pmo, name=f"Help desk {n}", owner=pmo.memberships.get(user=lead), elements=["people"], level_target=3
+    )
+    service.segments.add(segment)
+    ServiceEvent.objects.create(
+        service=service, happened_at=T0, author=lead, summary="Added", status="live", level_now=1, level_target=3
+    )
+    for of, response in ((survey, named), (hidden, anonymous)):
+        asked = SurveyService.objects.create(survey=of, service=service, name=service.name, segment_ids=[segment.pk])
+        ServiceAnswer.objects.create(response=response, survey_service=asked, usage="uses", satisfaction=4)
     SelfAssessmentFactory(pmo=pmo, element=Element.PRICE, rating=3, author=lead)
     MaturityRecordFactory(pmo=pmo, stakeholder=stakeholder, stage=2, rationale="First contact", author=member)
     action = Action.objects.create(pmo=pmo, title="Newsletter", element=Element.PEOPLE, due_on=date(2026, 6, 1))
@@ -176,6 +195,7 @@ def csv_rows(archive, manifest, model):
 ANONYMOUS = {
     apps.get_model("stakeholders", "response"): "survey__anonymous",
     apps.get_model("stakeholders", "answer"): "response__survey__anonymous",
+    apps.get_model("stakeholders", "serviceanswer"): "response__survey__anonymous",
 }
 
 
@@ -224,6 +244,7 @@ def test_the_zip_keeps_the_links_between_rows(full, client_for):
         (Action, "target_segments"),
         (Action, "target_stakeholders"),
         (Incident, "stakeholders"),
+        (Service, "segments"),
         (apps.get_model("stakeholders", "survey"), "target_segments"),
         (apps.get_model("stakeholders", "survey"), "target_stakeholders"),
     ]:
@@ -292,6 +313,19 @@ def test_an_anonymous_survey_stays_anonymous_in_the_zip(full, client_for):
         if r["survey_id"] != survey.pk
     ]
     assert named[0]["invitation_id"] is not None
+    # A service answer of the anonymous survey points at its response's reference, and at nothing else.
+    asked = SurveyService.objects.get(survey=survey)
+    (secret_answer,) = [r for r in json_rows(archive, manifest, ServiceAnswer) if r["survey_service_id"] == asked.pk]
+    assert secret_answer["id"] is None and secret_answer["response_id"] == responses[0]["id"]
+    assert not isinstance(secret_answer["response_id"], int) and (
+        secret_answer["usage"],
+        secret_answer["satisfaction"],
+    ) == (
+        "uses",
+        4,
+    )
+    named_answers = [r for r in json_rows(archive, manifest, ServiceAnswer) if r["survey_service_id"] != asked.pk]
+    assert [r["response_id"] for r in named_answers] == [named[0]["id"]]
 
 
 # Who may download it, and what it costs ------------------------------------------------------------------

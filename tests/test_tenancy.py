@@ -24,7 +24,7 @@ from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p import accounts
 from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Role, User
 from pmo5p.services import invite_member
-from stakeholders import catalogue, imports
+from stakeholders import catalogue, catalogue_import, imports
 from stakeholders.models import ImportJob, Interaction, Service, ServiceEvent, Survey, SurveyInvitation
 from stakeholders.spreadsheets import FORMATS
 from stakeholders.surveys import lifecycle as surveys
@@ -140,6 +140,8 @@ ROUTE_ROLES = {
     "stakeholder_delete": EDIT,
     "stakeholder_import": EDIT,
     "stakeholder_import_preview": EDIT,
+    "service_import": EDIT,
+    "service_import_preview": EDIT,
     "segment_list": READ,
     "segment_create": EDIT,
     "segment_edit": EDIT,
@@ -210,7 +212,7 @@ ROUTE_ROLES = {
     "api-pmo-detail": READ,
     **{
         route: need
-        for resource in ("segment", "stakeholder", "interaction", "self-assessment", "maturity", "action")
+        for resource in ("segment", "stakeholder", "interaction", "self-assessment", "maturity", "action", "service")
         for route, need in (
             (f"api-{resource}-list", Need(get=VIEWER, post=MEMBER)),
             (f"api-{resource}-detail", Need(get=VIEWER, put=MEMBER, patch=MEMBER, delete=MEMBER)),
@@ -223,6 +225,7 @@ ROUTE_ROLES = {
     "api-report-list": READ,
     "api-report-detail": READ,
     "api-report-pdf": READ,
+    "api-service-figures": READ,
 }
 PUBLIC = {name for name, need in ROUTE_ROLES.items() if need.public}
 
@@ -269,12 +272,22 @@ def _agenda_rows(pmo, stakeholder, user):
 
 
 def _import_job(pmo, user):
-    """An import checked and waiting for its confirm step, as an upload leaves it."""
-    parsed = imports.read_rows("walk.csv", b"name,email\nWalk Person,walk@corp.example\n")
-    plan = imports.analyse(pmo, parsed.rows, parsed.columns, create_segments=False)
-    ImportJob.objects.create(
-        pmo=pmo, created_by=user, file_name="walk.csv", columns=parsed.columns, rows=parsed.rows, preview=plan.as_json()
-    )
+    """An import of each kind checked and waiting for its confirm step, as an upload leaves it."""
+    for importer, content in (
+        (imports.STAKEHOLDERS, b"name,email\nWalk Person,walk@corp.example\n"),
+        (catalogue_import.SERVICES, b"name,description\nWalk imported service,Walk\n"),
+    ):
+        parsed = imports.read_rows("walk.csv", content, importer)
+        plan = importer.analyse(pmo, parsed.rows, parsed.columns, create_segments=False)
+        ImportJob.objects.create(
+            pmo=pmo,
+            kind=importer.kind,
+            created_by=user,
+            file_name="walk.csv",
+            columns=parsed.columns,
+            rows=parsed.rows,
+            preview=plan.as_json(),
+        )
 
 
 def _interaction(pmo, stakeholder, user):
@@ -333,7 +346,8 @@ def own_values(world, invitation):
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
-        "job_id": ImportJob.objects.get(pmo=world.pmo).pk,
+        "job_id": ImportJob.objects.get(pmo=world.pmo, kind="stakeholders").pk,
+        ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.pmo, kind="services").pk,
         "email_id": OutgoingEmail.objects.get(pmo=world.pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
     }
 
@@ -351,7 +365,8 @@ def other_values(world, other_invitation):
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
         **_agenda_ids(world.other_pmo),
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
-        "job_id": ImportJob.objects.get(pmo=world.other_pmo).pk,
+        "job_id": ImportJob.objects.get(pmo=world.other_pmo, kind="stakeholders").pk,
+        ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.other_pmo, kind="services").pk,
         "email_id": OutgoingEmail.objects.get(pmo=world.other_pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
     }
 
@@ -368,9 +383,10 @@ def _agenda_ids(pmo):
 
 
 def url_for(name, kwargs, values):
+    """The route's URL with `values`, by argument name; (route name, argument) gives one route its own."""
     missing = kwargs - values.keys()
     assert not missing, f"The tenancy walk has no value for {sorted(missing)} of URL '{name}': add one to this file."
-    return reverse(name, kwargs={key: values[key] for key in kwargs})
+    return reverse(name, kwargs={key: values.get((name, key), values[key]) for key in kwargs})
 
 
 def public_values(world) -> dict[str, dict]:

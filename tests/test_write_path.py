@@ -22,7 +22,17 @@ from pmo5p.rules import RuleViolation
 from stakeholders import register
 from stakeholders.api import SegmentSerializer, StakeholderSerializer
 from stakeholders.forms import SegmentForm, StakeholderForm
-from stakeholders.models import Interaction, Question, QuestionKind, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders.models import (
+    Interaction,
+    Question,
+    QuestionKind,
+    Segment,
+    Service,
+    ServiceEvent,
+    Stakeholder,
+    Survey,
+    SurveyStatus,
+)
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory
 from tests.helpers import assert_field_error
@@ -315,6 +325,60 @@ for thing, bad_values, page, api, pages in [
                 message=message,
                 state=register_state,
             )
+
+
+# The service catalogue (stakeholders/catalogue.py): its page (agenda/catalogue/) and the API refuse in
+# its words; the import reads the same cells (tests/test_catalogue_import.py).
+
+
+def service_state(world):
+    return [list(model.objects.order_by("pk").values()) for model in (Service, Service.segments.through, ServiceEvent)]
+
+
+def service_case(field, message, web, api):
+    """A new service refused: `web` and `api` are the bad values on top of a valid service."""
+
+    def page(w):
+        Service.objects.get_or_create(pmo=w.pmo, name="Help desk")
+        return "service_create", {}, {"name": "Coaching", "status": "live", "level_now": "1", "level_target": "2",
+                                      **web(w)}  # fmt: skip
+
+    def call(w):
+        Service.objects.get_or_create(pmo=w.pmo, name="Help desk")
+        return "post", "api-service-list", {}, {"name": "Coaching", **api(w)}
+
+    return Case(web=page, api=call, field=field, message=message, state=service_state)
+
+
+CASES.update(
+    {
+        "service created: name taken in another case": service_case(
+            "name",
+            "This PMO has a service with this name already: choose another name.",
+            lambda w: {"name": "HELP DESK"},
+            lambda w: {"name": "help desk"},
+        ),
+        "service created: another PMO's segment": service_case(
+            "segments",
+            "Choose segments of this PMO.",
+            lambda w: {"segments": [w.other_segment.pk]},
+            lambda w: {"segments": [w.other_segment.pk]},
+        ),
+        "service created: another PMO's member as its owner": service_case(
+            "owner",
+            "Choose a member of this PMO as the service's owner.",
+            lambda w: {"owner": Membership.objects.get(user=w.outsider).pk},
+            lambda w: {"owner": w.outsider.email},
+        ),
+        "service created: a target below the level now, not confirmed": service_case(
+            "level_target",
+            "The target (Standard) is below the level now (Strategic). Confirm that the service is to be scaled "
+            "down, or choose a higher target.",
+            lambda w: {"level_now": "4", "level_target": "2"},
+            lambda w: {"level_now": 4, "level_target": 2},
+        ),
+    }
+)
 
 
 def url(world, name, kwargs):

@@ -24,7 +24,14 @@ class ImportJobQuerySet(models.QuerySet):
 
 
 class ImportJob(models.Model):
+    class Kind(models.TextChoices):
+        """What the file imports (stakeholders.imports.Importer.kind): each kind has its own pages."""
+
+        STAKEHOLDERS = "stakeholders", "Stakeholders"
+        SERVICES = "services", "Services"
+
     pmo = models.ForeignKey(Pmo, on_delete=models.CASCADE, related_name="import_jobs")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STAKEHOLDERS)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     file_name = models.CharField(max_length=255)
     create_segments = models.BooleanField(
