@@ -504,7 +504,8 @@ class Oracle:
         """The kinds of suggestion each service's figures call for, as "<number>:<kind>"
         (docs/services.md, "Suggestions"): awareness under 50% → publicise; satisfaction
         under 50 → improve; awareness 50% or more and usage under 25% → rethink; importance
-        75 or more → raise (every level is Basic here)."""
+        75 or more, unless publicise or improve is called for → raise (every level is Basic
+        here)."""
         kinds = set()
         for n in range(len(self.scenario.services)):
             f = self.service(n)
@@ -516,7 +517,8 @@ class Oracle:
                 kinds.add(f"{n}:improve")
             if f.awareness >= 50 and f.usage < 25:
                 kinds.add(f"{n}:rethink")
-            if f.importance is not None and f.importance >= 75:
+            disappoints = f.satisfaction is not None and f.satisfaction < 50
+            if f.importance is not None and f.importance >= 75 and f.awareness >= 50 and not disappoints:
                 kinds.add(f"{n}:raise")
         return kinds
 

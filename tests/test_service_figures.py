@@ -51,6 +51,7 @@ from tests.factories import (
 )
 from tests.figures_oracle import read_figures, text, texts
 from tests.survey_helpers import open_survey
+from tests.test_report_pdf_security import poppler
 
 USES, KNOWS, UNAWARE = ServiceUsage.USES, ServiceUsage.KNOWS, ServiceUsage.UNAWARE
 
@@ -223,15 +224,15 @@ def test_a_services_figures_per_segment(known, world, django_assert_max_num_quer
 # | service (P's)              | R1            | R2            | R3            | R4            |
 # | -------------------------- | ------------- | ------------- | ------------- | ------------- |
 # | Methods & <templates> (Product) | uses 4, imp 3 | didn't know | didn't know | didn't know |
-# | Assurance (People, Process), Strategic now | uses 2, imp 5 | uses 1, imp 5 | uses 3, imp 4 | knows |
+# | Assurance (People, Process), Standard now | uses 2, imp 5 | uses 1, imp 5 | uses 3, imp 4 | knows |
 # | Help desk (Product)        | knows         | knows         | knows         | knows         |
 # | Reporting (Product)        | uses 4, imp 5 | uses 5, imp 5 | uses 4, imp 4 | uses ?, imp ? |
 #
 # Methods: awareness 1/4 = 25%, satisfaction 4 → 75.0, importance 3 → 50.0, priority
 # 50 × 25 / 100 = 12.5, "Keep up the good work": publicise it.
 # Assurance: awareness 100%, usage 75%, satisfaction (2 + 1 + 3) / 3 = 2 → 25.0, importance
-# 14/3 → 91.666…, priority 91.666… × 75 / 100 = 68.75, "Concentrate here": improve it (no level
-# above Strategic to raise it to).
+# 14/3 → 91.666…, priority 91.666… × 75 / 100 = 68.75, "Concentrate here": improve it (important,
+# but it disappoints: improving it comes before raising its level).
 # Help desk: awareness 100%, usage 0%, no rating and so no priority: retire or rethink it.
 # Reporting: usage 100%, satisfaction 13/3 → 83.333…, importance 14/3 → 91.666…, priority
 # 91.666… × 16.666… / 100 = 15.277…: raise it from Basic to Standard.
@@ -251,8 +252,8 @@ def catalogue(world):
         pmo=pmo,
         name="Assurance",
         elements=[Element.PEOPLE.value, Element.PROCESS.value],
-        level_now=OfferingLevel.STRATEGIC,
-        level_target=OfferingLevel.STRATEGIC,
+        level_now=OfferingLevel.STANDARD,
+        level_target=OfferingLevel.ADVANCED,
     )
     help_desk = ServiceFactory(pmo=pmo, name="Help desk", elements=[Element.PRODUCT.value])
     reporting = ServiceFactory(pmo=pmo, name="Reporting", elements=[Element.PRODUCT.value])
@@ -414,3 +415,14 @@ def test_a_version_2_report_has_no_services_section():
 
 def test_a_heat_maps_band_is_of_the_score_as_shown():
     assert [present.band(v) for v in (None, 0, 19.94, 19.96, 40, 79.96, 100)] == [None, 1, 1, 2, 3, 5, 5]
+
+
+def test_the_reports_pdf_has_the_services_section(catalogue, world, tmp_path):
+    report = AgendaReport.objects.create(
+        pmo=world.pmo, frequency="monthly", period_start=date(2026, 11, 1), period_end=date(2026, 12, 1)
+    )
+    report = reports.build(report.pk)
+    shown = " ".join(poppler("pdftotext", bytes(report.pdf), tmp_path, "-raw").split())
+    assert "Services to work on" in shown
+    assert f"Assurance {ASSURANCE_WHY}" in shown
+    assert METHODS in shown  # the name as typed, drawn as text

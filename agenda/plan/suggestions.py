@@ -272,7 +272,8 @@ FEW_KNOW = 50  # awareness under this: publicise it
 DISAPPOINTS = 50  # users' satisfaction under this: improve it
 KNOWN = 50  # awareness at least this …
 UNUSED = 25  # … and usage under this: retire or rethink it
-IMPORTANT = 75  # users' importance at least this, and a level to rise to: raise its level
+IMPORTANT = 75  # users' importance at least this, and a level to rise to: raise its level,
+# unless it disappoints or few know it: improving or publicising it comes first.
 
 
 def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]) -> list[Suggestion]:
@@ -329,7 +330,13 @@ def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]
                 f"{shown(awareness, Kind.PERCENT)} of those asked know {name} but only "
                 f"{shown(usage, Kind.PERCENT)} use it ({f.users} of {f.answered}).",
             )
-        if f.importance is not None and f.importance >= IMPORTANT and service.level_now < OfferingLevel.STRATEGIC:
+        comes_first = awareness < FEW_KNOW or (f.satisfaction is not None and f.satisfaction < DISAPPOINTS)
+        if (
+            f.importance is not None
+            and f.importance >= IMPORTANT
+            and not comes_first
+            and service.level_now < OfferingLevel.STRATEGIC
+        ):
             now, next_level = OfferingLevel(service.level_now), OfferingLevel(service.level_now + 1)
             propose(
                 "raise",
