@@ -14,8 +14,18 @@ from operator import attrgetter
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from pmo5p.domain import Element
-from stakeholders.models import Answer, Interaction, Question, QuestionKind, Response, Stakeholder, Survey
+from pmo5p.domain import Element, ServiceUsage
+from stakeholders.models import (
+    Answer,
+    Interaction,
+    Question,
+    QuestionKind,
+    Response,
+    ServiceAnswer,
+    Stakeholder,
+    Survey,
+    SurveyService,
+)
 from stakeholders.surveys import anonymity
 
 CHUNK = 2000
@@ -120,18 +130,21 @@ RATED = [QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]
 
 
 def response_table(pmo, survey=None):
-    """One row per response with its answer to each rated question, NPS and comment.
+    """One row per response with its answer to each rated question, to each service asked
+    (use, satisfaction, importance), NPS and comment.
 
-    For one survey, the columns are that survey's questions, and an anonymous survey's
-    export has no identity column at all. For the whole PMO, questions with the same
-    element and text share a column across surveys (the standard questionnaire gives
-    one set of columns), and the rows of anonymous surveys leave the identity blank.
-    Anonymous rows have no time either, come in an order of their content alone
-    (stakeholders.surveys.anonymity), and leave out a segment whose group is too small to be
-    shown (anonymity.hidden_groups): each could point at a person.
+        For one survey, the columns are that survey's questions, and an anonymous survey's
+        export has no identity column at all. For the whole PMO, questions with the same
+        element and text share a column across surveys (the standard questionnaire gives
+        one set of columns), and the rows of anonymous surveys leave the identity blank.
+        Anonymous rows have no time either, come in an order of their content alone
+        (stakeholders.surveys.anonymity), and leave out a segment whose group is too small to be
+        shown (anonymity.hidden_groups): each could point at a person.
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
     headers_of_questions, column_of_question = _question_columns(surveys)
+    headers_of_services, column_of_service = _service_columns(surveys)
+    headers_of_questions = [*headers_of_questions, *headers_of_services]
     anonymous = {s.pk for s in surveys if s.anonymous}
     named = any(not s.anonymous for s in surveys)
     small_segments = anonymity.hidden_groups(Response.objects.filter(survey__in=surveys))
@@ -155,13 +168,17 @@ def response_table(pmo, survey=None):
     responses = (
         Response.objects.filter(survey__in=surveys)
         .select_related("invitation__stakeholder", "segment", "survey")
-        .prefetch_related(Prefetch("answers", queryset=Answer.objects.only("response_id", "question_id", "value")))
+        .prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.only("response_id", "question_id", "value")),
+            Prefetch("service_answers", queryset=ServiceAnswer.objects.order_by()),
+        )
         .order_by("survey__created_at", "survey_id", "submitted_at", "pk")
     )
 
     def cells(item):
         """(who and when, segment, answers with NPS and comment) of one response."""
-        answers = _answer_cells(item, column_of_question, len(headers_of_questions))
+        answers = _answer_cells(item, column_of_question, len(headers_of_questions) - len(headers_of_services))
+        answers += _service_cells(item, column_of_service, len(headers_of_services))
         segment = item.segment.name if item.segment else ""
         if item.survey_id in anonymous:
             who = ["", "", ""]
@@ -215,4 +232,34 @@ def _answer_cells(response, column_of_question: dict[int, int], width: int) -> l
     for answer in response.answers.all():
         if answer.question_id in column_of_question:
             cells[column_of_question[answer.question_id]] = "don't know" if answer.value is None else answer.value
+    return cells
+
+
+def _service_columns(surveys) -> tuple[list[str], dict[int, int]]:
+    """The services' column headers (three per service asked: use, satisfaction, importance),
+    and the first of each asked service's columns. A service shares the columns of the one of
+    the same name in another survey."""
+    asked = SurveyService.objects.filter(survey__in=surveys).order_by("survey_id", "position", "pk")
+    columns: dict[str, int] = {}
+    column_of_service: dict[int, int] = {}
+    headers: list[str] = []
+    for row in asked.only("id", "name"):
+        key = row.name.casefold()
+        if key not in columns:
+            columns[key] = len(headers)
+            headers += [f"{row.name}: use", f"{row.name}: satisfaction", f"{row.name}: importance"]
+        column_of_service[row.pk] = columns[key]
+    return headers, column_of_service
+
+
+def _service_cells(response, column_of_service: dict[int, int], width: int) -> list:
+    """A response's answers about services: the use in words; a user's ratings ("don't know"
+    for Don't know), blank for a non-user, who was not asked them."""
+    cells = [""] * width
+    for answer in response.service_answers.all():
+        column = column_of_service[answer.survey_service_id]
+        cells[column] = answer.get_usage_display()
+        if answer.usage == ServiceUsage.USES:
+            for offset, value in ((1, answer.satisfaction), (2, answer.importance)):
+                cells[column + offset] = "don't know" if value is None else value
     return cells

@@ -352,10 +352,12 @@ class ResponseForm(forms.Form):
                 self[f"s_{service.pk}_{name}"] for name in ("usage", "satisfaction", "importance")
             )
             chosen = usage.value()
-            answered = chosen in ServiceUsage.values and (
-                chosen != ServiceUsage.USES or bool(satisfaction.value() and importance.value())
-            )
             errors = bool(usage.errors or satisfaction.errors or importance.errors)
+            answered = (
+                not errors
+                and chosen in ServiceUsage.values
+                and (chosen != ServiceUsage.USES or bool(satisfaction.value() and importance.value()))
+            )
             rows.append(
                 {
                     "service": service,

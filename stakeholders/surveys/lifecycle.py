@@ -107,7 +107,8 @@ def choose_services(survey: Survey, services) -> None:
     """The services a draft asks about, in the catalogue's order. A draft holds them as
     SurveyService rows with the names they have now; launch copies each service again, as it
     is then (snapshot_services)."""
-    require_draft(survey)
+    # Locked as launch locks it: a launch at the same moment copies these or refuses them.
+    require_draft(Survey.objects.select_for_update().get(pk=survey.pk))
     services = sorted(check_services(survey, services), key=lambda s: (s.name.lower(), s.pk))
     chosen = {service.pk for service in services}
     survey.survey_services.exclude(service__in=chosen).delete()
