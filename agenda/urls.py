@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from agenda import dashboard, exports, results
 from agenda.assessments import views as assessment_views
@@ -24,6 +24,8 @@ urlpatterns = [
     path("agenda/incidents/new/", plan_views.incident_create, name="incident_create"),
     path("agenda/incidents/<int:incident_id>/edit/", plan_views.incident_edit, name="incident_edit"),
     path("agenda/incidents/<int:incident_id>/delete/", plan_views.incident_delete, name="incident_delete"),
+    # The service catalogue (agenda/catalogue/).
+    path("services/", include("agenda.catalogue.urls")),
     path("reports/", report_views.report_list, name="report_list"),
     path("reports/schedule/", report_views.report_schedule, name="report_schedule"),
     path("reports/subscription/", report_views.report_subscription, name="report_subscription"),

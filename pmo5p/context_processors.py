@@ -30,6 +30,14 @@ NAV_SECTIONS = {
         *(f"export_{dataset}_{fmt}" for dataset in EXPORT_DATASETS for fmt in ("csv", "xlsx")),
     },
     "grid": {"grid"},
+    "services": {
+        "service_list",
+        "service_create",
+        "service_detail",
+        "service_edit",
+        "service_delete",
+        "offering_levels",
+    },
     "surveys": {
         "survey_list",
         "survey_create",

@@ -24,8 +24,8 @@ from agenda.models import Action, AgendaReport, Incident, ReportDelivery
 from pmo5p import accounts
 from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Role, User
 from pmo5p.services import invite_member
-from stakeholders import imports
-from stakeholders.models import ImportJob, Interaction, Survey, SurveyInvitation
+from stakeholders import catalogue, imports
+from stakeholders.models import ImportJob, Interaction, Service, ServiceEvent, Survey, SurveyInvitation
 from stakeholders.spreadsheets import FORMATS
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory, SurveyInvitationFactory
@@ -179,6 +179,13 @@ ROUTE_ROLES = {
     "incident_create": EDIT,
     "incident_edit": EDIT,
     "incident_delete": EDIT,
+    # The service catalogue: every role reads it; members add, change and word the levels.
+    "service_list": READ,
+    "service_detail": READ,
+    "service_create": EDIT,
+    "service_edit": EDIT,
+    "service_delete": EDIT,
+    "offering_levels": EDIT,
     # Reports: every role reads them and chooses whether to receive them; the lead schedules.
     "report_list": READ,
     "report_detail": READ,
@@ -242,8 +249,11 @@ def _ids(routes):
 
 
 def _agenda_rows(pmo, stakeholder, user):
-    """An action, an incident, and a report with one delivery."""
-    Action.objects.create(pmo=pmo, title="Walk", element="product", due_on=date(2099, 1, 1), created_by=user)
+    """A service, an action for it, an incident, and a report with one delivery."""
+    service = catalogue.create_service(pmo, user, {"name": "Walk service"})
+    Action.objects.create(
+        pmo=pmo, title="Walk", element="product", due_on=date(2099, 1, 1), created_by=user, service=service
+    )
     Incident.objects.create(pmo=pmo, title="Walk", problem="performance", occurred_on=date(2020, 1, 1))
     report = AgendaReport.objects.create(
         pmo=pmo,
@@ -348,6 +358,7 @@ def _agenda_ids(pmo):
     report = AgendaReport.objects.get(pmo=pmo)
     return {
         "action_id": Action.objects.get(pmo=pmo).pk,
+        "service_id": Service.objects.get(pmo=pmo).pk,
         "incident_id": Incident.objects.get(pmo=pmo).pk,
         "report_id": report.pk,
         "delivery_id": report.deliveries.get().pk,
@@ -522,7 +533,10 @@ def _snapshot():
         list(SurveyInvitation.objects.values().order_by("id")),
         list(Response.objects.values_list("id").order_by("id")),
         list(Answer.objects.values_list("id").order_by("id")),
-        list(Pmo.objects.values_list("id", "name", "description", "time_zone").order_by("id")),
+        list(Pmo.objects.values_list("id", "name", "description", "time_zone", "offering_levels").order_by("id")),
+        list(Service.objects.values().order_by("id")),
+        list(Service.segments.through.objects.values().order_by("id")),
+        list(ServiceEvent.objects.values().order_by("id")),
         list(Membership.objects.values_list("id", "role", "receives_reports").order_by("id")),
         list(MemberInvitation.objects.values_list("id", "email", "revoked_at", "accepted_at").order_by("id")),
         list(Segment.objects.values_list("id", "name", "description").order_by("id")),

@@ -23,6 +23,7 @@ class ActionForm(forms.ModelForm):
             "title",
             "element",
             "problem",
+            "service",
             "owner",
             "due_on",
             "status",
@@ -40,6 +41,7 @@ class ActionForm(forms.ModelForm):
         }
         help_texts = {
             "problem": "Which of the five problems that poor perception causes it addresses.",
+            "service": "The catalogue's service this action develops, if any: it shows on the service's path.",
             "target_stakeholders": "Hold Ctrl (⌘ on a Mac) to pick several.",
         }
         error_messages = {
@@ -54,6 +56,9 @@ class ActionForm(forms.ModelForm):
         self.instance.pmo = pmo
         self.fields["owner"].queryset = pmo.memberships.select_related("user").order_by("user__name")
         self.fields["owner"].error_messages["invalid_choice"] = "Choose a member of this PMO."
+        self.fields["service"].queryset = pmo.services.all()
+        self.fields["service"].empty_label = "None"
+        self.fields["service"].error_messages["invalid_choice"] = "Choose one of this PMO's services."
         self.fields["target_segments"].queryset = pmo.segments.all()
         self.fields["target_segments"].error_messages["invalid_choice"] = "Choose segments of this PMO."
         self.fields["target_stakeholders"].queryset = pmo.stakeholders.order_by("name")

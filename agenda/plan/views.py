@@ -31,7 +31,7 @@ def action_list(request, pmo):
     view = request.GET.get("view", "element")
     actions = list(
         Action.objects.filter(pmo=pmo)
-        .select_related("owner__user")
+        .select_related("owner__user", "service")
         .prefetch_related("target_segments")
         .order_by("due_on", "pk")
     )
@@ -65,6 +65,10 @@ def action_list(request, pmo):
 @pmo_view(role=Role.MEMBER)
 def action_create(request, pmo):
     initial = {"due_on": plan.default_due_on(), "owner": request.membership.pk}
+    # "Plan an action for this service", from a service's page.
+    service = request.GET.get("service", "")
+    if service.isdigit() and (found := pmo.services.filter(pk=service).first()):
+        initial.update(service=found.pk, element=(found.elements or [""])[0])
     return _action_form(request, pmo, None, initial)
 
 
