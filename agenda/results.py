@@ -4,7 +4,7 @@ from agenda, since its figures come from the figures layer (agenda/figures/)."""
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -15,10 +15,14 @@ from agenda.figures import survey as survey_figures
 from agenda.figures.present import Kind, rounded, shown
 from pmo5p.domain import Element
 from pmo5p.tenancy import pmo_view
-from stakeholders.models import Survey
+from stakeholders.models import Response, Survey, SurveyInvitation
 from stakeholders.surveys import anonymity
 
-RESPONSES_PER_PAGE = 50
+# 25 rows a page, as the stakeholder list: a PMO lead reads the first screenfuls and
+# looks a person up by name (the stakeholder's page) or in the CSV, rather than paging
+# through thousands of rows; a page of 50 rows of five scores was three times the HTML of a
+# small PMO's whole results page.
+RESPONSES_PER_PAGE = 25
 # A page of comments beside the page of stakeholders, the rest on the following pages
 # (?comments=N): a large survey's hundreds of comments are not all rendered on every view.
 COMMENTS_PER_PAGE = 20
@@ -68,27 +72,36 @@ def survey_results(request, pmo, survey_id):
 
 def _per_stakeholder(request, pmo, survey, responses: int) -> dict:
     """A page of the named survey's responses, by stakeholder name: only the columns shown
-    (a large survey sorts thousands of rows for it), and each row's figures as text already,
+    (a large survey has thousands), and each row's figures as text already,
     its link from one reversed address, so that the template does not call a filter and a
     {% url %} per cell. `responses`: their number, from the survey's participation."""
+    # The survey's invitations whose stakeholder answered, in the order of the stakeholders'
+    # names (then their id: one response per stakeholder and survey, so pages never overlap).
+    # PostgreSQL walks the PMO's stakeholders by the (pmo, name, id) index and stops at the
+    # page's last row, looking each one's invitation and response up by key: a first page
+    # reads a few dozen rows, not the survey's thousands of responses sorted by name. The
+    # response is looked up from its invitation (a subquery), never by joining every
+    # response: that join made PostgreSQL scan every PMO's responses for a page deep in the
+    # list.
+    answer = Response.objects.filter(invitation=OuterRef("pk")).order_by()
     paginator = Paginator(
-        # The invitations named by survey too (the same rows): PostgreSQL then reads this
-        # survey's invitations by their index rather than scanning every survey's.
-        survey.responses.filter(invitation__survey=survey)
-        .order_by("invitation__stakeholder__name", "pk")
-        .values("pk", "nps", stakeholder=F("invitation__stakeholder_id"), name=F("invitation__stakeholder__name")),
+        SurveyInvitation.objects.filter(survey=survey, stakeholder__pmo=pmo)
+        .annotate(response_id=Subquery(answer.values("pk")), nps=Subquery(answer.values("nps")))
+        .filter(response_id__isnull=False)
+        .order_by("stakeholder__name", "stakeholder_id")
+        .values("response_id", "nps", "stakeholder", name=F("stakeholder__name")),
         RESPONSES_PER_PAGE,
     )
     # The count the participation made of the same rows, not a COUNT of this join again.
     paginator.count = responses
     page = paginator.get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    perceptions = response_figures.perceptions_of([row["pk"] for row in rows])
+    perceptions = response_figures.perceptions_of([row["response_id"] for row in rows])
     # The address of stakeholder 0, its last part replaced: one reverse() for the page.
     prefix = reverse("stakeholder_detail", args=[pmo.slug, 0]).removesuffix("0/")
     per_stakeholder = []
     for row in rows:
-        mine = perceptions[row["pk"]]
+        mine = perceptions[row["response_id"]]
         per_stakeholder.append(
             StakeholderRow(
                 stakeholder_id=row["stakeholder"],

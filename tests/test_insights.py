@@ -340,6 +340,37 @@ def test_a_drop_of_exactly_ten_points_counts_and_less_does_not(world, previous, 
     assert found == ([[reason]] if reason else [])
 
 
+def test_the_falls_found_in_postgresql_are_the_last_two_perceptions_that_fell(world):
+    """perception_falls ranks and compares in SQL what last_two_perceptions and the rule do in
+    Python: the same stakeholders with the same pairs, on the cases where they could differ."""
+    cases = {
+        "Ten in floating point": [([2, 2, 2, 2, 2], date(2025, 1, 1)), ([2, 2, 2, 1, 1], date(2025, 2, 1))],
+        "Ten exactly": [([4, 4, 3, 3, 3], date(2025, 1, 1)), ([3, 3, 3, 3, 3], date(2025, 2, 1))],
+        "Nine point nine": [([5, 4, 4, 4, 4, 4, 4, 4, 4], date(2025, 1, 1)), ([4, 4, 4, 4, 4, 3, 3], date(2025, 2, 1))],
+        "Up": [([1, 1], date(2025, 1, 1)), ([5, 5], date(2025, 2, 1))],
+        "Once": [([1, 1], date(2025, 2, 1))],
+        # Fell, then rose again: the last two are the rise.
+        "Recovered": [([5, 5], date(2025, 1, 1)), ([1, 1], date(2025, 2, 1)), ([5, 5], date(2025, 3, 1))],
+        # The same moment: the later response (its id) is the last, as in last_two_perceptions.
+        "Same moment": [([5, 5], date(2025, 3, 1)), ([1, 1], date(2025, 3, 1))],
+        # An all "Don't know" last response has no perception: the two before count.
+        "Unsure last": [([4, 4], date(2025, 1, 1)), ([3, 3], date(2025, 2, 1)), ([None, None], date(2025, 3, 1))],
+    }
+    people = {}
+    for name, answers in cases.items():
+        people[name] = StakeholderFactory(pmo=world.pmo, name=name, influence=4)
+        for ratings, on in answers:
+            answered(world, people[name], ratings, on=on)
+    # An anonymous answer is never tied to a person: it does not make "Up" a fall.
+    answered(world, people["Up"], [1, 1], on=date(2025, 4, 1), anonymous=True)
+    mine = Stakeholder.objects.filter(pk__in=[p.pk for p in people.values()])
+    fell = {pk: v for pk, v in responses.last_two_perceptions(mine).items() if relationships._perception_drop(v)}
+    found = responses.perception_falls(mine, [world.pmo.pk], relationships.PERCEPTION_DROP)
+    assert found == fell
+    names = {"Ten in floating point", "Ten exactly", "Same moment", "Unsure last"}
+    assert set(found) == {people[name].pk for name in names}
+
+
 def test_a_response_of_only_dont_know_does_not_hide_a_drop(world):
     s = StakeholderFactory(pmo=world.pmo, name="Unsure", influence=5)
     answered(world, s, [4, 4], on=date(2025, 1, 1))  # 75

@@ -18,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agenda.figures import kept
-from agenda.figures.responses import last_two_perceptions
+from agenda.figures.relationships import PERCEPTION_DROP, _perception_drop
+from agenda.figures.responses import last_two_perceptions, perception_falls
 from agenda.figures.segments import segment_figures
 from agenda.models import KeptElementFigures, KeptPerception
 from pmo5p.domain import Element
@@ -375,6 +376,18 @@ def test_the_last_two_perceptions_come_from_the_kept_and_the_open_surveys(world,
         last_two_perceptions(Stakeholder.objects.filter(pmo=world.pmo))
     window = [q["sql"] for q in queries.captured_queries if "ROW_NUMBER" in q["sql"]]
     assert len(window) == 1 and f"IN ({current.pk})" in window[0]
+
+
+def test_the_falls_found_in_postgresql_agree_with_the_kept_and_the_open_surveys(world, three_surveys):
+    """perception_falls merges the kept perceptions and the open survey's responses in SQL
+    as last_two_perceptions does in Python: the same stakeholders fell, with the same pairs."""
+    everyone = Stakeholder.objects.filter(pmo=world.pmo)
+    fell = {pk: v for pk, v in last_two_perceptions(everyone).items() if _perception_drop(v) is not None}
+    assert fell, "the open survey's answers of 1 make some fall"
+    with CaptureQueriesContext(connection) as queries:
+        found = perception_falls(everyone, [world.pmo.pk], PERCEPTION_DROP)
+    assert found == fell
+    assert len(queries) == 2
 
 
 def test_the_last_two_perceptions_stay_true_when_a_kept_response_goes(world, three_surveys, admin):

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from agenda.results import RESPONSES_PER_PAGE
 from pmo5p.domain import Element
 from stakeholders.models import Answer, Question, QuestionKind, Response, Stakeholder, Survey, SurveyInvitation
 from tests.factories import SegmentFactory, SurveyFactory
@@ -114,7 +115,7 @@ def check_the_page_did_its_work(page_name, context):
         assert context["nps"].answers in SIZES
         assert context["element_scores"][0].perception_answers > 0
     if page_name == "results":
-        assert len(context["per_stakeholder"]) == min(50, context["participation"].responses)
+        assert len(context["per_stakeholder"]) == min(RESPONSES_PER_PAGE, context["participation"].responses)
     if page_name == "detail":
         assert len(context["page"].object_list) == min(50, context["participation"].invited)
     if page_name == "detail_draft":

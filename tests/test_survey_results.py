@@ -419,3 +419,24 @@ def test_stakeholders_come_a_page_at_a_time_by_name(world, client_for):
     assert [
         row.name for row in client.get(survey_url("survey_results", survey) + "?page=zz").context["per_stakeholder"]
     ] == names[:RESPONSES_PER_PAGE]
+
+
+def test_a_page_holds_25_stakeholders_and_namesakes_each_once(world, client_for):
+    """25 rows a page (agenda/results.py says why); namesakes are ordered by stakeholder, so
+    that the pages neither repeat nor skip one of them at a page's edge; a stakeholder who did
+    not answer, or answered another survey, has no row; one who left since still has theirs."""
+    people = [StakeholderFactory(pmo=world.pmo, name=f"Person {i:02d}") for i in range(24)]
+    people += [StakeholderFactory(pmo=world.pmo, name="Person 24") for _ in range(3)]
+    silent = StakeholderFactory(pmo=world.pmo, name="Person 00 silent")
+    survey, invitations = open_survey(world.pmo, [*people, silent], title="Busy", sent_at=T0)
+    for n, invitation in enumerate(invitations[:-1]):
+        ResponseFactory(invitation=invitation, nps=8, submitted_at=T0 + timedelta(hours=-n))
+    _other, (elsewhere,) = open_survey(world.pmo, [silent], title="Other", sent_at=T0)
+    ResponseFactory(invitation=elsewhere, nps=1, submitted_at=T0)
+    Stakeholder.objects.filter(pk=people[0].pk).update(is_active=False)
+    client = client_for(world.viewer)
+    pages = [client.get(survey_url("survey_results", survey) + f"?page={n}") for n in (1, 2)]
+    rows = [[row.stakeholder_id for row in page.context["per_stakeholder"]] for page in pages]
+    assert len(rows[0]) == 25 and len(rows[1]) == 2
+    assert rows[0] + rows[1] == [p.pk for p in people]
+    assert 'href="?page=2#per-stakeholder"' in pages[0].content.decode()

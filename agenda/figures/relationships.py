@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Q, Subquery, Window
 
 from agenda.figures.present import Kind, shown
-from agenda.figures.responses import last_two_perceptions
+from agenda.figures.responses import perception_falls
 from agenda.models import MaturityRecord
 from pmo5p.domain import MaturityStage
 from stakeholders.models import Stakeholder
@@ -94,15 +94,19 @@ def at_risk_stakeholders(pmo, segment_id: int | None = None, *, limit: int | Non
 
 def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None) -> tuple[list[AtRisk], int]:
     """The first `limit` at-risk stakeholders (all if None), and how many there are in all: the
-    perceptions of every influential stakeholder (last_two_perceptions), then those at risk, counted
+    influential stakeholders whose perception fell (perception_falls), then those at risk, counted
     in the same query. Only those returned are loaded whole, with their segment and owner: a
     large PMO has hundreds at risk, and the dashboard shows twenty."""
     influential = Stakeholder.objects.filter(pmo=pmo, is_active=True, influence__gte=AT_RISK_INFLUENCE)
     if segment_id is not None:
         influential = influential.filter(segment_id=segment_id)
-    perceptions = last_two_perceptions(influential, [pmo.pk])
-    # The reason's words only for those returned: a large PMO has hundreds who fell.
-    falls = {pk: values for pk, values in perceptions.items() if _perception_drop(values) is not None}
+    # Only those whose perception fell come back from PostgreSQL, with their last two; the
+    # rule itself (_perception_drop, its rounding) is applied here, once, to those few.
+    falls = {
+        pk: values
+        for pk, values in perception_falls(influential, [pmo.pk], PERCEPTION_DROP).items()
+        if _perception_drop(values) is not None
+    }
     at_risk = (
         with_current_stage(influential)
         .filter(Q(current_stage__lte=AT_RISK_STAGE) | Q(pk__in=list(falls)))

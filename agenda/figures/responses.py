@@ -18,6 +18,7 @@
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Avg, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
@@ -133,6 +134,18 @@ def keep_perceptions(pmo_ids: Iterable[int]) -> None:
     KeptPerception.objects.bulk_create(KeptPerception(**row) for row in kept_perception_rows(pmo_ids))
 
 
+def _live_surveys(pmos: list[int]) -> list[int]:
+    """The named surveys of these PMOs whose perceptions are not kept (KeptPerception): the
+    open ones, and any closed one whose figures are not kept yet. One query."""
+    kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
+    return list(
+        Survey.objects.filter(pmo__in=pmos, anonymous=False)
+        .exclude(status=SurveyStatus.DRAFT)
+        .exclude(Q(status=SurveyStatus.CLOSED) & Exists(kept))
+        .values_list("pk", flat=True)
+    )
+
+
 def last_two_perceptions(stakeholders, pmos: list[int] | None = None) -> dict[int, list[float]]:
     """Each stakeholder's perception in their last two named responses, newest first, in four
     queries: their PMOs (unless given, as `pmos`) and those PMOs' surveys not kept, the last two among the kept closed
@@ -144,13 +157,7 @@ def last_two_perceptions(stakeholders, pmos: list[int] | None = None) -> dict[in
     """
     if pmos is None:  # the caller may know them (the PMO of its page): a query fewer
         pmos = list(stakeholders.order_by().values_list("pmo_id", flat=True).distinct())
-    kept = KeptElementFigures.objects.filter(survey=OuterRef("pk"))
-    live_surveys = list(
-        Survey.objects.filter(pmo__in=pmos, anonymous=False)
-        .exclude(status=SurveyStatus.DRAFT)
-        .exclude(Q(status=SurveyStatus.CLOSED) & Exists(kept))
-        .values_list("pk", flat=True)
-    )
+    live_surveys = _live_surveys(pmos)
     # (submitted_at, response id, rating) per stakeholder, newest first.
     mine: dict[int, list[tuple]] = {}
     kept_rows = (
@@ -169,3 +176,55 @@ def last_two_perceptions(stakeholders, pmos: list[int] | None = None) -> dict[in
     return {
         stakeholder_id: [score(rating) for _, _, rating in found[:2]] for stakeholder_id, found in sorted(mine.items())
     }
+
+
+def perception_falls(stakeholders, pmos: list[int], points: float) -> dict[int, list[float]]:
+    """The last two perceptions, newest first, of those of these stakeholders whose last is
+    about `points` or more below the one before: the same pairs as last_two_perceptions, but
+    ranked and compared in PostgreSQL, so that only the stakeholders who fell come back (a
+    large PMO's dashboard read and sorted the two perceptions of each of its 971 influential
+    stakeholders in Python, to keep 170). Two queries: the surveys not kept, then the pairs.
+
+    The comparison is loose by a millionth of a point, never strict: the caller applies its
+    exact rule to these pairs (agenda/figures/relationships.py, _perception_drop), so that
+    the rule, and its rounding, is written once.
+    """
+    live_surveys = _live_surveys(pmos)
+    parts = [
+        # By PMO too: PostgreSQL then reads these PMOs' kept rows by their index, not every PMO's.
+        KeptPerception.objects.filter(pmo_id__in=pmos, stakeholder__in=stakeholders)
+        .order_by()
+        .values_list("stakeholder_id", "submitted_at", "response_id", "perception_rating")
+    ]
+    if live_surveys:
+        live = _named(Response.objects.filter(survey_id__in=live_surveys, invitation__stakeholder__in=stakeholders))
+        parts.append(
+            live.order_by().values_list("invitation__stakeholder_id", "submitted_at", "id", "perception_rating")
+        )
+    compiled = [part.query.sql_with_params() for part in parts]
+    # The columns take the names of the first SELECT's (no parentheses, no column list: SQLite too).
+    candidates = " UNION ALL ".join(sql for sql, _ in compiled)
+    params = [param for _, part_params in compiled for param in part_params]
+    # A score is linear in the rating (survey.score): a fall of `points` is a fall of the mean
+    # rating by points / (score(2) - score(1)).
+    rating_fall = points / (score(2) - score(1)) - 1e-6 / (score(2) - score(1))
+    # The candidates are querysets compiled by Django, their values passed as parameters.
+    sql = f"""SELECT stakeholder_id, last, previous FROM (
+            SELECT stakeholder_id,
+                   MAX(CASE WHEN rank = 1 THEN perception_rating END) AS last,
+                   MAX(CASE WHEN rank = 2 THEN perception_rating END) AS previous
+            FROM (
+                SELECT stakeholder_id, perception_rating, ROW_NUMBER() OVER (
+                    PARTITION BY stakeholder_id ORDER BY submitted_at DESC, response_id DESC
+                ) AS rank
+                FROM ({candidates}) AS candidates
+            ) AS ranked
+            WHERE rank <= 2
+            GROUP BY stakeholder_id
+        ) AS pairs
+        WHERE previous - last >= %s
+        ORDER BY stakeholder_id
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, rating_fall])
+        return {stakeholder_id: [score(last), score(previous)] for stakeholder_id, last, previous in cursor.fetchall()}

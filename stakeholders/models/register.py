@@ -72,7 +72,12 @@ class Stakeholder(models.Model):
             models.CheckConstraint(condition=Q(influence__gte=1, influence__lte=5), name="stakeholder_influence_1_5"),
             models.CheckConstraint(condition=Q(interest__gte=1, interest__lte=5), name="stakeholder_interest_1_5"),
         ]
-        indexes = [models.Index(fields=["pmo", "is_active", "name"])]
+        indexes = [
+            models.Index(fields=["pmo", "is_active", "name"]),
+            # A PMO's stakeholders in name order, every one of them: a survey's results page
+            # walks it and stops at the end of its page of responses (agenda/results.py).
+            models.Index(fields=["pmo", "name", "id"], name="stakeholder_pmo_name"),
+        ]
 
     def __str__(self):
         return self.name
