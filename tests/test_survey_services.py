@@ -296,22 +296,26 @@ def test_the_preview_shows_every_service_asked(world, catalogue, client_for):
 # The submit -----------------------------------------------------------------------------------------
 
 
-def test_a_submit_with_services_is_still_two_queries(world, catalogue):
-    survey = launched(world, list(catalogue.values()))
-    rows = asked(survey)
-    invitation = invitation_of(survey)
-    data = {
-        **answer_data(survey),
-        **service_data({rows["Help desk"]: (USES, 4, 5), rows["Portfolio reporting"]: (KNOWS, None, None)}),
-    }
+def submit_statements(world, services, stakeholder) -> list[str]:
+    survey = launched(world, services, [stakeholder])
+    invitation = invitation_of(survey, stakeholder)
+    replies = {row: (USES, 4, 5) if n % 2 else (KNOWS, None, None) for n, row in enumerate(asked(survey).values())}
+    data = {**answer_data(survey), **service_data(replies)}
     client = Client()
     assert client.get(link(invitation)).status_code == 200  # the form first: the questions and services read
     with CaptureQueriesContext(connection) as captured:
         assert client.post(link(invitation), data).status_code == 200
-    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2, statements
-    assert not any("stakeholders_surveyservice" in sql for sql in statements)
-    assert ServiceAnswer.objects.count() == 2
+    assert ServiceAnswer.objects.filter(response__invitation=invitation).count() == len(replies)
+    return [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_a_submit_is_two_queries_whatever_the_number_of_services(world, catalogue):
+    few = submit_statements(world, [catalogue["desk"]], world.stakeholder)
+    more = [service(world.pmo, f"Service {n}") for n in range(12)]
+    other = StakeholderFactory(pmo=world.pmo, segment=world.segment, name="Olga", email="olga@corp.example")
+    many = submit_statements(world, more, other)
+    assert len(few) == len(many) == 2, many
+    assert not any("stakeholders_surveyservice" in sql for sql in many)
 
 
 def test_the_one_statement_writes_the_service_answers_the_orms_way_writes(world, catalogue):
