@@ -143,7 +143,7 @@ def response_table(pmo, survey=None):
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
     headers_of_questions, column_of_question = _question_columns(surveys)
-    headers_of_services, column_of_service = _service_columns(surveys)
+    headers_of_services, column_of_service, for_some_segments = _service_columns(surveys)
     headers_of_questions = [*headers_of_questions, *headers_of_services]
     anonymous = {s.pk for s in surveys if s.anonymous}
     named = any(not s.anonymous for s in surveys)
@@ -177,12 +177,16 @@ def response_table(pmo, survey=None):
 
     def cells(item):
         """(who and when, segment, answers with NPS and comment) of one response."""
+        hidden = item.survey_id in anonymous and (item.survey_id, item.segment_id) in small_segments
         answers = _answer_cells(item, column_of_question, len(headers_of_questions) - len(headers_of_services))
-        answers += _service_cells(item, column_of_service, len(headers_of_services))
+        # A hidden segment's row leaves out the services asked of some segments only: which it
+        # was asked about would tell its segment.
+        left_out = for_some_segments if hidden else set()
+        answers += _service_cells(item, column_of_service, len(headers_of_services), left_out)
         segment = item.segment.name if item.segment else ""
         if item.survey_id in anonymous:
             who = ["", "", ""]
-            if (item.survey_id, item.segment_id) in small_segments:
+            if hidden:
                 segment = ""
         else:
             stakeholder = item.invitation.stakeholder
@@ -235,28 +239,33 @@ def _answer_cells(response, column_of_question: dict[int, int], width: int) -> l
     return cells
 
 
-def _service_columns(surveys) -> tuple[list[str], dict[int, int]]:
+def _service_columns(surveys) -> tuple[list[str], dict[int, int], set[int]]:
     """The services' column headers (three per service asked: use, satisfaction, importance),
-    and the first of each asked service's columns. A service shares the columns of the one of
-    the same name in another survey."""
+    the first of each asked service's columns, and the asked services that serve some
+    segments only. A service shares the columns of the one of the same name in another survey."""
     asked = SurveyService.objects.filter(survey__in=surveys).order_by("survey_id", "position", "pk")
     columns: dict[str, int] = {}
     column_of_service: dict[int, int] = {}
     headers: list[str] = []
-    for row in asked.only("id", "name"):
+    for_some_segments = set()
+    for row in asked.only("id", "name", "segment_ids"):
+        if row.segment_ids:
+            for_some_segments.add(row.pk)
         key = row.name.casefold()
         if key not in columns:
             columns[key] = len(headers)
             headers += [f"{row.name}: use", f"{row.name}: satisfaction", f"{row.name}: importance"]
         column_of_service[row.pk] = columns[key]
-    return headers, column_of_service
+    return headers, column_of_service, for_some_segments
 
 
-def _service_cells(response, column_of_service: dict[int, int], width: int) -> list:
+def _service_cells(response, column_of_service: dict[int, int], width: int, left_out: set[int]) -> list:
     """A response's answers about services: the use in words; a user's ratings ("don't know"
-    for Don't know), blank for a non-user, who was not asked them."""
+    for Don't know), blank for a non-user, who was not asked them. Those in `left_out` blank."""
     cells = [""] * width
     for answer in response.service_answers.all():
+        if answer.survey_service_id in left_out:
+            continue
         column = column_of_service[answer.survey_service_id]
         cells[column] = answer.get_usage_display()
         if answer.usage == ServiceUsage.USES:

@@ -383,3 +383,30 @@ def test_the_export_has_each_services_answers(world, catalogue, anonymous):
         key=repr,
     )
     assert ("stakeholder" in headers) is not anonymous
+
+
+def test_an_anonymous_exports_hidden_segment_does_not_show_the_services_asked_of_some_segments(world, catalogue):
+    """Dan, alone in IT (under the minimum group size), was asked about coaching (IT's only):
+    his row leaves his segment blank, and so his answer about coaching, which would name it."""
+    finance = [world.stakeholder] + [
+        StakeholderFactory(pmo=world.pmo, segment=world.segment, name=f"P{i}", email=f"p{i}@corp.example")
+        for i in range(2)
+    ]
+    it = catalogue["coaching"].segments.get()
+    dan = StakeholderFactory(pmo=world.pmo, segment=it, name="Dan", email="dan@corp.example")
+    survey = launched(world, [catalogue["reporting"], catalogue["coaching"]], [*finance, dan], anonymous=True)
+    rows = asked(survey)
+    for person in finance:
+        data = {**answer_data(survey), **service_data({rows["Portfolio reporting"]: (KNOWS, None, None)})}
+        assert Client().post(link(invitation_of(survey, person)), data).status_code == 200
+    data = {**answer_data(survey), **service_data({rows["Portfolio reporting"]: (UNAWARE, None, None)})}
+    data.update(service_data({rows["Coaching"]: (USES, 2, 3)}))
+    assert Client().post(link(invitation_of(survey, dan)), data).status_code == 200
+
+    headers, table = response_table(world.pmo, survey)
+    segment, reporting, coaching = (headers.index(h) for h in ("segment", "Portfolio reporting: use", "Coaching: use"))
+    cells = sorted((r[segment], r[reporting], *r[coaching : coaching + 3]) for r in table)
+    assert cells == [
+        ("", "I didn't know it", "", "", ""),
+        *[("Finance", "I know it but don't use it", "", "", "")] * 3,
+    ]
