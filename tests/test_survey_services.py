@@ -118,6 +118,8 @@ def test_a_new_survey_asks_about_the_services_chosen_at_once(world, catalogue, c
     response = client.post(f"/pmo/{world.pmo.slug}/surveys/new/", {**data, "services": [catalogue["desk"].pk]})
     assert response.status_code == 302
     assert list(SurveyService.objects.values_list("name", "service")) == [("Help desk", catalogue["desk"].pk)]
+    detail = client.get(response["Location"])
+    assert "and the services Help desk, each asked of the segments it serves." in page(detail)
 
 
 def test_launch_copies_each_service_and_the_survey_keeps_its_snapshot(world, catalogue):

@@ -73,6 +73,7 @@ def survey_detail(request, pmo, survey_id):
     }
     if survey.is_draft:
         context["audience"] = surveys.audience(survey)
+        context["services"] = surveys.survey_services(survey)
     elif request.membership.is_lead:
         context["alerts"] = survey_emails.detractor_alerts(survey)
     return render(request, "stakeholders/surveys/survey_detail.html", context)
