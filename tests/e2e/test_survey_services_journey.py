@@ -96,6 +96,8 @@ def test_the_lead_ticks_services_and_a_stakeholder_answers_them_on_a_phone(alpha
             ["Help desk", "Portfolio reporting"]
         )
         answer_the_ps(phone, survey)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        phone.locator("#services").screenshot(path=str(SHOTS / "public-services-folded-390.png"))
 
         desk = service_item(phone, "Help desk")
         desk.locator("summary").click()
@@ -117,7 +119,6 @@ def test_the_lead_ticks_services_and_a_stakeholder_answers_them_on_a_phone(alpha
         expect(left).to_have_text("All 2 services answered.")
 
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        SHOTS.mkdir(parents=True, exist_ok=True)
         phone.screenshot(path=str(SHOTS / "public-services-390.png"), full_page=True)
         phone.get_by_role("button", name="Send my answers").click()
         expect(phone.get_by_role("heading", name="Thank you")).to_be_visible()
