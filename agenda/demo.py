@@ -11,14 +11,17 @@ from agenda.figures.kept import keep_figures
 from agenda.figures.responses import store_perceptions
 from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, SelfAssessment
 from agenda.reports.services import reschedule
-from pmo5p.domain import DETRACTOR_MAX
+from pmo5p.domain import DETRACTOR_MAX, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
+from stakeholders import catalogue
 from stakeholders.models import (
     Answer,
     Interaction,
     QuestionKind,
     Response,
     Segment,
+    Service,
+    ServiceAnswer,
     Stakeholder,
     SurveyInvitation,
     SurveyStatus,
@@ -174,14 +177,176 @@ def load_demo() -> tuple[Pmo, bool]:
         )
     Stakeholder.objects.bulk_create(stakeholders)
     lead, member = memberships[0].user, memberships[1].user
+    services = _services(pmo, memberships, segments)
+    # Drawn apart from the rest of the demo, which stays as it was before the services.
+    service_rng = random.Random(12)
     # A year ago the PMO was seen a little better on evidence and price than now.
     _closed_survey(
-        pmo, lead, rng, "Autumn perception survey", days_ago=300, shift={"physical_evidence": 0.5, "price": 0.3}
+        pmo,
+        lead,
+        rng,
+        "Autumn perception survey",
+        days_ago=300,
+        shift={"physical_evidence": 0.5, "price": 0.3},
+        services=[s for name, s in services.items() if name != "Benefits tracking"],  # launched since
+        service_rng=service_rng,
     )
-    _closed_survey(pmo, lead, rng, "Spring perception survey", days_ago=120, shift={})
+    _closed_survey(
+        pmo,
+        lead,
+        rng,
+        "Spring perception survey",
+        days_ago=120,
+        shift={},
+        services=list(services.values()),
+        service_rng=service_rng,
+    )
     _assessments(pmo, lead, member, rng)
-    _agenda(pmo, memberships)
+    _agenda(pmo, memberships, services)
     return pmo, True
+
+
+# The demo's catalogue (issue 12): name, description, the segments it serves (none: everyone),
+# its P's, status, launched (days ago), level now and target, its owner (0: the lead, 1: the member).
+SERVICES = [
+    (
+        "Portfolio reporting",
+        "The monthly portfolio report to the executive committee, and each programme's dashboard.",
+        [],
+        ["physical_evidence", "product"],
+        "live",
+        900,
+        3,
+        4,
+        0,
+    ),
+    (
+        "Project assurance",
+        "Independent stage-gate and health-check reviews of projects and programmes.",
+        ["Executive sponsors", "IT", "Project managers"],
+        ["process", "people"],
+        "live",
+        700,
+        2,
+        3,
+        0,
+    ),
+    (
+        "Methods and templates",
+        "The project lifecycle, its templates and the guidance on tailoring them.",
+        ["IT", "Operations", "Project managers"],
+        ["process", "price"],
+        "live",
+        1100,
+        2,
+        3,
+        1,
+    ),
+    (
+        "Resource management",
+        "Who works on what across the portfolio: capacity, clashes and the skills to find.",
+        ["IT", "HR", "Project managers"],
+        ["product", "price"],
+        "pilot",
+        400,
+        1,
+        2,
+        1,
+    ),
+    (
+        "Training and coaching",
+        "Courses and one-to-one coaching in project and programme management.",
+        [],
+        ["people"],
+        "live",
+        800,
+        2,
+        2,
+        1,
+    ),
+    (
+        "Benefits tracking",
+        "Following each programme's benefits from its business case to their realisation.",
+        ["Executive sponsors", "Finance"],
+        ["physical_evidence", "price"],
+        "pilot",
+        200,
+        1,
+        3,
+        0,
+    ),
+    (
+        "Help desk",
+        "Answers to project managers' and sponsors' questions within a working day.",
+        ["IT", "Operations", "Project managers"],
+        ["people", "process"],
+        "live",
+        600,
+        2,
+        2,
+        1,
+    ),
+]
+# How stakeholders see each service: the share who know it, the share of those who use it,
+# and its users' mean satisfaction and importance (1–5). So the catalogue tells: portfolio
+# reporting, the help desk and benefits tracking are valued; resource management is little
+# known; methods and templates are used but disappoint; training and coaching is known but
+# little used.
+SERVICE_PROFILE = {
+    "Portfolio reporting": (0.95, 0.8, 4.2, 4.5),
+    "Project assurance": (0.85, 0.65, 3.8, 4.1),
+    "Methods and templates": (0.95, 0.85, 2.2, 4.0),
+    "Resource management": (0.25, 0.6, 3.6, 4.4),
+    "Training and coaching": (0.9, 0.18, 3.4, 2.6),
+    "Benefits tracking": (0.7, 0.7, 4.1, 4.7),
+    "Help desk": (0.9, 0.75, 4.4, 3.9),
+}
+
+
+def _services(pmo: Pmo, memberships: list[Membership], segments: dict[str, Segment]) -> dict[str, Service]:
+    """The PMO's catalogue, through the catalogue's one write path."""
+    today = timezone.localdate()
+    services = {}
+    for name, description, served, elements, status, days, now, target, owner in SERVICES:
+        values = {
+            "name": name,
+            "description": description,
+            "owner": memberships[owner],
+            "segments": [segments[segment] for segment in served],
+            "elements": elements,
+            "status": status,
+            "launched_on": today - timedelta(days=days),
+            "level_now": now,
+            "level_target": target,
+        }
+        services[name] = catalogue.create_service(pmo, memberships[owner].user, values)
+    return services
+
+
+def _service_answers(survey, invitations, responses, rng: random.Random) -> list[ServiceAnswer]:
+    """Each respondent's answers about the services the survey asked them about."""
+    asked = list(survey.survey_services.all())
+    answers = []
+    for invitation, response in zip(invitations, responses, strict=True):
+        for row in asked:
+            if not row.serves_segment(invitation.segment_id):
+                continue
+            aware, uses, satisfaction, importance = SERVICE_PROFILE[row.name]
+            if rng.random() >= aware:
+                answers.append(ServiceAnswer(response=response, survey_service=row, usage=ServiceUsage.UNAWARE))
+            elif rng.random() >= uses:
+                answers.append(ServiceAnswer(response=response, survey_service=row, usage=ServiceUsage.KNOWS))
+            else:
+                answers.append(
+                    ServiceAnswer(
+                        response=response,
+                        survey_service=row,
+                        usage=ServiceUsage.USES,
+                        satisfaction=None if rng.random() < 0.08 else _rating(rng, satisfaction),
+                        importance=None if rng.random() < 0.05 else _rating(rng, importance),
+                    )
+                )
+    return answers
 
 
 # How the demo's stakeholders see the PMO: mean ratings per element, on 1–5.
@@ -212,13 +377,23 @@ def _rating(rng: random.Random, mean: float) -> int:
     return max(1, min(5, round(rng.gauss(mean, 0.9))))
 
 
-def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ago: int, shift: dict) -> None:
+def _closed_survey(
+    pmo: Pmo,
+    lead: User,
+    rng: random.Random,
+    title: str,
+    days_ago: int,
+    shift: dict,
+    services: list[Service],
+    service_rng: random.Random,
+) -> None:
     """A survey that ran and closed in the past, so that a newcomer sees results at once."""
     now = timezone.now()
     launched = now - timedelta(days=days_ago)
     survey = surveys.create_survey(
-        pmo=pmo, created_by=lead, title=title, closes_on=(launched + timedelta(days=21)).date()
+        pmo=pmo, created_by=lead, title=title, closes_on=(launched + timedelta(days=21)).date(), services=services
     )
+    surveys.snapshot_services(survey)  # what its launch copies
     survey.status = SurveyStatus.CLOSED
     survey.launched_at = launched
     survey.closed_at = launched + timedelta(days=22)
@@ -235,6 +410,7 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
 
     questions = list(survey.questions.filter(kind__in=[QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]))
     answers = []
+    answered = []
     for invitation in invitations:
         if rng.random() > 0.72:
             # Did not answer, despite the one reminder.
@@ -257,6 +433,7 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
             # Past answers: their alerts are history, not owed now (emails.ALERT_DUE).
             detractor_alerted_at=submitted if nps <= DETRACTOR_MAX else None,
         )
+        answered.append((invitation, response))
         for question in questions:
             if question.kind == QuestionKind.PERFORMANCE:
                 value = (
@@ -268,6 +445,7 @@ def _closed_survey(pmo: Pmo, lead: User, rng: random.Random, title: str, days_ag
                 value = _rating(rng, IMPORTANCE_PROFILE[question.element])
             answers.append(Answer(response=response, question=question, value=value))
     Answer.objects.bulk_create(answers)
+    ServiceAnswer.objects.bulk_create(_service_answers(survey, *zip(*answered, strict=True), service_rng))
     store_perceptions(Response.objects.filter(survey=survey))
     # What closing keeps (stakeholders.surveys.lifecycle.close): the survey closed before its answers went in.
     keep_figures([survey.pk])
@@ -346,13 +524,14 @@ def _assessments(pmo: Pmo, lead: User, member: User, rng: random.Random) -> None
 
 
 ACTIONS = [
-    # title, element, problem, due in days (negative: past), status
+    # title, element, problem, due in days (negative: past), status, the service it develops
     (
         "Show Finance the benefits the claims programme realised",
         "physical_evidence",
         "missed_opportunities",
         20,
         "in_progress",
+        "Benefits tracking",
     ),
     (
         "Add a benefits summary to the monthly portfolio report",
@@ -360,12 +539,21 @@ ACTIONS = [
         "missed_opportunities",
         -12,
         "planned",
+        "Portfolio reporting",
     ),
-    ("Tailor stage gates for projects under 50k", "process", "cost_and_delay", 45, "planned"),
-    ("Agree a five-day service level for PMO requests", "process", "performance", -3, "in_progress"),
-    ("Pair each executive sponsor with a named PMO contact", "people", "performance", -30, "done"),
-    ("Review the service catalogue with project managers", "product", "information", 70, "planned"),
-    ("Publish the cost of PMO reporting per project size", "price", "cost_and_delay", 100, "planned"),
+    ("Tailor stage gates for projects under 50k", "process", "cost_and_delay", 45, "planned", "Project assurance"),
+    ("Agree a five-day service level for PMO requests", "process", "performance", -3, "in_progress", "Help desk"),
+    ("Pair each executive sponsor with a named PMO contact", "people", "performance", -30, "done", None),
+    ("Review the service catalogue with project managers", "product", "information", 70, "planned", None),
+    ("Publish the cost of PMO reporting per project size", "price", "cost_and_delay", 100, "planned", None),
+    (
+        "Cut the project templates to one page for small projects",
+        "process",
+        "cost_and_delay",
+        30,
+        "planned",
+        "Methods and templates",
+    ),
 ]
 INCIDENTS = [
     ("Pricing engine re-planned after ignoring the PMO's dependency review", "cost_and_delay", 18, 42000, 15),
@@ -375,11 +563,11 @@ INCIDENTS = [
 ]
 
 
-def _agenda(pmo: Pmo, memberships: list[Membership]) -> None:
+def _agenda(pmo: Pmo, memberships: list[Membership], services: dict[str, Service]) -> None:
     """Actions, incidents and a monthly report schedule, so that the agenda has a story."""
     today = timezone.localdate()
     segments = {segment.name: segment for segment in pmo.segments.all()}
-    for index, (title, element, problem, due_in, status) in enumerate(ACTIONS):
+    for index, (title, element, problem, due_in, status, service) in enumerate(ACTIONS):
         action = Action.objects.create(
             pmo=pmo,
             title=title,
@@ -391,6 +579,7 @@ def _agenda(pmo: Pmo, memberships: list[Membership]) -> None:
             created_at=timezone.now() - timedelta(days=60),
             completed_at=timezone.now() - timedelta(days=25) if status == "done" else None,
             expected_effect="Stakeholders see the PMO's value where they rate it lowest.",
+            service=services.get(service),
         )
         if "Finance" in title:
             action.target_segments.add(segments["Finance"])

@@ -14,7 +14,7 @@ from operator import attrgetter
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from pmo5p.domain import Element
+from pmo5p.domain import Element, ServiceUsage
 from stakeholders.models import (
     Answer,
     Interaction,
@@ -23,8 +23,10 @@ from stakeholders.models import (
     Response,
     Segment,
     Service,
+    ServiceAnswer,
     Stakeholder,
     Survey,
+    SurveyService,
 )
 from stakeholders.surveys import anonymity
 
@@ -179,18 +181,21 @@ RATED = [QuestionKind.PERFORMANCE, QuestionKind.IMPORTANCE]
 
 
 def response_table(pmo, survey=None):
-    """One row per response with its answer to each rated question, NPS and comment.
+    """One row per response with its answer to each rated question, to each service asked
+    (use, satisfaction, importance), NPS and comment.
 
-    For one survey, the columns are that survey's questions, and an anonymous survey's
-    export has no identity column at all. For the whole PMO, questions with the same
-    element and text share a column across surveys (the standard questionnaire gives
-    one set of columns), and the rows of anonymous surveys leave the identity blank.
-    Anonymous rows have no time either, come in an order of their content alone
-    (stakeholders.surveys.anonymity), and leave out a segment whose group is too small to be
-    shown (anonymity.hidden_groups): each could point at a person.
+        For one survey, the columns are that survey's questions, and an anonymous survey's
+        export has no identity column at all. For the whole PMO, questions with the same
+        element and text share a column across surveys (the standard questionnaire gives
+        one set of columns), and the rows of anonymous surveys leave the identity blank.
+        Anonymous rows have no time either, come in an order of their content alone
+        (stakeholders.surveys.anonymity), and leave out a segment whose group is too small to be
+        shown (anonymity.hidden_groups): each could point at a person.
     """
     surveys = [survey] if survey is not None else list(Survey.objects.filter(pmo=pmo).order_by("created_at", "pk"))
     headers_of_questions, column_of_question = _question_columns(surveys)
+    headers_of_services, column_of_service, for_some_segments = _service_columns(surveys)
+    headers_of_questions = [*headers_of_questions, *headers_of_services]
     anonymous = {s.pk for s in surveys if s.anonymous}
     named = any(not s.anonymous for s in surveys)
     small_segments = anonymity.hidden_groups(Response.objects.filter(survey__in=surveys))
@@ -214,17 +219,25 @@ def response_table(pmo, survey=None):
     responses = (
         Response.objects.filter(survey__in=surveys)
         .select_related("invitation__stakeholder", "segment", "survey")
-        .prefetch_related(Prefetch("answers", queryset=Answer.objects.only("response_id", "question_id", "value")))
+        .prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.only("response_id", "question_id", "value")),
+            Prefetch("service_answers", queryset=ServiceAnswer.objects.order_by()),
+        )
         .order_by("survey__created_at", "survey_id", "submitted_at", "pk")
     )
 
     def cells(item):
         """(who and when, segment, answers with NPS and comment) of one response."""
-        answers = _answer_cells(item, column_of_question, len(headers_of_questions))
+        hidden = item.survey_id in anonymous and (item.survey_id, item.segment_id) in small_segments
+        answers = _answer_cells(item, column_of_question, len(headers_of_questions) - len(headers_of_services))
+        # A hidden segment's row leaves out the services asked of some segments only: which it
+        # was asked about would tell its segment.
+        left_out = for_some_segments if hidden else set()
+        answers += _service_cells(item, column_of_service, len(headers_of_services), left_out)
         segment = item.segment.name if item.segment else ""
         if item.survey_id in anonymous:
             who = ["", "", ""]
-            if (item.survey_id, item.segment_id) in small_segments:
+            if hidden:
                 segment = ""
         else:
             stakeholder = item.invitation.stakeholder
@@ -274,4 +287,39 @@ def _answer_cells(response, column_of_question: dict[int, int], width: int) -> l
     for answer in response.answers.all():
         if answer.question_id in column_of_question:
             cells[column_of_question[answer.question_id]] = "don't know" if answer.value is None else answer.value
+    return cells
+
+
+def _service_columns(surveys) -> tuple[list[str], dict[int, int], set[int]]:
+    """The services' column headers (three per service asked: use, satisfaction, importance),
+    the first of each asked service's columns, and the asked services that serve some
+    segments only. A service shares the columns of the one of the same name in another survey."""
+    asked = SurveyService.objects.filter(survey__in=surveys).order_by("survey_id", "position", "pk")
+    columns: dict[str, int] = {}
+    column_of_service: dict[int, int] = {}
+    headers: list[str] = []
+    for_some_segments = set()
+    for row in asked.only("id", "name", "segment_ids"):
+        if row.segment_ids:
+            for_some_segments.add(row.pk)
+        key = row.name.casefold()
+        if key not in columns:
+            columns[key] = len(headers)
+            headers += [f"{row.name}: use", f"{row.name}: satisfaction", f"{row.name}: importance"]
+        column_of_service[row.pk] = columns[key]
+    return headers, column_of_service, for_some_segments
+
+
+def _service_cells(response, column_of_service: dict[int, int], width: int, left_out: set[int]) -> list:
+    """A response's answers about services: the use in words; a user's ratings ("don't know"
+    for Don't know), blank for a non-user, who was not asked them. Those in `left_out` blank."""
+    cells = [""] * width
+    for answer in response.service_answers.all():
+        if answer.survey_service_id in left_out:
+            continue
+        column = column_of_service[answer.survey_service_id]
+        cells[column] = answer.get_usage_display()
+        if answer.usage == ServiceUsage.USES:
+            for offset, value in ((1, answer.satisfaction), (2, answer.importance)):
+                cells[column + offset] = "don't know" if value is None else value
     return cells

@@ -12,9 +12,11 @@ from django.core.management import call_command
 from django.db.models import Max
 from django.urls import reverse
 
-from agenda.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS
+from agenda.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, SERVICES
+from agenda.models import Action
+from pmo5p.domain import ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders.models import Segment, Stakeholder
+from stakeholders.models import Segment, Service, ServiceAnswer, ServiceStatus, Stakeholder, Survey
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import text
 from tests.test_settings import BASE_DIR, clean_env
@@ -154,3 +156,70 @@ def test_make_run_gives_the_server_and_its_e_mails_the_same_address(tmp_path):
     assert "runserver 0.0.0.0:8301" in commands
     # Links in e-mails (and the sign-in address) point where this machine reaches the server.
     assert commands.count("PMO5P_SITE_URL=${PMO5P_SITE_URL:-http://127.0.0.1:8301}") == 2
+
+
+# The service catalogue (issue 12) ---------------------------------------------------------------
+
+
+def service_story(survey) -> dict[str, tuple[float, float, float | None]]:
+    """Each asked service's awareness and usage (% of those asked) and its users' mean
+    satisfaction (1–5, "Don't know" left out), counted here from the stored answers."""
+    story = {}
+    for asked in survey.survey_services.all():
+        usages = list(asked.answers.values_list("usage", flat=True))
+        ratings = [r for r in asked.answers.values_list("satisfaction", flat=True) if r is not None]
+        story[asked.name] = (
+            100 * sum(u != ServiceUsage.UNAWARE for u in usages) / len(usages),
+            100 * sum(u == ServiceUsage.USES for u in usages) / len(usages),
+            sum(ratings) / len(ratings) if ratings else None,
+        )
+    return story
+
+
+def test_demo_has_a_catalogue_of_services_in_the_pmo(demo):
+    pmo, _ = demo
+    services = {s.name: s for s in Service.objects.filter(pmo=pmo).prefetch_related("segments")}
+    assert sorted(services) == sorted(name for name, *_ in SERVICES)
+    assert 6 <= len(services) <= 8
+    for service in services.values():
+        assert service.owner.pmo == pmo
+        assert all(segment.pmo == pmo for segment in service.segments.all())
+        assert service.level_now <= service.level_target
+        assert service.events.count() == 1  # its history starts at its creation
+    assert {s.status for s in services.values()} == {ServiceStatus.LIVE, ServiceStatus.PILOT}
+    # A few agenda actions develop a service, and only the PMO's own.
+    linked = Action.objects.filter(pmo=pmo, service__isnull=False)
+    assert linked.count() >= 4 and not linked.exclude(service__pmo=pmo).exists()
+    assert set(linked.values_list("service__name", flat=True)) >= {"Methods and templates", "Help desk"}
+
+
+def test_demo_surveys_asked_about_the_services_and_tell_the_catalogues_story(demo):
+    pmo, _ = demo
+    autumn, spring = Survey.objects.filter(pmo=pmo).order_by("launched_at")
+    assert [s.name for s in autumn.survey_services.all()] == sorted(n for n, *_ in SERVICES if n != "Benefits tracking")
+    assert len(spring.survey_services.all()) == len(SERVICES)
+
+    answers = ServiceAnswer.objects.filter(response__survey__pmo=pmo).select_related("survey_service", "response")
+    assert answers.count() > 100
+    for answer in answers:
+        # Asked only of those the service serves; rated only by its users.
+        assert answer.survey_service.serves_segment(answer.response.segment_id)
+        if answer.usage != ServiceUsage.USES:
+            assert answer.satisfaction is None and answer.importance is None
+
+    story = service_story(spring)
+    awareness = {name: aware for name, (aware, _, _) in story.items()}
+    satisfaction = {name: rating for name, (_, _, rating) in story.items()}
+    # Valued: widely known and well rated.
+    for name in ("Portfolio reporting", "Help desk"):
+        assert awareness[name] >= 80 and satisfaction[name] >= 3.8, (name, story[name])
+    # Little known: the least known of all.
+    assert awareness["Resource management"] <= 40
+    assert min(awareness, key=awareness.get) == "Resource management"
+    # Used but disappointing: most use it, and it is rated lowest.
+    aware, usage, rating = story["Methods and templates"]
+    assert usage >= 60 and rating <= 2.8
+    assert min((r, n) for n, r in satisfaction.items() if r is not None)[1] == "Methods and templates"
+    # Known but unused.
+    aware, usage, _ = story["Training and coaching"]
+    assert aware >= 70 and usage <= 25

@@ -28,7 +28,8 @@ MAX_QUERIES = {
     "results": 14 + 1,
     "results_anonymous": 12 + 1,  # the same without the per-stakeholder page (2 fewer)
     "detail": 9 + 1,  # survey, participation, question count, invitation count and page
-    "detail_draft": 9 + 1,  # survey, participation, question count, the PMO, the audience in one query
+    # survey, participation, question count, the PMO, the audience in one query, the services asked
+    "detail_draft": 10 + 1,
     "list": 6 + 1,  # the surveys, then their counts in one query
 }
 

@@ -3,18 +3,55 @@ import re
 from django import forms
 from django.utils import timezone
 
-from pmo5p.domain import Element
+from pmo5p.domain import Element, ServiceUsage
 from pmo5p.widgets import DateInput
-from stakeholders.models import Question, QuestionKind, Stakeholder, Survey
+from stakeholders.models import Question, QuestionKind, Service, Stakeholder, Survey, SurveyService
 from stakeholders.surveys import lifecycle as surveys
-from stakeholders.surveys.questionnaire import IMPORTANCE_CHOICES, LIKERT_CHOICES
+from stakeholders.surveys.questionnaire import (
+    IMPORTANCE_CHOICES,
+    LIKERT_CHOICES,
+    SATISFACTION_CHOICES,
+    SERVICE_IMPORTANCE_QUESTION,
+    SERVICE_SATISFACTION_QUESTION,
+    SERVICE_USAGE_QUESTION,
+)
 
 DONT_KNOW = "dk"
 QUESTION_FIELD = re.compile(r"^q_(\d+)$")
+SERVICE_FIELD = re.compile(r"^s_(\d+)_(usage|satisfaction|importance)$")
 COMMENT_MAX_LENGTH = 2000
 
 
 class SurveyForm(forms.ModelForm):
+    """The survey's settings and, while it is a draft, the catalogue's services it asks about."""
+
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Services to ask about",
+        help_text=(
+            "Each respondent is asked about the services that serve their segment: whether they know "
+            "and use it, then, if they use it, how satisfied they are and how much it matters."
+        ),
+        error_messages={"invalid_choice": "Choose services of this PMO's catalogue."},
+    )
+
+    def __init__(self, *args, pmo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pmo = pmo
+        self.fields["services"].queryset = pmo.services.order_by("name", "id")
+        if self.instance.pk:
+            self.fields["services"].initial = surveys.chosen_service_ids(self.instance)
+        if not self.fields["services"].queryset.exists():
+            self.fields["services"].help_text = "The PMO's catalogue has no services yet: add them to ask about them."
+
+    def save(self, commit=True):
+        survey = super().save(commit=commit)
+        if commit:
+            surveys.choose_services(survey, self.cleaned_data["services"])
+        return survey
+
     class Meta:
         model = Survey
         fields = ["title", "intro", "closes_on", "reminder_delay_days", "anonymous"]
@@ -205,14 +242,65 @@ def _build_response_fields(questions: list[Question]) -> dict[str, forms.Field]:
     return fields
 
 
-class ResponseForm(forms.Form):
-    """What a stakeholder answers: one field per statement, the NPS and a comment."""
+_service_fields: dict[tuple, dict[str, forms.Field]] = {}
 
-    def __init__(self, *args, survey: Survey, questions: list[Question], **kwargs):
+
+def service_fields(services: list[SurveyService]) -> dict[str, forms.Field]:
+    """The fields of the services asked, built once per process for each set, as the questions'."""
+    key = tuple((s.pk, s.name) for s in services)
+    fields = _service_fields.get(key)
+    if fields is None:
+        fields = {}
+        for service in services:
+            fields.update(_build_service_fields(service))
+        if len(_service_fields) >= CACHED_QUESTIONNAIRES:
+            _service_fields.clear()
+        _service_fields[key] = fields
+    return fields
+
+
+def _build_service_fields(service: SurveyService) -> dict[str, forms.Field]:
+    rating = "Choose a rating, or “Don't know”."
+    return {
+        f"s_{service.pk}_usage": forms.ChoiceField(
+            label=SERVICE_USAGE_QUESTION,
+            choices=ServiceUsage.choices,
+            widget=forms.RadioSelect,
+            error_messages={
+                "required": "Say whether you use this service, know it, or didn't know it.",
+                "invalid_choice": "Choose one of the answers shown.",
+            },
+        ),
+        # Required of a user only (ResponseForm.clean); a non-user's are dropped.
+        f"s_{service.pk}_satisfaction": forms.ChoiceField(
+            label=SERVICE_SATISFACTION_QUESTION,
+            required=False,
+            choices=[(str(v), label) for v, label in SATISFACTION_CHOICES] + [(DONT_KNOW, "Don't know")],
+            widget=forms.RadioSelect,
+            error_messages={"invalid_choice": rating},
+        ),
+        f"s_{service.pk}_importance": forms.ChoiceField(
+            label=SERVICE_IMPORTANCE_QUESTION,
+            required=False,
+            choices=[(str(v), label) for v, label in IMPORTANCE_CHOICES] + [(DONT_KNOW, "Don't know")],
+            widget=forms.RadioSelect,
+            error_messages={"invalid_choice": rating},
+        ),
+    }
+
+
+class ResponseForm(forms.Form):
+    """What a stakeholder answers: one field per statement, the services asked of them (whether
+    they use each, and a user's ratings), the NPS and a comment."""
+
+    def __init__(self, *args, survey: Survey, questions: list[Question], services=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.survey = survey
         self.questions = questions
+        self.services = list(services)
         self.fields = dict(response_fields(questions))
+        if self.services:
+            self.fields.update(service_fields(self.services))
 
     def clean(self):
         cleaned = super().clean()
@@ -220,12 +308,70 @@ class ResponseForm(forms.Form):
         foreign = sorted(
             m.group(1) for key in self.data for m in [QUESTION_FIELD.match(key)] if m and m.group(1) not in own
         )
+        asked = {str(s.pk) for s in self.services}
+        foreign += [
+            m.group(1) for key in self.data for m in [SERVICE_FIELD.match(key)] if m and m.group(1) not in asked
+        ]
         if foreign:
             raise forms.ValidationError(
                 "The form held answers to questions that are not part of this survey. Nothing was saved: "
                 "please check your answers and send them again."
             )
+        for service in self.services:
+            if cleaned.get(f"s_{service.pk}_usage") != ServiceUsage.USES:
+                continue
+            for name in ("satisfaction", "importance"):
+                if not cleaned.get(f"s_{service.pk}_{name}") and f"s_{service.pk}_{name}" not in self.errors:
+                    self.add_error(f"s_{service.pk}_{name}", "You use this service: choose a rating, or “Don't know”.")
         return cleaned
+
+    def service_replies(self) -> dict[int, surveys.ServiceReply]:
+        """The answers about the services asked, by SurveyService id; a non-user's ratings dropped."""
+        replies = {}
+        for service in self.services:
+            usage = self.cleaned_data[f"s_{service.pk}_usage"]
+            if usage != ServiceUsage.USES:
+                replies[service.pk] = surveys.ServiceReply(usage)
+                continue
+            ratings = [self.cleaned_data[f"s_{service.pk}_{name}"] for name in ("satisfaction", "importance")]
+            replies[service.pk] = surveys.ServiceReply(
+                usage, *(None if value == DONT_KNOW else int(value) for value in ratings)
+            )
+        return replies
+
+    def service_rows(self) -> list[dict]:
+        """Each service asked, with its fields and whether it is answered (for the count of those left)."""
+        if getattr(self, "_service_rows", None) is None:
+            self._service_rows = self._build_service_rows()
+        return self._service_rows
+
+    def _build_service_rows(self) -> list[dict]:
+        rows = []
+        for service in self.services:
+            usage, satisfaction, importance = (
+                self[f"s_{service.pk}_{name}"] for name in ("usage", "satisfaction", "importance")
+            )
+            chosen = usage.value()
+            errors = bool(usage.errors or satisfaction.errors or importance.errors)
+            answered = (
+                not errors
+                and chosen in ServiceUsage.values
+                and (chosen != ServiceUsage.USES or bool(satisfaction.value() and importance.value()))
+            )
+            rows.append(
+                {
+                    "service": service,
+                    "usage": usage,
+                    "satisfaction": satisfaction,
+                    "importance": importance,
+                    "answered": answered,
+                    "errors": errors,
+                }
+            )
+        return rows
+
+    def services_left(self) -> int:
+        return sum(not row["answered"] for row in self.service_rows())
 
     def values(self) -> dict[int, int | None]:
         return {

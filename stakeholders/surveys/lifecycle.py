@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from pmo5p import outbox
-from pmo5p.domain import DETRACTOR_MAX, Element
+from pmo5p.domain import DETRACTOR_MAX, Element, ServiceUsage
 from pmo5p.models import OutgoingEmail
 from pmo5p.rules import RuleViolation
 from stakeholders.models import (
@@ -20,9 +20,12 @@ from stakeholders.models import (
     Question,
     QuestionKind,
     Response,
+    Service,
+    ServiceAnswer,
     Stakeholder,
     Survey,
     SurveyInvitation,
+    SurveyService,
     SurveyStatus,
 )
 from stakeholders.surveys import anonymity, figure_source, questionnaire
@@ -45,7 +48,9 @@ class SurveyClosed(Exception):
 
 
 @transaction.atomic
-def create_survey(*, pmo, created_by, title, closes_on, anonymous=False, reminder_delay_days=7, intro=None) -> Survey:
+def create_survey(
+    *, pmo, created_by, title, closes_on, anonymous=False, reminder_delay_days=7, intro=None, services=()
+) -> Survey:
     survey = Survey.objects.create(
         pmo=pmo,
         created_by=created_by,
@@ -56,6 +61,8 @@ def create_survey(*, pmo, created_by, title, closes_on, anonymous=False, reminde
         intro=questionnaire.DEFAULT_INTRO if intro is None else intro,
     )
     Question.objects.bulk_create(standard_questions(survey))
+    if services:
+        choose_services(survey, services)
     return survey
 
 
@@ -82,6 +89,63 @@ def standard_questions(survey: Survey) -> list[Question]:
 def require_draft(survey: Survey) -> None:
     if not survey.is_draft:
         raise SurveyError("This survey is launched already: its questions and audience can no longer change.")
+
+
+# Services ------------------------------------------------------------------------
+
+
+def check_services(survey: Survey, services) -> list[Service]:
+    """The services a draft may ask about: the PMO's own, each once."""
+    services = list(dict.fromkeys(services))
+    if any(service.pmo_id != survey.pmo_id for service in services):
+        raise RuleViolation("services", "Choose services of this PMO's catalogue.")
+    return services
+
+
+@transaction.atomic
+def choose_services(survey: Survey, services) -> None:
+    """The services a draft asks about, in the catalogue's order. A draft holds them as
+    SurveyService rows with the names they have now; launch copies each service again, as it
+    is then (snapshot_services)."""
+    # Locked as launch locks it: a launch at the same moment copies these or refuses them.
+    require_draft(Survey.objects.select_for_update().get(pk=survey.pk))
+    services = sorted(check_services(survey, services), key=lambda s: (s.name.lower(), s.pk))
+    chosen = {service.pk for service in services}
+    survey.survey_services.exclude(service__in=chosen).delete()
+    kept = set(survey.survey_services.values_list("service_id", flat=True))
+    SurveyService.objects.bulk_create(
+        SurveyService(survey=survey, service=service, name=service.name)
+        for service in services
+        if service.pk not in kept
+    )
+    _number(list(survey.survey_services.select_related(None).order_by("name", "id")))
+
+
+def _number(rows: list[SurveyService]) -> None:
+    for position, row in enumerate(rows, start=1):
+        row.position = position * 10
+    SurveyService.objects.bulk_update(rows, ["position"])
+
+
+def chosen_service_ids(survey: Survey) -> list[int]:
+    return list(survey.survey_services.filter(service__isnull=False).values_list("service_id", flat=True))
+
+
+def snapshot_services(survey: Survey) -> list[SurveyService]:
+    """At launch: each chosen service copied as it is now (name, description, the segments it
+    serves, its P's), so that the launched survey keeps them whatever the catalogue does. A
+    service deleted while the survey was a draft is no longer asked about."""
+    survey.survey_services.filter(service__isnull=True).delete()
+    rows = list(
+        survey.survey_services.select_related("service").prefetch_related("service__segments").order_by("service__name")
+    )
+    for position, row in enumerate(rows, start=1):
+        service = row.service
+        row.name, row.description, row.elements = service.name, service.description, list(service.elements)
+        row.segment_ids = sorted(segment.pk for segment in service.segments.all())
+        row.position = position * 10
+    SurveyService.objects.bulk_update(rows, ["name", "description", "segment_ids", "elements", "position"])
+    return rows
 
 
 # Questions ----------------------------------------------------------------------
@@ -197,6 +261,7 @@ def launch(survey: Survey, *, include_recent_ids=(), now=None) -> list[SurveyInv
                 "Nobody would be asked: choose segments or stakeholders who are active and have an e-mail address."
             )
         invitations = SurveyInvitation.objects.bulk_create([SurveyInvitation.new(survey, s) for s in chosen])
+        snapshot_services(survey)
         survey.status = SurveyStatus.OPEN
         survey.launched_at = now
         survey.save(update_fields=["status", "launched_at"])
@@ -373,6 +438,39 @@ def survey_questions(survey: Survey) -> list[Question]:
     return list(questions)
 
 
+_launched_services: dict[int, tuple[SurveyService, ...]] = {}
+
+
+def survey_services(survey: Survey) -> list[SurveyService]:
+    """The services the survey asks about, in their order; a launched survey's from this
+    process's copy, as its questions: its snapshot never changes once launched (a deleted
+    service leaves its snapshot, service_id then None, which nothing here reads)."""
+    if survey.is_draft:
+        return list(survey.survey_services.all())
+    services = _launched_services.get(survey.pk)
+    if services is None:
+        services = tuple(survey.survey_services.all())
+        if len(_launched_services) >= CACHED_SURVEYS:
+            _launched_services.clear()
+        _launched_services[survey.pk] = services
+    return list(services)
+
+
+def services_asked(survey: Survey, segment_id: int | None) -> list[SurveyService]:
+    """The services a respondent of this segment (at launch) is asked about."""
+    return [service for service in survey_services(survey) if service.serves_segment(segment_id)]
+
+
+@dataclass(frozen=True)
+class ServiceReply:
+    """One respondent's answer about one asked service; ratings only from a user (None:
+    "Don't know")."""
+
+    usage: str
+    satisfaction: int | None = None
+    importance: int | None = None
+
+
 def save_draft(invitation: SurveyInvitation, answers: dict) -> None:
     SurveyInvitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(
         draft_answers=answers, draft_saved_at=timezone.now()
@@ -386,10 +484,13 @@ def submit(
     nps: int | None,
     comment: str,
     questions: list[Question] | None = None,
+    services: dict[int, ServiceReply] | None = None,
 ) -> Response:
     """Store the response and its answers, exactly once per invitation.
 
     `questions` are the survey's, if the caller has them loaded already (the public form).
+    `services` are the answers about the services asked (by SurveyService id): the form
+    checked that each is asked of this respondent, and only a user's ratings are stored.
     The unique constraint on Response.invitation decides between two submits racing
     each other: the loser's statement fails, nothing of it is stored, and it gets
     AlreadyAnswered.
@@ -412,14 +513,18 @@ def submit(
             value for qid, value in values.items() if qid in performance
         ),
     )
+    services = {
+        pk: reply if reply.usage == ServiceUsage.USES else ServiceReply(reply.usage)
+        for pk, reply in (services or {}).items()
+    }
     try:
         if connection.vendor == "postgresql":
             # A savepoint only inside a caller's transaction, so that a lost race leaves it usable.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                _store_in_one_statement(response, values, now)
+                _store_in_one_statement(response, values, services, now)
         else:
             with transaction.atomic():
-                _store(response, values, now)
+                _store(response, values, services, now)
     except IntegrityError as error:
         if Response.objects.filter(invitation=invitation).exists():
             raise AlreadyAnswered from error
@@ -435,25 +540,41 @@ def submit(
     return response
 
 
-def _store(response: Response, values: dict[int, int | None], now) -> None:
-    """The ORM's way, for SQLite (development): the same rows and the same check, in four
+def _store(response: Response, values: dict[int, int | None], services: dict[int, ServiceReply], now) -> None:
+    """The ORM's way, for SQLite (development): the same rows and the same check, in five
     statements. SQLite runs one writer at a time, so the check needs no lock."""
     if not Survey.objects.filter(pk=response.survey_id, status=SurveyStatus.OPEN).exists():
         raise SurveyClosed
     response.save(force_insert=True)
     Answer.objects.bulk_create([Answer(response=response, question_id=qid, value=v) for qid, v in values.items()])
+    ServiceAnswer.objects.bulk_create(
+        ServiceAnswer(
+            response=response,
+            survey_service_id=pk,
+            usage=reply.usage,
+            satisfaction=reply.satisfaction,
+            importance=reply.importance,
+        )
+        for pk, reply in services.items()
+    )
     SurveyInvitation.objects.filter(pk=response.invitation_id).update(responded_at=now, draft_answers={})
 
 
-def _store_in_one_statement(response: Response, values: dict[int, int | None], now) -> None:
-    """The response, its answers and its invitation marked answered, in one PostgreSQL
+def _store_in_one_statement(
+    response: Response, values: dict[int, int | None], services: dict[int, ServiceReply], now
+) -> None:
+    """The response, its answers, its answers about services and its invitation marked
+    answered, in one PostgreSQL
     statement (data-modifying CTEs): atomic by itself, and one round trip instead of five
     (BEGIN, three statements, COMMIT), the largest part of a submit's time. The response's
     columns and values are the model's own, as Model.save() would write them."""
     fields = _response_fields()
     params = [response.survey_id, SurveyStatus.OPEN]
     params += [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
-    params += [list(values), list(values.values()), now, response.invitation_id]
+    params += [list(values), list(values.values())]
+    replies = list(services.values())
+    params += [list(services), [r.usage for r in replies], [r.satisfaction for r in replies]]
+    params += [[r.importance for r in replies], now, response.invitation_id]
     with connection.cursor() as cursor:
         cursor.execute(_submit_sql(), params)
         row = cursor.fetchone()
@@ -475,6 +596,7 @@ def _submit_sql() -> str:
     qn = connection.ops.quote_name
     fields = _response_fields()
     answer = {f.name: qn(f.column) for f in Answer._meta.local_concrete_fields}
+    service_answer = {f.name: qn(f.column) for f in ServiceAnswer._meta.local_concrete_fields}
     invitation = {f.name: qn(f.column) for f in SurveyInvitation._meta.local_concrete_fields}
     # Names from the models' metadata, quoted; every value a parameter.
     survey = {f.name: qn(f.column) for f in Survey._meta.local_concrete_fields}
@@ -494,6 +616,13 @@ def _submit_sql() -> str:
         f"({answer['response']}, {answer['question']}, {answer['value']}) "
         f"SELECT response.{qn(Response._meta.pk.column)}, given.question, given.value "
         "FROM response, unnest(%s::bigint[], %s::smallint[]) AS given (question, value)), "
+        f"service_answers AS (INSERT INTO {qn(ServiceAnswer._meta.db_table)} "
+        f"({service_answer['response']}, {service_answer['survey_service']}, {service_answer['usage']}, "
+        f"{service_answer['satisfaction']}, {service_answer['importance']}) "
+        f"SELECT response.{qn(Response._meta.pk.column)}, given.asked, given.usage, given.satisfaction, "
+        "given.importance FROM response, "
+        "unnest(%s::bigint[], %s::varchar[], %s::smallint[], %s::smallint[]) "
+        "AS given (asked, usage, satisfaction, importance)), "
         f"marked AS (UPDATE {qn(SurveyInvitation._meta.db_table)} SET {invitation['responded_at']} = %s, "
         f"{invitation['draft_answers']} = '{{}}'::jsonb WHERE {invitation['id']} = %s "
         "AND EXISTS (SELECT FROM response)) "

@@ -132,13 +132,14 @@ def answer(request, token):
         return refusal
     survey = invitation.survey
     questions = surveys.survey_questions(survey)
+    services = surveys.services_asked(survey, invitation.segment_id)
     context = {"survey": survey, "pmo": survey.pmo, "invitation": invitation, "elements": list(Element)}
 
     if request.method == "POST":
-        form = ResponseForm(request.POST, survey=survey, questions=questions)
+        form = ResponseForm(request.POST, survey=survey, questions=questions, services=services)
         if request.POST.get("action") == "save":
             surveys.save_draft(invitation, form.draft())
-            form = ResponseForm(initial=form.draft(), survey=survey, questions=questions)
+            form = ResponseForm(initial=form.draft(), survey=survey, questions=questions, services=services)
             return render(request, "stakeholders/public/answer.html", {**context, "form": form, "saved": True})
         if form.is_valid():
             try:
@@ -148,6 +149,7 @@ def answer(request, token):
                     nps=form.nps_value(),
                     comment=form.cleaned_data.get("comment", ""),
                     questions=questions,
+                    services=form.service_replies(),
                 )
             except surveys.AlreadyAnswered:
                 return _unavailable(request, invitation, "answered", 410)
@@ -162,7 +164,7 @@ def answer(request, token):
     nps = whole_number(request.GET.get("nps"))
     if nps is not None and nps <= 10:
         initial["nps"] = str(nps)  # from the 0–10 links in the e-mail: filled in, not submitted
-    form = ResponseForm(initial=initial, survey=survey, questions=questions)
+    form = ResponseForm(initial=initial, survey=survey, questions=questions, services=services)
     return render(
         request, "stakeholders/public/answer.html", {**context, "form": form, "resumed": bool(invitation.draft_answers)}
     )
@@ -177,7 +179,8 @@ def save(request, token):
     if refusal:
         return JsonResponse({"saved": False}, status=refusal.status_code)
     survey = invitation.survey
-    form = ResponseForm(request.POST, survey=survey, questions=surveys.survey_questions(survey))
+    services = surveys.services_asked(survey, invitation.segment_id)
+    form = ResponseForm(request.POST, survey=survey, questions=surveys.survey_questions(survey), services=services)
     surveys.save_draft(invitation, form.draft())
     return JsonResponse({"saved": True})
 

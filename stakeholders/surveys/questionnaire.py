@@ -21,6 +21,17 @@ IMPORTANCE_CHOICES = [
     (4, "Very important"),
     (5, "Essential"),
 ]
+SATISFACTION_CHOICES = [
+    (1, "Very dissatisfied"),
+    (2, "Dissatisfied"),
+    (3, "Neither"),
+    (4, "Satisfied"),
+    (5, "Very satisfied"),
+]
+# The questions about each PMO service the survey asks about (docs/services.md).
+SERVICE_USAGE_QUESTION = "Do you know this service, and do you use it?"
+SERVICE_SATISFACTION_QUESTION = "How satisfied are you with it?"
+SERVICE_IMPORTANCE_QUESTION = "How important is it to your work?"
 NPS_QUESTION = "How likely are you to recommend the PMO to a colleague?"
 COMMENT_QUESTION = "Is there anything else you would like to tell the PMO?"
 

@@ -43,7 +43,7 @@ def survey_create(request, pmo):
         "title": f"How do you see {pmo.name}?",
         "intro": questionnaire.DEFAULT_INTRO,
     }
-    form = SurveyForm(request.POST or None, initial=initial)
+    form = SurveyForm(request.POST or None, initial=initial, pmo=pmo)
     if request.method == "POST" and form.is_valid():
         survey = surveys.create_survey(pmo=pmo, created_by=request.user, **form.cleaned_data)
         messages.success(
@@ -73,6 +73,7 @@ def survey_detail(request, pmo, survey_id):
     }
     if survey.is_draft:
         context["audience"] = surveys.audience(survey)
+        context["services"] = surveys.survey_services(survey)
     elif request.membership.is_lead:
         context["alerts"] = survey_emails.detractor_alerts(survey)
     return render(request, "stakeholders/surveys/survey_detail.html", context)
@@ -81,7 +82,7 @@ def survey_detail(request, pmo, survey_id):
 @pmo_view(role=Role.MEMBER)
 def survey_edit(request, pmo, survey_id):
     survey = _survey(pmo, survey_id, status=SurveyStatus.DRAFT)
-    form = SurveyForm(request.POST or None, instance=survey)
+    form = SurveyForm(request.POST or None, instance=survey, pmo=pmo)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Survey saved.")
@@ -110,7 +111,8 @@ def survey_questions(request, pmo, survey_id):
 def survey_preview(request, pmo, survey_id):
     survey = _survey(pmo, survey_id)
     questions = list(survey.questions.all())
-    form = ResponseForm(survey=survey, questions=questions)
+    # Every service the survey asks about: each respondent sees those that serve their segment.
+    form = ResponseForm(survey=survey, questions=questions, services=survey.survey_services.all())
     return render(
         request,
         "stakeholders/public/answer.html",
