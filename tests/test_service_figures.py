@@ -31,6 +31,7 @@ from django.utils import timezone
 from agenda.figures import present
 from agenda.figures import services as service_figures
 from agenda.figures.elements import IpaQuadrant
+from agenda.figures.services import ServiceCall
 from agenda.models import AgendaReport
 from agenda.plan import services as plan
 from agenda.plan import suggestions
@@ -302,6 +303,10 @@ def test_the_three_services_to_work_on_by_hand(catalogue, world, client_for):
     page = client_for(world.viewer).get(reverse("pmo_home", kwargs={"slug": world.pmo.slug})).content.decode()
     shown = [(s.context["service"], s.text) for s in read_figures(page) if s.name == "service-why"]
     assert shown == [(str(f.service.pk), f.why) for f in focus]
+    # What to do first: Assurance disappoints its users, Reporting's users rate it highly on
+    # importance, and only a quarter know Methods; not the quadrant's "protect it".
+    advice = [s.text for s in read_figures(page) if s.name == "service-advice"]
+    assert advice == [ServiceCall.IMPROVE.label, ServiceCall.RAISE.label, ServiceCall.PUBLICISE.label]
     assert "Methods &amp; &lt;templates&gt;" in page and METHODS not in page
 
 
@@ -397,7 +402,7 @@ def test_the_reports_services_section_by_hand(catalogue, world, monkeypatch):
     )
     html = [s for s in read_figures(report.html) if s.name == "service-why"]
     assert [s.context["service"] for s in html] == [str(row["id"]) for row in rows]
-    assert html[0].text == f"{ASSURANCE_WHY} {IpaQuadrant.CONCENTRATE.advice}"
+    assert html[0].text == f"{ASSURANCE_WHY} {service_figures.ServiceCall.IMPROVE.label}"
     assert "Methods &amp; &lt;templates&gt;" in report.html
     assert f"1. Assurance: {ASSURANCE_WHY}" in report.text
     assert f"3. {METHODS}: " in report.text  # plain text, not escaped

@@ -27,13 +27,14 @@ asked about it: the latest closed one, else the latest open one with answers abo
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import models
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 
 from agenda.figures.elements import IpaQuadrant, ipa_quadrant, priority
 from agenda.figures.kept import survey_element_figures
 from agenda.figures.present import Kind, shown
 from agenda.figures.survey import score
-from pmo5p.domain import Element, ServiceUsage
+from pmo5p.domain import Element, OfferingLevel, ServiceUsage
 from stakeholders.models import Service, ServiceAnswer, Survey, SurveyInvitation, SurveyService, SurveyStatus
 from stakeholders.surveys import anonymity
 
@@ -275,6 +276,47 @@ def catalogue_figures(pmo) -> dict[int, ServiceFigures]:
     }
 
 
+# What a service's figures call for (docs/services.md, "Suggestions"), on the figures as shown:
+# awareness and usage in %, satisfaction and importance on the 0–100 score. The suggestions
+# propose an action for each call; the services to work on say the first.
+FEW_KNOW = 50  # awareness under this: publicise it
+DISAPPOINTS = 50  # users' satisfaction under this: improve it
+KNOWN = 50  # awareness at least this …
+UNUSED = 25  # … and usage under this: retire or rethink it
+IMPORTANT = 75  # users' importance at least this, and a level to rise to: raise its level,
+# unless it disappoints or few know it: improving or publicising it comes first.
+
+
+class ServiceCall(models.TextChoices):
+    PUBLICISE = "publicise", "Few of those it serves know it: publicise it."
+    IMPROVE = "improve", "Its users rate it poorly: improve it with them."
+    RETHINK = "rethink", "Known but little used: retire or rethink it."
+    RAISE = "raise", "Its users rate it highly on importance: raise its level."
+
+
+def calls_for(figures: ServiceFigures, level_now: int) -> list[ServiceCall]:
+    """What the service's shown figures call for, in the order above; none if hidden."""
+    if figures.suppressed or not figures.answered:
+        return []
+    awareness, usage, satisfaction, importance = (
+        figures.awareness,
+        figures.usage,
+        figures.satisfaction,
+        figures.importance,
+    )
+    calls = []
+    if awareness < FEW_KNOW:
+        calls.append(ServiceCall.PUBLICISE)
+    if satisfaction is not None and satisfaction < DISAPPOINTS:
+        calls.append(ServiceCall.IMPROVE)
+    if awareness >= KNOWN and usage < UNUSED:
+        calls.append(ServiceCall.RETHINK)
+    comes_first = ServiceCall.PUBLICISE in calls or ServiceCall.IMPROVE in calls
+    if importance is not None and importance >= IMPORTANT and not comes_first and level_now < OfferingLevel.STRATEGIC:
+        calls.append(ServiceCall.RAISE)
+    return calls
+
+
 @dataclass(frozen=True)
 class ServiceFocus:
     """A catalogue service to work on, and why."""
@@ -282,6 +324,12 @@ class ServiceFocus:
     service: Service
     figures: ServiceFigures
     rank: int
+
+    @property
+    def advice(self) -> str:
+        """What to do first: the first thing its figures call for, else its quadrant's advice."""
+        calls = calls_for(self.figures, self.service.level_now)
+        return calls[0].label if calls else self.figures.quadrant.advice
 
     @property
     def why(self) -> str:

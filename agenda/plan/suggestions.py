@@ -266,16 +266,6 @@ def _at_risk_suggestions(at_risk) -> list[Suggestion]:
     ]
 
 
-# What makes a service's figures call for a suggestion (docs/services.md, "Suggestions"), on
-# the figures as shown: awareness and usage in %, importance on the 0–100 score.
-FEW_KNOW = 50  # awareness under this: publicise it
-DISAPPOINTS = 50  # users' satisfaction under this: improve it
-KNOWN = 50  # awareness at least this …
-UNUSED = 25  # … and usage under this: retire or rethink it
-IMPORTANT = 75  # users' importance at least this, and a level to rise to: raise its level,
-# unless it disappoints or few know it: improving or publicising it comes first.
-
-
 def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]) -> list[Suggestion]:
     """For each catalogue service whose figures (the catalogue's: service_figures.
     catalogue_figures) are shown and call for it. One query (its services)."""
@@ -303,16 +293,16 @@ def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]
                 )
             )
 
-        awareness, usage = f.awareness, f.usage
-        if awareness < FEW_KNOW:
+        calls = service_figures.calls_for(f, service.level_now)
+        if service_figures.ServiceCall.PUBLICISE in calls:
             propose(
                 "publicise",
                 f"Publicise {name} to those it serves",
                 f"More of those it serves know what {name} offers them.",
                 Problem.INFORMATION,
-                f"Only {shown(awareness, Kind.PERCENT)} of those asked know {name} ({f.aware} of {f.answered}).",
+                f"Only {shown(f.awareness, Kind.PERCENT)} of those asked know {name} ({f.aware} of {f.answered}).",
             )
-        if f.satisfaction is not None and f.satisfaction < DISAPPOINTS:
+        if service_figures.ServiceCall.IMPROVE in calls:
             propose(
                 "improve",
                 f"Improve {name} with those who use it",
@@ -321,22 +311,16 @@ def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]
                 f"{f.users} use {name} but rate it {shown(f.satisfaction, Kind.SCORE)} "
                 f"(importance {shown(f.importance, Kind.SCORE)}, {f.satisfaction_n} ratings).",
             )
-        if awareness >= KNOWN and usage < UNUSED:
+        if service_figures.ServiceCall.RETHINK in calls:
             propose(
                 "rethink",
                 f"Retire or rethink {name}",
                 f"Effort moves from a service few use to what matters, or {name} is reshaped to be used.",
                 Problem.COST_AND_DELAY,
-                f"{shown(awareness, Kind.PERCENT)} of those asked know {name} but only "
-                f"{shown(usage, Kind.PERCENT)} use it ({f.users} of {f.answered}).",
+                f"{shown(f.awareness, Kind.PERCENT)} of those asked know {name} but only "
+                f"{shown(f.usage, Kind.PERCENT)} use it ({f.users} of {f.answered}).",
             )
-        comes_first = awareness < FEW_KNOW or (f.satisfaction is not None and f.satisfaction < DISAPPOINTS)
-        if (
-            f.importance is not None
-            and f.importance >= IMPORTANT
-            and not comes_first
-            and service.level_now < OfferingLevel.STRATEGIC
-        ):
+        if service_figures.ServiceCall.RAISE in calls:
             now, next_level = OfferingLevel(service.level_now), OfferingLevel(service.level_now + 1)
             propose(
                 "raise",

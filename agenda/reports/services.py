@@ -305,7 +305,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
             id=focus.service.pk,
             name=focus.service.name,
             quadrant=focus.figures.quadrant.label,
-            advice=focus.figures.quadrant.advice,
+            advice=focus.advice,
             why=focus.why,
             priority=focus.figures.priority,
             satisfaction=focus.figures.satisfaction,
