@@ -11,9 +11,13 @@ from stakeholders.models import (
     Question,
     Response,
     Segment,
+    Service,
+    ServiceAnswer,
+    ServiceEvent,
     Stakeholder,
     Survey,
     SurveyInvitation,
+    SurveyService,
 )
 from stakeholders.surveys import figure_source
 from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
@@ -299,3 +303,49 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_select_related = ["pmo", "created_by"]
     readonly_fields = ["columns", "rows", "preview", "result", "checked_at", "confirmed_at", "confirmed_by"]
     raw_id_fields = ["created_by"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written here: the catalogue's writes go through stakeholders/catalogue.py
+    (which keeps each service's history), and a survey's snapshot and its answers are written
+    by the survey's launch and its submit only."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(ReadOnlyAdmin):
+    list_display = ["name", "pmo", "status", "level_now", "level_target"]
+    list_filter = ["status", "pmo"]
+    search_fields = ["name"]
+    list_select_related = ["pmo"]
+
+
+@admin.register(ServiceEvent)
+class ServiceEventAdmin(ReadOnlyAdmin):
+    list_display = ["service", "happened_at", "summary", "author"]
+    list_select_related = ["service", "author"]
+
+
+@admin.register(SurveyService)
+class SurveyServiceAdmin(ReadOnlyAdmin):
+    list_display = ["name", "survey", "position"]
+    list_select_related = ["survey"]
+
+
+@admin.register(ServiceAnswer)
+class ServiceAnswerAdmin(ReadOnlyAdmin):
+    list_display = ["survey_service", "usage", "satisfaction", "importance"]
+    list_select_related = ["survey_service"]
+
+    def get_queryset(self, request):
+        # As the P answers (AnswerAdmin): an anonymous survey's only for a superuser.
+        answers = super().get_queryset(request)
+        return answers if request.user.is_superuser else answers.filter(response__survey__anonymous=False)

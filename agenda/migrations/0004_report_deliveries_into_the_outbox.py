@@ -15,7 +15,12 @@ def into_the_outbox(apps, schema_editor):
     from agenda.models import ReportDelivery
     from pmo5p.models import OutgoingEmail
 
-    for delivery in ReportDelivery.objects.filter(pk__in=queued.values("pk")).select_related("report__pmo"):
+    from importlib import import_module
+
+    survey_step = import_module("stakeholders.migrations.0007_survey_emails_into_the_outbox")
+    later = survey_step.pmo_added_later(apps, "report__pmo")
+    deliveries = ReportDelivery.objects.defer(*later).filter(pk__in=queued.values("pk"))
+    for delivery in deliveries.select_related("report__pmo"):
         email = reports.queue_delivery(delivery)
         OutgoingEmail.objects.filter(pk=email.pk).update(attempts=delivery.attempts, last_error=delivery.last_error)
 
@@ -23,8 +28,7 @@ def into_the_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("agenda", "0003_action_action_suggestion_adopted_once"),
-        # The data step runs the app's own code, which reads every column of Pmo as it is now
-        # (the currency included): it must come after the last migration of pmo5p that it reads.
+        # As stakeholders' 0007: Pmo's columns up to 0008, any later one deferred.
         ("pmo5p", "0008_outgoing_email_budget_start"),
         ("stakeholders", "0007_survey_emails_into_the_outbox"),
     ]
