@@ -99,13 +99,12 @@ def invitation_paths() -> dict[str, str]:
     return paths
 
 
-def figures_of(scope) -> dict[str, str]:
-    return {name: scope.locator(f'[data-figure="{name}"]').inner_text().strip() for name in WHOLE}
+def expect_figures(scope, expected: dict[str, str]) -> None:
+    for name, value in expected.items():
+        expect(scope.locator(f'[data-figure="{name}"]'), f"{name}").to_have_text(value)
 
 
-def test_a_service_added_asked_about_answered_on_phones_and_read_with_its_figures(
-    signed_in_page, browser, live_server
-):
+def test_a_service_added_asked_about_answered_on_phones_and_read_with_its_figures(signed_in_page, browser, live_server):
     assert settings.MIN_GROUP_SIZE == 3  # the Finance group (4) shows, Delivery (1) hides
     world = alpha_pmo()
     today = timezone.localdate()
@@ -183,7 +182,7 @@ def test_a_service_added_asked_about_answered_on_phones_and_read_with_its_figure
     # The catalogue: the help desk's figures from the closed survey.
     page.get_by_role("link", name="Services", exact=True).click()
     row = page.locator(f'tr[data-service="{service.pk}"]')
-    assert figures_of(row) == WHOLE
+    expect_figures(row, WHOLE)
     expect(row.locator('[data-figure="quadrant"]')).to_have_text("Keep up the good work")
     expect(row).to_contain_text("4 of 5")  # aware, of those who answered
     expect(row).to_contain_text("3 ratings")
@@ -193,18 +192,16 @@ def test_a_service_added_asked_about_answered_on_phones_and_read_with_its_figure
     row.get_by_role("link", name="Help desk").click()
     expect(page.get_by_role("heading", name="Help desk", level=1)).to_be_visible()
     latest = page.locator('[data-figure="latest"]')
-    assert figures_of(latest) == WHOLE
+    expect_figures(latest, WHOLE)
     expect(latest).to_contain_text("4 of 5 know it")
     expect(latest).to_contain_text("3 of 5 use it")
     expect(page.locator('[data-figure="quadrant"]')).to_contain_text("Keep up the good work")
     expect(page.locator('[data-figure="quadrant"]')).to_contain_text("Priority 36.")
     segments = page.locator("#service-segments")
-    assert figures_of(segments.get_by_role("row", name=re.compile("^Finance"))) == FINANCE
-    expect(segments.get_by_role("row", name=re.compile("^Delivery"))).to_contain_text(
-        "Fewer than 3 answers: hidden."
-    )
+    expect_figures(segments.get_by_role("row", name=re.compile("^Finance")), FINANCE)
+    expect(segments.get_by_role("row", name=re.compile("^Delivery"))).to_contain_text("Fewer than 3 answers: hidden.")
     trend = page.locator("#service-trend").get_by_role("row", name=re.compile("^Services check"))
-    assert figures_of(trend) == WHOLE
+    expect_figures(trend, WHOLE)
 
     # The heat map: the help desk in the columns of People and Process, against their perception.
     page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="Services").click()
@@ -218,6 +215,8 @@ def test_a_service_added_asked_about_answered_on_phones_and_read_with_its_figure
         expect(page.locator(f'tr[data-row="perception"] [data-element="{element}"]')).to_have_text("75.0")
     for element in ("product", "physical_evidence", "price"):
         expect(desk.locator(f'[data-element="{element}"]')).to_contain_text("Not served")
+    crumb = page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="Services")
+    expect(crumb).to_have_attribute("href", "/pmo/alpha/services/")  # the way back to the catalogue
     shot(page, "service-journey-heat-map")
     desk.get_by_role("link", name="Help desk").click()
     expect(page).to_have_url(re.compile(rf"/pmo/alpha/services/{service.pk}/$"))
