@@ -88,7 +88,7 @@ def test_the_catalogue_shows_each_service_its_path_and_whom_it_serves(world, cli
     assert "Standard to Strategic No action planned yet" in shown
     assert "Basic (at its target) <b>Staff</b> the desk" in shown
     assert "Old" not in shown
-    assert "Finance Physical Evidence" in shown
+    assert "Finance P's: Physical Evidence" in shown
     assert "Every stakeholder" in shown
     assert "Not asked about in a survey yet." in shown
     # The PMO's words for each level.
