@@ -390,8 +390,9 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ServiceFiguresSerializer(allow_null=True))
     def get_figures(self, service) -> dict | None:
-        if "figures" not in self.context:  # read once for every service shown: two queries
-            self.context["figures"] = service_figures.catalogue_figures(self.context["pmo"])
+        if "figures" not in self.context:  # read once for the services shown (the page): two queries
+            shown = self.parent.instance if self.parent is not None else [service]
+            self.context["figures"] = service_figures.catalogue_figures(self.context["pmo"], shown)
         found = self.context["figures"].get(service.pk)
         return ServiceFiguresSerializer(found).data if found else None
 
@@ -472,7 +473,7 @@ class ServiceViewSet(PmoModelViewSet):
         """The service's figures: the latest (as on the catalogue), its trend across surveys, and
         per segment in the latest survey; hidden where too few answered."""
         service = self.get_object()
-        found = service_figures.catalogue_figures(self.pmo).get(service.pk)
+        found = service_figures.catalogue_figures(self.pmo, [service]).get(service.pk)
         result = {
             "latest": ServiceFiguresSerializer(found).data if found else None,
             "trend": ServiceFiguresSerializer(service_figures.service_trend(service), many=True).data,

@@ -96,6 +96,22 @@ def test_the_catalogue_shows_each_service_its_path_and_whom_it_serves(world, cli
 
 
 @pytest.mark.django_db
+def test_a_large_catalogue_is_shown_a_page_at_a_time_and_counted_whole(world, client_for):
+    Service.objects.bulk_create(
+        Service(pmo=world.pmo, name=f"Service {n:02d}", level_now=1, level_target=2 if n % 2 else 1) for n in range(51)
+    )
+    client = client_for(world.viewer)
+    first = client.get(url(world, "service_list"))
+    second = client.get(url(world, "service_list") + "?page=2")
+    assert [s.name for s, _ in first.context["rows"]] == [f"Service {n:02d}" for n in range(50)]
+    assert [s.name for s, _ in second.context["rows"]] == ["Service 50"]
+    for page in (first, second):
+        # The summary counts the whole catalogue, not the page.
+        assert re.search(r"51\s*services\s*·\s*51 live\s*·\s*25\s*heading to a higher level", visible(page))
+        assert 'aria-label="Pages of services"' in text(page)
+
+
+@pytest.mark.django_db
 def test_a_service_page_shows_its_path_actions_and_history(world, client_for):
     service = add(world, elements=["product"], level_now=OfferingLevel.BASIC, level_target=OfferingLevel.ADVANCED)
     catalogue.set_offering_levels(world.pmo, {OfferingLevel.ADVANCED: "Tailored to each <b>segment</b>."})

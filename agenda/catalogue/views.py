@@ -7,7 +7,8 @@ from copy import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
@@ -43,24 +44,38 @@ def _path(service, words: dict) -> list[dict]:
     ]
 
 
+# A PMO has tens of services; a catalogue of hundreds (an import, a large organisation's shared
+# services) is read a page at a time, as the register is: each row carries its figures, its path
+# and its open actions, and 1,000 of them at once made a page of seconds and megabytes. The
+# summary above the table (how many, by status, how many rising) counts the whole catalogue.
+SERVICES_PER_PAGE = 50
+RISING = Q(level_target__gt=F("level_now"))
+
+
 @pmo_view()
 @require_GET
 def service_list(request, pmo):
     open_actions = (
         Action.objects.filter(status__in=OPEN_STATUSES).select_related("owner__user").order_by("due_on", "pk")
     )
-    services = list(_services(pmo).prefetch_related(Prefetch("actions", open_actions, to_attr="open_actions")))
-    figures = catalogue_figures(pmo) if services else {}
-    statuses = Counter(service.status for service in services)
+    services = _services(pmo).prefetch_related(Prefetch("actions", open_actions, to_attr="open_actions"))
+    page = Paginator(services, SERVICES_PER_PAGE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    figures = catalogue_figures(pmo, shown) if shown else {}
+    # The whole catalogue's summary in one query: how many of each status, how many rising.
+    counts = pmo.services.order_by().values("status").annotate(n=Count("id"), rising=Count("id", filter=RISING))
+    statuses = Counter({row["status"]: row["n"] for row in counts})
     return render(
         request,
         "agenda/catalogue/service_list.html",
         {
             "pmo": pmo,
-            "rows": [(service, figures.get(service.pk)) for service in services],
+            "page": page,
+            "rows": [(service, figures.get(service.pk)) for service in shown],
+            "total": page.paginator.count,
             "statuses": [(status, statuses[status]) for status in ServiceStatus if statuses[status]],
             "levels": pmo.offering_level_descriptions(),
-            "rising": sum(1 for service in services if service.level_target > service.level_now),
+            "rising": sum(row["rising"] for row in counts),
             "min_group_size": anonymity.min_group_size(),
         },
     )

@@ -264,12 +264,13 @@ def _latest(services) -> tuple[dict[int, dict], dict]:
     return chosen, rows
 
 
-def catalogue_figures(pmo) -> dict[int, ServiceFigures]:
-    """Each of the PMO's services, by Service id, with its figures in the survey chosen for it
-    (the latest closed survey that asked about it, else the latest open one with answers about
-    it); a service no survey asked about, or only open ones without answers, is absent. Two
-    queries, whatever the number of services, surveys and respondents."""
-    chosen, rows = _latest(pmo.services.all())
+def catalogue_figures(pmo, services=None) -> dict[int, ServiceFigures]:
+    """Each of the PMO's services (or only `services`, some of them: a page of the catalogue,
+    one service), by Service id, with its figures in the survey chosen for it (the latest
+    closed survey that asked about it, else the latest open one with answers about it); a
+    service no survey asked about, or only open ones without answers, is absent. Two queries,
+    whatever the number of services, surveys and respondents."""
+    chosen, rows = _latest(pmo.services.all() if services is None else services)
     return {
         service_id: figures_from_row(asked["name"], asked["survey_id"], rows.get((asked["pk"],)))
         for service_id, asked in chosen.items()

@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +20,8 @@ from pmo5p.forms import save_form
 from pmo5p.models import Role
 from pmo5p.rules import RuleViolation
 from pmo5p.tenancy import pmo_view
+
+SUGGESTIONS_PER_PAGE = 50
 
 
 def _quarter(day) -> str:
@@ -120,7 +123,15 @@ def action_delete(request, pmo, action_id):
 @pmo_view()
 @require_GET
 def suggestion_list(request, pmo):
-    return render(request, "agenda/suggestions.html", {"pmo": pmo, "suggestions": suggestions.suggestions(pmo)})
+    # Ranked highest priority first, a page at a time: a catalogue of hundreds of services and a
+    # register of thousands of stakeholders call for a thousand suggestions and more (a page of
+    # over a megabyte), of which the first pages are the ones to act on.
+    page = Paginator(suggestions.suggestions(pmo), SUGGESTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "agenda/suggestions.html",
+        {"pmo": pmo, "suggestions": page.object_list, "page": page, "total": page.paginator.count},
+    )
 
 
 @pmo_view(role=Role.MEMBER)
