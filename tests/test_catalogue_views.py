@@ -103,8 +103,8 @@ def test_a_large_catalogue_is_shown_a_page_at_a_time_and_counted_whole(world, cl
     client = client_for(world.viewer)
     first = client.get(url(world, "service_list"))
     second = client.get(url(world, "service_list") + "?page=2")
-    assert [s.name for s, _ in first.context["rows"]] == [f"Service {n:02d}" for n in range(50)]
-    assert [s.name for s, _ in second.context["rows"]] == ["Service 50"]
+    assert [s.name for s, *_ in first.context["rows"]] == [f"Service {n:02d}" for n in range(50)]
+    assert [s.name for s, *_ in second.context["rows"]] == ["Service 50"]
     for page in (first, second):
         # The summary counts the whole catalogue, not the page.
         assert re.search(r"51\s*services\s*·\s*51 live\s*·\s*25\s*heading to a higher level", visible(page))
@@ -391,6 +391,8 @@ def test_the_catalogue_shows_each_services_figures(world, client_for, request):
     reporting = page_html[page_html.index(f'data-service="{figures.reporting.pk}"') :]
     reporting = visible_of(reporting[: reporting.index("</tr>")])
     assert "80% 4 of 5 60% 3 of 5 62.5 2 ratings 87.5 2 ratings Keep up the good work" in reporting
+    # What its figures call for: known and liked, importance 87.5 at Basic, so raise its level.
+    assert reporting.endswith("Keep up the good work Ready to raise its level Basic to Standard No action planned yet")
     help_desk = page_html[page_html.index(f'data-service="{figures.help_desk.pk}"') :]
     help_desk = visible_of(help_desk[: help_desk.index("</tr>")])
     assert "Fewer than 3 answers: hidden" in help_desk

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from agenda.catalogue.forms import OfferingLevelsForm, ServiceForm
-from agenda.figures.services import catalogue_figures, service_segment_figures, service_trend
+from agenda.figures.services import calls_for, catalogue_figures, service_segment_figures, service_trend
 from agenda.models.plan import OPEN_STATUSES, Action
 from pmo5p.domain import Element, OfferingLevel
 from pmo5p.forms import add_refusal
@@ -71,7 +71,13 @@ def service_list(request, pmo):
         {
             "pmo": pmo,
             "page": page,
-            "rows": [(service, figures.get(service.pk)) for service in shown],
+            # Each service with its figures and what they call for (calls_for: the suggestions'
+            # rules), so that the catalogue says which few know and which to improve next.
+            "rows": [
+                (service, f, calls_for(f, service.level_now) if f else [])
+                for service in shown
+                for f in [figures.get(service.pk)]
+            ],
             "total": page.paginator.count,
             "statuses": [(status, statuses[status]) for status in ServiceStatus if statuses[status]],
             "levels": pmo.offering_level_descriptions(),

@@ -294,6 +294,19 @@ class ServiceCall(models.TextChoices):
     RETHINK = "rethink", "Known but little used: retire or rethink it."
     RAISE = "raise", "Its users rate it highly on importance: raise its level."
 
+    @property
+    def short(self) -> str:
+        """A few words for a badge (the catalogue)."""
+        return CALL_BADGES[self]
+
+
+CALL_BADGES = {
+    ServiceCall.PUBLICISE: "Few know it",
+    ServiceCall.IMPROVE: "Disappoints its users",
+    ServiceCall.RETHINK: "Known, little used",
+    ServiceCall.RAISE: "Ready to raise its level",
+}
+
 
 def calls_for(figures: ServiceFigures, level_now: int) -> list[ServiceCall]:
     """What the service's shown figures call for, in the order above; none if hidden."""
