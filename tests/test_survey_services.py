@@ -112,6 +112,28 @@ def test_a_draft_chooses_its_services_from_the_pmos_catalogue_only(world, catalo
         surveys.choose_services(survey, [foreign])
 
 
+def test_a_survey_asks_about_at_most_twelve_services(world, catalogue, client_for):
+    """Each asked service is up to three questions on the public form: a thirteenth is refused,
+    nothing is saved and what was ticked stays ticked."""
+    survey = SurveyFactory(pmo=world.pmo)
+    url = survey_url("survey_edit", survey)
+    more = [service(world.pmo, f"Service {n:02d}") for n in range(10)]
+    chosen = [*catalogue.values(), *more]
+    assert len(chosen) == surveys.MAX_SERVICES_ASKED + 1 == 13
+    data = {"title": "Changed", "intro": "", "closes_on": survey.closes_on.isoformat(), "reminder_delay_days": 7}
+    client = client_for(world.lead)
+    refused = client.post(url, {**data, "services": [s.pk for s in chosen]})
+    assert refused.status_code == 200
+    assert "Ask about 12 services or fewer (you chose 13)" in page(refused)
+    survey.refresh_from_db()
+    assert survey.title != "Changed" and not survey.survey_services.exists()
+    assert len(re.findall(r'name="services" value="\d+"[^>]*checked', refused.content.decode())) == 13
+    assert client.post(url, {**data, "services": [s.pk for s in chosen[:12]]}).status_code == 302
+    assert len(surveys.chosen_service_ids(survey)) == 12
+    with pytest.raises(RuleViolation):
+        surveys.choose_services(survey, chosen)
+
+
 def test_a_new_survey_asks_about_the_services_chosen_at_once(world, catalogue, client_for):
     client = client_for(world.lead)
     data = {"title": "Pulse", "intro": "Hi", "closes_on": "2099-01-01", "reminder_delay_days": 7}

@@ -51,6 +51,9 @@ class SurveyForm(forms.ModelForm):
         if not self.fields["services"].queryset.exists():
             self.fields["services"].help_text = "The PMO's catalogue has no services yet: add them to ask about them."
 
+    def clean_services(self):
+        return surveys.check_services(self.pmo.pk, self.cleaned_data["services"])
+
     def save(self, commit=True):
         survey = super().save(commit=commit)
         if commit:

@@ -94,11 +94,23 @@ def require_draft(survey: Survey) -> None:
 # Services ------------------------------------------------------------------------
 
 
-def check_services(survey: Survey, services) -> list[Service]:
-    """The services a draft may ask about: the PMO's own, each once."""
+# Each asked service is up to three questions on the public form: beyond this many, the form
+# is no longer short on a phone (a respondent is asked those serving their segment).
+MAX_SERVICES_ASKED = 12
+
+
+def check_services(pmo_id: int, services) -> list[Service]:
+    """The services a draft may ask about: the PMO's own, each once, and no more than
+    MAX_SERVICES_ASKED."""
     services = list(dict.fromkeys(services))
-    if any(service.pmo_id != survey.pmo_id for service in services):
+    if any(service.pmo_id != pmo_id for service in services):
         raise RuleViolation("services", "Choose services of this PMO's catalogue.")
+    if len(services) > MAX_SERVICES_ASKED:
+        raise RuleViolation(
+            "services",
+            f"Ask about {MAX_SERVICES_ASKED} services or fewer (you chose {len(services)}), so that the "
+            "form stays short: each is up to three questions for every respondent it serves.",
+        )
     return services
 
 
@@ -109,7 +121,7 @@ def choose_services(survey: Survey, services) -> None:
     is then (snapshot_services)."""
     # Locked as launch locks it: a launch at the same moment copies these or refuses them.
     require_draft(Survey.objects.select_for_update().get(pk=survey.pk))
-    services = sorted(check_services(survey, services), key=lambda s: (s.name.lower(), s.pk))
+    services = sorted(check_services(survey.pmo_id, services), key=lambda s: (s.name.lower(), s.pk))
     chosen = {service.pk for service in services}
     survey.survey_services.exclude(service__in=chosen).delete()
     kept = set(survey.survey_services.values_list("service_id", flat=True))
