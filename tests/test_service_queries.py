@@ -24,7 +24,7 @@ from agenda.catalogue.views import SERVICES_PER_PAGE
 from agenda.plan.views import SUGGESTIONS_PER_PAGE
 from pmo5p.models import ApiToken
 from stakeholders.models import Segment, Service, Stakeholder, SurveyService
-from stakeholders.surveys.lifecycle import choose_services, create_survey
+from stakeholders.surveys.lifecycle import MAX_SERVICES_ASKED, choose_services, create_survey
 from tests.factories import MembershipFactory, PmoFactory
 from tests.large_pmo import add_services, build_large_pmo
 from tests.survey_helpers import open_survey
@@ -79,9 +79,9 @@ def make_pmo(*, stakeholders: int, answers: int, services: int, per_response: in
         Service.segments.through(service=service, segment=segments[n % len(segments)])
         for n, service in enumerate(catalogue)
     )
-    # A draft that asks about every service (the survey form ticks them all).
+    # A draft that asks about as many services as a survey may (the survey form lists them all).
     draft = create_survey(pmo=pmo, created_by=lead, title="Draft", closes_on=TODAY)
-    choose_services(draft, catalogue)
+    choose_services(draft, catalogue[:MAX_SERVICES_ASKED])
     # An open survey asking about every service, each serving one segment: a respondent is
     # asked about those that serve theirs only.
     respondent = Stakeholder.objects.filter(pmo=pmo, segment=segments[0]).first()

@@ -183,7 +183,9 @@ def test_a_service_added_asked_about_answered_on_phones_and_read_with_its_figure
     page.get_by_role("link", name="Services", exact=True).click()
     row = page.locator(f'tr[data-service="{service.pk}"]')
     expect_figures(row, WHOLE)
-    expect(row.locator('[data-figure="quadrant"]')).to_have_text("Keep up the good work")
+    expect(row.locator('[data-figure="quadrant"]')).to_contain_text("Keep up the good work")
+    # Importance 87.5 from its users, liked, at Basic: its figures call for raising its level.
+    expect(row.locator('[data-figure="call"]')).to_have_text(["Ready to raise its level"])
     expect(row).to_contain_text("4 of 5")  # aware, of those who answered
     expect(row).to_contain_text("3 ratings")
     expect(row).to_contain_text("2 ratings")
