@@ -428,44 +428,40 @@ def is_answerable(survey: Survey, *, now=None) -> bool:
     return survey.is_open and survey.closes_on >= timezone.localdate(now, timezone=_zone(survey.pmo.time_zone))
 
 
-# A launched survey's questions cannot change: edit_questions requires a draft, and the admin
-# shows a launched survey's questions read-only (stakeholders/admin.py). So each process keeps
-# them once read, and a submit or a form page does not read them again. A per-process dict,
-# not the shared cache: nothing ever invalidates it, and a lookup costs no round trip. A draft's
-# questions are read each time. Bounded: past CACHED_SURVEYS surveys, it starts again.
+# A launched survey's questions and services cannot change: edit_questions and choose_services
+# require a draft, launch snapshots the services, and the admin shows them read-only
+# (stakeholders/admin.py). So each process keeps them once read, and a submit or a form page
+# does not read them again. A per-process dict, not the shared cache: nothing ever invalidates
+# it, and a lookup costs no round trip. A draft's are read each time. Bounded: past
+# CACHED_SURVEYS surveys, it starts again.
 CACHED_SURVEYS = 256
-_launched_questions: dict[int, tuple[Question, ...]] = {}
+_launched: dict[tuple[str, int], tuple] = {}
+
+
+def _launched_rows(survey: Survey, related: str) -> list:
+    """The survey's rows of `related` (its questions, its services), in their order; a
+    launched survey's from this process's copy."""
+    rows = getattr(survey, related).all()
+    if survey.is_draft:
+        return list(rows)
+    kept = _launched.get((related, survey.pk))
+    if kept is None:
+        kept = tuple(rows)
+        if len(_launched) >= 2 * CACHED_SURVEYS:
+            _launched.clear()
+        _launched[related, survey.pk] = kept
+    return list(kept)
 
 
 def survey_questions(survey: Survey) -> list[Question]:
-    """The survey's questions, in their order; a launched survey's from this process's copy."""
-    if survey.is_draft:
-        return list(survey.questions.all())
-    questions = _launched_questions.get(survey.pk)
-    if questions is None:
-        questions = tuple(survey.questions.all())
-        if len(_launched_questions) >= CACHED_SURVEYS:
-            _launched_questions.clear()
-        _launched_questions[survey.pk] = questions
-    return list(questions)
-
-
-_launched_services: dict[int, tuple[SurveyService, ...]] = {}
+    """The survey's questions, in their order."""
+    return _launched_rows(survey, "questions")
 
 
 def survey_services(survey: Survey) -> list[SurveyService]:
-    """The services the survey asks about, in their order; a launched survey's from this
-    process's copy, as its questions: its snapshot never changes once launched (a deleted
-    service leaves its snapshot, service_id then None, which nothing here reads)."""
-    if survey.is_draft:
-        return list(survey.survey_services.all())
-    services = _launched_services.get(survey.pk)
-    if services is None:
-        services = tuple(survey.survey_services.all())
-        if len(_launched_services) >= CACHED_SURVEYS:
-            _launched_services.clear()
-        _launched_services[survey.pk] = services
-    return list(services)
+    """The services the survey asks about, in their order (a deleted service leaves its
+    snapshot, service_id then None, which nothing here reads)."""
+    return _launched_rows(survey, "survey_services")
 
 
 def services_asked(survey: Survey, segment_id: int | None) -> list[SurveyService]:
