@@ -64,6 +64,21 @@ class MaturityStage(models.IntegerChoices):
     TRUST = 5, "Trust"
 
 
+# The quadrant defaults of a relationship's target maturity and contact cadence (issue 13,
+# docs/engagement.md): each PMO sets its own (Pmo.target_stage_*, Pmo.cadence_days_*).
+MAX_CADENCE_DAYS = 730
+
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
 class Problem(models.TextChoices):
     """The five problems that poor perception of the PMO leads to."""
 

@@ -24,14 +24,21 @@ class Quadrant(models.TextChoices):
         }[self]
 
 
-def quadrant_expression() -> Case:
+def quadrant_cases(value_of) -> Case:
+    """A Case over a stakeholder's quadrant, giving value_of(quadrant) for each: the one place
+    the grid's rule (high means HIGH_LEVEL or more) is written as SQL."""
     return Case(
-        When(influence__gte=HIGH_LEVEL, interest__gte=HIGH_LEVEL, then=Value(Quadrant.MANAGE_CLOSELY.value)),
-        When(influence__gte=HIGH_LEVEL, then=Value(Quadrant.KEEP_SATISFIED.value)),
-        When(interest__gte=HIGH_LEVEL, then=Value(Quadrant.KEEP_INFORMED.value)),
-        default=Value(Quadrant.MONITOR.value),
-        output_field=models.CharField(),
+        When(influence__gte=HIGH_LEVEL, interest__gte=HIGH_LEVEL, then=value_of(Quadrant.MANAGE_CLOSELY)),
+        When(influence__gte=HIGH_LEVEL, then=value_of(Quadrant.KEEP_SATISFIED)),
+        When(interest__gte=HIGH_LEVEL, then=value_of(Quadrant.KEEP_INFORMED)),
+        default=value_of(Quadrant.MONITOR),
     )
+
+
+def quadrant_expression() -> Case:
+    case = quadrant_cases(lambda quadrant: Value(quadrant.value))
+    case.output_field = models.CharField()
+    return case
 
 
 def power_interest_grid(pmo) -> dict[Quadrant, list[Stakeholder]]:
