@@ -161,6 +161,9 @@ CASES = {
 # words them once). A value may depend on the world.
 LONG_EMAIL = "a" * 245 + "@corp.example"
 OWN = "Choose a member of this PMO as the relationship owner."
+STAGE = "Choose a stage from Unaware to Trust."
+CADENCE = "Choose a cadence from 1 to 730 days, or leave it empty for their quadrant's default."
+NO_REASON = "Say why this relationship's target differs from their quadrant's default."
 STAKEHOLDER_BAD = [
     ("name", "blank", "   ", "   ", "Give the stakeholder's name."),
     ("name", "too long", "N" * 151, "N" * 151, "Keep the name to 150 characters or fewer (it has 151)."),
@@ -195,6 +198,14 @@ STAKEHOLDER_BAD = [
     ("owner", "of another PMO", lambda w: other_membership(w).pk, "lead@beta.example", OWN),
     ("owner", "not a member", "999999", "nobody@alpha.example", OWN),
     ("notes", "too long", "x" * 5001, "x" * 5001, "Keep the notes to 5,000 characters or fewer (it has 5001)."),
+    # The engagement plan (issue 13): a target below Unaware or above Trust, a cadence of 0 days or over 730.
+    ("target_stage", "below Unaware", "0", 0, STAGE),
+    ("target_stage", "above Trust", "6", 6, STAGE),
+    ("target_stage", "a word", "trust", "trust", STAGE),
+    ("cadence_days", "0 days", "0", 0, CADENCE),
+    ("cadence_days", "over two years", "731", 731, CADENCE),
+    ("cadence_days", "negative", "-5", -5, CADENCE),
+    ("target_reason", "too long", "r" * 301, "r" * 301, "Keep the reason to 300 characters or fewer (it has 301)."),
 ]
 SEGMENT_BAD = [
     ("name", "blank", "   ", "   ", "Give the segment a name."),
@@ -325,6 +336,27 @@ for thing, bad_values, page, api, pages in [
                 message=message,
                 state=register_state,
             )
+
+
+# A target of their own needs its reason, on creating and on editing, whoever writes it.
+for page_name in ("stakeholder_create", "stakeholder_edit"):
+    editing = page_name.endswith("_edit")
+    CASES[f"stakeholder {'edited' if editing else 'created'}: own target without a reason"] = Case(
+        web=lambda w, page_name=page_name: (
+            (web := stakeholder_page(page_name, "target_stage", "5")(w))[0],
+            web[1],
+            {**web[2], "target_reason": "  "},
+        ),
+        api=lambda w, editing=editing: (
+            (api := stakeholder_api(editing, "target_stage", 5)(w))[0],
+            api[1],
+            api[2],
+            {**api[3], "target_reason": "  "},
+        ),
+        field="target_reason",
+        message=NO_REASON,
+        state=register_state,
+    )
 
 
 # The service catalogue (stakeholders/catalogue.py): its page (agenda/catalogue/) and the API refuse in
