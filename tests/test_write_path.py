@@ -37,7 +37,7 @@ from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory
 from tests.helpers import assert_field_error
 from tests.survey_helpers import questions
-from tests.test_import import csv_bytes, upload_ok
+from tests.test_import import confirm, csv_bytes, upload_ok
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FUTURE = "2026-12-31"
@@ -464,6 +464,12 @@ IMPORT_BAD = [
     ("Interest", "very much", WORDS["interest", "not a level"]),
     ("Owner", "lead@beta.example", OWN),
     ("Notes", "x" * 5001, WORDS["notes", "too long"]),
+    ("Target maturity", "0", STAGE),
+    ("Target maturity", "6", STAGE),
+    ("Target maturity", "Best friends", STAGE),
+    ("Contact every (days)", "0", CADENCE),
+    ("Contact every (days)", "731", CADENCE),
+    ("Contact every (days)", "monthly", CADENCE),
 ]
 
 
@@ -473,6 +479,24 @@ def test_the_import_refuses_a_cell_in_the_words_of_the_page_and_the_api(world, c
     job = upload_ok(client_for(world.member), world.pmo, csv_bytes([list(row), list(row.values())]))
     ((number, action, *_shown, errors),) = job.preview["rows"]
     assert (action, errors) == ("invalid", [[column, message]])
+
+
+def test_the_import_asks_a_reason_for_an_own_target_and_takes_stages_by_name(world, client_for):
+    header = ["Name", "E-mail", "Target maturity", "Why this target", "Contact every (days)"]
+    rows = [["Ann", "ann@corp.example", "Trust", "", "14"], ["Bo", "bo@corp.example", " respect ", "Sponsor", "30.0"]]
+    client = client_for(world.member)
+    job = upload_ok(client, world.pmo, csv_bytes([header, *rows]))
+    ann, bo = job.preview["rows"]
+    assert (ann[1], ann[4]) == ("invalid", [["Why this target", NO_REASON]])
+    assert bo[1] == "create"
+    # The reason given, the row goes through, as the page and the API take it.
+    rows[0][3] = "Chairs the board"
+    confirm(client, upload_ok(client, world.pmo, csv_bytes([header, *rows])))
+    saved = {
+        s.name: (s.target_stage, s.target_reason, s.cadence_days) for s in Stakeholder.objects.filter(pmo=world.pmo)
+    }
+    assert saved["Ann"] == (5, "Chairs the board", 14)
+    assert saved["Bo"] == (4, "Sponsor", 30)
 
 
 def test_the_import_creates_a_segment_by_the_rules_of_the_segment_form(world, client_for):
