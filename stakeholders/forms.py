@@ -7,8 +7,6 @@ from stakeholders import register
 from stakeholders.models import HIGH_LEVEL, Segment, Stakeholder
 from stakeholders.selectors import Quadrant
 
-ENGAGEMENT_FIELDS = ["target_stage", "target_reason", "cadence_days"]
-
 
 def quadrant_of(influence: int, interest: int) -> Quadrant:
     """The quadrant of these levels, by the grid's rule (selectors.quadrant_cases is its SQL)."""
