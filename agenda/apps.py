@@ -8,12 +8,13 @@ class AgendaConfig(AppConfig):
     def ready(self):
         from agenda import signals  # noqa: F401 (connects the receivers)
         from agenda.assessments.timeline import maturity_entries
-        from agenda.figures import kept, responses, survey
+        from agenda.figures import kept, relationships, responses, survey
         from agenda.reports import services  # noqa: F401 (registers the report e-mail with the outbox)
-        from stakeholders import timeline
+        from stakeholders import engagement, timeline
         from stakeholders.surveys import figure_source
 
         timeline.register(maturity_entries)
+        engagement.register_current_stage(relationships.current_stage_subquery)
         figure_source.register(
             figure_source.FigureSource(
                 participation_by_survey=survey.participation_by_survey,

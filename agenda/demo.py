@@ -13,7 +13,7 @@ from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, Self
 from agenda.reports.services import reschedule
 from pmo5p.domain import DETRACTOR_MAX, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders import catalogue
+from stakeholders import catalogue, register
 from stakeholders.models import (
     Answer,
     Interaction,
@@ -521,6 +521,8 @@ def _assessments(pmo: Pmo, lead: User, member: User, rng: random.Random) -> None
             author=rng.choice([lead, member]),
         )
         interaction.stakeholders.set(rng.sample(stakeholders, k=rng.randint(1, 3)))
+    # Written directly, not through register.create_interaction: their last touch is set here.
+    register.refresh_last_touched(stakeholder.pk for stakeholder in stakeholders)
 
 
 ACTIONS = [

@@ -68,7 +68,7 @@ NAV_SECTIONS = {
     "reports": {"report_list", "report_schedule", "report_detail"},
     "model": {"five_p_model"},
     "members": {"members", "member_invite", "member_remove"},
-    "settings": {"pmo_settings"},
+    "settings": {"pmo_settings", "engagement_settings"},
 }
 SECTION_OF = {name: section for section, names in NAV_SECTIONS.items() for name in names}
 

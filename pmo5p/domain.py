@@ -64,6 +64,37 @@ class MaturityStage(models.IntegerChoices):
     TRUST = 5, "Trust"
 
 
+# The quadrant defaults of a relationship's target maturity and contact cadence (issue 13,
+# docs/engagement.md): each PMO sets its own (Pmo.target_stage_*, Pmo.cadence_days_*).
+MAX_CADENCE_DAYS = 730
+
+# The power–interest grid's quadrants (stakeholders.selectors.Quadrant), by the value that
+# names the PMO's default columns, with what each asks of the PMO: here, below the register,
+# so that the PMO's engagement settings can explain them.
+QUADRANT_LABELS = {
+    "manage_closely": "Manage closely",
+    "keep_satisfied": "Keep satisfied",
+    "keep_informed": "Keep informed",
+    "monitor": "Monitor",
+}
+QUADRANT_DESCRIPTIONS = {
+    "manage_closely": "High influence, high interest: engage fully and often.",
+    "keep_satisfied": "High influence, lower interest: meet their needs without overloading them.",
+    "keep_informed": "High interest, lower influence: keep them in the loop; they are often allies.",
+    "monitor": "Lower influence and interest: watch for changes, with light-touch communication.",
+}
+
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
 class Problem(models.TextChoices):
     """The five problems that poor perception of the PMO leads to."""
 

@@ -8,7 +8,10 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from pmo5p import sign_in, throttles
+from pmo5p.domain import MAX_CADENCE_DAYS, QUADRANT_DESCRIPTIONS, QUADRANT_LABELS
 from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
+from pmo5p.rules import error_messages
+from pmo5p.services import ENGAGEMENT_DEFAULT_FIELDS, ENGAGEMENT_WORDS
 
 
 class SignInRules:
@@ -145,6 +148,29 @@ class PmoForm(forms.ModelForm):
         if slug in RESERVED_SLUGS:
             raise forms.ValidationError(f"“{slug}” is reserved by pmo5p. Choose a different slug.")
         return slug
+
+
+class EngagementSettingsForm(forms.ModelForm):
+    """The quadrant defaults of the engagement plan; services.update_engagement_defaults writes them."""
+
+    class Meta:
+        model = Pmo
+        fields = ENGAGEMENT_DEFAULT_FIELDS
+        error_messages = {name: error_messages(words) for name, words in ENGAGEMENT_WORDS.items()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ENGAGEMENT_DEFAULT_FIELDS:
+            field = self.fields[name]
+            if name.startswith("cadence"):
+                field.widget.attrs.update({"min": 1, "max": MAX_CADENCE_DAYS})
+
+    def rows(self):
+        """(quadrant's label, its description, its target field, its cadence field), in the grid's order."""
+        return [
+            (label, QUADRANT_DESCRIPTIONS[quadrant], self[f"target_stage_{quadrant}"], self[f"cadence_days_{quadrant}"])
+            for quadrant, label in QUADRANT_LABELS.items()
+        ]
 
 
 class InviteMemberForm(forms.Form):

@@ -2,20 +2,48 @@ import hashlib
 import secrets
 import uuid
 import zoneinfo
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.core.validators import MaxValueValidator, MinLengthValidator
+from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p.currency import CURRENCY_CHOICES, default_currency
-from pmo5p.domain import DEFAULT_OFFERING_LEVEL_DESCRIPTIONS, OfferingLevel
+from pmo5p.domain import (
+    DEFAULT_OFFERING_LEVEL_DESCRIPTIONS,
+    MAX_CADENCE_DAYS,
+    WEEKDAY_CHOICES,
+    MaturityStage,
+    OfferingLevel,
+)
+
+STAGE_VALIDATORS = [
+    MinValueValidator(MaturityStage.UNAWARE, "Choose a stage from Unaware to Trust."),
+    MaxValueValidator(MaturityStage.TRUST, "Choose a stage from Unaware to Trust."),
+]
+CADENCE_VALIDATORS = [
+    MinValueValidator(1, "Contact at least every day: a cadence is 1 to 730 days."),
+    MaxValueValidator(MAX_CADENCE_DAYS, "A cadence is 1 to 730 days: two years at most between touches."),
+]
+
+
+def _target_field(stage: MaturityStage, quadrant: str):
+    return models.PositiveSmallIntegerField(
+        f"target for “{quadrant}”", choices=MaturityStage.choices, default=stage, validators=STAGE_VALIDATORS
+    )
+
+
+def _cadence_field(days: int, quadrant: str):
+    return models.PositiveSmallIntegerField(
+        f"contact “{quadrant}” every (days)", default=days, validators=CADENCE_VALIDATORS
+    )
+
 
 TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
@@ -125,6 +153,17 @@ class Pmo(models.Model):
     # The PMO's own wording of each service offering level ({"1": "…"}); a level it has not
     # worded reads DEFAULT_OFFERING_LEVEL_DESCRIPTIONS (offering_level_descriptions).
     offering_levels = models.JSONField(default=dict, blank=True)
+    # Issue 13 (docs/engagement.md): each power–interest quadrant's default target maturity
+    # and contact cadence; a stakeholder may override either (Stakeholder.target_stage,
+    # Stakeholder.cadence_days). Columns, not a JSON map, so that the database checks them.
+    target_stage_manage_closely = _target_field(MaturityStage.TRUST, "Manage closely")
+    target_stage_keep_satisfied = _target_field(MaturityStage.RESPECT, "Keep satisfied")
+    target_stage_keep_informed = _target_field(MaturityStage.UNDERSTANDING, "Keep informed")
+    target_stage_monitor = _target_field(MaturityStage.AWARE, "Monitor")
+    cadence_days_manage_closely = _cadence_field(30, "Manage closely")
+    cadence_days_keep_satisfied = _cadence_field(60, "Keep satisfied")
+    cadence_days_keep_informed = _cadence_field(90, "Keep informed")
+    cadence_days_monitor = _cadence_field(180, "Monitor")
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="pmos")
 
@@ -132,12 +171,40 @@ class Pmo(models.Model):
         ordering = ["name"]
         verbose_name = "PMO"
         verbose_name_plural = "PMOs"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    *(
+                        models.Q(**{f"target_stage_{q}__gte": 1, f"target_stage_{q}__lte": 5})
+                        for q in ("manage_closely", "keep_satisfied", "keep_informed", "monitor")
+                    )
+                ),
+                name="pmo_target_stages_1_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    *(
+                        models.Q(**{f"cadence_days_{q}__gte": 1, f"cadence_days_{q}__lte": MAX_CADENCE_DAYS})
+                        for q in ("manage_closely", "keep_satisfied", "keep_informed", "monitor")
+                    )
+                ),
+                name="pmo_cadence_days_1_730",
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
     def get_absolute_url(self):
         return reverse("pmo_home", kwargs={"slug": self.slug})
+
+    def default_target_stage(self, quadrant: str) -> int:
+        """The target maturity of a stakeholder in `quadrant` (a Quadrant value) who has none of their own."""
+        return getattr(self, f"target_stage_{quadrant}")
+
+    def default_cadence_days(self, quadrant: str) -> int:
+        """The days between touches of a stakeholder in `quadrant` who has no cadence of their own."""
+        return getattr(self, f"cadence_days_{quadrant}")
 
     def offering_level_descriptions(self) -> dict[OfferingLevel, str]:
         """Each offering level with the PMO's words for it, or the default words."""
@@ -178,10 +245,35 @@ class Membership(models.Model):
     )
     # Used to open the PMO a user last worked in when they sign in.
     last_visited_at = models.DateTimeField(null=True, blank=True)
+    # The weekly "My week" digest (issue 13, docs/engagement.md): off while digest_weekday is
+    # empty; sent on that weekday at digest_time in the PMO's time zone. digest_next_at is the
+    # record of the next one due (UTC): the dispatcher claims rows whose moment has come and
+    # moves it on in the transaction that queues the e-mail in the outbox.
+    digest_weekday = models.PositiveSmallIntegerField(
+        "weekly digest on", choices=WEEKDAY_CHOICES, null=True, blank=True, help_text="Leave empty for no digest."
+    )
+    digest_time = models.TimeField("at", default=time(8, 0))
+    digest_next_at = models.DateTimeField(null=True, blank=True, editable=False)
+    digest_last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["pmo__name", "user__name"]
-        constraints = [models.UniqueConstraint(fields=["pmo", "user"], name="membership_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["pmo", "user"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=models.Q(digest_weekday__isnull=True)
+                | models.Q(digest_weekday__gte=0, digest_weekday__lte=6),
+                name="membership_digest_weekday_0_6",
+            ),
+        ]
+        # The dispatcher's claim: only the rows with a digest due, by moment.
+        indexes = [
+            models.Index(
+                fields=["digest_next_at"],
+                name="membership_digest_due",
+                condition=models.Q(digest_next_at__isnull=False),
+            )
+        ]
 
     def __str__(self):
         return f"{self.user} ({self.get_role_display()}, {self.pmo})"
@@ -321,6 +413,7 @@ class OutgoingEmail(models.Model):
         DETRACTOR_ALERT = "detractor_alert", "Detractor alert"
         DETRACTOR_ALERT_BATCH = "detractor_alert_batch", "Detractor alert (anonymous survey)"
         REPORT = "report", "Report"
+        WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -1,12 +1,15 @@
 """Writes on PMO workspaces and their members."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p import outbox
 from pmo5p.currency import default_currency
+from pmo5p.domain import MAX_CADENCE_DAYS, QUADRANT_LABELS
 from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo, Role, User
+from pmo5p.rules import worded
 
 
 class LastLeadError(Exception):
@@ -157,3 +160,35 @@ def revoke_invitation(*, invitation: MemberInvitation) -> bool:
 
 def record_visit(membership: Membership) -> None:
     Membership.objects.filter(pk=membership.pk).update(last_visited_at=timezone.now())
+
+
+# The quadrant defaults of the engagement plan (docs/engagement.md#settings): a stage and a
+# cadence per quadrant, in the order of the grid's quadrants.
+ENGAGEMENT_DEFAULT_FIELDS = [
+    *(f"target_stage_{quadrant}" for quadrant in QUADRANT_LABELS),
+    *(f"cadence_days_{quadrant}" for quadrant in QUADRANT_LABELS),
+]
+STAGE_REFUSAL = "Choose a stage from Unaware to Trust."
+CADENCE_REFUSAL = f"Choose a cadence from 1 to {MAX_CADENCE_DAYS} days."
+ENGAGEMENT_WORDS = {
+    name: {
+        "required": STAGE_REFUSAL if name.startswith("target") else CADENCE_REFUSAL,
+        "invalid": STAGE_REFUSAL if name.startswith("target") else CADENCE_REFUSAL,
+    }
+    for name in ENGAGEMENT_DEFAULT_FIELDS
+}
+
+
+def update_engagement_defaults(*, pmo: Pmo, values: dict) -> Pmo:
+    """Set the PMO's default target stage and cadence per quadrant (ENGAGEMENT_DEFAULT_FIELDS):
+    all of them or none; a refusal is {field: [message]} in ENGAGEMENT_WORDS."""
+    unknown = set(values) - set(ENGAGEMENT_DEFAULT_FIELDS)
+    assert not unknown, f"Not engagement defaults: {unknown}"
+    for name, value in values.items():
+        setattr(pmo, name, value)
+    try:
+        pmo.clean_fields(exclude=[f.name for f in Pmo._meta.concrete_fields if f.name not in values])
+    except ValidationError as error:
+        raise worded(error, ENGAGEMENT_WORDS) from None
+    pmo.save(update_fields=list(values))
+    return pmo

@@ -358,6 +358,7 @@ SPECTACULAR_SETTINGS = {
         "ElementEnum": "pmo5p.domain.Element.choices",
         "LevelEnum": "stakeholders.models.register.LEVEL_CHOICES",
         "OfferingLevelEnum": "pmo5p.domain.OfferingLevel.choices",
+        "MaturityStageEnum": "pmo5p.domain.MaturityStage.choices",
     },
 }
 

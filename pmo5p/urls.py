@@ -24,6 +24,7 @@ accounts = [
 
 pmo = [
     path("settings/", views.pmo_settings, name="pmo_settings"),
+    path("settings/engagement/", views.engagement_settings, name="engagement_settings"),
     path("model/", views.five_p_model, name="five_p_model"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),

@@ -1,8 +1,11 @@
+from copy import copy
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +21,7 @@ from pmo5p.domain import Element, MaturityStage, Problem
 from pmo5p.forms import (
     ApiTokenForm,
     ConfirmEmailForm,
+    EngagementSettingsForm,
     InviteMemberForm,
     NewAccountForm,
     PasswordChangeForm,
@@ -26,6 +30,7 @@ from pmo5p.forms import (
     ResendConfirmationForm,
     RoleForm,
     SignUpForm,
+    add_refusal,
 )
 from pmo5p.models import ApiToken, MemberInvitation, Membership, Role, User
 from pmo5p.tenancy import pmo_view
@@ -77,6 +82,22 @@ def pmo_settings(request, pmo):
         messages.success(request, "PMO settings saved.")
         return redirect("pmo_settings", slug=pmo.slug)
     return render(request, "pmo5p/pmo_settings.html", {"form": form, "pmo": pmo})
+
+
+@pmo_view(role=Role.LEAD, write_role=Role.LEAD)
+def engagement_settings(request, pmo):
+    """The quadrant defaults of the engagement plan (docs/engagement.md#settings)."""
+    # The form checks a copy: a refused value must not reach the page's PMO (menu, heading).
+    form = EngagementSettingsForm(request.POST or None, instance=copy(pmo))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_engagement_defaults(pmo=copy(pmo), values=form.cleaned_data)
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, "Engagement defaults saved: every stakeholder without their own follows them.")
+            return redirect("engagement_settings", slug=pmo.slug)
+    return render(request, "pmo5p/engagement_settings.html", {"form": form, "pmo": pmo, "stages": list(MaturityStage)})
 
 
 @pmo_view()

@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.db import transaction
 from django.db.models import F, OrderBy
 from django.db.models.constants import LOOKUP_SEP
 
+from stakeholders import register
 from stakeholders.models import (
     Answer,
     ImportJob,
@@ -293,6 +295,32 @@ class InteractionAdmin(admin.ModelAdmin):
     search_fields = ["summary"]
     list_select_related = ["pmo", "author"]
     raw_id_fields = ["stakeholders"]
+
+    # The admin writes interactions itself, not through register.py: it keeps the involved
+    # stakeholders' last touch (register.refresh_last_touched) as the register's writes do.
+    def save_model(self, request, obj, form, change):
+        obj._involved_before = list(obj.stakeholders.values_list("pk", flat=True)) if obj.pk else []
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        interaction = form.instance
+        register.refresh_last_touched(
+            [*getattr(interaction, "_involved_before", []), *interaction.stakeholders.values_list("pk", flat=True)]
+        )
+
+    def delete_model(self, request, obj):
+        register.delete_interaction(obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            involved = list(
+                Interaction.stakeholders.through.objects.filter(interaction__in=queryset).values_list(
+                    "stakeholder_id", flat=True
+                )
+            )
+            queryset.delete()
+            register.refresh_last_touched(involved)
 
 
 @admin.register(ImportJob)

@@ -1,6 +1,7 @@
 """API resources of the register and the surveys (see pmo5p/api.py for the common ground)."""
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
 from rest_framework.response import Response as ApiResponse
@@ -17,6 +18,7 @@ from pmo5p.api import (
 from pmo5p.domain import Element
 from pmo5p.rules import error_messages
 from stakeholders import register
+from stakeholders.engagement import with_engagement
 from stakeholders.models import LEVEL_CHOICES, Interaction, Segment, Stakeholder, Survey, SurveyStatus
 from stakeholders.selectors import search
 
@@ -93,20 +95,55 @@ class StakeholderSerializer(serializers.ModelSerializer):
         error_messages=register.messages(register.STAKEHOLDER_WORDS, "owner"),
     )
 
+    # The engagement plan as stakeholders/engagement.py reads it (docs/engagement.md).
+    target = serializers.IntegerField(
+        read_only=True, help_text="The target maturity stage (1–5): their own, or their quadrant's default."
+    )
+    gap = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Target minus current stage: positive is below target; null when never assessed.",
+    )
+    touch_due_on = serializers.DateField(
+        read_only=True, help_text="Last touched (or added to the register) plus the cadence."
+    )
+
     class Meta:
         model = Stakeholder
-        fields = ["id", *register.STAKEHOLDER_FIELDS, "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        fields = [
+            "id",
+            *register.STAKEHOLDER_FIELDS,
+            "last_touched_on",
+            "target",
+            "gap",
+            "touch_due_on",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["last_touched_on", "created_at", "updated_at"]
         extra_kwargs = _in_register_words(register.STAKEHOLDER_WORDS, register.STAKEHOLDER_FIELDS)
 
     def validate_email(self, email):
         return register.check_email_free(self.context["pmo"], email, self.instance)
 
+    def to_representation(self, instance):
+        if not hasattr(instance, "gap"):
+            # Just written: read it back with its engagement, as the list reads every row.
+            instance = with_engagement(
+                Stakeholder.objects.filter(pk=instance.pk).select_related("segment", "owner__user"),
+                instance.pmo,
+                timezone.localdate(),
+            ).get()
+        return super().to_representation(instance)
+
     def create(self, validated_data):
         return register.create_stakeholder(self.context["pmo"], validated_data)
 
     def update(self, instance, validated_data):
-        return register.update_stakeholder(instance, validated_data)
+        stakeholder = register.update_stakeholder(instance, validated_data)
+        # Its engagement was read before the change: to_representation reads it again.
+        stakeholder.__dict__.pop("gap", None)
+        return stakeholder
 
 
 class UpsertSerializer(StakeholderSerializer):
@@ -173,7 +210,8 @@ class StakeholderViewSet(RegisterViewSet):
     filterset_class = StakeholderFilter
 
     def scoped_queryset(self):
-        return self.pmo.stakeholders.select_related("segment", "owner__user").order_by("name", "pk")
+        stakeholders = self.pmo.stakeholders.select_related("segment", "owner__user").order_by("name", "pk")
+        return with_engagement(stakeholders, self.pmo, timezone.localdate())
 
     def perform_destroy(self, instance):
         register.delete_stakeholder(instance)
@@ -253,6 +291,9 @@ class InteractionViewSet(RegisterViewSet):
 
     def scoped_queryset(self):
         return self.pmo.interactions.prefetch_related("stakeholders").order_by("-occurred_on", "-pk")
+
+    def perform_destroy(self, instance):
+        register.delete_interaction(instance)
 
 
 class SurveySerializer(serializers.ModelSerializer):

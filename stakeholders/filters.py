@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.core.validators import EMPTY_VALUES
+from django.db.models import F
 
 from pmo5p.models import Membership
 from stakeholders.models import LEVEL_CHOICES, Segment, Stakeholder
@@ -15,6 +18,39 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         if value in EMPTY_VALUES:
             return qs
         return qs.order_by(*qs.query.order_by, "name", "pk")
+
+
+# Touches due within this many days: "due soon" on the register.
+DUE_SOON_DAYS = 14
+
+
+class EngagementOrderingFilter(StableOrderingFilter):
+    """The register's orders, with the engagement plan's (stakeholders/engagement.py's
+    annotations) in the direction that helps: the largest gap first, the stakeholder touched
+    longest ago (or never) first, the earliest touch due first. The not-assessed come last."""
+
+    EXPRESSIONS = {
+        "gap": F("gap").desc(nulls_last=True),
+        "-gap": F("gap").asc(nulls_last=True),
+        "last_touched": F("last_touched_on").asc(nulls_first=True),
+        "-last_touched": F("last_touched_on").desc(nulls_last=True),
+    }
+    LABELS = {
+        "gap": "Gap to target, largest first",
+        "-gap": "Gap to target, smallest first",
+        "last_touched": "Last touched, longest ago first",
+        "-last_touched": "Last touched, latest first",
+        "touch_due": "Touch due, earliest first",
+        "-touch_due": "Touch due, latest first",
+    }
+
+    def build_choices(self, fields, labels):
+        return [(value, self.LABELS.get(value, label)) for value, label in super().build_choices(fields, labels)]
+
+    def get_ordering_value(self, param):
+        if param in self.EXPRESSIONS:
+            return self.EXPRESSIONS[param]
+        return super().get_ordering_value(param)
 
 
 class StakeholderFilter(django_filters.FilterSet):
@@ -36,13 +72,28 @@ class StakeholderFilter(django_filters.FilterSet):
         method="filter_active",
         label="Status",
     )
-    sort = StableOrderingFilter(
+    gap = django_filters.ChoiceFilter(
+        choices=[("below", "Below target"), ("reached", "At or above target"), ("not_assessed", "Not assessed")],
+        empty_label="Any gap",
+        method="filter_gap",
+        label="Gap to target",
+    )
+    touch = django_filters.ChoiceFilter(
+        choices=[("overdue", "Overdue"), ("due_soon", f"Due in the next {DUE_SOON_DAYS} days")],
+        empty_label="Any",
+        method="filter_touch",
+        label="Touch",
+    )
+    sort = EngagementOrderingFilter(
         fields=[
             ("name", "name"),
             ("segment__name", "segment"),
             ("influence", "influence"),
             ("interest", "interest"),
             ("updated_at", "updated"),
+            ("gap", "gap"),
+            ("last_touched_on", "last_touched"),
+            ("touch_due_on", "touch_due"),
         ],
         field_labels={
             "name": "Name",
@@ -59,7 +110,9 @@ class StakeholderFilter(django_filters.FilterSet):
         model = Stakeholder
         fields = []
 
-    def __init__(self, data=None, *args, pmo, **kwargs):
+    def __init__(self, data=None, *args, pmo, today, **kwargs):
+        """`queryset` is read through stakeholders.engagement.with_engagement; `today` is the PMO's."""
+        self.today = today
         super().__init__(data, *args, **kwargs)
         self.filters["segment"].queryset = pmo.segments.all()
         self.filters["owner"].queryset = pmo.memberships.select_related("user").order_by("user__name")
@@ -70,3 +123,17 @@ class StakeholderFilter(django_filters.FilterSet):
 
     def filter_active(self, queryset, name, value):
         return queryset.filter(is_active=(value == "true"))
+
+    def filter_gap(self, queryset, name, value):
+        return {
+            "below": queryset.filter(gap__gt=0),
+            "reached": queryset.filter(gap__lte=0),
+            "not_assessed": queryset.filter(gap__isnull=True),
+        }[value]
+
+    def filter_touch(self, queryset, name, value):
+        if value == "overdue":
+            return queryset.filter(touch_due_on__lt=self.today)
+        return queryset.filter(
+            touch_due_on__gte=self.today, touch_due_on__lte=self.today + timedelta(days=DUE_SOON_DAYS)
+        )

@@ -24,6 +24,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pmo5p.domain import MaturityStage
 from pmo5p.rules import RuleViolation
 from stakeholders import register
 from stakeholders.models import Segment, Stakeholder
@@ -65,6 +66,25 @@ COLUMNS = [
     ),
     Column("notes", "Notes", frozenset({"notes", "note", "comments", "comment"}), ""),
     Column("is_active", "Active", frozenset({"active", "isactive"}), "yes or no; yes if blank."),
+    Column(
+        "target_stage",
+        "Target maturity",
+        frozenset({"targetmaturity", "target", "targetstage"}),
+        "Unaware, Aware, Understanding, Respect or Trust (or 1 to 5); blank: their quadrant's default, "
+        "or the target they have.",
+    ),
+    Column(
+        "target_reason",
+        "Why this target",
+        frozenset({"whythistarget", "targetreason"}),
+        "Needed with a target of their own.",
+    ),
+    Column(
+        "cadence_days",
+        "Contact every (days)",
+        frozenset({"contactevery", "contacteverydays", "cadence", "cadencedays"}),
+        "1 to 730; blank: their quadrant's default, or the cadence they have.",
+    ),
 ]
 COLUMN_OF = {column.field: column for column in COLUMNS}
 FIELD_OF_KEY = {alias: column.field for column in COLUMNS for alias in column.aliases}
@@ -229,6 +249,31 @@ def _level(name: str) -> Callable[[str], int | None]:
     return read
 
 
+STAGE_WORDS = {stage.label.casefold(): stage.value for stage in MaturityStage}
+
+
+def _stage(cell: str) -> int | None:
+    """A maturity stage by name ("Trust") or number ("5"); blank: None."""
+    text = _text(cell)
+    if not text:
+        return None
+    number = re.fullmatch(r"-?\d+(?:[.,]0+)?", text)
+    stage = int(re.split(r"[.,]", text)[0]) if number else STAGE_WORDS.get(" ".join(text.casefold().split()))
+    if stage is None:
+        raise ValidationError(register.STAKEHOLDER_WORDS["target_stage"]["invalid"])
+    return stage  # its range is the register's rule
+
+
+def _days(cell: str) -> int | None:
+    """A whole number of days ("30", "30.0"); blank: None."""
+    text = _text(cell)
+    if not text:
+        return None
+    if not re.fullmatch(r"-?\d+(?:[.,]0+)?", text):
+        raise ValidationError(register.STAKEHOLDER_WORDS["cadence_days"]["invalid"])
+    return int(re.split(r"[.,]", text)[0])  # its range is the register's rule
+
+
 def _active(cell: str) -> bool | None:
     text = _text(cell).casefold()
     if not text:
@@ -251,6 +296,9 @@ READERS = {
     "owner": lambda cell: email_key(_text(cell)),
     "notes": _text,
     "is_active": _active,
+    "target_stage": _stage,
+    "target_reason": _text,
+    "cadence_days": _days,
 }
 
 

@@ -68,7 +68,7 @@ def _interaction_form(request, pmo, interaction, initial):
 def interaction_delete(request, pmo, interaction_id):
     interaction = get_object_or_404(pmo.interactions, pk=interaction_id)
     if request.method == "POST":
-        interaction.delete()
+        register.delete_interaction(interaction)
         messages.success(request, "Interaction deleted.")
         return redirect("interaction_list", slug=pmo.slug)
     return render(request, "stakeholders/interaction_delete.html", {"pmo": pmo, "interaction": interaction})

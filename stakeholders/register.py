@@ -17,8 +17,9 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
+from django.db.models import Max, OuterRef, Subquery
 
-from pmo5p.domain import Element
+from pmo5p.domain import MAX_CADENCE_DAYS, Element
 from pmo5p.rules import RuleViolation, error_messages, not_in_future, worded
 from stakeholders.models import Interaction, InteractionKind, Response, Segment, Stakeholder
 from stakeholders.surveys import figure_source
@@ -38,11 +39,16 @@ STAKEHOLDER_FIELDS = [
     "owner",
     "notes",
     "is_active",
+    # The engagement plan (docs/engagement.md): empty target and cadence follow the PMO's
+    # default for the stakeholder's quadrant.
+    "target_stage",
+    "target_reason",
+    "cadence_days",
 ]
 SEGMENT_FIELDS = ["name", "description"]
 INTERACTION_FIELDS = ["occurred_on", "kind", "stakeholders", "elements", "sentiment", "summary"]
 # Kept without surrounding spaces, as the web form and the API read them.
-TEXT_FIELDS = {"name", "job_title", "business_unit", "notes", "description", "summary"}
+TEXT_FIELDS = {"name", "job_title", "business_unit", "notes", "target_reason", "description", "summary"}
 
 
 def _too_long(what: str, model: type[models.Model], field: str) -> str:
@@ -74,6 +80,15 @@ STAKEHOLDER_WORDS = {
     "interest": _one_message("Choose an interest from 1 (very low) to 5 (very high)."),
     "owner": {"invalid": "Choose a member of this PMO as the relationship owner."},
     "notes": {"max_length": _too_long("notes", Stakeholder, "notes")},
+    "target_stage": _one_message("Choose a stage from Unaware to Trust."),
+    "target_reason": {
+        "required": "Say why this relationship's target differs from their quadrant's default.",
+        "max_length": _too_long("reason", Stakeholder, "target_reason"),
+    },
+    "cadence_days": {
+        # One message for 0, 731 and a word: the page, the API and the import read each alike.
+        "invalid": f"Choose a cadence from 1 to {MAX_CADENCE_DAYS} days, or leave it empty for their quadrant's default.",
+    },
 }
 # Where the e-mail address is what finds the stakeholder: the import and the API's upsert.
 EMAIL_KEY_REQUIRED = "Give an e-mail address: stakeholders are matched to the register on it."
@@ -198,13 +213,30 @@ def _check_stakeholder(stakeholder: Stakeholder, fields: list[str]) -> None:
         related = getattr(stakeholder, name) if name in fields else None
         if related is not None and related.pmo_id != stakeholder.pmo_id:
             errors[name] = [_refusal(STAKEHOLDER_WORDS, name, "invalid")]
+    # A target of their own is a decision someone will be asked about: it carries its reason.
+    if (
+        {"target_stage", "target_reason"} & set(fields)
+        and "target_stage" not in errors
+        and stakeholder.target_stage is not None
+        and not stakeholder.target_reason
+    ):
+        errors.setdefault("target_reason", []).append(_refusal(STAKEHOLDER_WORDS, "target_reason", "required"))
     _raise(errors)
+
+
+def _default_target_has_no_reason(stakeholder: Stakeholder) -> bool:
+    """Back to the quadrant's default target, the reason for an own target goes: True if it went."""
+    if stakeholder.target_stage is None and stakeholder.target_reason:
+        stakeholder.target_reason = ""
+        return True
+    return False
 
 
 def new_stakeholder(pmo, values: dict) -> Stakeholder:
     """A stakeholder of the PMO from `values` (STAKEHOLDER_FIELDS; a field not given takes the
-    model's default: a level of 3, active), checked, not saved."""
+    model's default: a level of 3, active, the quadrant's target and cadence), checked, not saved."""
     stakeholder = Stakeholder(pmo=pmo, **_normalised(STAKEHOLDER_FIELDS, values))
+    _default_target_has_no_reason(stakeholder)
     _check_stakeholder(stakeholder, STAKEHOLDER_FIELDS)
     return stakeholder
 
@@ -212,6 +244,8 @@ def new_stakeholder(pmo, values: dict) -> Stakeholder:
 def change_stakeholder(stakeholder: Stakeholder, values: dict) -> list[str]:
     """Set `values` on the stakeholder and check what they change, not saved: the fields changed."""
     changed = _assign(stakeholder, STAKEHOLDER_FIELDS, values)
+    if _default_target_has_no_reason(stakeholder) and "target_reason" not in changed:
+        changed = sorted([*changed, "target_reason"], key=STAKEHOLDER_FIELDS.index)
     _check_stakeholder(stakeholder, changed)
     return changed
 
@@ -392,9 +426,16 @@ def _save_interaction(interaction: Interaction, values: dict) -> Interaction:
     _assign(interaction, INTERACTION_FIELDS, values)
     _check_interaction(interaction, list(values), stakeholders)
     with transaction.atomic():
+        # Whom it involved before the change: someone taken off it, or whose interaction moved
+        # to another date, has another last touch too.
+        before = list(interaction.stakeholders.values_list("pk", flat=True)) if interaction.pk else []
         interaction.save()
         if stakeholders is not None:
             interaction.stakeholders.set(stakeholders)
+            after = [stakeholder.pk for stakeholder in stakeholders]
+        else:
+            after = before
+        refresh_last_touched([*before, *after])
     return interaction
 
 
@@ -406,3 +447,28 @@ def create_interaction(pmo, author, values: dict) -> Interaction:
 def update_interaction(interaction: Interaction, values: dict) -> Interaction:
     """Change the given fields of an interaction, the others as they are."""
     return _save_interaction(interaction, values)
+
+
+def delete_interaction(interaction: Interaction) -> None:
+    """Delete an interaction; whom it involved get their last touch from the ones left."""
+    with transaction.atomic():
+        involved = list(interaction.stakeholders.values_list("pk", flat=True))
+        interaction.delete()
+        refresh_last_touched(involved)
+
+
+def refresh_last_touched(stakeholder_ids: Iterable[int]) -> None:
+    """Set Stakeholder.last_touched_on of these stakeholders to the date of their latest
+    interaction (None: none left), in one UPDATE. Every write of interactions calls it, in
+    its transaction: the register sorts and filters on the column, never on the interactions."""
+    ids = set(stakeholder_ids)
+    if not ids:
+        return
+    latest = (
+        Interaction.stakeholders.through.objects.filter(stakeholder_id=OuterRef("pk"))
+        .values("stakeholder_id")
+        .annotate(on=Max("interaction__occurred_on"))
+        .values("on")
+    )
+    # An update of the column only: the last touch is no edit of the stakeholder (updated_at stays).
+    Stakeholder.objects.filter(pk__in=ids).update(last_touched_on=Subquery(latest))

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
+from pmo5p.domain import QUADRANT_DESCRIPTIONS
 from stakeholders.models import HIGH_LEVEL, Stakeholder
 
 
@@ -16,30 +17,35 @@ class Quadrant(models.TextChoices):
 
     @property
     def description(self) -> str:
-        return {
-            Quadrant.MANAGE_CLOSELY: "High influence, high interest: engage fully and often.",
-            Quadrant.KEEP_SATISFIED: "High influence, lower interest: meet their needs without overloading them.",
-            Quadrant.KEEP_INFORMED: "High interest, lower influence: keep them in the loop; they are often allies.",
-            Quadrant.MONITOR: "Lower influence and interest: watch for changes, with light-touch communication.",
-        }[self]
+        return QUADRANT_DESCRIPTIONS[self.value]
 
 
-def quadrant_expression() -> Case:
+def quadrant_cases(value_of) -> Case:
+    """A Case over a stakeholder's quadrant, giving value_of(quadrant) for each: the one place
+    the grid's rule (high means HIGH_LEVEL or more) is written as SQL."""
     return Case(
-        When(influence__gte=HIGH_LEVEL, interest__gte=HIGH_LEVEL, then=Value(Quadrant.MANAGE_CLOSELY.value)),
-        When(influence__gte=HIGH_LEVEL, then=Value(Quadrant.KEEP_SATISFIED.value)),
-        When(interest__gte=HIGH_LEVEL, then=Value(Quadrant.KEEP_INFORMED.value)),
-        default=Value(Quadrant.MONITOR.value),
-        output_field=models.CharField(),
+        When(influence__gte=HIGH_LEVEL, interest__gte=HIGH_LEVEL, then=value_of(Quadrant.MANAGE_CLOSELY)),
+        When(influence__gte=HIGH_LEVEL, then=value_of(Quadrant.KEEP_SATISFIED)),
+        When(interest__gte=HIGH_LEVEL, then=value_of(Quadrant.KEEP_INFORMED)),
+        default=value_of(Quadrant.MONITOR),
     )
 
 
-def power_interest_grid(pmo) -> dict[Quadrant, list[Stakeholder]]:
-    """Active stakeholders by quadrant, most influential first, in one query."""
+def quadrant_expression() -> Case:
+    case = quadrant_cases(lambda quadrant: Value(quadrant.value))
+    case.output_field = models.CharField()
+    return case
+
+
+def power_interest_grid(pmo, annotate=None) -> dict[Quadrant, list[Stakeholder]]:
+    """Active stakeholders by quadrant, most influential first, in one query. `annotate`, if
+    given, adds to the query what the caller shows (the grid page: the gap to target)."""
     grid = {quadrant: [] for quadrant in Quadrant}
+    stakeholders = Stakeholder.objects.filter(pmo=pmo, is_active=True)
+    if annotate is not None:
+        stakeholders = annotate(stakeholders)
     rows = (
-        Stakeholder.objects.filter(pmo=pmo, is_active=True)
-        .annotate(quadrant=quadrant_expression())
+        stakeholders.annotate(quadrant=quadrant_expression())
         .select_related("segment")
         .only("id", "name", "influence", "interest", "job_title", "segment__name")
         .order_by("-influence", "-interest", "name")

@@ -6,15 +6,17 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pmo5p.forms import add_refusal
 from pmo5p.models import Role
 from pmo5p.tenancy import pmo_view
 from stakeholders import register
+from stakeholders.engagement import engagement_of, with_engagement
 from stakeholders.filters import StakeholderFilter
 from stakeholders.forms import SegmentForm, StakeholderForm
-from stakeholders.selectors import Quadrant, power_interest_grid, quadrant_expression
+from stakeholders.selectors import Quadrant, power_interest_grid
 from stakeholders.timeline import timeline
 
 TIMELINE_LENGTH = 30
@@ -27,8 +29,13 @@ def _stakeholders(pmo):
 @pmo_view()
 @require_GET
 def stakeholder_list(request, pmo):
-    filterset = StakeholderFilter(request.GET or None, queryset=_stakeholders(pmo), pmo=pmo)
+    today = timezone.localdate()
+    stakeholders = with_engagement(_stakeholders(pmo), pmo, today)
+    filterset = StakeholderFilter(request.GET or None, queryset=stakeholders, pmo=pmo, today=today)
     page = Paginator(filterset.qs, settings.STAKEHOLDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for stakeholder in page.object_list:
+        stakeholder.engagement = engagement_of(stakeholder, today)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -41,6 +48,7 @@ def stakeholder_list(request, pmo):
             "query_without_page": query.urlencode(),
             "is_filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
             "register_is_empty": not page.paginator.count and not pmo.stakeholders.exists(),
+            "today": today,
         },
     )
 
@@ -48,7 +56,8 @@ def stakeholder_list(request, pmo):
 @pmo_view()
 @require_GET
 def stakeholder_detail(request, pmo, stakeholder_id):
-    stakeholder = get_object_or_404(_stakeholders(pmo).annotate(quadrant=quadrant_expression()), pk=stakeholder_id)
+    today = timezone.localdate()
+    stakeholder = get_object_or_404(with_engagement(_stakeholders(pmo), pmo, today), pk=stakeholder_id)
     entries = timeline(stakeholder, limit=TIMELINE_LENGTH)
     return render(
         request,
@@ -59,6 +68,7 @@ def stakeholder_detail(request, pmo, stakeholder_id):
             "quadrant": Quadrant(stakeholder.quadrant),
             "timeline": entries[:TIMELINE_LENGTH],
             "maturity": next((e for e in entries if e.kind == "maturity"), None),
+            "engagement": engagement_of(stakeholder, today),
         },
     )
 
@@ -120,7 +130,8 @@ def stakeholder_delete(request, pmo, stakeholder_id):
 @pmo_view()
 @require_GET
 def grid(request, pmo):
-    quadrants = power_interest_grid(pmo)
+    today = timezone.localdate()
+    quadrants = power_interest_grid(pmo, annotate=lambda stakeholders: with_engagement(stakeholders, pmo, today))
     return render(
         request,
         "stakeholders/grid.html",

@@ -123,6 +123,7 @@ ROUTE_ROLES = {
     "api_token_revoke": Need(post=USER),  # one's own token: the walk revokes the visitor's
     # The PMO: settings and members.
     "pmo_settings": LEAD_FORM,
+    "engagement_settings": LEAD_FORM,
     "five_p_model": READ,
     "members": READ,
     "member_invite": LEAD_FORM,

@@ -37,7 +37,7 @@ from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory
 from tests.helpers import assert_field_error
 from tests.survey_helpers import questions
-from tests.test_import import csv_bytes, upload_ok
+from tests.test_import import confirm, csv_bytes, upload_ok
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FUTURE = "2026-12-31"
@@ -161,6 +161,9 @@ CASES = {
 # words them once). A value may depend on the world.
 LONG_EMAIL = "a" * 245 + "@corp.example"
 OWN = "Choose a member of this PMO as the relationship owner."
+STAGE = "Choose a stage from Unaware to Trust."
+CADENCE = "Choose a cadence from 1 to 730 days, or leave it empty for their quadrant's default."
+NO_REASON = "Say why this relationship's target differs from their quadrant's default."
 STAKEHOLDER_BAD = [
     ("name", "blank", "   ", "   ", "Give the stakeholder's name."),
     ("name", "too long", "N" * 151, "N" * 151, "Keep the name to 150 characters or fewer (it has 151)."),
@@ -195,6 +198,14 @@ STAKEHOLDER_BAD = [
     ("owner", "of another PMO", lambda w: other_membership(w).pk, "lead@beta.example", OWN),
     ("owner", "not a member", "999999", "nobody@alpha.example", OWN),
     ("notes", "too long", "x" * 5001, "x" * 5001, "Keep the notes to 5,000 characters or fewer (it has 5001)."),
+    # The engagement plan (issue 13): a target below Unaware or above Trust, a cadence of 0 days or over 730.
+    ("target_stage", "below Unaware", "0", 0, STAGE),
+    ("target_stage", "above Trust", "6", 6, STAGE),
+    ("target_stage", "a word", "trust", "trust", STAGE),
+    ("cadence_days", "0 days", "0", 0, CADENCE),
+    ("cadence_days", "over two years", "731", 731, CADENCE),
+    ("cadence_days", "negative", "-5", -5, CADENCE),
+    ("target_reason", "too long", "r" * 301, "r" * 301, "Keep the reason to 300 characters or fewer (it has 301)."),
 ]
 SEGMENT_BAD = [
     ("name", "blank", "   ", "   ", "Give the segment a name."),
@@ -327,6 +338,27 @@ for thing, bad_values, page, api, pages in [
             )
 
 
+# A target of their own needs its reason, on creating and on editing, whoever writes it.
+for page_name in ("stakeholder_create", "stakeholder_edit"):
+    editing = page_name.endswith("_edit")
+    CASES[f"stakeholder {'edited' if editing else 'created'}: own target without a reason"] = Case(
+        web=lambda w, page_name=page_name: (
+            (web := stakeholder_page(page_name, "target_stage", "5")(w))[0],
+            web[1],
+            {**web[2], "target_reason": "  "},
+        ),
+        api=lambda w, editing=editing: (
+            (api := stakeholder_api(editing, "target_stage", 5)(w))[0],
+            api[1],
+            api[2],
+            {**api[3], "target_reason": "  "},
+        ),
+        field="target_reason",
+        message=NO_REASON,
+        state=register_state,
+    )
+
+
 # The service catalogue (stakeholders/catalogue.py): its page (agenda/catalogue/) and the API refuse in
 # its words; the import reads the same cells (tests/test_catalogue_import.py).
 
@@ -432,6 +464,12 @@ IMPORT_BAD = [
     ("Interest", "very much", WORDS["interest", "not a level"]),
     ("Owner", "lead@beta.example", OWN),
     ("Notes", "x" * 5001, WORDS["notes", "too long"]),
+    ("Target maturity", "0", STAGE),
+    ("Target maturity", "6", STAGE),
+    ("Target maturity", "Best friends", STAGE),
+    ("Contact every (days)", "0", CADENCE),
+    ("Contact every (days)", "731", CADENCE),
+    ("Contact every (days)", "monthly", CADENCE),
 ]
 
 
@@ -441,6 +479,24 @@ def test_the_import_refuses_a_cell_in_the_words_of_the_page_and_the_api(world, c
     job = upload_ok(client_for(world.member), world.pmo, csv_bytes([list(row), list(row.values())]))
     ((number, action, *_shown, errors),) = job.preview["rows"]
     assert (action, errors) == ("invalid", [[column, message]])
+
+
+def test_the_import_asks_a_reason_for_an_own_target_and_takes_stages_by_name(world, client_for):
+    header = ["Name", "E-mail", "Target maturity", "Why this target", "Contact every (days)"]
+    rows = [["Ann", "ann@corp.example", "Trust", "", "14"], ["Bo", "bo@corp.example", " respect ", "Sponsor", "30.0"]]
+    client = client_for(world.member)
+    job = upload_ok(client, world.pmo, csv_bytes([header, *rows]))
+    ann, bo = job.preview["rows"]
+    assert (ann[1], ann[4]) == ("invalid", [["Why this target", NO_REASON]])
+    assert bo[1] == "create"
+    # The reason given, the row goes through, as the page and the API take it.
+    rows[0][3] = "Chairs the board"
+    confirm(client, upload_ok(client, world.pmo, csv_bytes([header, *rows])))
+    saved = {
+        s.name: (s.target_stage, s.target_reason, s.cadence_days) for s in Stakeholder.objects.filter(pmo=world.pmo)
+    }
+    assert saved["Ann"] == (5, "Chairs the board", 14)
+    assert saved["Bo"] == (4, "Sponsor", 30)
 
 
 def test_the_import_creates_a_segment_by_the_rules_of_the_segment_form(world, client_for):

@@ -1,4 +1,5 @@
 from .assessments import SELF_RATING_CHOICES, MaturityRecord, SelfAssessment
+from .calendar import CalendarFeed
 from .figures import KeptElementFigures, KeptPerception
 from .plan import Action, ActionStatus, Incident
 from .reports import AgendaReport, DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSchedule
@@ -8,6 +9,7 @@ __all__ = [
     "Action",
     "ActionStatus",
     "AgendaReport",
+    "CalendarFeed",
     "DeliveryStatus",
     "Frequency",
     "Incident",

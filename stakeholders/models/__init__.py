@@ -13,8 +13,14 @@ from .surveys import (
     hash_token,
     make_token,
 )
+from .touchpoints import MAX_RECURRENCE_YEARS, OccurrenceStatus, Recurrence, Touchpoint, TouchpointOccurrence
 
 __all__ = [
+    "MAX_RECURRENCE_YEARS",
+    "OccurrenceStatus",
+    "Recurrence",
+    "Touchpoint",
+    "TouchpointOccurrence",
     "SENTIMENT_CHOICES",
     "Interaction",
     "InteractionKind",

@@ -4,7 +4,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from pmo5p.models import Membership, Pmo
+from pmo5p.domain import MaturityStage
+from pmo5p.models import CADENCE_VALIDATORS, STAGE_VALIDATORS, Membership, Pmo
 
 LEVEL_CHOICES = [(1, "1 · Very low"), (2, "2 · Low"), (3, "3 · Medium"), (4, "4 · High"), (5, "5 · Very high")]
 LEVEL_VALIDATORS = [
@@ -60,6 +61,30 @@ class Stakeholder(models.Model):
     is_active = models.BooleanField(
         "active", default=True, help_text="Inactive stakeholders stay on record but are left out of surveys."
     )
+    # Issue 13 (docs/engagement.md). Empty: the PMO's default for the stakeholder's quadrant
+    # (Pmo.default_target_stage, Pmo.default_cadence_days); stakeholders/engagement.py reads both.
+    target_stage = models.PositiveSmallIntegerField(
+        "target maturity",
+        choices=MaturityStage.choices,
+        null=True,
+        blank=True,
+        validators=STAGE_VALIDATORS,
+        help_text="Where this relationship should be. Leave empty to follow the PMO's default for their quadrant.",
+    )
+    target_reason = models.CharField(
+        "why this target", max_length=300, blank=True, help_text="Needed when the target differs from the default."
+    )
+    cadence_days = models.PositiveSmallIntegerField(
+        "contact every (days)",
+        null=True,
+        blank=True,
+        validators=CADENCE_VALIDATORS,
+        help_text="Leave empty to follow the PMO's default for their quadrant.",
+    )
+    # The date of their latest interaction, kept by the register's interaction writes
+    # (register.refresh_last_touched), so that the register sorts and filters by it from the
+    # row itself instead of searching 50,000 interactions.
+    last_touched_on = models.DateField("last touched", null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,6 +96,14 @@ class Stakeholder(models.Model):
             ),
             models.CheckConstraint(condition=Q(influence__gte=1, influence__lte=5), name="stakeholder_influence_1_5"),
             models.CheckConstraint(condition=Q(interest__gte=1, interest__lte=5), name="stakeholder_interest_1_5"),
+            models.CheckConstraint(
+                condition=Q(target_stage__isnull=True) | Q(target_stage__gte=1, target_stage__lte=5),
+                name="stakeholder_target_stage_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence_days__isnull=True) | Q(cadence_days__gte=1, cadence_days__lte=730),
+                name="stakeholder_cadence_days_1_730",
+            ),
         ]
         indexes = [
             models.Index(fields=["pmo", "is_active", "name"]),

@@ -20,6 +20,7 @@ PAGES = [
     "/pmo/demo/agenda/suggestions/",
     "/pmo/demo/reports/schedule/",
     "/pmo/demo/model/",
+    "/pmo/demo/settings/engagement/",
 ]
 
 
