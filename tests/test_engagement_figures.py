@@ -1,0 +1,208 @@
+"""The engagement index and what is built on it (agenda/figures/engagement.py, docs/figures.md
+"Engagement"), the overdue touch as an at-risk reason, against figures worked out by hand.
+
+The PMO's defaults: Manage closely → Trust (5), Keep satisfied → Respect (4), Keep informed →
+Understanding (3), Monitor → Aware (2); cadences 30, 60, 90, 180 days.
+
+    who   quadrant         target          stage (latest)        gap   counts as
+    Ann   manage closely   Trust           Trust                 0     reached
+    Bea   manage closely   Trust           Respect               1     below
+    Cal   keep satisfied   Respect         Respect               0     reached
+    Dee   keep informed    Aware (own)     Aware                 0     reached
+    Eve   monitor          Aware           Unaware               1     below
+    Fay   monitor          Aware           —                     —     not assessed
+    Gus   keep satisfied   Trust (own)     Understanding         2     below
+    Hal   (inactive)       Trust           Trust                 —     not counted
+    Bob Beta, of the other PMO: not counted.
+
+So the index is 3 reached of 7 active: 42.857…%.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from agenda.figures import engagement, relationships
+from agenda.figures.present import Kind, shown
+from agenda.models import MaturityRecord
+from pmo5p.domain import MaturityStage
+from stakeholders.models import Stakeholder
+from tests.factories import SegmentFactory, StakeholderFactory
+
+TODAY = date(2026, 3, 15)
+U, A, UN, R, T = (
+    MaturityStage.UNAWARE,
+    MaturityStage.AWARE,
+    MaturityStage.UNDERSTANDING,
+    MaturityStage.RESPECT,
+    MaturityStage.TRUST,
+)
+
+
+def record(stakeholder, stage, on):
+    return MaturityRecord.objects.create(
+        pmo=stakeholder.pmo, stakeholder=stakeholder, stage=stage, rationale="Seen", recorded_on=on
+    )
+
+
+@pytest.fixture
+def seven(world):
+    pmo = world.pmo
+    ops = SegmentFactory(pmo=pmo, name="Operations")
+    world.stakeholder.delete()  # Fiona: the fixture's own, left out of these counts
+
+    def person(name, influence, interest, segment=None, **fields):
+        return StakeholderFactory(
+            pmo=pmo, name=name, influence=influence, interest=interest, segment=segment, **fields
+        )
+
+    people = {
+        "Ann": person("Ann", 5, 5, world.segment),
+        "Bea": person("Bea", 5, 5, world.segment),
+        "Cal": person("Cal", 5, 2, ops),
+        "Dee": person("Dee", 2, 5, ops, target_stage=A, target_reason="New to the portfolio"),
+        "Eve": person("Eve", 1, 1, world.segment),
+        "Fay": person("Fay", 1, 1),
+        "Gus": person("Gus", 5, 2, target_stage=T, target_reason="Sponsor"),
+        "Hal": person("Hal", 5, 5, world.segment, is_active=False),
+    }
+    # Each one's history: the trend reads the records as they stood at each month end.
+    record(people["Ann"], U, date(2026, 1, 10))
+    record(people["Ann"], T, date(2026, 2, 20))
+    record(people["Bea"], T, date(2025, 12, 5))
+    record(people["Bea"], R, date(2025, 12, 5))  # the same day, recorded later: the latest
+    record(people["Cal"], R, date(2026, 3, 1))
+    record(people["Dee"], A, date(2026, 1, 31))  # on a month end: counts there
+    record(people["Eve"], U, date(2025, 6, 1))
+    record(people["Gus"], UN, date(2026, 2, 28))
+    record(people["Hal"], T, date(2025, 1, 1))
+    record(world.other_stakeholder, T, date(2025, 1, 1))
+    return people
+
+
+def counts(reached, below, not_assessed, total):
+    return engagement.EngagementCounts(reached, below, not_assessed, total)
+
+
+def test_the_index_is_three_of_seven(seven, world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found = engagement.engagement_index(world.pmo, today=TODAY)
+    assert found == counts(3, 3, 1, 7)
+    assert found.index == pytest.approx(300 / 7)
+    assert shown(found.index, Kind.PERCENT) == "43%"
+
+
+def test_the_index_of_a_segment(seven, world):
+    assert engagement.engagement_index(world.pmo, world.segment.pk, today=TODAY) == counts(1, 2, 0, 3)
+
+
+def test_an_empty_pmo_has_no_index(world):
+    world.stakeholder.delete()
+    found = engagement.engagement_index(world.pmo, today=TODAY)
+    assert found == counts(0, 0, 0, 0) and found.index is None
+
+
+def test_by_segment_no_segment_last_and_they_add_up(seven, world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows = engagement.engagement_by_segment(world.pmo, today=TODAY)
+    assert [(row.name, row.counts) for row in rows] == [
+        ("Finance", counts(1, 2, 0, 3)),  # Ann reached; Bea, Eve below
+        ("Operations", counts(2, 0, 0, 2)),  # Cal, Dee
+        ("No segment", counts(0, 1, 1, 2)),  # Gus below, Fay not assessed
+    ]
+    assert engagement.total_of(rows) == engagement.engagement_index(world.pmo, today=TODAY)
+    only = engagement.engagement_by_segment(world.pmo, world.segment.pk, today=TODAY)
+    assert [(row.name, row.counts) for row in only] == [("Finance", counts(1, 2, 0, 3))]
+
+
+def test_the_month_ends_of_the_trend():
+    assert engagement.month_ends(TODAY, 3) == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]
+    assert engagement.month_ends(date(2024, 3, 31), 2) == [date(2024, 1, 31), date(2024, 2, 29)]
+    assert len(engagement.month_ends(TODAY)) == 12
+
+
+def test_the_trend_reads_the_records_as_they_stood(seven, world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        trend = engagement.engagement_trend(world.pmo, today=TODAY)
+    assert len(trend) == 13
+    assert [point.day for point in trend[-4:]] == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), TODAY]
+    assert [point.is_today for point in trend[-2:]] == [False, True]
+    assert [point.counts for point in trend[-4:]] == [
+        counts(0, 2, 5, 7),  # Bea (Respect < Trust) and Eve below; nobody else assessed yet
+        counts(1, 3, 3, 7),  # Dee reached on the 31st; Ann judged Unaware (below)
+        counts(2, 3, 2, 7),  # Ann now Trust; Gus Understanding, below his own Trust
+        counts(3, 3, 1, 7),  # Cal Respect: today's index
+    ]
+    # Before anyone was assessed but Eve (June 2025).
+    assert trend[0].day == date(2025, 3, 31) and trend[0].counts == counts(0, 0, 7, 7)
+    assert trend[-1].counts == engagement.engagement_index(world.pmo, today=TODAY)
+    # A segment's trend: Finance's people only.
+    finance = engagement.engagement_trend(world.pmo, world.segment.pk, today=TODAY, months=2)
+    # 31 January: Ann Unaware, Bea and Eve below; 28 February and today: Ann at Trust.
+    assert [point.counts for point in finance] == [counts(0, 3, 0, 3), counts(1, 2, 0, 3), counts(1, 2, 0, 3)]
+
+
+def test_drifted_most_influential_and_largest_gap_first(seven, world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found = engagement.drifted(world.pmo, today=TODAY, limit=2)
+    assert [(s.name, s.gap) for s in found.stakeholders] == [("Gus", 2), ("Bea", 1)]
+    assert found.count == 3  # and Eve
+    assert [s.name for s in engagement.drifted(world.pmo, today=TODAY).stakeholders] == ["Gus", "Bea", "Eve"]
+    assert engagement.drifted(world.pmo, world.other_segment.pk, today=TODAY).count == 0
+
+
+# The overdue touch as an at-risk reason ---------------------------------------------------------
+
+
+def added_on(stakeholder, day: date):
+    Stakeholder.objects.filter(pk=stakeholder.pk).update(created_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+
+
+@pytest.fixture
+def touches(world):
+    world.stakeholder.delete()
+    pmo = world.pmo
+    # Manage closely: every 30 days by default.
+    late = StakeholderFactory(pmo=pmo, name="Late", influence=4, interest=4, last_touched_on=TODAY - timedelta(45))
+    on_time = StakeholderFactory(pmo=pmo, name="On time", influence=5, interest=5, last_touched_on=TODAY - timedelta(30))
+    # Their own cadence, 10 days: due on the 5th, overdue from the 6th.
+    own = StakeholderFactory(
+        pmo=pmo, name="Own cadence", influence=4, interest=1, cadence_days=10, last_touched_on=TODAY - timedelta(11)
+    )
+    never = StakeholderFactory(pmo=pmo, name="Never", influence=4, interest=5)
+    added_on(never, date(2026, 1, 2))  # due 1 February
+    quiet = StakeholderFactory(pmo=pmo, name="Quiet but minor", influence=3, interest=5)
+    added_on(quiet, date(2025, 1, 2))
+    gone = StakeholderFactory(pmo=pmo, name="Gone", influence=5, interest=5, is_active=False)
+    added_on(gone, date(2025, 1, 2))
+    for s in (late, on_time, own):
+        added_on(s, date(2025, 6, 1))
+    return late, on_time, own, never
+
+
+def test_an_overdue_touch_puts_an_influential_stakeholder_at_risk(touches, world):
+    found = {item.stakeholder.name: item.reasons for item in relationships.at_risk_stakeholders(world.pmo, today=TODAY)}
+    assert found == {
+        "Late": ["No touch for 45 days (every 30 days)"],  # 15 March − 45 days = 29 January
+        "Own cadence": ["No touch for 11 days (every 10 days)"],
+        "Never": ["Never touched since added on 2 January 2026 (every 30 days)"],
+    }
+    # On the day it falls due, not yet; the day after, it is.
+    assert "On time" not in found
+    tomorrow = {i.stakeholder.name for i in relationships.at_risk_stakeholders(world.pmo, today=TODAY + timedelta(1))}
+    assert "On time" in tomorrow
+
+
+def test_the_touch_reason_follows_the_other_reasons(touches, world):
+    late, *_ = touches
+    record(late, A, date(2026, 1, 1))
+    [item] = [i for i in relationships.at_risk_stakeholders(world.pmo, today=TODAY) if i.stakeholder == late]
+    assert item.reasons == ["Maturity only Aware", "No touch for 45 days (every 30 days)"]
+    assert item.touch_overdue and not item.only_touch_overdue
+    assert item.engagement.overdue_days == 15
+
+
+def test_the_at_risk_page_keeps_one_count_with_the_touches(touches, world, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        shown_first, count = relationships.at_risk_page(world.pmo, limit=1, today=TODAY)
+    assert count == 3 and [item.stakeholder.name for item in shown_first] == ["Late"]  # influence 4, then by name
