@@ -18,9 +18,13 @@ Understanding (3), Monitor → Aware (2); cadences 30, 60, 90, 180 days.
 So the index is 3 reached of 7 active: 42.857…%.
 """
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
+from django.urls import reverse
 
 from agenda.figures import engagement, relationships
 from agenda.figures.present import Kind, shown
@@ -28,6 +32,7 @@ from agenda.models import MaturityRecord
 from pmo5p.domain import MaturityStage
 from stakeholders.models import Stakeholder
 from tests.factories import SegmentFactory, StakeholderFactory
+from tests.helpers import visible
 
 TODAY = date(2026, 3, 15)
 U, A, UN, R, T = (
@@ -206,3 +211,67 @@ def test_the_at_risk_page_keeps_one_count_with_the_touches(touches, world, djang
     with django_assert_max_num_queries(3):
         shown_first, count = relationships.at_risk_page(world.pmo, limit=1, today=TODAY)
     assert count == 3 and [item.stakeholder.name for item in shown_first] == ["Late"]  # influence 4, then by name
+
+
+# The dashboard's engagement card ---------------------------------------------------------------
+
+
+@pytest.fixture
+def on_today():
+    with time_machine.travel(datetime(2026, 3, 15, 12, tzinfo=UTC), tick=False):
+        yield
+
+
+def home(client, world, **params):
+    return client.get(reverse("pmo_home", kwargs={"slug": world.pmo.slug}), params)
+
+
+def test_the_dashboard_shows_the_index_its_trend_and_the_drifted(seven, world, client_for, on_today):
+    seven["Gus"].name = "<script>alert('Gus')</script>"
+    seven["Gus"].save()
+    page = home(client_for(world.viewer), world)
+    assert page.context["engagement"] == counts(3, 3, 1, 7)
+    shown_text = visible(page)
+    assert "43% 3 of 7 relationships at or above their target 3 below target · 1 not assessed" in shown_text
+    assert "Finance 33% 1 of 3 0 Operations 100% 2 of 2 0 No segment 0% 0 of 2 1" in shown_text
+    # The trend: a chart with its figures, and the same as a table.
+    assert [point.counts for point in page.context["engagement_trend"][-4:]] == [
+        counts(0, 2, 5, 7),
+        counts(1, 3, 3, 7),
+        counts(2, 3, 2, 7),
+        counts(3, 3, 1, 7),
+    ]
+    chart = json.loads(re.search(r'id="engagement-data"[^>]*>(.*?)</script>', page.content.decode()).group(1))
+    assert chart["labels"][-4:] == ["Dec 2025", "Jan 2026", "Feb 2026", "Today"]
+    assert chart["index"][-4:] == [0.0, 14.0, 29.0, 43.0]
+    assert 'id="engagement-chart"' in page.content.decode()
+    assert "28 Feb 2026 29% 2 of 7 2 Today 43% 3 of 7 1" in shown_text
+    # The drifted, most influential first, linked, their names escaped.
+    drifted = page.context["drifted"]
+    assert [s.pk for s in drifted.stakeholders] == [seven["Gus"].pk, seven["Bea"].pk, seven["Eve"].pk]
+    html_text = page.content.decode()
+    assert "<script>alert('Gus')" not in html_text
+    assert "&lt;script&gt;alert(&#x27;Gus&#x27;)&lt;/script&gt;" in html_text
+    assert reverse("stakeholder_detail", args=[world.pmo.slug, seven["Bea"].pk]) in html_text
+    assert "Understanding, target Trust: 2 stages to go" in shown_text
+    assert "Respect, target Trust: 1 stage to go" in shown_text
+
+
+def test_the_dashboards_engagement_follows_its_segment(seven, world, client_for, on_today):
+    page = home(client_for(world.viewer), world, segment=world.segment.pk)
+    assert page.context["engagement"] == counts(1, 2, 0, 3)
+    assert [row.name for row in page.context["engagement_by_segment"]] == ["Finance"]
+    assert [s.name for s in page.context["drifted"].stakeholders] == ["Bea", "Eve"]
+    assert page.context["engagement_trend"][-1].counts == counts(1, 2, 0, 3)
+    assert "33% 1 of 3 relationships at or above their target" in visible(page)
+
+
+def test_the_engagement_card_when_there_is_nothing_to_measure(world, client_for, on_today):
+    client = client_for(world.viewer)
+    page = home(client, world)  # Fiona, never assessed
+    assert page.context["engagement"] == counts(0, 0, 1, 1)
+    assert "Nobody has been assessed yet" in visible(page)
+    assert 'id="engagement-chart"' not in page.content.decode()
+    world.stakeholder.delete()
+    page = home(client, world)
+    assert "No active stakeholder yet. Add the people whose relationship" in visible(page)

@@ -23,7 +23,7 @@ from django.db.models.expressions import ExpressionWrapper
 from django.utils import timezone
 
 from agenda.figures.relationships import stage_on_subquery
-from stakeholders.engagement import with_engagement
+from stakeholders.engagement import engagement_of, with_engagement
 from stakeholders.models import Stakeholder
 
 TREND_MONTHS = 12
@@ -159,8 +159,8 @@ def engagement_trend(
 
 def drifted(pmo, segment_id: int | None = None, *, today: date | None = None, limit: int = DRIFTED_SHOWN) -> Drifted:
     """The active stakeholders below their target (gap > 0), most influential first, then the
-    largest gap, then by name: the first `limit`, with their segment and owner, and how many
-    there are in all, in one query."""
+    largest gap, then by name: the first `limit`, with their segment and owner and their
+    Engagement (`.engagement`), and how many there are in all, in one query."""
     today = today or timezone.localdate()
     below = (
         with_engagement(_active(pmo, segment_id), pmo, today)
@@ -170,5 +170,7 @@ def drifted(pmo, segment_id: int | None = None, *, today: date | None = None, li
         .order_by("-influence", "-gap", "name", "pk")
     )
     rows = list(below[:limit])
+    for stakeholder in rows:
+        stakeholder.engagement = engagement_of(stakeholder, today)
     return Drifted(rows, rows[0].drifted_count if rows else 0)
 
