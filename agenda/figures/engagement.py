@@ -18,8 +18,8 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, F, IntegerField, Q, Window
-from django.db.models.expressions import ExpressionWrapper
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Window
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from agenda.figures.relationships import stage_on_subquery
@@ -143,18 +143,23 @@ def engagement_trend(
     """
     today = today or timezone.localdate()
     days = [*month_ends(today, months), today]
-    stakeholders = with_engagement(_active(pmo, segment_id), pmo, today)
-    aggregates = {}
+    aggregates = {"total": Count("pk")}
     for number, day in enumerate(days):
-        stage, gap = f"stage_{number}", f"gap_{number}"
-        stakeholders = stakeholders.annotate(**{stage: stage_on_subquery(day)}).annotate(
-            **{gap: ExpressionWrapper(F("target") - F(stage), output_field=IntegerField())}
-        )
-        aggregates |= {f"{name}_{number}": value for name, value in _counts(gap, stage).items()}
-    row = stakeholders.aggregate(**aggregates)
-    return [
-        TrendPoint(day, _of(row, f"_{number}"), is_today=day == today) for number, day in enumerate(days)
-    ]
+        # Each point's gap is one subquery (target − the stage then, NULL if not assessed yet),
+        # read by two aggregates: the assessed (COUNT skips NULL) and the reached. PostgreSQL
+        # probes the index once per stakeholder for each aggregate that names it, so the
+        # below and the not assessed are worked out from these rather than counted.
+        gap = ExpressionWrapper(F("target") - stage_on_subquery(day), output_field=IntegerField())
+        aggregates[f"assessed_{number}"] = Count(gap)
+        aggregates[f"reached_{number}"] = Count("pk", filter=LessThanOrEqual(gap, 0))
+    row = with_engagement(_active(pmo, segment_id), pmo, today).aggregate(**aggregates)
+    total = row["total"]
+    points = []
+    for number, day in enumerate(days):
+        assessed, reached = row[f"assessed_{number}"], row[f"reached_{number}"]
+        counts = EngagementCounts(reached, assessed - reached, total - assessed, total)
+        points.append(TrendPoint(day, counts, is_today=day == today))
+    return points
 
 
 def drifted(pmo, segment_id: int | None = None, *, today: date | None = None, limit: int = DRIFTED_SHOWN) -> Drifted:
