@@ -28,11 +28,14 @@ from django.urls import reverse
 
 from agenda.figures import engagement, relationships
 from agenda.figures.present import Kind, shown
-from agenda.models import MaturityRecord
+from agenda.models import AgendaReport, MaturityRecord
+from agenda.reports import services as reports
+from agenda.reports import snapshot as report_figures
 from pmo5p.domain import MaturityStage
 from stakeholders.models import Stakeholder
 from tests.factories import SegmentFactory, StakeholderFactory
 from tests.helpers import visible
+from tests.test_report_figures import build_report, stub_pdf, words  # noqa: F401 (stub_pdf: a fixture)
 
 TODAY = date(2026, 3, 15)
 U, A, UN, R, T = (
@@ -275,3 +278,60 @@ def test_the_engagement_card_when_there_is_nothing_to_measure(world, client_for,
     world.stakeholder.delete()
     page = home(client, world)
     assert "No active stakeholder yet. Add the people whose relationship" in visible(page)
+
+
+# The report's engagement section ------------------------------------------------------------------
+
+
+def test_the_report_shows_the_index_and_its_change_since_the_previous_report(seven, world, stub_pdf):
+    seven["Bea"].name = "<b>Bea</b> & co"
+    seven["Bea"].save()
+    first = build_report(world.pmo, date(2026, 2, 1), date(2026, 3, 1))
+    e = first.figures["engagement"]
+    # Built on 1 March: Cal's Respect (1 March) counts; 3 of 7.
+    assert (e["reached"], e["below"], e["not_assessed"], e["total"]) == (3, 3, 1, 7)
+    assert e["index"] == pytest.approx(300 / 7)
+    assert e["compared_with"] == "first" and e["change"] is None
+    assert [(row["name"], row["reached"], row["total"]) for row in e["segments"]] == [
+        ("Finance", 1, 3),
+        ("Operations", 2, 2),
+        ("No segment", 0, 2),
+    ]
+    assert [(row["name"], row["gap"]) for row in e["drifted"]] == [("Gus", 2), ("<b>Bea</b> & co", 1), ("Eve", 1)]
+    page = words(first.html)
+    assert "43% of relationships at or above their target maturity: 3 of 7 (3 below target, 1 not assessed)." in page
+    assert "First report: no earlier index to compare with." in page
+    assert "Finance 33% 1 of 3 0 Operations 100% 2 of 2 0 No segment 0% 0 of 2 1" in page
+    assert "Gus (influence 5) : Understanding, target Trust, 2 stages to go" in page
+    # The name is the stakeholder's own text: escaped in the HTML (and so in the PDF), as is in the text.
+    assert "<b>Bea</b>" not in first.html and "&lt;b&gt;Bea&lt;/b&gt; &amp; co" in first.html
+    assert "- <b>Bea</b> & co (influence 5): Respect, target Trust, 1 stage to go" in first.text
+
+    # Bea reaches Trust during March: 4 of 7, +14 points (57.14 − 42.86 = 14.29).
+    record(seven["Bea"], T, date(2026, 3, 20))
+    second = build_report(world.pmo, date(2026, 3, 1), date(2026, 4, 1))
+    e = second.figures["engagement"]
+    assert (e["reached"], e["below"], e["total"]) == (4, 2, 7)
+    assert e["compared_with"] == "report"
+    assert e["previous_index"] == pytest.approx(300 / 7)
+    assert e["change"] == pytest.approx(100 / 7)
+    assert "Change since the previous report: +14 points (from 43%)." in words(second.html)
+    assert "Change since the previous report: +14 points (from 43%)." in second.text
+
+
+def test_a_report_stored_before_version_4_reads_not_measured_then(seven, world, stub_pdf):
+    earlier = build_report(world.pmo, date(2026, 2, 1), date(2026, 3, 1))
+    version_3 = dict(earlier.figures)
+    version_3.pop("engagement")
+    version_3["schema_version"] = 3
+    AgendaReport.objects.filter(pk=earlier.pk).update(figures=version_3)
+    loaded = report_figures.load(version_3, currency="GBP")
+    assert (loaded.schema_version, loaded.engagement) == (4, None)
+    html, text_of = reports.render(AgendaReport.objects.select_related("pmo").get(pk=earlier.pk))
+    assert "Engagement Not measured then" in words(html)
+    assert "ENGAGEMENT\nNot measured then." in text_of
+    # The next report has nothing to compare with.
+    later = build_report(world.pmo, date(2026, 3, 1), date(2026, 4, 1))
+    assert later.figures["engagement"]["compared_with"] == "not_measured"
+    assert later.figures["engagement"]["change"] is None
+    assert "The previous report did not measure engagement (not measured then)." in words(later.html)
