@@ -29,11 +29,13 @@ from django.urls import reverse
 from agenda.figures import engagement, relationships
 from agenda.figures.present import Kind, shown
 from agenda.models import AgendaReport, MaturityRecord
+from agenda.plan import services as plan_services
+from agenda.plan import suggestions
 from agenda.reports import services as reports
 from agenda.reports import snapshot as report_figures
-from pmo5p.domain import MaturityStage
+from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Stakeholder
-from tests.factories import SegmentFactory, StakeholderFactory
+from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory, every
 from tests.helpers import visible
 from tests.test_report_figures import build_report, stub_pdf, words  # noqa: F401 (stub_pdf: a fixture)
 
@@ -335,3 +337,66 @@ def test_a_report_stored_before_version_4_reads_not_measured_then(seven, world, 
     assert later.figures["engagement"]["compared_with"] == "not_measured"
     assert later.figures["engagement"]["change"] is None
     assert "The previous report did not measure engagement (not measured then)." in words(later.html)
+
+
+# The suggestion to get back in touch -----------------------------------------------------------
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def test_get_back_in_touch_on_the_p_their_latest_answers_score_lowest(touches, world, on_today):
+    late, _on_time, own, never = touches
+    pmo = world.pmo
+    # January, closed: Late rated Price lowest and everything essential; the PMO's top priority is Price.
+    january = SurveyFactory(pmo=pmo, title="January", closed=True, closed_at=at(date(2026, 1, 20)))
+    ResponseFactory(
+        survey=january,
+        stakeholder=late,
+        submitted_at=at(date(2026, 1, 10)),
+        ratings=every(4) | {Element.PRICE: (1, 1)},
+        importance=dict.fromkeys(Element, 5),
+    )
+    # February, open: his latest named answers score Process lowest, (3 + 2) / 2 → 37.5.
+    february = SurveyFactory(pmo=pmo, title="February", open=True)
+    ResponseFactory(
+        survey=february,
+        stakeholder=late,
+        submitted_at=at(date(2026, 2, 10)),
+        ratings=every(4) | {Element.PROCESS: (3, 2)},
+    )
+    # An anonymous survey's answers are never tied to him.
+    anonymous = SurveyFactory(pmo=pmo, title="Anonymous", open=True, anonymous=True)
+    ResponseFactory(survey=anonymous, stakeholder=late, submitted_at=at(date(2026, 3, 1)), ratings=every(5) | {Element.PRODUCT: (1, 1)})
+
+    proposed = {s.stakeholder_id: s for s in suggestions.suggestions(pmo) if s.key.startswith("touch:")}
+    assert set(proposed) == {late.pk, own.pk, never.pk}
+    s = proposed[late.pk]
+    assert s.title == "Get back in touch with Late"
+    assert s.why == (
+        "Late: no touch for 45 days (every 30 days). "
+        "Their latest answers score Process lowest (37.5): talk about personalising the service."
+    )
+    assert s.element == Element.PROCESS
+    assert s.key == f"touch:stakeholder-{late.pk}:2026-02-28"  # 29 January + 30 days
+    s = proposed[never.pk]
+    assert s.why == (
+        "Never: never touched since added on 2 January 2026 (every 30 days). "
+        "No answers of theirs yet: talk about Price, the PMO's top priority (increasing perceived value)."
+    )
+    assert s.element == Element.PRICE and s.key == f"touch:stakeholder-{never.pk}:2026-02-01"
+    # At risk only for the touch: this suggestion, not a meeting besides.
+    assert not [s for s in suggestions.suggestions(pmo) if s.title.startswith("Meet ")]
+
+    # Adopted, it is not proposed again while the touch stays overdue.
+    action = plan_services.adopt_suggestion(pmo, world.membership(world.member), proposed[late.pk].key)
+    assert action.title == "Get back in touch with Late"
+    assert late.pk not in {s.stakeholder_id for s in suggestions.suggestions(pmo) if s.key.startswith("touch:")}
+
+
+def test_get_back_in_touch_without_any_answers(touches, world, on_today):
+    _late, _on_time, own, _never = touches
+    [s] = [s for s in suggestions.suggestions(world.pmo) if s.stakeholder_id == own.pk]
+    assert s.why == "Own cadence: no touch for 11 days (every 10 days). No answers yet: ask them in the next survey."
+    assert s.element == Element.PEOPLE

@@ -115,9 +115,11 @@ def _perception_fall(perceptions: list[float]) -> str:
     )
 
 
-def _touch_overdue(engagement: Engagement, added_on: date) -> str:
-    """The reason for an overdue touch: how long since the last one, or since they were added."""
+def touch_overdue_reason(engagement: Engagement, stakeholder: Stakeholder) -> str:
+    """The reason for an overdue touch: how long since the last one, or since they were added
+    (in the PMO's time zone, as with_engagement counts it)."""
     if engagement.last_touched_on is None:
+        added_on = timezone.localdate(stakeholder.created_at)
         return f"Never touched since added on {_day(added_on)} (every {engagement.cadence} days)"
     return f"No touch for {engagement.days_since_touch} days (every {engagement.cadence} days)"
 
@@ -171,6 +173,6 @@ def at_risk_page(
             reasons.append(_perception_fall(falls[stakeholder.pk]))
         engagement = engagement_of(stakeholder, today)
         if stakeholder.touch_overdue:
-            reasons.append(_touch_overdue(engagement, timezone.localdate(stakeholder.created_at)))
+            reasons.append(touch_overdue_reason(engagement, stakeholder))
         result.append(AtRisk(stakeholder, reasons, engagement))
     return result, rows[0].at_risk_count if rows else 0
