@@ -235,14 +235,14 @@ def build_touches(pmo, interaction_total: int):
         ),
         batch_size=5000,
     )
-    latest = (
-        Interaction.objects.filter(stakeholders=OuterRef("pk")).order_by("-occurred_on").values("occurred_on")[:1]
-    )
+    latest = Interaction.objects.filter(stakeholders=OuterRef("pk")).order_by("-occurred_on").values("occurred_on")[:1]
     Stakeholder.objects.filter(pmo=pmo).update(last_touched_on=Subquery(latest))
     # Later judgements of a third of the register, in other months: the trend has movement.
     MaturityRecord.objects.bulk_create(
         (
-            MaturityRecord(pmo=pmo, stakeholder_id=pk, stage=1 + n % 5, rationale="r", recorded_on=date(2025, 4 + n % 6, 10))
+            MaturityRecord(
+                pmo=pmo, stakeholder_id=pk, stage=1 + n % 5, rationale="r", recorded_on=date(2025, 4 + n % 6, 10)
+            )
             for n, pk in enumerate(stakeholders[::3])
         ),
         batch_size=BATCH,

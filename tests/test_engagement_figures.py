@@ -37,7 +37,7 @@ from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Stakeholder
 from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory, every
 from tests.helpers import visible
-from tests.test_report_figures import build_report, stub_pdf, words  # noqa: F401 (stub_pdf: a fixture)
+from tests.test_report_figures import build_report, words
 
 TODAY = date(2026, 3, 15)
 U, A, UN, R, T = (
@@ -62,9 +62,7 @@ def seven(world):
     world.stakeholder.delete()  # Fiona: the fixture's own, left out of these counts
 
     def person(name, influence, interest, segment=None, **fields):
-        return StakeholderFactory(
-            pmo=pmo, name=name, influence=influence, interest=interest, segment=segment, **fields
-        )
+        return StakeholderFactory(pmo=pmo, name=name, influence=influence, interest=interest, segment=segment, **fields)
 
     people = {
         "Ann": person("Ann", 5, 5, world.segment),
@@ -165,7 +163,9 @@ def test_drifted_most_influential_and_largest_gap_first(seven, world, django_ass
 
 
 def added_on(stakeholder, day: date):
-    Stakeholder.objects.filter(pk=stakeholder.pk).update(created_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+    Stakeholder.objects.filter(pk=stakeholder.pk).update(
+        created_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    )
 
 
 @pytest.fixture
@@ -174,7 +174,9 @@ def touches(world):
     pmo = world.pmo
     # Manage closely: every 30 days by default.
     late = StakeholderFactory(pmo=pmo, name="Late", influence=4, interest=4, last_touched_on=TODAY - timedelta(45))
-    on_time = StakeholderFactory(pmo=pmo, name="On time", influence=5, interest=5, last_touched_on=TODAY - timedelta(30))
+    on_time = StakeholderFactory(
+        pmo=pmo, name="On time", influence=5, interest=5, last_touched_on=TODAY - timedelta(30)
+    )
     # Their own cadence, 10 days: due on the 5th, overdue from the 6th.
     own = StakeholderFactory(
         pmo=pmo, name="Own cadence", influence=4, interest=1, cadence_days=10, last_touched_on=TODAY - timedelta(11)
@@ -219,6 +221,11 @@ def test_the_at_risk_page_keeps_one_count_with_the_touches(touches, world, djang
 
 
 # The dashboard's engagement card ---------------------------------------------------------------
+
+
+@pytest.fixture
+def stub_pdf(monkeypatch):
+    monkeypatch.setattr(reports, "render_pdf", lambda report: b"%PDF-1.7 stub")
 
 
 @pytest.fixture
@@ -368,7 +375,12 @@ def test_get_back_in_touch_on_the_p_their_latest_answers_score_lowest(touches, w
     )
     # An anonymous survey's answers are never tied to him.
     anonymous = SurveyFactory(pmo=pmo, title="Anonymous", open=True, anonymous=True)
-    ResponseFactory(survey=anonymous, stakeholder=late, submitted_at=at(date(2026, 3, 1)), ratings=every(5) | {Element.PRODUCT: (1, 1)})
+    ResponseFactory(
+        survey=anonymous,
+        stakeholder=late,
+        submitted_at=at(date(2026, 3, 1)),
+        ratings=every(5) | {Element.PRODUCT: (1, 1)},
+    )
 
     proposed = {s.stakeholder_id: s for s in suggestions.suggestions(pmo) if s.key.startswith("touch:")}
     assert set(proposed) == {late.pk, own.pk, never.pk}

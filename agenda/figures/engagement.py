@@ -14,7 +14,6 @@ definition of both; this module only counts.
 - drifted: the stakeholders below their target, most influential first, then largest gap.
 """
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -178,4 +177,3 @@ def drifted(pmo, segment_id: int | None = None, *, today: date | None = None, li
     for stakeholder in rows:
         stakeholder.engagement = engagement_of(stakeholder, today)
     return Drifted(rows, rows[0].drifted_count if rows else 0)
-
