@@ -53,6 +53,5 @@ def test_the_engagement_card_draws_its_trend_and_links_the_drifted(signed_in_pag
     assert drawn["labels"][-1] == "Today" and drawn["data"][-1] == 50
     card.get_by_text("The index at each month end").click()
     expect(card.get_by_role("row", name="Today 50% 2 of 4 1")).to_be_visible()
-    card.screenshot(path="/tmp/engfig-engagement-card.png")
     card.get_by_role("link", name="Rob Respect").click()
     expect(page.get_by_role("heading", name="Rob Respect")).to_be_visible()
