@@ -33,6 +33,7 @@ from agenda.plan import services as plan_services
 from agenda.plan import suggestions
 from agenda.reports import services as reports
 from agenda.reports import snapshot as report_figures
+from agenda.templatetags.figures import points
 from pmo5p.domain import Element, MaturityStage
 from stakeholders.models import Stakeholder
 from tests.factories import ResponseFactory, SegmentFactory, StakeholderFactory, SurveyFactory, every
@@ -412,3 +413,10 @@ def test_get_back_in_touch_without_any_answers(touches, world, on_today):
     [s] = [s for s in suggestions.suggestions(world.pmo) if s.stakeholder_id == own.pk]
     assert s.why == "Own cadence: no touch for 11 days (every 10 days). No answers yet: ask them in the next survey."
     assert s.element == Element.PEOPLE
+
+
+def test_a_change_of_the_index_is_shown_in_whole_points_with_its_sign():
+    assert points(100 / 7) == "+14"
+    assert points(-100 / 7) == "\u221214"  # a true minus
+    assert points(0.4) == "0"
+    assert points(None) == "—"
