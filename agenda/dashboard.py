@@ -2,9 +2,10 @@
 
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from agenda.figures import elements, history, relationships
+from agenda.figures import elements, engagement, history, relationships
 from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.figures.present import Kind, rounded
@@ -20,6 +21,8 @@ from stakeholders.surveys import anonymity
 # The most influential at-risk stakeholders shown at first; the rest behind "and N more", so
 # that a large PMO's home page stays small. The report keeps its own list (docs/figures.md).
 AT_RISK_SHOWN = 20
+# The relationships furthest below their target shown in the engagement card.
+DRIFTED_SHOWN = 5
 
 
 def choice(request, name, queryset):
@@ -55,6 +58,7 @@ def dashboard(request, pmo):
         "segment_hidden": segment_hidden,
         "min_group_size": anonymity.min_group_size(),
         **_at_risk(request, pmo, segment_id),
+        **_engagement(pmo, segment_id),
         "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
         "has_self_assessment": SelfAssessment.objects.filter(pmo=pmo).exists(),
@@ -87,6 +91,28 @@ def _at_risk(request, pmo, segment_id) -> dict:
     limit = None if request.GET.get("at_risk") == "all" else AT_RISK_SHOWN
     shown, count = relationships.at_risk_page(pmo, segment_id, limit=limit)
     return {"at_risk": shown, "at_risk_count": count, "at_risk_more": count - len(shown)}
+
+
+def _engagement(pmo, segment_id) -> dict:
+    """The engagement card (docs/figures.md, "Engagement"): the index of the chosen segment or
+    of everyone, from its rows per segment (their sum: no query of its own), its trend and the
+    relationships furthest below target. Three queries, whatever the size."""
+    today = timezone.localdate()
+    by_segment = engagement.engagement_by_segment(pmo, segment_id, today=today)
+    trend = engagement.engagement_trend(pmo, segment_id, today=today)
+    drifted = engagement.drifted(pmo, segment_id, today=today, limit=DRIFTED_SHOWN)
+    return {
+        "engagement": engagement.total_of(by_segment),
+        "engagement_by_segment": by_segment,
+        "engagement_trend": trend,
+        # A line worth drawing: someone was assessed at one of its dates at least.
+        "engagement_trend_shown": any(point.counts.not_assessed < point.counts.total for point in trend),
+        "drifted": drifted,
+        "engagement_chart": {
+            "labels": ["Today" if point.is_today else f"{point.day:%b %Y}" for point in trend],
+            "index": [rounded(point.counts.index, Kind.PERCENT) for point in trend],
+        },
+    }
 
 
 def _register_figures(pmo) -> dict:

@@ -13,6 +13,8 @@ worked out in plain Python from docs/figures.md (the oracle) and compared with:
 - the survey's CSV export, from whose rows the figures are worked out again;
 - the results page, the API and the dashboard again once the survey's figures are kept, as
   closing keeps them (agenda/figures/kept.py);
+- the engagement index (docs/engagement.md), of the whole PMO and per segment, on the
+  dashboard and in the report, against the formula worked out in plain Python;
 - the figures per service the survey asked about (agenda/figures/services.py, docs/services.md):
   the layer's own, per survey, segment and catalogue service, the heat map, the dashboard's
   three services to work on, the service suggestions and the report's services section.
@@ -30,9 +32,11 @@ import csv
 import io
 import json
 import os
+import random
 import re
 from collections import Counter
 from contextlib import contextmanager
+from datetime import date
 from fractions import Fraction
 
 import pytest
@@ -45,12 +49,12 @@ from hypothesis import HealthCheck, example, given, settings
 
 from agenda.figures import kept
 from agenda.figures import services as service_figures
-from agenda.models import KeptElementFigures
+from agenda.models import AgendaReport, KeptElementFigures, MaturityRecord
 from agenda.reports import services as reports
 from agenda.reports import snapshot
 from pmo5p.domain import Element, ServiceUsage
 from pmo5p.models import ApiToken
-from stakeholders.models import QuestionKind
+from stakeholders.models import QuestionKind, Stakeholder
 from tests.factories import UserFactory
 from tests.figures_oracle import (
     ELEMENTS,
@@ -226,6 +230,7 @@ def test_every_output_shows_the_figures_of_the_docs(scenario, browser, api, lead
         check_dashboard(browser, built, oracle.survey())
         for index, segment in enumerate(built.segments):
             check_dashboard(browser, built, oracle.segment(index), segment=segment)
+        check_engagement(browser, built)
 
 
 # The results page ----------------------------------------------------------------------------
@@ -612,6 +617,58 @@ def check_heat_map(client, built, oracle):
 
 
 # The agenda report ----------------------------------------------------------------------------------
+
+
+# The engagement index -------------------------------------------------------------------------
+
+# docs/engagement.md: each power–interest quadrant's default target (high is 4 or 5).
+DEFAULT_TARGETS = {(True, True): 5, (True, False): 4, (False, True): 3, (False, False): 2}
+
+
+def check_engagement(client, built):
+    """Give each stakeholder an influence, an interest and (three in four) a maturity stage,
+    at random, then compare the dashboard's index and the report's, whole and
+    per segment now, with reached / active from docs/engagement.md."""
+    groups: dict = {}
+    # Drawn from the scenario's shape, the same on every run of the same example.
+    draw = random.Random(f"{len(built.stakeholders)}-{len(built.segments)}")
+    for stakeholder in built.stakeholders:
+        influence, interest = draw.randint(1, 5), draw.randint(1, 5)
+        stage = None if draw.random() < 0.25 else draw.randint(1, 5)
+        Stakeholder.objects.filter(pk=stakeholder.pk).update(influence=influence, interest=interest)
+        if stage is not None:
+            MaturityRecord.objects.create(pmo=built.pmo, stakeholder=stakeholder, stage=stage, rationale="Drawn")
+        reached = stage is not None and stage >= DEFAULT_TARGETS[influence >= 4, interest >= 4]
+        segment_now = Stakeholder.objects.get(pk=stakeholder.pk).segment_id
+        for group in (None, segment_now or "none"):
+            counted = groups.setdefault(group, [0, 0])
+            counted[0] += reached
+            counted[1] += 1
+    if not built.stakeholders:
+        return
+
+    def index(group):
+        reached, total = groups[group]
+        return Fraction(reached, total) * 100
+
+    page = read_figures(get_page(client, reverse("pmo_home", kwargs={"slug": built.pmo.slug})))
+    report = AgendaReport.objects.create(
+        pmo=built.pmo, frequency="monthly", period_start=date(2000, 1, 1), period_end=date(2000, 2, 1)
+    )
+    reports.build(report.pk)
+    report.refresh_from_db()
+    stored = report.figures["engagement"]
+    shown_in_report = read_figures(report.html)
+    assert close(stored["index"], index(None))
+    assert text(page, "engagement-index") == text(shown_in_report, "engagement-index")
+    assert text(page, "engagement-index") in displays(index(None), 0, suffix="%")
+    for row in stored["segments"]:
+        group = row["segment_id"] or "none"
+        assert close(row["index"], index(group)), row["name"]
+        key = str(row["segment_id"] or "none")
+        assert text(page, "segment-index", segment=key) == text(shown_in_report, "segment-index", segment=key)
+        assert text(page, "segment-index", segment=key) in displays(index(group), 0, suffix="%")
+    assert {row["segment_id"] or "none" for row in stored["segments"]} == set(groups) - {None}
 
 
 def check_report(api, built, oracle, lead, suggested):

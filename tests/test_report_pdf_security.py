@@ -215,6 +215,8 @@ def test_text_typed_anywhere_that_reaches_the_pdf_fetches_nothing(world, listene
     shown = squeezed(poppler("pdftotext", document, tmp_path, "-raw"))
     for typed in (f"Action {image}", f"Lead {image}", f"Incident {remote}", f"Hank {remote}", f"Survey {style}"):
         assert squeezed(typed) in shown
+    # Hank's name in the engagement section too, below his target (issue 13).
+    assert squeezed(f"Hank {remote} (influence 5): Aware, target Trust, 3 stages to go") in shown
     assert footer(document, tmp_path, 1)[0] == squeezed(f"{world.pmo.name} · Relationship Marketing Agenda")
     # Nothing was asked of the fetcher: the HTML is escaped and the name is no CSS.
     assert "Refused" not in caplog.text

@@ -1,18 +1,22 @@
 """Figures of the relationships with stakeholders (docs/figures.md, "Per stakeholder" and
 "Power–interest grid"): current maturity, its distribution over the grid, and who is at risk.
 
-- at-risk: influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points
-  between the stakeholder's last two named responses).
+- at-risk: active, influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10
+  points between the stakeholder's last two named responses, or a touch overdue:
+  stakeholders/engagement.py, docs/engagement.md).
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, OuterRef, Q, Subquery, Window
+from django.utils import timezone
 
 from agenda.figures.present import Kind, shown
 from agenda.figures.responses import perception_falls
 from agenda.models import MaturityRecord
 from pmo5p.domain import MaturityStage
+from stakeholders.engagement import Engagement, engagement_of, with_engagement
 from stakeholders.models import Stakeholder
 from stakeholders.selectors import Quadrant, quadrant_expression
 
@@ -23,8 +27,23 @@ PERCEPTION_DROP = 10
 
 def current_stage_subquery():
     """The stage of a stakeholder's latest maturity record, for .annotate()."""
-    latest = MaturityRecord.objects.filter(stakeholder=OuterRef("pk")).order_by("-recorded_on", "-created_at", "-pk")
-    return Subquery(latest.values("stage")[:1])
+    return stage_on_subquery(None)
+
+
+def stage_on_subquery(day: date | None):
+    """The stage of a stakeholder's latest maturity record recorded on `day` or before (any
+    day if None), for .annotate(). In the order of the maturity_current_stage index, so that
+    each is one index probe: the first entry of the stakeholder's from `day` down."""
+    return Subquery(latest_records(day).values("stage")[:1])
+
+
+def latest_records(day: date | None):
+    """The maturity records of the stakeholder at OuterRef("pk") recorded on `day` or before
+    (all if None), latest first: the order of the maturity_current_stage index."""
+    records = MaturityRecord.objects.filter(stakeholder=OuterRef("pk"))
+    if day is not None:
+        records = records.filter(recorded_on__lte=day)
+    return records.order_by("-recorded_on", "-created_at", "-pk")
 
 
 def with_current_stage(stakeholders):
@@ -64,6 +83,17 @@ def grid_by_maturity(stakeholders) -> dict[Quadrant, dict[int | None, int]]:
 class AtRisk:
     stakeholder: Stakeholder
     reasons: list[str]
+    # Their target, cadence and touch (stakeholders/engagement.py), as of the day asked.
+    engagement: Engagement | None = None
+
+    @property
+    def touch_overdue(self) -> bool:
+        return self.engagement is not None and self.engagement.overdue_days > 0
+
+    @property
+    def only_touch_overdue(self) -> bool:
+        """At risk for nothing but an overdue touch: the suggestion to get back in touch says it all."""
+        return self.touch_overdue and len(self.reasons) == 1
 
 
 def _perception_drop(perceptions: list[float]) -> float | None:
@@ -85,18 +115,37 @@ def _perception_fall(perceptions: list[float]) -> str:
     )
 
 
-def at_risk_stakeholders(pmo, segment_id: int | None = None, *, limit: int | None = None) -> list[AtRisk]:
-    """Influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points), most
-    influential first, then by name; with a segment, those in it now. The first `limit`
-    (all if None): see at_risk_page."""
-    return at_risk_page(pmo, segment_id, limit=limit)[0]
+def touch_overdue_reason(engagement: Engagement, stakeholder: Stakeholder) -> str:
+    """The reason for an overdue touch: how long since the last one, or since they were added
+    (in the PMO's time zone, as with_engagement counts it)."""
+    if engagement.last_touched_on is None:
+        added_on = timezone.localdate(stakeholder.created_at)
+        return f"Never touched since added on {_day(added_on)} (every {engagement.cadence} days)"
+    return f"No touch for {engagement.days_since_touch} days (every {engagement.cadence} days)"
 
 
-def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None) -> tuple[list[AtRisk], int]:
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def at_risk_stakeholders(
+    pmo, segment_id: int | None = None, *, limit: int | None = None, today: date | None = None
+) -> list[AtRisk]:
+    """Influence ≥ 4 and (current maturity ≤ Aware, or perception down ≥ 10 points, or a touch
+    overdue), most influential first, then by name; with a segment, those in it now. The first
+    `limit` (all if None): see at_risk_page."""
+    return at_risk_page(pmo, segment_id, limit=limit, today=today)[0]
+
+
+def at_risk_page(
+    pmo, segment_id: int | None = None, *, limit: int | None = None, today: date | None = None
+) -> tuple[list[AtRisk], int]:
     """The first `limit` at-risk stakeholders (all if None), and how many there are in all: the
     influential stakeholders whose perception fell (perception_falls), then those at risk, counted
     in the same query. Only those returned are loaded whole, with their segment and owner: a
-    large PMO has hundreds at risk, and the dashboard shows twenty."""
+    large PMO has hundreds at risk, and the dashboard shows twenty. `today` is the PMO's today
+    (timezone.localdate() in a request), for the overdue touch."""
+    today = today or timezone.localdate()
     influential = Stakeholder.objects.filter(pmo=pmo, is_active=True, influence__gte=AT_RISK_INFLUENCE)
     if segment_id is not None:
         influential = influential.filter(segment_id=segment_id)
@@ -108,8 +157,8 @@ def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None
         if _perception_drop(values) is not None
     }
     at_risk = (
-        with_current_stage(influential)
-        .filter(Q(current_stage__lte=AT_RISK_STAGE) | Q(pk__in=list(falls)))
+        with_engagement(influential, pmo, today)
+        .filter(Q(current_stage__lte=AT_RISK_STAGE) | Q(pk__in=list(falls)) | Q(touch_overdue=True))
         .annotate(at_risk_count=Window(Count("pk")))
         .select_related("segment", "owner__user")
         .order_by("-influence", "name", "pk")
@@ -122,5 +171,8 @@ def at_risk_page(pmo, segment_id: int | None = None, *, limit: int | None = None
             reasons.append(f"Maturity only {MaturityStage(stakeholder.current_stage).label}")
         if stakeholder.pk in falls:
             reasons.append(_perception_fall(falls[stakeholder.pk]))
-        result.append(AtRisk(stakeholder, reasons))
+        engagement = engagement_of(stakeholder, today)
+        if stakeholder.touch_overdue:
+            reasons.append(touch_overdue_reason(engagement, stakeholder))
+        result.append(AtRisk(stakeholder, reasons, engagement))
     return result, rows[0].at_risk_count if rows else 0

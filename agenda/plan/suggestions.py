@@ -3,14 +3,15 @@ the aims of the 5P's, and the ranking that proposes them where the figures call 
 
 A suggestion is proposed for each element (highest priority first) from its quadrant,
 for each segment whose own figures put that element in "Concentrate here", for each
-at-risk stakeholder, and for each catalogue service whose figures call for it (publicise,
-improve, retire or rethink, raise its level: docs/services.md). Adopting one turns it into
-an agenda action.
+at-risk stakeholder, for each influential stakeholder whose touch is overdue (get back in
+touch, on the P their latest answers score lowest: docs/engagement.md), and for each catalogue
+service whose figures call for it (publicise, improve, retire or rethink, raise its level:
+docs/services.md). Adopting one turns it into an agenda action.
 """
 
 from dataclasses import dataclass
 
-from agenda.figures import elements, relationships, segments
+from agenda.figures import elements, relationships, responses, segments
 from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.figures.elements import ElementInsight, IpaQuadrant
@@ -250,6 +251,8 @@ def _segment_suggestions(survey) -> list[Suggestion]:
 
 
 def _at_risk_suggestions(at_risk) -> list[Suggestion]:
+    """A meeting for each at-risk stakeholder; one at risk only for an overdue touch gets the
+    suggestion to get back in touch instead (_touch_suggestions), not both."""
     return [
         Suggestion(
             key=f"people:at-risk:stakeholder-{item.stakeholder.pk}:0",
@@ -263,7 +266,57 @@ def _at_risk_suggestions(at_risk) -> list[Suggestion]:
             stakeholder_id=item.stakeholder.pk,
         )
         for item in at_risk
+        if not item.only_touch_overdue
     ]
+
+
+def _touch_suggestions(at_risk, element_rows) -> list[Suggestion]:
+    """For each influential stakeholder whose touch is overdue (they are in the at-risk list
+    for it: relationships.at_risk_page): who, how long since, and the P to work on, the one
+    their latest named answers score lowest (responses.lowest_elements_of); without answers,
+    the PMO's top priority. Two queries, whatever their number.
+
+    The key holds the day the touch fell due: it stays the same while the touch is overdue,
+    so an adopted one is not proposed again; once they are touched and fall due again, it is
+    a new suggestion."""
+    overdue = [item for item in at_risk if item.touch_overdue]
+    if not overdue:
+        return []
+    latest = responses.latest_named_responses([item.stakeholder.pk for item in overdue])
+    lowest = responses.lowest_elements_of(list(latest.values()), limit=1)
+    ranked = [row for row in elements.ranked_by_priority(element_rows or []) if row.priority is not None]
+    top = ranked[0] if ranked else None
+    proposed = []
+    for item in overdue:
+        stakeholder, engagement = item.stakeholder, item.engagement
+        found = lowest.get(latest.get(stakeholder.pk)) or []
+        if found:
+            element, perception = found[0]
+            focus = (
+                f"Their latest answers score {element.label} lowest ({shown(perception, Kind.SCORE)}): "
+                f"talk about {element.aim}."
+            )
+        elif top is not None:
+            element = top.element
+            focus = f"No answers of theirs yet: talk about {element.label}, the PMO's top priority ({element.aim})."
+        else:
+            element = Element.PEOPLE
+            focus = "No answers yet: ask them in the next survey."
+        since = relationships.touch_overdue_reason(engagement, stakeholder)
+        proposed.append(
+            Suggestion(
+                key=f"touch:stakeholder-{stakeholder.pk}:{engagement.touch_due_on.isoformat()}",
+                element=element,
+                quadrant=None,
+                title=f"Get back in touch with {stakeholder.name}",
+                expected_effect=f"A relationship kept warm, with {element.label} ({element.aim}) on the table.",
+                problem=Problem.INFORMATION,
+                why=f"{stakeholder.name}: {since[0].lower()}{since[1:]}. {focus}",
+                priority=None,
+                stakeholder_id=stakeholder.pk,
+            )
+        )
+    return proposed
 
 
 def _service_suggestions(pmo, figures: dict[int, service_figures.ServiceFigures]) -> list[Suggestion]:
@@ -348,7 +401,8 @@ def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None, services=N
             element_rows = elements.element_insights(pmo, survey)
         proposed += _element_suggestions(element_rows) + _segment_suggestions(survey)
     proposed += _service_suggestions(pmo, service_figures.catalogue_figures(pmo) if services is None else services)
-    proposed += _at_risk_suggestions(relationships.at_risk_stakeholders(pmo) if at_risk is None else at_risk)
+    at_risk = relationships.at_risk_stakeholders(pmo) if at_risk is None else at_risk
+    proposed += _touch_suggestions(at_risk, element_rows) + _at_risk_suggestions(at_risk)
     fresh = [s for s in proposed if s.key not in adopted]
     return sorted(fresh, key=lambda s: (s.priority is None, -(s.priority or 0)))
 

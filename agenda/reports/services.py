@@ -22,7 +22,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from agenda.figures import elements, history, relationships
+from agenda.figures import elements, engagement, history, relationships
 from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.models import (
@@ -219,15 +219,65 @@ def _survey_ref(survey_id, title, closed_at) -> rf.SurveyRef:
     return rf.SurveyRef(survey_id, title, timezone.localdate(closed_at).isoformat() if closed_at else None)
 
 
+def engagement_figures(pmo, before: rf.ReportFigures | None) -> rf.EngagementFigures:
+    """The engagement index as of today (the PMO's), by segment, the relationships furthest
+    below target, and its change since the previous report's stored index. Two queries."""
+    today = timezone.localdate()
+    by_segment = engagement.engagement_by_segment(pmo, today=today)
+    counts = engagement.total_of(by_segment)
+    drifted = engagement.drifted(pmo, today=today, limit=engagement.DRIFTED_SHOWN)
+    found = rf.EngagementFigures(
+        reached=counts.reached,
+        below=counts.below,
+        not_assessed=counts.not_assessed,
+        total=counts.total,
+        index=counts.index,
+        segments=[
+            rf.EngagementSegment(
+                row.segment_id,
+                row.name,
+                row.counts.reached,
+                row.counts.below,
+                row.counts.not_assessed,
+                row.counts.total,
+                row.counts.index,
+            )
+            for row in by_segment
+        ],
+        drifted=[
+            rf.DriftedRow(
+                id=s.pk,
+                name=s.name,
+                influence=s.influence,
+                stage=s.engagement.current_stage.label,
+                target=s.engagement.target.label,
+                gap=s.gap,
+                segment=s.segment.name if s.segment else None,
+            )
+            for s in drifted.stakeholders
+        ],
+        drifted_count=drifted.count,
+    )
+    if before is None:
+        found.compared_with = "first"
+    elif before.engagement is None:
+        found.compared_with = "not_measured"
+    else:
+        found.compared_with = "report"
+        found.previous_index = before.engagement.index
+        if found.index is not None and found.previous_index is not None:
+            found.change = found.index - found.previous_index
+    return found
+
+
 def build_figures(report: AgendaReport) -> rf.ReportFigures:
     """Everything the report says, unrounded (the templates round), in a fixed number of queries."""
     pmo = report.pmo
     start, end = report.period_start, report.period_end
     survey = survey_figures.default_survey(pmo)
     previous = previous_report(report)
-    suggested_before = (
-        {s.key for s in rf.load(previous.figures, currency=pmo.currency).suggestions} if previous else set()
-    )
+    before = rf.load(previous.figures, currency=pmo.currency) if previous else None
+    suggested_before = {s.key for s in before.suggestions} if before else set()
 
     # As of the run date for a scheduled report, as of the day asked for one sent on
     # demand; "due next" runs up to the next run date after that.
@@ -328,6 +378,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
             rf.StageCount(MaturityStage(k).label if k else "Not assessed", v) for k, v in distribution.items()
         ],
     )
+    figures.engagement = engagement_figures(pmo, before)
     at_risk = relationships.at_risk_stakeholders(pmo)
     figures.at_risk = [rf.AtRiskRow(item.stakeholder.pk, item.stakeholder.name, item.reasons) for item in at_risk]
 

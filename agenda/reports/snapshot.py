@@ -13,6 +13,8 @@ Version 2: numbers unrounded (rounded once, in the templates); "change" against 
 previous *survey*; movers keyed "stage_from"/"stage_to"; the PMO's currency.
 Version 3: the three services to work on ("services"); None in versions 1 and 2, which
 did not look at services.
+Version 4: the engagement index ("engagement", issue 13: its counts, its change since the
+previous report, by segment, the drifted); None in versions 1 to 3, which did not measure it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass
@@ -130,6 +132,55 @@ class AtRiskRow:
 
 
 @dataclass
+class EngagementSegment:
+    """The engagement index of a segment ("No segment" included, segment_id None)."""
+
+    segment_id: int | None
+    name: str
+    reached: int = 0
+    below: int = 0
+    not_assessed: int = 0
+    total: int = 0
+    index: float | None = None
+
+
+@dataclass
+class DriftedRow:
+    """A relationship below its target (agenda/figures/engagement.py drifted)."""
+
+    id: int
+    name: str
+    influence: int
+    stage: str
+    target: str
+    gap: int
+    segment: str | None = None
+
+
+@dataclass
+class EngagementFigures:
+    """The engagement index (version 4): active stakeholders at or above their target."""
+
+    reached: int = 0
+    below: int = 0
+    not_assessed: int = 0
+    total: int = 0
+    index: float | None = None
+    # What the change compares with: "report" (the previous report's index), "first" (no
+    # previous report) or "not_measured" (a previous report of a version before 4).
+    compared_with: str = "first"
+    previous_index: float | None = None
+    change: float | None = None  # index − previous_index, in percentage points
+    segments: list[EngagementSegment] = field(default_factory=list)
+    drifted: list[DriftedRow] = field(default_factory=list)
+    drifted_count: int = 0  # all below target, not only those listed
+
+    @property
+    def drifted_more(self) -> int:
+        return max(0, self.drifted_count - len(self.drifted))
+
+
+@dataclass
 class IncidentRow:
     title: str
     problem: str
@@ -192,6 +243,8 @@ class ReportFigures:
     # The three services to work on (version 3); None: a report of a version that did not look.
     services: list[ServiceFocusRow] | None = field(default_factory=list)
     maturity: Maturity = field(default_factory=Maturity)
+    # The engagement index (version 4); None: a report of a version that did not measure it.
+    engagement: EngagementFigures | None = None
     at_risk: list[AtRiskRow] = field(default_factory=list)
     incidents: Incidents = field(default_factory=Incidents)
     suggestions: list[SuggestionRow] = field(default_factory=list)
@@ -217,6 +270,8 @@ def load(data: dict, *, currency: str) -> ReportFigures:
         data = _upgrade_1_to_2(data, currency)
     if data["schema_version"] == 2:
         data = {**data, "services": None, "schema_version": 3}
+    if data["schema_version"] == 3:
+        data = {**data, "engagement": None, "schema_version": 4}
     return _build(ReportFigures, data)
 
 

@@ -4,6 +4,7 @@ rounding as agenda/figures/present.py decides, and "—" where there is no figur
     {% load figures %}
     {{ row.perception|score }}  62.5      {{ row.gap|change }}  −12.5 / +3.0
     {{ row.priority|priority }}  28       {{ rate|percent }}  86%       {{ nps.score|nps }}  -17
+    {{ index_change|points }}  +14 (percentage points)
 """
 
 from django import template
@@ -27,6 +28,12 @@ for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS):
 @register.filter
 def change(value):
     return signed(value, Kind.CHANGE)
+
+
+@register.filter
+def points(value):
+    """A change of a percentage, in whole percentage points with its sign: +14, −3, 0."""
+    return signed(value, Kind.PERCENT)
 
 
 @register.filter(name="band")

@@ -85,3 +85,21 @@
     });
   }
 })();
+
+// The engagement index across the last twelve month ends: its own figures, drawn whether or
+// not the page has survey results.
+(() => {
+  const source = document.getElementById("engagement-data");
+  const canvas = document.getElementById("engagement-chart");
+  if (!source || !canvas || !window.Chart) return;
+  const data = JSON.parse(source.textContent);
+  window.Chart.defaults.animation = false;
+  new window.Chart(canvas, {
+    type: "line",
+    data: {
+      labels: data.labels,
+      datasets: [{ label: "Engagement index (%)", data: data.index, borderColor: "#1f3a5f", backgroundColor: "#1f3a5f", spanGaps: true }],
+    },
+    options: { maintainAspectRatio: false, scales: { y: { min: 0, max: 100, ticks: { callback: (value) => `${value}%` } } }, plugins: { legend: { display: false } } },
+  });
+})();
