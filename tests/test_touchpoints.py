@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from pmo5p.rules import RuleViolation
 from stakeholders import touchpoints
