@@ -218,6 +218,7 @@ def occurrence_done(request, pmo, occurrence_id):
         return back
     today = timezone.localdate()
     initial = touchpoints.interaction_values(occurrence, today, use_today=request.GET.get("today") == "1")
+    initial["stakeholders"] = [stakeholder.pk for stakeholder in initial["stakeholders"]]
     form = OccurrenceDoneForm(request.POST or None, initial=initial, pmo=pmo)
     if request.method == "POST" and "find_stakeholders" in request.POST:
         form.show_unchecked()

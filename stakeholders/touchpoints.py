@@ -302,7 +302,7 @@ def interaction_values(occurrence, today: date, use_today: bool = False) -> dict
         "occurred_on": today if use_today else min(occurrence.on, today),
         "kind": touchpoint.channel,
         "elements": [touchpoint.element],
-        "stakeholders": [stakeholder.pk for stakeholder in stakeholders.order_by("name")],
+        "stakeholders": list(stakeholders.order_by("name")),
         "sentiment": 0,
         "summary": touchpoint.purpose,
     }

@@ -176,7 +176,7 @@ def test_deleting_keeps_the_recorded_interactions(client_for, world):
     touchpoint = plan(world)
     occurrence = touchpoint.occurrences.get(on=date(2026, 3, 3))
     values = touchpoints.interaction_values(occurrence, date(2026, 3, 10))
-    touchpoints.mark_done(world.pmo, world.member, occurrence, values | {"stakeholders": [world.stakeholder]})
+    touchpoints.mark_done(world.pmo, world.member, occurrence, values)
     client = client_for(world.member)
     url = reverse("touchpoint_delete", args=[world.pmo.slug, touchpoint.pk])
     assert "the interactions they recorded stay" in client.get(url).content.decode()

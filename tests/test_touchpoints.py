@@ -297,11 +297,10 @@ def test_marking_done_records_the_interaction_once(world):
         "occurred_on": date(2026, 3, 10),
         "kind": "meeting",
         "elements": ["physical_evidence"],
-        "stakeholders": [world.stakeholder.pk],
+        "stakeholders": [world.stakeholder],
         "sentiment": 0,
         "summary": "Steering committee",
     }
-    answer["stakeholders"] = [world.stakeholder]
     interaction = touchpoints.mark_done(world.pmo, world.member, occurrence, answer)
     occurrence.refresh_from_db()
     assert occurrence.status == OccurrenceStatus.DONE and occurrence.interaction == interaction
@@ -337,10 +336,7 @@ def test_a_segment_touchpoint_is_done_with_the_segments_active_stakeholders(worl
         world.pmo, world.member, values(world, stakeholders=[], segment=world.segment, recurrence=Recurrence.ONCE)
     )
     occurrence = touchpoint.occurrences.get()
-    assert touchpoints.interaction_values(occurrence, date(2026, 3, 1))["stakeholders"] == [
-        other.pk,
-        world.stakeholder.pk,
-    ]
+    assert touchpoints.interaction_values(occurrence, date(2026, 3, 1))["stakeholders"] == [other, world.stakeholder]
     # A date to come is recorded as today: the register takes only what has happened.
     assert touchpoints.interaction_values(occurrence, date(2026, 1, 20))["occurred_on"] == date(2026, 1, 20)
 
