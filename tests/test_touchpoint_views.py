@@ -182,3 +182,14 @@ def test_deleting_keeps_the_recorded_interactions(client_for, world):
     assert "the interactions they recorded stay" in client.get(url).content.decode()
     client.post(url)
     assert not Touchpoint.objects.exists() and Interaction.objects.count() == 1
+
+
+def test_the_stakeholders_timeline_says_which_touchpoint_recorded_an_interaction(client_for, world):
+    touchpoint = plan(world)
+    occurrence = touchpoint.occurrences.get(on=date(2026, 3, 3))
+    touchpoints.mark_done(
+        world.pmo, world.member, occurrence, touchpoints.interaction_values(occurrence, date(2026, 3, 10))
+    )
+    html = client_for(world.viewer).get(reverse("stakeholder_detail", args=[world.pmo.slug, world.stakeholder.pk]))
+    assert "recorded from the touchpoint “Steering committee”" in html.content.decode()
+    assert reverse("touchpoint_detail", args=[world.pmo.slug, touchpoint.pk]) in html.content.decode()
