@@ -39,6 +39,7 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
-    # Any other address under /api/ (a malformed id, a typo) answers with the error body too.
-    re_path(r"^(?:.*/)?$", not_found),
+    # Any other address under /api/ (a malformed id, a typo) answers with the error body too;
+    # [\s\S]: an id holding a line break (%0A) too, which "." would not match.
+    re_path(r"^(?:[\s\S]*/)?$", not_found),
 ]

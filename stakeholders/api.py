@@ -379,5 +379,7 @@ class TouchpointViewSet(PmoModelViewSet):
     @decorators.action(detail=True, methods=["get"])
     def occurrences(self, request, slug=None, pk=None):
         touchpoint = self.get_object()
-        rows = touchpoint.occurrences.select_related("touchpoint").order_by("on")
-        return ApiResponse(OccurrenceSerializer(rows, many=True, context=self.get_serializer_context()).data)
+        rows = self.paginate_queryset(touchpoint.occurrences.select_related("touchpoint").order_by("on", "pk"))
+        return self.get_paginated_response(
+            OccurrenceSerializer(rows, many=True, context=self.get_serializer_context()).data
+        )

@@ -138,7 +138,10 @@ def _check_dates(touchpoint, errors: dict) -> None:
     first = touchpoint.starts_on
     if first is None or "starts_on" in errors or "until" in errors or touchpoint.recurrence == Recurrence.ONCE:
         return
-    latest = latest_end(first)
+    try:
+        latest = latest_end(first)
+    except (ValueError, OverflowError):  # five years after a date in 9995 is past the calendar's end
+        latest = date.max
     if touchpoint.until is None:
         errors["until"] = [RuleViolation("until", NEVER_ENDS.format(latest=latest))]
     elif touchpoint.until < first:
