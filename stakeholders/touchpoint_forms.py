@@ -44,12 +44,13 @@ class StakeholderPicker:
         if find:
             matches = list(
                 queryset.filter(Q(name__icontains=find) | Q(email__icontains=find))
-                .exclude(pk__in=ids)
                 .select_related("segment")
                 .order_by("name")[:MATCHES_SHOWN]
             )
+        # Every match, the ticked ones too: "no match" is said only when nobody matches.
         self.stakeholder_matches = matches
         self.searched = find
+        matches = [s for s in matches if s.pk not in ids]
         field.widget.choices = [(s.pk, stakeholder_label(s)) for s in chosen + matches]
 
     def show_unchecked(self):

@@ -4,6 +4,8 @@ prefilled interaction (seen on the stakeholder's page), one cancelled with a rea
 touchpoint edited and deleted. axe checks every page on the way (tests/e2e/axe.py)."""
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -39,6 +41,14 @@ def alpha():
     return lead.pmo, member, grace
 
 
+SHOTS = Path(tempfile.gettempdir()) / "shots"  # for people to look at; not asserted
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
 def row(page, day):
     return page.locator(f'[data-on="{day.isoformat()}"]')
 
@@ -69,6 +79,7 @@ def test_plan_a_monthly_touchpoint_mark_one_done_cancel_one(alpha, signed_in_pag
     page.get_by_label("Repeats until").fill(too_late.isoformat())
     page.get_by_role("button", name="Plan touchpoint").click()
     expect(page.get_by_text("A recurrence runs at most five years")).to_be_visible()
+    shot(page, "touchpoint-form-refused")
     assert not Touchpoint.objects.exists()
     # What was typed is still there.
     expect(page.get_by_label("Purpose")).to_have_value("Monthly steering committee")
@@ -85,6 +96,7 @@ def test_plan_a_monthly_touchpoint_mark_one_done_cancel_one(alpha, signed_in_pag
     for day in dates:
         expect(row(page, day)).to_be_visible()
     expect(row(page, dates[0]).get_by_text("Missed")).to_be_visible()
+    shot(page, "touchpoint-detail")
 
     # The first date, done: the interaction comes prefilled.
     row(page, dates[0]).get_by_role("link", name=re.compile("^Done")).click()
@@ -92,6 +104,7 @@ def test_plan_a_monthly_touchpoint_mark_one_done_cancel_one(alpha, signed_in_pag
     expect(page.get_by_label("Summary")).to_have_value("Monthly steering committee")
     expect(page.get_by_label("Grace Jensen (Finance)")).to_be_checked()
     expect(page.get_by_label("People")).to_be_checked()
+    shot(page, "touchpoint-done")
     page.get_by_label("Summary").fill("Agreed the roadmap; Grace asked for a benefits view")
     page.get_by_role("button", name="Record and mark done").click()
     expect(page.get_by_text("Done: the interaction is recorded.")).to_be_visible()
@@ -109,6 +122,11 @@ def test_plan_a_monthly_touchpoint_mark_one_done_cancel_one(alpha, signed_in_pag
     page.get_by_role("button", name="Cancel this date").click()
     expect(row(page, dates[1]).get_by_text("Sponsor on leave")).to_be_visible()
     assert touchpoint.occurrences.get(on=dates[1]).status == OccurrenceStatus.CANCELLED
+
+    page.get_by_role("navigation", name=pmo.name).get_by_role("link", name="Touchpoints").click()
+    expect(page.get_by_role("heading", name="Missed")).to_be_visible()
+    shot(page, "touchpoint-list")
+    page.go_back()
 
     # The interaction is on Grace's page.
     page.get_by_role("link", name="Grace Jensen").click()
