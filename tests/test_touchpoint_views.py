@@ -218,3 +218,13 @@ def test_the_pages_make_as_many_queries_for_many_touchpoints_as_for_one(client_f
         plan(world, purpose=f"Touchpoint {n}", stakeholders=people[: 1 + n % 5])
     first.stakeholders.add(*people)
     assert [_queries(client, address) for address in pages] == small
+
+
+def test_a_touchpoint_planned_from_a_stakeholders_page_starts_with_them(client_for, world):
+    client = client_for(world.member)
+    page = client.get(reverse("stakeholder_detail", args=[world.pmo.slug, world.stakeholder.pk])).content.decode()
+    address = f"{reverse('touchpoint_create', args=[world.pmo.slug])}?stakeholder={world.stakeholder.pk}"
+    assert address in page
+    form = client.get(address).context["form"]
+    assert form.initial["stakeholders"] == [world.stakeholder.pk]
+    assert [value for value, _ in form.fields["stakeholders"].widget.choices] == [world.stakeholder.pk]
