@@ -228,3 +228,24 @@ def test_a_touchpoint_planned_from_a_stakeholders_page_starts_with_them(client_f
     form = client.get(address).context["form"]
     assert form.initial["stakeholders"] == [world.stakeholder.pk]
     assert [value for value, _ in form.fields["stakeholders"].widget.choices] == [world.stakeholder.pk]
+
+
+def test_with_5000_stakeholders_the_forms_list_only_those_chosen_and_found(client_for, world):
+    from stakeholders.models import Stakeholder
+
+    Stakeholder.objects.bulk_create(
+        Stakeholder(pmo=world.pmo, segment=world.segment, name=f"Person {n:04d}", email=f"p{n}@corp.example")
+        for n in range(5000)
+    )
+    touchpoint = plan(world, stakeholders=[], segment=world.segment, recurrence=Recurrence.ONCE)
+    client = client_for(world.member)
+    form_page = client.get(reverse("touchpoint_create", args=[world.pmo.slug])).content.decode()
+    assert form_page.count('name="stakeholders"') == 0
+    found = client.post(
+        reverse("touchpoint_create", args=[world.pmo.slug]), {"find": "Person 12", "find_stakeholders": "1"}
+    ).content.decode()
+    assert found.count('name="stakeholders"') == 20  # the first 20 matches
+    # Done for the segment: everyone active in it, ticked (5,001 people is the segment).
+    done = client.get(reverse("occurrence_done", args=[world.pmo.slug, touchpoint.occurrences.get().pk]))
+    assert done.content.decode().count('name="stakeholders"') == 5001
+    assert _queries(client, reverse("touchpoint_create", args=[world.pmo.slug])) <= 12
