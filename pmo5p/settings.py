@@ -356,6 +356,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1(/pmos/\{slug\})?",
     "ENUM_NAME_OVERRIDES": {
         "ElementEnum": "pmo5p.domain.Element.choices",
+        # An interaction's kind and a touchpoint's channel: one set of choices, one name.
+        "InteractionKindEnum": "stakeholders.models.interactions.InteractionKind.choices",
         "LevelEnum": "stakeholders.models.register.LEVEL_CHOICES",
         "OfferingLevelEnum": "pmo5p.domain.OfferingLevel.choices",
         "MaturityStageEnum": "pmo5p.domain.MaturityStage.choices",

@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from agenda.models import Action, AgendaReport
 from pmo5p.models import ApiToken, Role
+from stakeholders import touchpoints
 from stakeholders.models import Interaction
 from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import (
@@ -154,6 +155,19 @@ def api_world(transactional_db):
         "actions": action.pk,
         "reports": report.pk,
         "services": ServiceFactory(pmo=pmo, segments=[segment]).pk,
+        "touchpoints": touchpoints.create_touchpoint(
+            pmo,
+            lead,
+            {
+                "purpose": "Steering committee",
+                "element": "people",
+                "owner": pmo.memberships.get(user=lead),
+                "stakeholders": stakeholders[:2],
+                "starts_on": date(2026, 1, 5),
+                "recurrence": "monthly",
+                "until": date(2026, 6, 5),
+            },
+        ).pk,
     }
     return pmo, key, ids
 

@@ -19,7 +19,7 @@ from agenda.reports import services as reports
 from pmo5p.domain import Element
 from pmo5p.models import ApiToken, Membership
 from pmo5p.rules import RuleViolation
-from stakeholders import register
+from stakeholders import register, touchpoints
 from stakeholders.api import SegmentSerializer, StakeholderSerializer
 from stakeholders.forms import SegmentForm, StakeholderForm
 from stakeholders.models import (
@@ -32,6 +32,7 @@ from stakeholders.models import (
     Stakeholder,
     Survey,
     SurveyStatus,
+    Touchpoint,
 )
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory
@@ -408,6 +409,76 @@ CASES.update(
             "down, or choose a higher target.",
             lambda w: {"level_now": "4", "level_target": "2"},
             lambda w: {"level_now": 4, "level_target": 2},
+        ),
+    }
+)
+
+
+def touchpoint_case(field, message, web_changes, api_changes) -> Case:
+    """A touchpoint planned on the page and through the API (stakeholders/touchpoints.py)."""
+
+    def page(w):
+        data = {
+            "purpose": "Steering committee",
+            "starts_on": "2026-12-01",
+            "at_time": "09:00",
+            "duration_minutes": "60",
+            "channel": "meeting",
+            "element": "people",
+            "owner": str(Membership.objects.get(pmo=w.pmo, user=w.member).pk),
+            "stakeholders": [str(w.stakeholder.pk)],
+            "segment": "",
+            "recurrence": "monthly",
+            "until": "2027-12-01",
+            "notes": "",
+        }
+        return "touchpoint_create", {}, {**data, **web_changes(w)}
+
+    def call(w):
+        body = {
+            "purpose": "Steering committee",
+            "starts_on": "2026-12-01",
+            "element": "people",
+            "stakeholders": [w.stakeholder.pk],
+            "recurrence": "monthly",
+            "until": "2027-12-01",
+        }
+        return "post", "api-touchpoint-list", {}, {**body, **api_changes(w)}
+
+    return Case(web=page, api=call, field=field, message=message, state=lambda w: Touchpoint.objects.count())
+
+
+CASES.update(
+    {
+        "touchpoint for a stakeholder of another PMO": touchpoint_case(
+            "stakeholders",
+            touchpoints.OTHER_PMO_STAKEHOLDERS,
+            lambda w: {"stakeholders": [str(w.other_stakeholder.pk)]},
+            lambda w: {"stakeholders": [w.other_stakeholder.pk]},
+        ),
+        "touchpoint for a segment of another PMO": touchpoint_case(
+            "segment",
+            touchpoints.OTHER_PMO_SEGMENT,
+            lambda w: {"stakeholders": [], "segment": str(w.other_segment.pk)},
+            lambda w: {"stakeholders": [], "segment": w.other_segment.pk},
+        ),
+        "touchpoint owned by another PMO's member": touchpoint_case(
+            "owner",
+            touchpoints.NO_OWNER,
+            lambda w: {"owner": str(Membership.objects.get(user=w.outsider).pk)},
+            lambda w: {"owner": w.outsider.email},
+        ),
+        "touchpoint recurring beyond five years": touchpoint_case(
+            "until",
+            "A recurrence runs at most five years: from 1 December 2026, until 1 December 2031 at the latest.",
+            lambda w: {"until": "2031-12-02"},
+            lambda w: {"until": "2031-12-02"},
+        ),
+        "touchpoint recurring without end": touchpoint_case(
+            "until",
+            touchpoints.NEVER_ENDS.format(latest=date(2031, 12, 1)),
+            lambda w: {"until": ""},
+            lambda w: {"until": None},
         ),
     }
 )
