@@ -65,6 +65,7 @@ NAV_SECTIONS = {
         "incident_edit",
         "incident_delete",
     },
+    "calendar": {"calendar"},
     "reports": {"report_list", "report_schedule", "report_detail"},
     "model": {"five_p_model"},
     "members": {"members", "member_invite", "member_remove"},
