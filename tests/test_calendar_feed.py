@@ -304,3 +304,14 @@ def test_the_profile_creates_shows_and_revokes_the_address(client, world):
 
 def test_the_feed_answers_get_only(client, feed):
     assert client.post(reverse("calendar_feed", args=[feed.token])).status_code == 405
+
+
+def test_a_new_password_revokes_the_address(client, world, feed):
+    other = agenda_calendar.create_feed(world.lead)
+    world.member.name = "Renamed"
+    world.member.save()
+    fetch(client, feed)
+    world.member.set_password("a-new-Passw0rd!")
+    world.member.save()
+    fetch(client, feed, status=404)
+    fetch(client, other)
