@@ -215,9 +215,9 @@ def test_bad_input_is_refused_with_its_message_and_nothing_saved(world, changes,
         "no_purpose": {"purpose": "   "},
         "no_element": {"element": ""},
     }[changes]
-    assert refusal_of(
-        lambda: touchpoints.create_touchpoint(world.pmo, world.member, values(world, **change))
-    ) == {field: [message]}
+    assert refusal_of(lambda: touchpoints.create_touchpoint(world.pmo, world.member, values(world, **change))) == {
+        field: [message]
+    }
     assert not Touchpoint.objects.exists() and not TouchpointOccurrence.objects.exists()
 
 
@@ -281,7 +281,11 @@ def _done_today(world):
     """A weekly touchpoint whose first date is today, in the PMO's time zone."""
     today = date(2026, 3, 10)
     touchpoint = touchpoints.create_touchpoint(
-        world.pmo, world.member, values(world, recurrence=Recurrence.WEEKLY, starts_on=today - timedelta(days=7), until=today + timedelta(days=21))
+        world.pmo,
+        world.member,
+        values(
+            world, recurrence=Recurrence.WEEKLY, starts_on=today - timedelta(days=7), until=today + timedelta(days=21)
+        ),
     )
     return touchpoint, touchpoint.occurrences.get(on=today)
 
