@@ -315,3 +315,10 @@ def test_a_new_password_revokes_the_address(client, world, feed):
     world.member.save()
     fetch(client, feed, status=404)
     fetch(client, other)
+
+
+def test_requests_are_limited_per_client_address(client, settings, feed):
+    settings.SURVEY_RATE_LIMIT = "2/m"
+    fetch(client, feed)
+    client.get(reverse("calendar_feed", args=["unknown"]))
+    assert client.get(reverse("calendar_feed", args=[feed.token])).status_code == 429
