@@ -4,6 +4,7 @@ from agenda.figures import kept
 from agenda.models import (
     Action,
     AgendaReport,
+    CalendarFeed,
     Incident,
     KeptElementFigures,
     KeptPerception,
@@ -119,3 +120,22 @@ class KeptElementFiguresAdmin(KeptAdmin):
 class KeptPerceptionAdmin(KeptAdmin):
     list_display = ["stakeholder", "response", "submitted_at", "perception_rating", "pmo"]
     list_select_related = ["stakeholder", "pmo"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Members' calendar addresses, to look at: made and revoked by their owners on the profile.
+    The seed stays out of sight, since the address is made from it."""
+
+    list_display = ["user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

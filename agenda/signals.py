@@ -1,4 +1,4 @@
-"""Keeping the report schedule in step with its PMO.
+"""Keeping the report schedule in step with its PMO, and the calendar feed with its owner's password.
 
 A receiver, not a call from the PMO settings view: pmo5p sits below agenda and does
 not know that reports exist.
@@ -6,10 +6,11 @@ not know that reports exist.
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
-from agenda.models import ReportSchedule
+from agenda.models import CalendarFeed, ReportSchedule
 from agenda.reports.services import reschedule
-from pmo5p.models import Pmo
+from pmo5p.models import Pmo, User
 
 
 @receiver(post_save, sender=Pmo)
@@ -21,3 +22,12 @@ def follow_time_zone(sender, instance: Pmo, created: bool, **kwargs):
     if schedule is not None:
         reschedule(schedule)
         schedule.save(update_fields=["next_run_at", "updated_at"])
+
+
+@receiver(post_save, sender=User)
+def revoke_calendar_feed_with_the_password(sender, instance: User, created: bool, **kwargs):
+    """A new password ends the calendar feed's address as it ends API tokens (User.save): an
+    address read off a taken-over account must not outlive its recovery. Django keeps the new
+    password in `_password` until after post_save."""
+    if not created and getattr(instance, "_password", None) is not None:
+        CalendarFeed.objects.filter(user=instance, revoked_at__isnull=True).update(revoked_at=timezone.now())

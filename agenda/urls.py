@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from agenda import dashboard, exports, heatmap, results
+from agenda import calendar, dashboard, exports, heatmap, results
 from agenda.assessments import views as assessment_views
 from agenda.plan import views as plan_views
 from agenda.reports import views as report_views
@@ -15,6 +15,7 @@ urlpatterns = [
     path("assessments/", assessment_views.assessments_page, name="assessments"),
     path("assessments/self/new/", assessment_views.self_assessment_new, name="self_assessment_new"),
     path("assessments/maturity/<int:stakeholder_id>/new/", assessment_views.maturity_new, name="maturity_new"),
+    path("calendar/", calendar.calendar_page, name="calendar"),
     path("agenda/", plan_views.action_list, name="action_list"),
     path("agenda/new/", plan_views.action_create, name="action_create"),
     path("agenda/<int:action_id>/edit/", plan_views.action_edit, name="action_edit"),

@@ -75,6 +75,7 @@ NAV_SECTIONS = {
         "occurrence_done",
         "occurrence_cancel",
     },
+    "calendar": {"calendar"},
     "reports": {"report_list", "report_schedule", "report_detail"},
     "model": {"five_p_model"},
     "members": {"members", "member_invite", "member_remove"},

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from agenda import calendar
 from pmo5p import views
 from pmo5p.forms import EmailAuthenticationForm, PasswordResetForm
 from stakeholders.surveys import public_views
@@ -19,6 +20,9 @@ accounts = [
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.api_token_create, name="api_token_create"),
     path("profile/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    # The personal calendar feed's address: its model is agenda's, its place the profile's.
+    path("profile/calendar/", calendar.calendar_feed_create, name="calendar_feed_create"),
+    path("profile/calendar/revoke/", calendar.calendar_feed_revoke, name="calendar_feed_revoke"),
     path("", include("django.contrib.auth.urls")),
 ]
 
@@ -48,6 +52,8 @@ urlpatterns = [
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("s/<str:token>/", public_views.answer, name="survey_answer"),
     path("s/<str:token>/save/", public_views.save, name="survey_save"),
+    # A calendar program's subscription: no account, the secret token is the key.
+    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("pmo/", views.pmo_list, name="pmo_list"),
     path("pmo/new/", views.pmo_create, name="pmo_create"),
     path("pmo/<slug:slug>/", include(pmo)),

@@ -20,7 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from agenda import exports
-from agenda.models import Action, AgendaReport, Incident, ReportDelivery
+from agenda.models import Action, AgendaReport, CalendarFeed, Incident, ReportDelivery
 from pmo5p import accounts
 from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Role, User
 from pmo5p.services import invite_member
@@ -130,6 +130,11 @@ ROUTE_ROLES = {
     "password_change_done": Need(get=USER),
     "api_token_create": Need(post=USER),
     "api_token_revoke": Need(post=USER),  # one's own token: the walk revokes the visitor's
+    # The personal calendar feed: its secret address is the key, as a survey link's is; the
+    # buttons on the profile make and revoke the visitor's own.
+    "calendar_feed": ANYONE_GET,
+    "calendar_feed_create": Need(post=USER),
+    "calendar_feed_revoke": Need(post=USER),
     # The PMO: settings and members.
     "pmo_settings": LEAD_FORM,
     "engagement_settings": LEAD_FORM,
@@ -185,6 +190,7 @@ ROUTE_ROLES = {
     "detractor_alert_resend": Need(post=LEAD),
     # Dashboard, assessments, agenda.
     "pmo_home": READ,
+    "calendar": READ,
     "assessments": READ,
     "self_assessment_new": EDIT,
     "maturity_new": EDIT,
@@ -445,8 +451,11 @@ def public_values(world) -> dict[str, dict]:
     # Somebody who signed up and has not confirmed the address yet.
     newcomer = User.objects.create_user(email="newcomer@example.com", password="walk-Passw0rd!", email_verified=False)
     user = world.member
+    feed = CalendarFeed.new(user)
+    feed.save()
     return {
         "accept_invitation": {"token": member_token},
+        "calendar_feed": {"token": feed.token},
         "survey_answer": {"token": survey_invitation.token},
         "survey_save": {"token": survey_invitation.token},
         "confirm_email": {
@@ -604,6 +613,7 @@ def _snapshot():
         list(Stakeholder.objects.values().order_by("id")),
         list(User.objects.values_list("id", "name", "email", "is_active", "email_verified").order_by("id")),
         list(ApiToken.objects.values_list("id", "revoked_at").order_by("id")),
+        list(CalendarFeed.objects.values_list("id", "revoked_at").order_by("id")),
         list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
     )
 
