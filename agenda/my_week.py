@@ -110,9 +110,8 @@ def my_week(membership: Membership, today: date) -> MyWeek:
     owned = with_engagement(Stakeholder.objects.filter(pmo=pmo, owner=membership, is_active=True), pmo, today)
     counts = owned.aggregate(owned=Count("pk"), overdue=Count("pk", filter=Q(touch_due_on__lt=today)))
     week.owned_count, week.overdue_count = counts["owned"], counts["overdue"]
-    if week.overdue_count:
-        rows = owned.filter(touch_due_on__lt=today).order_by("touch_due_on", "-influence", "name", "pk")
-        week.overdue = [OverdueTouch(s, engagement_of(s, today)) for s in rows[:OVERDUE_SHOWN]]
+    rows = owned.filter(touch_due_on__lt=today).order_by("touch_due_on", "-influence", "name", "pk")
+    week.overdue = [OverdueTouch(s, engagement_of(s, today)) for s in rows[:OVERDUE_SHOWN]]
 
     # This week's dates (done ones too: the week as it went), and every planned date before today.
     dates = (
