@@ -102,7 +102,8 @@ def week_of(today: date) -> tuple[date, date]:
 
 
 def my_week(membership: Membership, today: date) -> MyWeek:
-    """What `membership` has to do in the week of `today` (the PMO's today): four queries."""
+    """What `membership` has to do in the week of `today` (the PMO's today): four queries, six
+    when more than DATES_SHOWN dates wait."""
     pmo = membership.pmo
     monday, sunday = week_of(today)
     week = MyWeek(membership=membership, today=today, monday=monday, sunday=sunday)
