@@ -2,9 +2,11 @@
 
 import random
 import unicodedata
-from datetime import timedelta
+from datetime import time, timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from agenda.figures.kept import keep_figures
@@ -13,11 +15,12 @@ from agenda.models import Action, Incident, MaturityRecord, ReportSchedule, Self
 from agenda.reports.services import reschedule
 from pmo5p.domain import DETRACTOR_MAX, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders import catalogue
+from stakeholders import catalogue, register, touchpoints
 from stakeholders.models import (
     Answer,
     Interaction,
     QuestionKind,
+    Recurrence,
     Response,
     Segment,
     Service,
@@ -203,6 +206,8 @@ def load_demo() -> tuple[Pmo, bool]:
     )
     _assessments(pmo, lead, member, rng)
     _agenda(pmo, memberships, services)
+    _touchpoints(pmo, memberships, segments)
+    _last_touched(pmo)
     return pmo, True
 
 
@@ -599,3 +604,110 @@ def _agenda(pmo: Pmo, memberships: list[Membership], services: dict[str, Service
     reschedule(schedule)
     schedule.save()
     Membership.objects.filter(pk__in=[m.pk for m in memberships[:2]]).update(receives_reports=True)
+
+
+def _touchpoints(pmo: Pmo, memberships: list[Membership], segments: dict[str, Segment]) -> None:
+    """The communication plan: a monthly steering committee with the sponsors (its first date
+    done, with its interaction; its second missed), a quarterly showcase, and a few one-offs.
+    Written through the plan's own write path, as a member would."""
+    today = timezone.localdate()
+    lead, member = memberships[0], memberships[1]
+    people = {s.name: s for s in pmo.stakeholders.select_related("segment").order_by("name")}
+    by_segment = {name: [s for s in people.values() if s.segment_id == seg.pk] for name, seg in segments.items()}
+    plan = {"at_time": time(9, 30), "duration_minutes": 60, "notes": "", "segment": None, "until": None}
+    first = today - timedelta(days=50)
+    steering = touchpoints.create_touchpoint(
+        pmo,
+        lead.user,
+        plan
+        | {
+            "purpose": "Portfolio steering committee: benefits realised and decisions needed",
+            "channel": "meeting",
+            "element": "physical_evidence",
+            "owner": lead,
+            "stakeholders": [],
+            "segment": segments["Executive sponsors"],
+            "starts_on": first,
+            "recurrence": Recurrence.MONTHLY,
+            "until": first + relativedelta(years=1),
+        },
+    )
+    done = steering.occurrences.order_by("on").first()
+    answer = touchpoints.interaction_values(done, today)
+    answer.update(
+        sentiment=1,
+        summary="Steering committee: the claims programme's benefits accepted; sponsors asked for a quarterly view.",
+    )
+    touchpoints.mark_done(pmo, lead.user, done, answer)
+    # The second date has passed unrecorded: it shows as missed until it is done or cancelled.
+    showcase_people = by_segment["Project managers"][:4] + by_segment["IT"][:2]
+    touchpoints.create_touchpoint(
+        pmo,
+        member.user,
+        plan
+        | {
+            "purpose": "Quarterly showcase: what the PMO delivered this quarter",
+            "channel": "showcase",
+            "element": "people",
+            "owner": member,
+            "stakeholders": showcase_people,
+            "starts_on": today + timedelta(days=20),
+            "at_time": time(14, 0),
+            "duration_minutes": 90,
+            "recurrence": Recurrence.QUARTERLY,
+            "until": today + timedelta(days=20) + relativedelta(years=2),
+        },
+    )
+    for days, channel, element, owner, whom, purpose in (
+        (4, "meeting", "price", lead, by_segment["Finance"][:1], "One-to-one: the cost of the PMO's services"),
+        (9, "workshop", "process", member, by_segment["Operations"][:3], "Workshop: tailoring reporting to Operations"),
+        (30, "newsletter", "product", member, by_segment["HR"][:2], "Newsletter to HR: the new resourcing service"),
+    ):
+        touchpoints.create_touchpoint(
+            pmo,
+            owner.user,
+            plan
+            | {
+                "purpose": purpose,
+                "channel": channel,
+                "element": element,
+                "owner": owner,
+                "stakeholders": whom,
+                "starts_on": today + timedelta(days=days),
+                "recurrence": Recurrence.ONCE,
+            },
+        )
+    # Recent contact with two influential sponsors: their touch is not due, the others' is.
+    sponsors = sorted(by_segment["Executive sponsors"], key=lambda s: (-s.influence, s.name))
+    for days_ago, stakeholder in ((3, sponsors[0]), (12, sponsors[1])):
+        register.create_interaction(
+            pmo,
+            lead.user,
+            {
+                "occurred_on": today - timedelta(days=days_ago),
+                "kind": "meeting",
+                "stakeholders": [stakeholder],
+                "elements": ["people"],
+                "sentiment": 1,
+                "summary": f"Catch-up with {stakeholder.name} on the portfolio's priorities.",
+            },
+        )
+    # Two stakeholders whose own target differs from their quadrant's, with the reason.
+    for stakeholder, stage, reason in (
+        (sponsors[-1], 5, "Sponsors the next programme: we need their trust before it starts."),
+        (by_segment["HR"][0], 2, "Leaves the organisation in the spring: awareness is enough."),
+    ):
+        stakeholder.target_stage, stakeholder.target_reason = stage, reason
+        stakeholder.save(update_fields=["target_stage", "target_reason"])
+
+
+def _last_touched(pmo: Pmo) -> None:
+    """Each stakeholder's last touch, from the interactions above, once (the demo writes most
+    of them in bulk, past the register's write path that keeps it)."""
+    latest = (
+        Interaction.objects.filter(stakeholders=OuterRef("pk"))
+        .values("stakeholders")
+        .annotate(last=Max("occurred_on"))
+        .values("last")
+    )
+    pmo.stakeholders.update(last_touched_on=Subquery(latest))

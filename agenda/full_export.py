@@ -65,6 +65,8 @@ from stakeholders.models import (
     Survey,
     SurveyInvitation,
     SurveyService,
+    Touchpoint,
+    TouchpointOccurrence,
 )
 from stakeholders.spreadsheets import CsvWriter
 from stakeholders.surveys import anonymity
@@ -156,6 +158,9 @@ EXPORTS = [
     ModelExport(Segment, lambda pmo: Segment.objects.filter(pmo=pmo)),
     ModelExport(Stakeholder, lambda pmo: Stakeholder.objects.filter(pmo=pmo)),
     ModelExport(Interaction, lambda pmo: Interaction.objects.filter(pmo=pmo), many_to_many=("stakeholders",)),
+    # The communication plan: each touchpoint's rule and whom it is for, and each of its dates.
+    ModelExport(Touchpoint, lambda pmo: Touchpoint.objects.filter(pmo=pmo), many_to_many=("stakeholders",)),
+    ModelExport(TouchpointOccurrence, lambda pmo: TouchpointOccurrence.objects.filter(pmo=pmo)),
     ModelExport(
         Survey,
         lambda pmo: Survey.objects.filter(pmo=pmo),

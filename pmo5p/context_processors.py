@@ -66,6 +66,16 @@ NAV_SECTIONS = {
         "incident_edit",
         "incident_delete",
     },
+    # The communication plan, beside the agenda: what the team does, and whom it sees when.
+    "touchpoints": {
+        "touchpoint_list",
+        "touchpoint_create",
+        "touchpoint_detail",
+        "touchpoint_edit",
+        "touchpoint_delete",
+        "occurrence_done",
+        "occurrence_cancel",
+    },
     "reports": {"report_list", "report_schedule", "report_detail"},
     "model": {"five_p_model"},
     "members": {"members", "member_invite", "member_remove"},

@@ -37,6 +37,7 @@ pmo = [
     ),
     path("stakeholders/", include("stakeholders.urls")),
     path("surveys/", include("stakeholders.surveys.urls")),
+    path("touchpoints/", include("stakeholders.touchpoint_urls")),
     path("", include("agenda.urls")),
 ]
 

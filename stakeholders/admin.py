@@ -18,6 +18,8 @@ from stakeholders.models import (
     Survey,
     SurveyInvitation,
     SurveyService,
+    Touchpoint,
+    TouchpointOccurrence,
 )
 from stakeholders.surveys import figure_source
 from stakeholders.surveys.anonymity import ANSWER_STATE_FIELDS
@@ -349,3 +351,21 @@ class ServiceAnswerAdmin(ReadOnlyAdmin):
         # As the P answers (AnswerAdmin): an anonymous survey's only for a superuser.
         answers = super().get_queryset(request)
         return answers if request.user.is_superuser else answers.filter(response__survey__anonymous=False)
+
+
+# The communication plan: written by stakeholders/touchpoints.py only, which keeps each
+# touchpoint's dates in step with its rule and marks a date done with its interaction.
+@admin.register(Touchpoint)
+class TouchpointAdmin(ReadOnlyAdmin):
+    list_display = ["purpose", "pmo", "starts_on", "recurrence", "until", "element", "owner"]
+    list_filter = ["recurrence", "element", "pmo"]
+    search_fields = ["purpose"]
+    list_select_related = ["pmo", "owner__user"]
+
+
+@admin.register(TouchpointOccurrence)
+class TouchpointOccurrenceAdmin(ReadOnlyAdmin):
+    list_display = ["touchpoint", "on", "status", "pmo", "closed_at"]
+    list_filter = ["status", "pmo"]
+    list_select_related = ["touchpoint", "pmo"]
+    date_hierarchy = "on"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from django.urls import reverse
 from django.utils import timezone
 
 from stakeholders.models import Response, Stakeholder
@@ -34,16 +35,26 @@ def register(source: Source) -> None:
 
 
 def _interactions(stakeholder: Stakeholder, limit: int) -> list[Entry]:
-    return [
-        Entry(
-            on=i.occurred_on,
-            kind="interaction",
-            title=f"{i.get_kind_display()}",
-            detail=i.summary,
-            badge=f"{i.sentiment:+d}" if i.sentiment else "0",
-        )
-        for i in stakeholder.interactions.order_by("-occurred_on", "-created_at")[:limit]
-    ]
+    interactions = stakeholder.interactions.select_related("occurrence__touchpoint").order_by(
+        "-occurred_on", "-created_at"
+    )[:limit]
+    return [_interaction(stakeholder, i) for i in interactions]
+
+
+def _interaction(stakeholder: Stakeholder, interaction) -> Entry:
+    entry = Entry(
+        on=interaction.occurred_on,
+        kind="interaction",
+        title=f"{interaction.get_kind_display()}",
+        detail=interaction.summary,
+        badge=f"{interaction.sentiment:+d}" if interaction.sentiment else "0",
+    )
+    occurrence = getattr(interaction, "occurrence", None)
+    if occurrence is not None:
+        # Marked done from the communication plan: where it came from.
+        entry.title += f" · recorded from the touchpoint “{occurrence.touchpoint.purpose}”"
+        entry.url = reverse("touchpoint_detail", args=[stakeholder.pmo.slug, occurrence.touchpoint_id])
+    return entry
 
 
 def _responses(stakeholder: Stakeholder, limit: int) -> list[Entry]:

@@ -223,3 +223,30 @@ def test_demo_surveys_asked_about_the_services_and_tell_the_catalogues_story(dem
     # Known but unused.
     aware, usage, _ = story["Training and coaching"]
     assert aware >= 70 and usage <= 25
+
+
+def test_demo_has_a_communication_plan_and_touches_that_are_due_and_not(demo):
+    from django.utils import timezone
+
+    from stakeholders.engagement import with_engagement
+    from stakeholders.models import HIGH_LEVEL, OccurrenceStatus, Recurrence, Touchpoint, TouchpointOccurrence
+
+    pmo, _ = demo
+    today = timezone.localdate()
+    plan = {t.recurrence: t for t in Touchpoint.objects.filter(pmo=pmo).exclude(recurrence=Recurrence.ONCE)}
+    assert set(plan) == {Recurrence.MONTHLY, Recurrence.QUARTERLY}
+    assert plan[Recurrence.MONTHLY].segment.name == "Executive sponsors"
+    assert Touchpoint.objects.filter(pmo=pmo, recurrence=Recurrence.ONCE).count() >= 3
+    dates = TouchpointOccurrence.objects.filter(pmo=pmo)
+    assert dates.filter(status=OccurrenceStatus.PLANNED, on__lt=today).count() == 1  # one missed
+    (done,) = dates.filter(status=OccurrenceStatus.DONE)
+    assert done.interaction is not None and done.interaction.stakeholders.count() >= 2
+    # Every date a row, each with its touchpoint's PMO.
+    assert not dates.exclude(touchpoint__pmo=pmo).exists()
+    # The last touch follows the interactions; some influential relationships are overdue, some not.
+    influential = with_engagement(pmo.stakeholders.filter(is_active=True, influence__gte=HIGH_LEVEL), pmo, today)
+    overdue = {s.name: s.touch_overdue for s in influential}
+    assert any(overdue.values()) and not all(overdue.values()), overdue
+    assert pmo.stakeholders.filter(last_touched_on__isnull=False).count() >= 10
+    own = pmo.stakeholders.filter(target_stage__isnull=False)
+    assert own.count() == 2 and all(s.target_reason for s in own)

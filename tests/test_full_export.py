@@ -32,6 +32,8 @@ from stakeholders.models import (
     ServiceEvent,
     SurveyInvitation,
     SurveyService,
+    Touchpoint,
+    TouchpointOccurrence,
     make_token,
 )
 from tests.factories import MaturityRecordFactory, ResponseFactory, SelfAssessmentFactory, StakeholderFactory
@@ -113,6 +115,13 @@ def fill(pmo, lead, member, stakeholder, segment, *, n=0):
     other = StakeholderFactory(pmo=pmo, segment=segment, name=f"Other of {pmo.slug}")
     interaction = Interaction.objects.create(pmo=pmo, summary="Workshop", author=lead, elements=["people"])
     interaction.stakeholders.add(stakeholder, other)
+    touchpoint = Touchpoint.objects.create(
+        pmo=pmo, purpose="Steering committee", element="people", starts_on=date(2026, 1, 5), created_by=lead
+    )
+    touchpoint.stakeholders.add(stakeholder, other)
+    TouchpointOccurrence.objects.create(
+        touchpoint=touchpoint, pmo=pmo, on=date(2026, 1, 5), status="done", interaction=interaction
+    )
     survey, invitations = open_survey(pmo, [stakeholder, other], title="Named", sent_at=T0)
     survey.target_segments.add(segment)
     survey.target_stakeholders.add(stakeholder)

@@ -25,7 +25,16 @@ from pmo5p import accounts
 from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, Role, User
 from pmo5p.services import invite_member
 from stakeholders import catalogue, catalogue_import, imports
-from stakeholders.models import ImportJob, Interaction, Service, ServiceEvent, Survey, SurveyInvitation
+from stakeholders.models import (
+    ImportJob,
+    Interaction,
+    Service,
+    ServiceEvent,
+    Survey,
+    SurveyInvitation,
+    Touchpoint,
+    TouchpointOccurrence,
+)
 from stakeholders.spreadsheets import FORMATS
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory, SurveyInvitationFactory
@@ -150,6 +159,14 @@ ROUTE_ROLES = {
     "interaction_create": EDIT,
     "interaction_edit": EDIT,
     "interaction_delete": EDIT,
+    # The communication plan: every role reads it; members plan and record.
+    "touchpoint_list": READ,
+    "touchpoint_detail": READ,
+    "touchpoint_create": EDIT,
+    "touchpoint_edit": EDIT,
+    "touchpoint_delete": EDIT,
+    "occurrence_done": EDIT,
+    "occurrence_cancel": EDIT,
     # Surveys.
     "survey_list": READ,
     "survey_detail": READ,
@@ -299,6 +316,22 @@ def _interaction(pmo, stakeholder, user):
     return interaction
 
 
+def _touchpoint(pmo, stakeholder, user):
+    """A one-off touchpoint with its one planned date, which done and cancel open."""
+    touchpoint = Touchpoint.objects.create(
+        pmo=pmo, purpose="Walk", element="people", starts_on=date(2020, 1, 1), created_by=user
+    )
+    touchpoint.stakeholders.add(stakeholder)
+    TouchpointOccurrence.objects.create(touchpoint=touchpoint, pmo=pmo, on=date(2020, 1, 1))
+
+
+def _touchpoint_ids(pmo):
+    return {
+        "touchpoint_id": Touchpoint.objects.get(pmo=pmo).pk,
+        "occurrence_id": TouchpointOccurrence.objects.get(pmo=pmo).pk,
+    }
+
+
 def _draft_survey_with_invitation(pmo, stakeholder, user):
     """A draft survey (so that every draft-only page opens) holding one invitation row, of
     somebody outside its audience: launching it invites the audience, as the walk's POST does."""
@@ -323,6 +356,7 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
 def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
     _interaction(world.pmo, world.stakeholder, world.lead)
+    _touchpoint(world.pmo, world.stakeholder, world.lead)
     _agenda_rows(world.pmo, world.stakeholder, world.lead)
     _import_job(world.pmo, world.lead)
     return invite_member(pmo=world.pmo, email="new@alpha.example", role="member", invited_by=world.lead)
@@ -332,6 +366,7 @@ def invitation(world):
 def other_invitation(world):
     _draft_survey_with_invitation(world.other_pmo, world.other_stakeholder, world.outsider)
     _interaction(world.other_pmo, world.other_stakeholder, world.outsider)
+    _touchpoint(world.other_pmo, world.other_stakeholder, world.outsider)
     _agenda_rows(world.other_pmo, world.other_stakeholder, world.outsider)
     _import_job(world.other_pmo, world.outsider)
     return invite_member(pmo=world.other_pmo, email="new@beta.example", role="member", invited_by=world.outsider)
@@ -348,6 +383,7 @@ def own_values(world, invitation):
         "survey_invitation_id": SurveyInvitation.objects.get(survey__pmo=world.pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
+        **_touchpoint_ids(world.pmo),
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.pmo, kind="services").pk,
@@ -367,6 +403,7 @@ def other_values(world, other_invitation):
         "survey_invitation_id": SurveyInvitation.objects.get(survey__pmo=world.other_pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
         **_agenda_ids(world.other_pmo),
+        **_touchpoint_ids(world.other_pmo),
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.other_pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.other_pmo, kind="services").pk,
@@ -541,6 +578,8 @@ def _snapshot():
 
     return (
         list(Interaction.objects.values().order_by("id")),
+        list(Touchpoint.objects.values().order_by("id")),
+        list(TouchpointOccurrence.objects.values().order_by("id")),
         list(ImportJob.objects.values("id", "confirmed_at", "preview").order_by("id")),
         list(Action.objects.values().order_by("id")),
         list(Incident.objects.values().order_by("id")),
