@@ -164,6 +164,13 @@ def test_the_page_shows_member_as_lists_and_none_of_bs(world, week_of_a, client_
     assert f'href="{record}"' in html
     for hidden in ("Cancelled lunch", "Next week's meeting", "Plan next year", "Done already"):
         assert hidden not in page
+    # Each date links to its touchpoint; a planned one (missed or to come) to "Mark done", a done one not.
+    for key in ("monday", "friday", "done"):
+        url = reverse("touchpoint_detail", kwargs={"slug": "alpha", "touchpoint_id": dates[key].touchpoint_id})
+        assert f'href="{url}"' in html
+    for key, offered in (("monday", True), ("old_missed", True), ("friday", True), ("done", False)):
+        done = reverse("occurrence_done", kwargs={"slug": "alpha", "occurrence_id": dates[key].pk})
+        assert (f'href="{done}"' in html) is offered, key
 
 
 def test_the_record_link_prefills_the_interaction(world, week_of_a, client_for):
@@ -396,6 +403,7 @@ def due_digest(world, user):
 
 
 def test_a_due_digest_is_queued_once_with_the_lists(world, week_of_a, django_capture_on_commit_callbacks):
+    _, dates, _ = week_of_a
     membership = due_digest(world, world.member)
     with django_capture_on_commit_callbacks(execute=True):
         assert claim_due_digests() == 1
@@ -411,8 +419,15 @@ def test_a_due_digest_is_queued_once_with_the_lists(world, week_of_a, django_cap
     for absent in ("Bea B-Overdue", "B's workshop", "B's own action", "Fred Fresh"):
         assert absent not in message.body
     assert "http://testserver/pmo/alpha/my-week/#digest" in message.body
+    done = reverse("occurrence_done", kwargs={"slug": "alpha", "occurrence_id": dates["friday"].pk})
+    assert f"Mark done: http://testserver{done}" in message.body
     html = message.alternatives[0][0]
     assert "Kim Key" in html and 'href="http://testserver/pmo/alpha/my-week/#digest"' in html
+    assert f'href="http://testserver{done}"' in html
+    touchpoint_url = reverse(
+        "touchpoint_detail", kwargs={"slug": "alpha", "touchpoint_id": dates["friday"].touchpoint_id}
+    )
+    assert f'href="http://testserver{touchpoint_url}"' in html
     row = OutgoingEmail.objects.get(kind=OutgoingEmail.Kind.WEEKLY_DIGEST)
     assert (row.source_id, row.pmo_id, row.status) == (membership.pk, world.pmo.pk, OutgoingEmail.Status.SENT)
     membership.refresh_from_db()
