@@ -528,3 +528,20 @@ def test_the_task_runs_the_dispatch(world, week_of_a):
     assert dispatch_due_digests.apply().get() == 1
     assert dispatch_due_digests.apply().get() == 0
     assert timezone.now() == NOW
+
+
+def test_a_viewers_digest_links_only_to_pages_a_viewer_opens(world, frozen):
+    owned(world, world.viewer, "Nora Never")
+    occurrence = touchpoint(world, world.viewer, "Showcase", TODAY)
+    overdue = action(world, world.viewer, "Read the plan", TODAY - timedelta(days=3))
+    due_digest(world, world.viewer)
+    claim_due_digests()
+    settle()
+    (message,) = mail.outbox
+    html = message.alternatives[0][0]
+    for part in (message.body, html):
+        assert "Nora Never" in part and "Showcase" in part and "Read the plan" in part
+        assert "/stakeholders/interactions/new/" not in part
+        assert reverse("occurrence_done", kwargs={"slug": "alpha", "occurrence_id": occurrence.pk}) not in part
+        assert reverse("action_edit", kwargs={"slug": "alpha", "action_id": overdue.pk}) not in part
+        assert "http://testserver" + reverse("action_list", kwargs={"slug": "alpha"}) in part
