@@ -19,6 +19,7 @@ router.register("pmos", PmoViewSet, basename="api-pmo")
 router.register(f"{PMO}/segments", stakeholders_api.SegmentViewSet, basename="api-segment")
 router.register(f"{PMO}/stakeholders", stakeholders_api.StakeholderViewSet, basename="api-stakeholder")
 router.register(f"{PMO}/interactions", stakeholders_api.InteractionViewSet, basename="api-interaction")
+router.register(f"{PMO}/touchpoints", stakeholders_api.TouchpointViewSet, basename="api-touchpoint")
 # agenda's survey viewset: stakeholders' (the surveys) with their results (the figures layer).
 router.register(f"{PMO}/surveys", agenda_api.SurveyViewSet, basename="api-survey")
 router.register(f"{PMO}/self-assessments", agenda_api.SelfAssessmentViewSet, basename="api-self-assessment")

@@ -16,8 +16,17 @@ from pmo5p.api import (
 )
 from pmo5p.domain import Element
 from pmo5p.rules import error_messages
-from stakeholders import register
-from stakeholders.models import LEVEL_CHOICES, Interaction, Segment, Stakeholder, Survey, SurveyStatus
+from stakeholders import register, touchpoints
+from stakeholders.models import (
+    LEVEL_CHOICES,
+    Interaction,
+    Segment,
+    Stakeholder,
+    Survey,
+    SurveyStatus,
+    Touchpoint,
+    TouchpointOccurrence,
+)
 from stakeholders.selectors import search
 
 
@@ -270,3 +279,105 @@ class SurveyViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
     def scoped_queryset(self):
         return self.pmo.surveys.exclude(status=SurveyStatus.DRAFT).order_by("-launched_at", "-pk")
+
+
+# The communication plan (stakeholders/touchpoints.py): written through its one write path.
+
+
+class TouchpointSerializer(serializers.ModelSerializer):
+    starts_on = DateField(error_messages=error_messages(touchpoints.TOUCHPOINT_WORDS["starts_on"]))
+    until = DateField(
+        required=False,
+        allow_null=True,
+        help_text="The last date a recurrence may fall on: needed unless it happens once; at most five years on.",
+        error_messages=error_messages(touchpoints.TOUCHPOINT_WORDS["until"]),
+    )
+    owner = MemberEmailField(
+        required=False,
+        help_text="The e-mail address of the member who owns it; the caller if not given.",
+        error_messages={"invalid": touchpoints.NO_OWNER, "does_not_exist": touchpoints.NO_OWNER},
+    )
+    stakeholders = PmoRelatedField(
+        related_name="stakeholders",
+        many=True,
+        required=False,
+        help_text="Named stakeholders' ids; or give a segment instead.",
+        error_messages={"does_not_exist": touchpoints.OTHER_PMO_STAKEHOLDERS},
+    )
+    segment = PmoRelatedField(
+        related_name="segments",
+        allow_null=True,
+        required=False,
+        help_text="Everyone active in the segment on each date; or name stakeholders instead.",
+        error_messages={"does_not_exist": touchpoints.OTHER_PMO_SEGMENT},
+    )
+
+    class Meta:
+        model = Touchpoint
+        fields = ["id", *touchpoints.TOUCHPOINT_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            field: {"error_messages": error_messages(touchpoints.TOUCHPOINT_WORDS[field])}
+            for field in ("purpose", "channel", "element", "at_time", "duration_minutes", "recurrence", "notes")
+        }
+        # The model's check constraints are the write path's rules, with its words.
+        validators = []
+
+    def create(self, validated_data):
+        values = {"owner": self.context["view"].membership, **validated_data}
+        return touchpoints.create_touchpoint(self.context["pmo"], self.context["request"].user, values)
+
+    def update(self, instance, validated_data):
+        return touchpoints.update_touchpoint(
+            self.context["pmo"], self.context["request"].user, instance, validated_data
+        )
+
+
+class OccurrenceSerializer(serializers.ModelSerializer):
+    starts_at = serializers.SerializerMethodField(
+        help_text="The moment (UTC) it begins: its date at the touchpoint's time in the PMO's time zone; null all day."
+    )
+
+    class Meta:
+        model = TouchpointOccurrence
+        fields = ["id", "on", "starts_at", "status", "cancel_reason", "interaction", "closed_at"]
+
+    def get_starts_at(self, occurrence) -> str | None:
+        moment = touchpoints.occurrence_start(
+            occurrence.on, occurrence.touchpoint.at_time, self.context["pmo"].time_zone
+        )
+        return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+@pmo_scoped
+class TouchpointViewSet(PmoModelViewSet):
+    """The communication plan: touchpoints, once or recurring. Creating one makes its dates;
+    changing one keeps the dates done, cancelled or missed and replaces those to come."""
+
+    serializer_class = TouchpointSerializer
+    queryset = Touchpoint.objects.none()
+
+    def scoped_queryset(self):
+        return (
+            self.pmo.touchpoints.select_related("owner__user")
+            .prefetch_related("stakeholders")
+            .order_by("starts_on", "pk")
+        )
+
+    def perform_create(self, serializer):
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        touchpoints.delete_touchpoint(self.pmo, self.request.user, instance)
+
+    @extend_schema(
+        parameters=[SLUG_PARAMETER],
+        responses={200: OccurrenceSerializer(many=True)},
+        description="Every date of the touchpoint, in order, and what became of it: planned, done (with the "
+        "interaction it recorded) or cancelled (with its reason). A planned date before today is missed.",
+    )
+    @decorators.action(detail=True, methods=["get"])
+    def occurrences(self, request, slug=None, pk=None):
+        touchpoint = self.get_object()
+        rows = touchpoint.occurrences.select_related("touchpoint").order_by("on")
+        return ApiResponse(OccurrenceSerializer(rows, many=True, context=self.get_serializer_context()).data)

@@ -147,8 +147,11 @@ def _check_dates(touchpoint, errors: dict) -> None:
         errors["until"] = [RuleViolation("until", TOO_LONG.format(first=first, latest=latest))]
 
 
-def _check_touchpoint(pmo, touchpoint, stakeholders: list) -> None:
-    """Every rule of a touchpoint at once, so that a form shows all that is wrong; nothing saved."""
+def _check_touchpoint(pmo, touchpoint, stakeholders: list, owner_given: bool = True) -> None:
+    """Every rule of a touchpoint at once, so that a form shows all that is wrong; nothing saved.
+
+    An owner is required when one is given (always, from the form) and on creation; a change
+    that leaves it out keeps a touchpoint whose owner has left the PMO editable."""
     plain = [field for field in TOUCHPOINT_FIELDS if field not in ("owner", "stakeholders", "segment")]
     exclude = [f.name for f in touchpoint._meta.concrete_fields if f.name not in plain]
     errors = {}
@@ -160,7 +163,9 @@ def _check_touchpoint(pmo, touchpoint, stakeholders: list) -> None:
         errors["notes"] = [
             ValidationError(TOUCHPOINT_WORDS["notes"]["max_length"] % {"show_value": len(touchpoint.notes)})
         ]
-    if touchpoint.owner is None or touchpoint.owner.pmo_id != pmo.pk:
+    if (owner_given or touchpoint.owner is not None) and (
+        touchpoint.owner is None or touchpoint.owner.pmo_id != pmo.pk
+    ):
         errors["owner"] = [RuleViolation("owner", NO_OWNER)]
     _check_whom(pmo, touchpoint, stakeholders, errors)
     _check_dates(touchpoint, errors)
@@ -219,7 +224,7 @@ def update_touchpoint(pmo, user, touchpoint, values: dict, today: date | None = 
         stakeholders = _assign(touchpoint, values)
         if stakeholders is None:
             stakeholders = current
-        _check_touchpoint(pmo, touchpoint, stakeholders)
+        _check_touchpoint(pmo, touchpoint, stakeholders, owner_given="owner" in values)
         touchpoint.save()
         touchpoint.stakeholders.set(stakeholders)
         wanted = {

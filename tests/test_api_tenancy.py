@@ -22,7 +22,7 @@ from agenda.models import Action, AgendaReport
 from pmo5p.api import PmoScopedMixin
 from pmo5p.models import ApiToken
 from pmo5p.services import change_role, remove_member
-from stakeholders.models import Interaction, Stakeholder
+from stakeholders.models import Interaction, Stakeholder, Touchpoint, TouchpointOccurrence
 from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import (
     MaturityRecordFactory,
@@ -74,7 +74,17 @@ def _rows(pmo, user):
         ).pk,
         "api-report": report.pk,
         "api-service": ServiceFactory(pmo=pmo).pk,
+        "api-touchpoint": _touchpoint(pmo, stakeholder, user),
     }
+
+
+def _touchpoint(pmo, stakeholder, user) -> int:
+    touchpoint = Touchpoint.objects.create(
+        pmo=pmo, purpose="Walk", element="people", starts_on=date(2026, 1, 5), created_by=user
+    )
+    touchpoint.stakeholders.add(stakeholder)
+    TouchpointOccurrence.objects.create(touchpoint=touchpoint, pmo=pmo, on=date(2026, 1, 5))
+    return touchpoint.pk
 
 
 @pytest.fixture
@@ -117,6 +127,8 @@ def write_body(ids, method="post"):
         "email": f"changed-{method}@corp.example",
         "title": text,
         "summary": text,
+        "purpose": text,
+        "starts_on": "2099-06-01",
         "description": text,
         "element": "product",
         "rating": level,

@@ -239,6 +239,9 @@ ROUTE_ROLES = {
         )
     },
     "api-stakeholder-upsert": BUTTON,
+    "api-touchpoint-list": Need(get=VIEWER, post=MEMBER),
+    "api-touchpoint-detail": Need(get=VIEWER, put=MEMBER, patch=MEMBER, delete=MEMBER),
+    "api-touchpoint-occurrences": READ,
     "api-survey-list": READ,
     "api-survey-detail": READ,
     "api-survey-results": READ,

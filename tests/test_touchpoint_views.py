@@ -193,3 +193,28 @@ def test_the_stakeholders_timeline_says_which_touchpoint_recorded_an_interaction
     html = client_for(world.viewer).get(reverse("stakeholder_detail", args=[world.pmo.slug, world.stakeholder.pk]))
     assert "recorded from the touchpoint “Steering committee”" in html.content.decode()
     assert reverse("touchpoint_detail", args=[world.pmo.slug, touchpoint.pk]) in html.content.decode()
+
+
+def _queries(client, address) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(address).status_code == 200
+    return len(queries)
+
+
+def test_the_pages_make_as_many_queries_for_many_touchpoints_as_for_one(client_for, world):
+    client = client_for(world.member)
+    first = plan(world)
+    pages = [
+        reverse("touchpoint_list", args=[world.pmo.slug]),
+        reverse("touchpoint_detail", args=[world.pmo.slug, first.pk]),
+        reverse("occurrence_done", args=[world.pmo.slug, first.occurrences.first().pk]),
+    ]
+    small = [_queries(client, address) for address in pages]
+    people = [StakeholderFactory(pmo=world.pmo, segment=world.segment) for _ in range(5)]
+    for n in range(12):
+        plan(world, purpose=f"Touchpoint {n}", stakeholders=people[: 1 + n % 5])
+    first.stakeholders.add(*people)
+    assert [_queries(client, address) for address in pages] == small
