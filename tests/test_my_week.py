@@ -545,3 +545,29 @@ def test_a_viewers_digest_links_only_to_pages_a_viewer_opens(world, frozen):
         assert reverse("occurrence_done", kwargs={"slug": "alpha", "occurrence_id": occurrence.pk}) not in part
         assert reverse("action_edit", kwargs={"slug": "alpha", "action_id": overdue.pk}) not in part
         assert "http://testserver" + reverse("action_list", kwargs={"slug": "alpha"}) in part
+
+
+def test_a_long_list_shows_its_first_rows_and_counts_the_rest(world, client_for, frozen):
+    from agenda.my_week import DATES_SHOWN, OVERDUE_SHOWN
+
+    for n in range(OVERDUE_SHOWN + 2):
+        owned(world, world.member, f"Person {n:03d}", last_touched_on=TODAY - timedelta(days=181 + n))
+    weekly = Touchpoint.objects.create(
+        pmo=world.pmo, purpose="Weekly sync", element="people", owner=world.membership(world.member), starts_on=TODAY
+    )
+    TouchpointOccurrence.objects.bulk_create(
+        TouchpointOccurrence(touchpoint=weekly, pmo=world.pmo, on=TODAY - timedelta(days=7 * n + 1))
+        for n in range(DATES_SHOWN + 3)
+    )
+    week = my_week(world.membership(world.member), TODAY)
+    assert (week.overdue_count, len(week.overdue), week.overdue_more) == (OVERDUE_SHOWN + 2, OVERDUE_SHOWN, 2)
+    assert week.overdue[0].stakeholder.name == f"Person {OVERDUE_SHOWN + 1:03d}"  # the most overdue
+    assert (week.dates_count, week.missed_count, len(week.dates), week.dates_more) == (
+        DATES_SHOWN + 3,
+        DATES_SHOWN + 3,
+        DATES_SHOWN,
+        3,
+    )
+    page = visible(client_for(world.member).get(reverse("my_week", kwargs={"slug": "alpha"})))
+    assert "and 2 more, overdue by less" in page
+    assert "and 3 more." in page
