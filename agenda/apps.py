@@ -6,7 +6,7 @@ class AgendaConfig(AppConfig):
     verbose_name = "Assessments, insights and the marketing agenda"
 
     def ready(self):
-        from agenda import signals  # noqa: F401 (connects the receivers)
+        from agenda import digests, signals  # noqa: F401 (connects the receivers; registers the digest with the outbox)
         from agenda.assessments.timeline import maturity_entries
         from agenda.figures import kept, relationships, responses, survey
         from agenda.reports import services  # noqa: F401 (registers the report e-mail with the outbox)

@@ -1,4 +1,5 @@
-"""Keeping the report schedule in step with its PMO, and the calendar feed with its owner's password.
+"""Keeping the report schedule and the members' weekly digests in step with their PMO, and the
+calendar feed with its owner's password.
 
 A receiver, not a call from the PMO settings view: pmo5p sits below agenda and does
 not know that reports exist.
@@ -11,17 +12,20 @@ from django.utils import timezone
 from agenda.models import CalendarFeed, ReportSchedule
 from agenda.reports.services import reschedule
 from pmo5p.models import Pmo, User
+from pmo5p.services import follow_time_zone_with_digests
 
 
 @receiver(post_save, sender=Pmo)
 def follow_time_zone(sender, instance: Pmo, created: bool, **kwargs):
-    """The next run is stored in UTC: a new time zone moves it to the same local time."""
+    """The next run and each member's next digest are stored in UTC: a new time zone moves
+    them to the same local time."""
     if created:
         return
     schedule = ReportSchedule.objects.select_related("pmo").filter(pmo=instance, is_active=True).first()
     if schedule is not None:
         reschedule(schedule)
         schedule.save(update_fields=["next_run_at", "updated_at"])
+    follow_time_zone_with_digests(instance)
 
 
 @receiver(post_save, sender=User)

@@ -1,6 +1,7 @@
-"""Celery tasks of the agenda report. Each takes ids and calls agenda.reports.services, which
-holds the logic; each is safe to run twice (see agenda/reports/services.py). The e-mails go
-through the outbox (pmo5p/outbox.py), which sends and retries them."""
+"""Celery tasks of the agenda report and of the weekly digest. Each takes ids and calls
+agenda.reports.services or agenda.digests, which hold the logic; each is safe to run twice
+(see those modules). The e-mails go through the outbox (pmo5p/outbox.py), which sends and
+retries them."""
 
 import logging
 from datetime import timedelta
@@ -8,6 +9,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from agenda import digests
 from agenda.models import AgendaReport
 from agenda.models.reports import ReportStatus
 from agenda.reports import services as reports
@@ -52,3 +54,9 @@ def build_report(self, report_id: int) -> int:
         countdown = backoff(self.request.retries + 1).total_seconds()
         raise self.retry(countdown=countdown, exc=error) from error
     return 0 if report is None else len(report.made_deliveries)  # 0 when it was built already
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def dispatch_due_digests() -> int:
+    """Run by beat every few minutes: queue the weekly digests whose moment has come, once each."""
+    return digests.claim_due_digests()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from agenda import calendar, dashboard, exports, heatmap, results
+from agenda import calendar, dashboard, exports, heatmap, my_week, results
 from agenda.assessments import views as assessment_views
 from agenda.plan import views as plan_views
 from agenda.reports import views as report_views
@@ -8,6 +8,8 @@ from stakeholders.spreadsheets import FORMATS
 
 urlpatterns = [
     path("", dashboard.dashboard, name="pmo_home"),
+    path("my-week/", my_week.my_week_page, name="my_week"),
+    path("my-week/digest/", my_week.my_week_digest, name="my_week_digest"),
     # Among the survey engine's pages (stakeholders/surveys/urls.py), from the figures layer.
     path("surveys/<int:survey_id>/results/", results.survey_results, name="survey_results"),
     # Beside the service catalogue (agenda/catalogue/): each service's satisfaction against the P's.

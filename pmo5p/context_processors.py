@@ -7,6 +7,7 @@ EXPORT_DATASETS = ("stakeholders", "interactions", "self_assessments", "maturity
 
 # Which tab of the PMO navigation each page belongs to, by URL name.
 NAV_SECTIONS = {
+    "my_week": {"my_week", "my_week_digest"},
     "dashboard": {"pmo_home"},
     "stakeholders": {
         "stakeholder_list",

@@ -8,10 +8,11 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from pmo5p import sign_in, throttles
-from pmo5p.domain import MAX_CADENCE_DAYS, QUADRANT_DESCRIPTIONS, QUADRANT_LABELS
+from pmo5p.domain import MAX_CADENCE_DAYS, QUADRANT_DESCRIPTIONS, QUADRANT_LABELS, WEEKDAY_CHOICES
 from pmo5p.models import MemberInvitation, Membership, Pmo, Role, User
 from pmo5p.rules import error_messages
-from pmo5p.services import ENGAGEMENT_DEFAULT_FIELDS, ENGAGEMENT_WORDS
+from pmo5p.services import DIGEST_TIME_WORDS, DIGEST_WEEKDAY_WORDS, ENGAGEMENT_DEFAULT_FIELDS, ENGAGEMENT_WORDS
+from pmo5p.widgets import TimeInput
 
 
 class SignInRules:
@@ -287,3 +288,42 @@ def add_refusal(form: forms.Form, refusal: forms.ValidationError) -> None:
     """Show on its form a service function's refusal after the form was valid: next to the
     fields it names ({field: [messages]}, or a RuleViolation's field), else above the form."""
     form.add_error(getattr(refusal, "field", None), refusal)
+
+
+class DigestForm(forms.Form):
+    """A member's own weekly digest: a weekday or none, and a time in the PMO's time zone. The
+    rules are pmo5p.services.set_digest's; this form only reads the input."""
+
+    weekday = forms.TypedChoiceField(
+        label="Send me a weekly digest on",
+        choices=[("", "No digest"), *WEEKDAY_CHOICES],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        error_messages={"invalid_choice": DIGEST_WEEKDAY_WORDS},
+    )
+    at = forms.TimeField(
+        label="at",
+        widget=TimeInput(),
+        required=False,
+        error_messages={"invalid": DIGEST_TIME_WORDS},
+    )
+
+    def __init__(self, *args, pmo, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["weekday"].widget.attrs["class"] = "form-select"
+        self.fields["at"].widget.attrs.update({"class": "form-control", "aria-describedby": "digest-zone"})
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-describedby"] = f"id_{name}-error"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("weekday") is not None and cleaned.get("at") is None and "at" not in self.errors:
+            self.add_error("at", DIGEST_TIME_WORDS)
+        return cleaned

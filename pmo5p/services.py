@@ -1,15 +1,18 @@
 """Writes on PMO workspaces and their members."""
 
+from datetime import datetime, time
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p import outbox
+from pmo5p.clock import next_weekly_moment
 from pmo5p.currency import default_currency
 from pmo5p.domain import MAX_CADENCE_DAYS, QUADRANT_LABELS
 from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo, Role, User
-from pmo5p.rules import worded
+from pmo5p.rules import RuleViolation, worded
 
 
 class LastLeadError(Exception):
@@ -192,3 +195,56 @@ def update_engagement_defaults(*, pmo: Pmo, values: dict) -> Pmo:
         raise worded(error, ENGAGEMENT_WORDS) from None
     pmo.save(update_fields=list(values))
     return pmo
+
+
+# The weekly "My week" digest (docs/engagement.md, "The weekly digest") ----------------------
+
+DIGEST_WEEKDAY_WORDS = "Choose a day of the week, or “No digest”."
+DIGEST_TIME_WORDS = "Enter a time of day, e.g. 08:00."
+
+
+def next_digest_at(membership: Membership, after: datetime) -> datetime | None:
+    """The moment (UTC) of the member's first digest strictly after `after`: their weekday at their
+    time in the PMO's time zone, by the report schedule's daylight saving rule (pmo5p/clock.py).
+    None when they take no digest."""
+    if membership.digest_weekday is None:
+        return None
+    return next_weekly_moment(membership.pmo.time_zone, membership.digest_weekday, membership.digest_time, after)
+
+
+def set_digest(
+    *, membership: Membership, weekday: int | None, at: time | None, now: datetime | None = None
+) -> Membership:
+    """A member's own choice of weekly digest: `weekday` 0 (Monday) to 6, or None for none, at
+    `at` in the PMO's time zone. Any role may make it: it changes nobody's data but their own."""
+    if weekday is not None and (isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6):
+        raise RuleViolation("weekday", DIGEST_WEEKDAY_WORDS)
+    if weekday is not None and not isinstance(at, time):
+        raise RuleViolation("at", DIGEST_TIME_WORDS)
+    membership.digest_weekday = weekday
+    if at is not None:
+        membership.digest_time = at.replace(second=0, microsecond=0, tzinfo=None)
+    membership.digest_next_at = next_digest_at(membership, now or timezone.now())
+    membership.save(update_fields=["digest_weekday", "digest_time", "digest_next_at"])
+    return membership
+
+
+def follow_time_zone_with_digests(pmo: Pmo, *, now: datetime | None = None) -> int:
+    """Move each member's next digest to their same local time in the PMO's (new) time zone;
+    returns how many moved. A digest already due is left to the dispatcher, which sends it and
+    then counts the next one in the new zone: moving it could skip a week."""
+    now = now or timezone.now()
+    memberships = list(
+        pmo.memberships.filter(digest_weekday__isnull=False)
+        .exclude(digest_next_at__lte=now)
+        .only("pk", "pmo_id", "digest_weekday", "digest_time", "digest_next_at")
+    )
+    moved = []
+    for membership in memberships:
+        membership.pmo = pmo
+        upcoming = next_digest_at(membership, now)
+        if upcoming != membership.digest_next_at:
+            membership.digest_next_at = upcoming
+            moved.append(membership)
+    Membership.objects.bulk_update(moved, ["digest_next_at"])
+    return len(moved)

@@ -204,6 +204,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agenda.tasks.dispatch_due_reports",
         "schedule": env_int("PMO5P_REPORT_DISPATCH_SECONDS", 5 * 60, minimum=1),
     },
+    # The members' weekly "My week" digests: each goes out within this long of its moment.
+    "dispatch-due-digests": {
+        "task": "agenda.tasks.dispatch_due_digests",
+        "schedule": env_int("PMO5P_DIGEST_DISPATCH_SECONDS", 5 * 60, minimum=1),
+    },
 }
 # An unacknowledged task (its worker died) goes back to the queue after this long.
 # It must exceed the longest retry countdown; the tasks are idempotent either way.

@@ -39,7 +39,8 @@ from pmo5p.tenancy import pmo_view
 @login_required
 @require_GET
 def home(request):
-    """Open the PMO the user last worked in, or the list of their PMOs."""
+    """Open "My week" in the PMO the user last worked in (whom to see and why: issue 13), or
+    the list of their PMOs. The PMO's dashboard stays at its own address (pmo_home)."""
     membership = (
         Membership.objects.filter(user=request.user)
         .select_related("pmo")
@@ -49,7 +50,7 @@ def home(request):
     )
     if membership is None:
         return redirect("pmo_list")
-    return redirect(membership.pmo)
+    return redirect("my_week", slug=membership.pmo.slug)
 
 
 @login_required

@@ -106,7 +106,7 @@ def test_demo_lead_signs_in_and_sees_the_pmo_home(client, demo):
 
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == f"/pmo/{DEMO_SLUG}/"
+    assert response["Location"] == f"/pmo/{DEMO_SLUG}/my-week/"
 
     response = client.get(response["Location"])
     assert response.status_code == 200
@@ -120,7 +120,7 @@ def test_demo_lead_signs_in_and_sees_the_pmo_home(client, demo):
 def test_other_demo_users_sign_in_too(client, demo, email, _name, role):
     response = client.post(reverse("login"), {"username": email, "password": DEMO_PASSWORD}, follow=True)
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0] == f"/pmo/{DEMO_SLUG}/"
+    assert response.redirect_chain[-1][0] == f"/pmo/{DEMO_SLUG}/my-week/"
     assert response.context["current_membership"].role == role
 
 

@@ -188,9 +188,12 @@ ROUTE_ROLES = {
     "survey_close": BUTTON,
     "invitation_resend": BUTTON,
     "detractor_alert_resend": Need(post=LEAD),
-    # Dashboard, assessments, agenda.
+    # Dashboard, My week, assessments, agenda.
     "pmo_home": READ,
     "calendar": READ,
+    "my_week": READ,
+    # Everyone chooses their own weekly digest: the visitor's own membership only (tests/test_my_week.py).
+    "my_week_digest": Need(post=VIEWER),
     "assessments": READ,
     "self_assessment_new": EDIT,
     "maturity_new": EDIT,

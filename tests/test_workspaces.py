@@ -266,10 +266,10 @@ def test_home_opens_the_last_visited_pmo(client_for, world):
     client = client_for(world.lead)
 
     assert client.get("/pmo/beta/").status_code == 200
-    assert client.get(reverse("home"))["Location"] == "/pmo/beta/"
+    assert client.get(reverse("home"))["Location"] == "/pmo/beta/my-week/"
 
     assert client.get("/pmo/alpha/").status_code == 200
-    assert client.get(reverse("home"))["Location"] == "/pmo/alpha/"
+    assert client.get(reverse("home"))["Location"] == "/pmo/alpha/my-week/"
 
 
 def test_home_prefers_a_visited_pmo_to_one_never_opened(client_for, db):
@@ -279,14 +279,14 @@ def test_home_prefers_a_visited_pmo_to_one_never_opened(client_for, db):
     MembershipFactory(user=user, pmo=PmoFactory(name="Aardvark PMO", slug="aardvark"), last_visited_at=None)
     MembershipFactory(user=user, pmo=PmoFactory(name="Zebra PMO", slug="zebra"), last_visited_at=timezone.now())
     response = client_for(user).get(reverse("home"))
-    assert response["Location"] == "/pmo/zebra/"
+    assert response["Location"] == "/pmo/zebra/my-week/"
 
 
 def test_home_with_no_visit_yet_opens_the_first_pmo_by_name(client_for, db):
     user = UserFactory()
     MembershipFactory(user=user, pmo=PmoFactory(name="Zebra PMO", slug="zebra"))
     MembershipFactory(user=user, pmo=PmoFactory(name="Aardvark PMO", slug="aardvark"))
-    assert client_for(user).get(reverse("home"))["Location"] == "/pmo/aardvark/"
+    assert client_for(user).get(reverse("home"))["Location"] == "/pmo/aardvark/my-week/"
 
 
 def test_opening_a_pmo_records_the_visit_of_that_membership_only(client_for, world):

@@ -17,9 +17,10 @@ that happens twice when they go back runs at its first occurrence.
 
 import calendar
 import zoneinfo
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from agenda.models import Frequency
+from pmo5p.clock import next_local_moment, next_weekday
 
 QUARTER_MONTHS = (1, 4, 7, 10)
 
@@ -36,7 +37,7 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
 def next_run_date(frequency: str, weekday: int, day_of_month: int, on_or_after: date) -> date:
     """The first run date on or after the given date."""
     if frequency == Frequency.WEEKLY:
-        return on_or_after + timedelta(days=(weekday - on_or_after.weekday()) % 7)
+        return next_weekday(weekday, on_or_after)
     year, month = on_or_after.year, on_or_after.month
     step = 1 if frequency == Frequency.MONTHLY else 3
     if frequency == Frequency.QUARTERLY:
@@ -59,19 +60,14 @@ def previous_run_date(frequency: str, weekday: int, day_of_month: int, run_date:
 
 
 def next_run_at(schedule, after: datetime) -> datetime:
-    """The first run moment strictly after `after`, in UTC."""
-    zone = zoneinfo.ZoneInfo(schedule.pmo.time_zone)
-    # Compared in UTC: two datetimes of the same zone compare by wall time, ignoring
-    # `fold`, so 01:30 (first) would count as later than 01:15 (second) on the night
-    # the clocks go back.
-    after = after.astimezone(UTC)
-    day = after.astimezone(zone).date()
-    while True:
-        run_date = next_run_date(schedule.frequency, schedule.weekday, schedule.day_of_month, day)
-        moment = datetime.combine(run_date, schedule.send_at, tzinfo=zone).astimezone(UTC)
-        if moment > after:
-            return moment
-        day = run_date + timedelta(days=1)
+    """The first run moment strictly after `after`, in UTC (the daylight saving rule above is
+    pmo5p/clock.py's, which the weekly digest shares)."""
+    return next_local_moment(
+        schedule.pmo.time_zone,
+        schedule.send_at,
+        lambda day: next_run_date(schedule.frequency, schedule.weekday, schedule.day_of_month, day),
+        after,
+    )
 
 
 def local_run_date(schedule, moment: datetime) -> date:

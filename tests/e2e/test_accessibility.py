@@ -10,6 +10,7 @@ from stakeholders.models import Survey
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PAGES = [
+    "/pmo/demo/my-week/",
     "/pmo/demo/",
     "/pmo/demo/stakeholders/",
     "/pmo/demo/stakeholders/grid/",
@@ -33,7 +34,7 @@ def demo_page(browser, live_server):
     page.get_by_label("E-mail address").fill("lead@example.com")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/pmo/demo/")
+    page.wait_for_url(f"{live_server.url}/pmo/demo/my-week/")
     yield page
     context.close()
 

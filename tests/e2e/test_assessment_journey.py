@@ -22,6 +22,7 @@ def test_member_records_maturity_and_an_interaction_and_sees_them(signed_in_page
     StakeholderFactory(pmo=membership.pmo, name="Otto Other", influence=2, interest=2)
 
     page = signed_in_page("member@alpha.example", PASSWORD)
+    page.get_by_role("link", name="Dashboard", exact=True).click()  # signing in lands on My week
     expect(page.get_by_role("heading", name="Alpha PMO")).to_be_visible()
     # Before: nobody assessed, nobody at risk.
     expect(page.locator('[data-figure="maturity-none"]')).to_have_text("2")

@@ -37,6 +37,7 @@ def test_lead_adds_a_stakeholder_and_sees_them_on_the_grid(signed_in_page, live_
     SegmentFactory(pmo=membership.pmo, name="Finance")
 
     page = signed_in_page("lead@alpha.example", PASSWORD)
+    page.get_by_role("link", name="Dashboard", exact=True).click()  # signing in lands on My week
     expect(page.get_by_role("heading", name="Alpha PMO")).to_be_visible()
 
     page.get_by_role("link", name="Stakeholders", exact=True).click()

@@ -19,6 +19,7 @@ def test_a_viewer_reads_the_services_to_work_on_and_the_heat_map(world, request,
     known = request.getfixturevalue("catalogue")
     page.set_viewport_size({"width": width, "height": 900})
     signed_in_page(world.viewer.email, PASSWORD)
+    page.get_by_role("link", name="Dashboard", exact=True).click()  # signing in lands on My week
     card = page.locator("#services-to-work-on")
     expect(card.locator("li")).to_have_count(3)
     expect(card.locator("li").first).to_contain_text("Assurance")
