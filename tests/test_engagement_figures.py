@@ -151,6 +151,32 @@ def test_the_trend_reads_the_records_as_they_stood(seven, world, django_assert_n
     assert [point.counts for point in finance] == [counts(0, 3, 0, 3), counts(1, 2, 0, 3), counts(1, 2, 0, 3)]
 
 
+def test_the_trend_takes_a_days_last_record_and_each_record_until_the_next(world):
+    """Two records on one day: the one recorded later counts, from that day until the next
+    record; a record dated after a month end does not count at it."""
+    world.stakeholder.target_stage, world.stakeholder.target_reason = MaturityStage.RESPECT, "A sponsor"
+    world.stakeholder.save()
+
+    def record(stage, on, created):
+        MaturityRecord.objects.create(
+            pmo=world.pmo, stakeholder=world.stakeholder, stage=stage, rationale="-", recorded_on=on
+        )
+        MaturityRecord.objects.filter(stakeholder=world.stakeholder, recorded_on=on, stage=stage).update(
+            created_at=created
+        )
+
+    record(MaturityStage.RESPECT, date(2026, 1, 10), datetime(2026, 1, 10, 9, tzinfo=UTC))
+    record(MaturityStage.AWARE, date(2026, 1, 10), datetime(2026, 1, 10, 17, tzinfo=UTC))  # the day's last
+    record(MaturityStage.TRUST, date(2026, 3, 1), datetime(2026, 3, 1, 9, tzinfo=UTC))
+    trend = engagement.engagement_trend(world.pmo, today=TODAY, months=3)
+    assert [(point.day, point.counts) for point in trend] == [
+        (date(2025, 12, 31), counts(0, 0, 1, 1)),  # nothing recorded yet
+        (date(2026, 1, 31), counts(0, 1, 0, 1)),  # Aware, the later of 10 January's two
+        (date(2026, 2, 28), counts(0, 1, 0, 1)),  # still Aware: March's record is not yet
+        (TODAY, counts(1, 0, 0, 1)),  # Trust ≥ Respect
+    ]
+
+
 def test_drifted_most_influential_and_largest_gap_first(seven, world, django_assert_num_queries):
     with django_assert_num_queries(1):
         found = engagement.drifted(world.pmo, today=TODAY, limit=2)

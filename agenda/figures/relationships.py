@@ -27,23 +27,8 @@ PERCEPTION_DROP = 10
 
 def current_stage_subquery():
     """The stage of a stakeholder's latest maturity record, for .annotate()."""
-    return stage_on_subquery(None)
-
-
-def stage_on_subquery(day: date | None):
-    """The stage of a stakeholder's latest maturity record recorded on `day` or before (any
-    day if None), for .annotate(). In the order of the maturity_current_stage index, so that
-    each is one index probe: the first entry of the stakeholder's from `day` down."""
-    return Subquery(latest_records(day).values("stage")[:1])
-
-
-def latest_records(day: date | None):
-    """The maturity records of the stakeholder at OuterRef("pk") recorded on `day` or before
-    (all if None), latest first: the order of the maturity_current_stage index."""
-    records = MaturityRecord.objects.filter(stakeholder=OuterRef("pk"))
-    if day is not None:
-        records = records.filter(recorded_on__lte=day)
-    return records.order_by("-recorded_on", "-created_at", "-pk")
+    latest = MaturityRecord.objects.filter(stakeholder=OuterRef("pk")).order_by("-recorded_on", "-created_at", "-pk")
+    return Subquery(latest.values("stage")[:1])
 
 
 def with_current_stage(stakeholders):
