@@ -72,7 +72,7 @@ def _send(membership: Membership, now: datetime) -> bool:
     if not user.is_active or not user.email or membership.digest_weekday is None:
         return False
     today = now.astimezone(zoneinfo.ZoneInfo(membership.pmo.time_zone)).date()
-    week = my_week(membership, today)
+    week = my_week(membership, today, next_seven_days=True)
     if week.is_empty:
         return False
     outbox.queue(

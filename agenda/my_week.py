@@ -69,8 +69,8 @@ class TouchpointDate:
 class MyWeek:
     membership: Membership
     today: date
-    monday: date
-    sunday: date
+    first_day: date  # the Monday of the week, or the digest's day
+    last_day: date
     # Active relationships the member owns, and how many of them are overdue.
     owned_count: int = 0
     overdue_count: int = 0
@@ -101,12 +101,13 @@ def week_of(today: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-def my_week(membership: Membership, today: date) -> MyWeek:
-    """What `membership` has to do in the week of `today` (the PMO's today): four queries, six
-    when more than DATES_SHOWN dates wait."""
+def my_week(membership: Membership, today: date, *, next_seven_days: bool = False) -> MyWeek:
+    """What `membership` has to do in the week of `today` (the PMO's today), Monday to Sunday,
+    or in the seven days from today (the digest: one sent on a Sunday looks ahead, not back):
+    four queries, six when more than DATES_SHOWN dates wait."""
     pmo = membership.pmo
-    monday, sunday = week_of(today)
-    week = MyWeek(membership=membership, today=today, monday=monday, sunday=sunday)
+    first_day, last_day = (today, today + timedelta(days=6)) if next_seven_days else week_of(today)
+    week = MyWeek(membership=membership, today=today, first_day=first_day, last_day=last_day)
 
     owned = with_engagement(Stakeholder.objects.filter(pmo=pmo, owner=membership, is_active=True), pmo, today)
     counts = owned.aggregate(owned=Count("pk"), overdue=Count("pk", filter=Q(touch_due_on__lt=today)))
@@ -118,7 +119,7 @@ def my_week(membership: Membership, today: date) -> MyWeek:
     dates = (
         TouchpointOccurrence.objects.filter(pmo=pmo, touchpoint__owner=membership)
         .filter(
-            Q(on__gte=monday, on__lte=sunday) & ~Q(status=OccurrenceStatus.CANCELLED)
+            Q(on__gte=first_day, on__lte=last_day) & ~Q(status=OccurrenceStatus.CANCELLED)
             | Q(status=OccurrenceStatus.PLANNED, on__lt=today)
         )
         .select_related("touchpoint", "touchpoint__segment")
@@ -139,7 +140,7 @@ def my_week(membership: Membership, today: date) -> MyWeek:
         week.missed_count = sum(d.missed for d in week.dates)
 
     week.actions = list(
-        Action.objects.filter(pmo=pmo, owner=membership, status__in=OPEN_STATUSES, due_on__lte=sunday).order_by(
+        Action.objects.filter(pmo=pmo, owner=membership, status__in=OPEN_STATUSES, due_on__lte=last_day).order_by(
             "due_on", "pk"
         )
     )

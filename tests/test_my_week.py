@@ -108,7 +108,7 @@ def test_my_week_lists_member_as_rows_hand_checked(world, week_of_a):
     rows, dates, actions = week_of_a
     week = my_week(world.membership(world.member), TODAY)
 
-    assert (week.monday, week.sunday) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert (week.first_day, week.last_day) == (date(2026, 11, 23), date(2026, 11, 29))
     assert week.owned_count == 6  # Ivy is inactive
     # Most overdue first: Nora (due 400 − 180 = 220 days ago), Lena (20), Kim (15), Olga (1).
     assert [r.stakeholder.name for r in week.overdue] == ["Nora Never", "Lena Long", "Kim Key", "Olga Own"]
@@ -435,6 +435,27 @@ def test_a_due_digest_is_queued_once_with_the_lists(world, week_of_a, django_cap
     assert membership.digest_last_sent_at == NOW
 
 
+def test_the_digest_looks_seven_days_ahead_where_the_page_shows_the_calendar_week(
+    world, frozen, django_capture_on_commit_callbacks
+):
+    """Wednesday 25 November: the page's week ends on Sunday 29th; the digest's runs to
+    Tuesday 1 December, so next Monday's steering committee is in it, not on the page."""
+    touchpoint(world, world.member, "Next Monday's steering committee", date(2026, 11, 30))
+    touchpoint(world, world.member, "Wednesday week's showcase", date(2026, 12, 2))
+    membership = due_digest(world, world.member)
+    page = my_week(membership, date(2026, 11, 25))
+    assert (page.first_day, page.last_day) == (date(2026, 11, 23), date(2026, 11, 29)) and not page.dates
+    ahead = my_week(membership, date(2026, 11, 25), next_seven_days=True)
+    assert (ahead.first_day, ahead.last_day) == (date(2026, 11, 25), date(2026, 12, 1))
+    assert [d.occurrence.touchpoint.purpose for d in ahead.dates] == ["Next Monday's steering committee"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert claim_due_digests() == 1
+    settle()
+    (message,) = mail.outbox
+    assert "Mon 30 Nov" in message.body and "Next Monday's steering committee" in message.body
+    assert "Wednesday week's showcase" not in message.body
+
+
 def test_a_digest_not_yet_due_is_not_sent(world, week_of_a):
     membership = due_digest(world, world.member)
     Membership.objects.filter(pk=membership.pk).update(digest_next_at=NOW + timedelta(minutes=1))
@@ -504,10 +525,10 @@ def test_a_digest_that_fails_to_compose_does_not_hold_up_the_others(world, week_
     due_digest(world, world.lead)
     real = digests.my_week
 
-    def failing(membership, today):
+    def failing(membership, today, **options):
         if membership.user_id == world.member.pk:
             raise RuntimeError("boom")
-        return real(membership, today)
+        return real(membership, today, **options)
 
     monkeypatch.setattr(digests, "my_week", failing)
     assert claim_due_digests() == 1
