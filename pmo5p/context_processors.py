@@ -75,8 +75,9 @@ NAV_SECTIONS = {
         "touchpoint_delete",
         "occurrence_done",
         "occurrence_cancel",
+        # The plan's other view (stakeholders/touchpoints/plan_tabs.html).
+        "calendar",
     },
-    "calendar": {"calendar"},
     "reports": {"report_list", "report_schedule", "report_detail"},
     "model": {"five_p_model"},
     "members": {"members", "member_invite", "member_remove"},

@@ -23,7 +23,7 @@ from stakeholders.touchpoint_forms import OccurrenceDoneForm, TouchpointForm
 
 PER_PAGE = 25
 # Names shown for a touchpoint's stakeholders in a list; the rest are counted.
-NAMES_SHOWN = 3
+NAMES_SHOWN = 3  # _row.html counts "and N more" past these three
 
 
 def _occurrences(pmo):

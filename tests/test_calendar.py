@@ -133,8 +133,11 @@ def test_the_month_shows_whole_weeks_monday_first_with_each_item(client, world, 
     for label in ("Missed", "Overdue", "Done", "Cancelled", "Planned"):
         assert f">{label}</span>" in html
     assert reverse("touchpoint_detail", args=[world.pmo.slug, plan.pk]) in html
-    done_link = reverse("occurrence_done", args=[world.pmo.slug, plan.occurrences.get(on=date(2026, 3, 26)).pk])
-    assert done_link in html
+    # A missed date can be marked done; one still to come cannot yet.
+    missed = TouchpointOccurrence.objects.get(pmo=world.pmo, on=date(2026, 3, 16))
+    assert reverse("occurrence_done", args=[world.pmo.slug, missed.pk]) in html
+    ahead = reverse("occurrence_done", args=[world.pmo.slug, plan.occurrences.get(on=date(2026, 3, 26)).pk])
+    assert ahead not in html
     # A date done has nothing left to do.
     assert reverse("occurrence_done", args=[world.pmo.slug, plan.occurrences.get(on=date(2026, 3, 19)).pk]) not in html
 

@@ -73,7 +73,8 @@ def test_the_calendar_by_month_and_week_and_filtered(alpha, signed_in_page):
     _, today = alpha
     page = signed_in_page("lead@alpha.example", PASSWORD)
     page.goto(page.url.split("/pmo/")[0] + "/pmo/alpha/")
-    page.get_by_role("link", name="Calendar", exact=True).click()
+    page.get_by_role("link", name="Touchpoints", exact=True).click()
+    page.get_by_role("navigation", name="The communication plan").get_by_role("link", name="Calendar").click()
     expect(page.get_by_role("heading", name=today.strftime("%B %Y"))).to_be_visible()
     month = page.get_by_role("table")
     expect(month.get_by_role("columnheader", name="Monday")).to_be_visible()
