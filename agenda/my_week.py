@@ -41,10 +41,7 @@ class OverdueTouch:
 
     @property
     def why(self) -> str:
-        days = self.engagement.days_since_touch
-        if days is None:
-            return f"Never touched (every {self.engagement.cadence} days)"
-        return f"No touch for {days} day{'' if days == 1 else 's'} (every {self.engagement.cadence} days)"
+        return self.engagement.why_overdue()
 
 
 @dataclass(frozen=True)

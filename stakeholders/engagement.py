@@ -21,6 +21,7 @@ from datetime import date
 from django.db import models
 from django.db.models import Case, ExpressionWrapper, F, Func, Q, Value
 from django.db.models.functions import Coalesce, TruncDate
+from django.template.defaultfilters import pluralize
 
 from pmo5p.domain import MaturityStage
 from stakeholders.selectors import Quadrant, quadrant_cases, quadrant_expression
@@ -118,6 +119,15 @@ class Engagement:
     @property
     def days_since_touch(self) -> int | None:
         return (self.today - self.last_touched_on).days if self.last_touched_on else None
+
+    def why_overdue(self, *, added_on: str = "") -> str:
+        """Why the touch is overdue, in the words of My week, the digest and the at-risk list:
+        how long since the last touch, or never touched (since `added_on`, when given)."""
+        every = f"(every {self.cadence} day{pluralize(self.cadence)})"
+        days = self.days_since_touch
+        if days is None:
+            return f"Never touched since added on {added_on} {every}" if added_on else f"Never touched {every}"
+        return f"No touch for {days} day{pluralize(days)} {every}"
 
     @property
     def reached(self) -> bool:

@@ -103,10 +103,7 @@ def _perception_fall(perceptions: list[float]) -> str:
 def touch_overdue_reason(engagement: Engagement, stakeholder: Stakeholder) -> str:
     """The reason for an overdue touch: how long since the last one, or since they were added
     (in the PMO's time zone, as with_engagement counts it)."""
-    if engagement.last_touched_on is None:
-        added_on = timezone.localdate(stakeholder.created_at)
-        return f"Never touched since added on {_day(added_on)} (every {engagement.cadence} days)"
-    return f"No touch for {engagement.days_since_touch} days (every {engagement.cadence} days)"
+    return engagement.why_overdue(added_on=_day(timezone.localdate(stakeholder.created_at)))
 
 
 def _day(day: date) -> str:
