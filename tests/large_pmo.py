@@ -26,6 +26,7 @@ from stakeholders.models import (
     SurveyStatus,
 )
 from stakeholders.surveys.lifecycle import create_survey
+from tests.helpers import analyze_answers
 
 SEGMENT_NAMES = ["Executive sponsors", "Finance", "IT", "Operations", "HR", "Project managers"]
 
@@ -87,6 +88,7 @@ def build_large_pmo(pmo, author, *, stakeholders: int, answers: int, today: date
         batch_size=5000,
     )
     store_perceptions(Response.objects.filter(survey=survey))
+    analyze_answers()
     # What closing keeps (stakeholders.surveys.lifecycle.close): the survey was made closed.
     keep_figures([survey.pk])
     # Half the stakeholders judged 90 days ago; a third of those judged again 10 days ago

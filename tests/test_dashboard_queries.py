@@ -28,6 +28,7 @@ from agenda.models import KeptElementFigures, MaturityRecord, SelfAssessment
 from pmo5p.domain import Element
 from stakeholders.models import Answer, Interaction, QuestionKind, Response, Segment, Stakeholder, SurveyInvitation
 from tests.factories import MembershipFactory, PmoFactory, SegmentFactory, StakeholderFactory, SurveyFactory
+from tests.helpers import analyze_answers
 from tests.large_pmo import add_services
 
 # Measured: 28 (all segments) and 30 (a segment shown) with the closed surveys' figures
@@ -120,12 +121,7 @@ def build(world, stakeholder_count: int):
     }
     Answer.objects.bulk_create(islice(answers(responses, rated), answer_total), batch_size=5000)
     store_perceptions(Response.objects.filter(survey__pmo=pmo))
-    if connection.vendor == "postgresql":
-        # The statistics autovacuum would gather on rows this size. Without them PostgreSQL
-        # plans the kept figures' aggregate for the tables as last analysed: after a small
-        # build in the same test (the engagement card's), it nested-looped for 46 minutes.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE stakeholders_answer, stakeholders_response, stakeholders_question")
+    analyze_answers()
     # What closing keeps (stakeholders.surveys.lifecycle.close): the surveys were made closed.
     keep_figures([survey.pk for survey in surveys])
     assert Answer.objects.filter(response__survey__pmo=pmo).count() == answer_total
