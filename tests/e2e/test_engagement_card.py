@@ -38,6 +38,7 @@ def test_the_engagement_card_draws_its_trend_and_links_the_drifted(signed_in_pag
         )
 
     page = signed_in_page("viewer@alpha.example", PASSWORD)
+    page.get_by_role("link", name="Dashboard", exact=True).click()  # signing in lands on My week
     card = page.locator("#engagement")
     expect(card.locator('[data-figure="engagement-index"]')).to_have_text("50%")
     expect(card.locator('[data-figure="engagement-reached"]')).to_have_text(
