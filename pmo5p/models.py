@@ -164,6 +164,14 @@ class Pmo(models.Model):
     cadence_days_keep_satisfied = _cadence_field(60, "Keep satisfied")
     cadence_days_keep_informed = _cadence_field(90, "Keep informed")
     cadence_days_monitor = _cadence_field(180, "Monitor")
+    # Issue 14 (docs/follow-up.md): the working days (Monday to Friday) a detractor's case
+    # has for its first contact before it is overdue and escalated to the leads.
+    follow_up_working_days = models.PositiveSmallIntegerField(
+        "working days to first contact",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="A detractor's follow-up case is due its first contact within this many working days (Monday to Friday).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="pmos")
 
@@ -414,6 +422,9 @@ class OutgoingEmail(models.Model):
         DETRACTOR_ALERT_BATCH = "detractor_alert_batch", "Detractor alert (anonymous survey)"
         REPORT = "report", "Report"
         WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+        CASE_ESCALATION = "case_escalation", "Follow-up case overdue"
+        RECOVERY_PULSE = "recovery_pulse", "Recovery pulse"
+        SURVEY_UPDATE = "survey_update", "You said, we did"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -432,6 +443,9 @@ class OutgoingEmail(models.Model):
     subject = models.TextField()
     text = models.TextField()
     html = models.TextField(blank=True)
+    # Extra headers sent with every attempt, e.g. List-Unsubscribe and List-Unsubscribe-Post
+    # (RFC 8058) on "you said, we did" updates; rendered with the row, like its text.
+    headers = models.JSONField(default=dict, blank=True)
     # Fixed once: every attempt, retry and "send again" carries the same Message-ID.
     message_id = models.CharField(max_length=120, unique=True, default=_message_id, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

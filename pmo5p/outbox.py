@@ -96,6 +96,7 @@ def queue(
     pmo: Pmo | None = None,
     source: Model | None = None,
     message_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutgoingEmail:
     """Render e-mail `template` into a new row, and send it once the transaction commits.
 
@@ -105,7 +106,7 @@ def queue(
     if len(to) != 1:
         raise ValueError(f"An outbox row has one recipient, not {len(to)}: queue one row each.")
     subject, text, html = render(template, context)
-    email = OutgoingEmail(kind=kind, to=to, subject=subject, text=text, html=html, pmo=pmo)
+    email = OutgoingEmail(kind=kind, to=to, subject=subject, text=text, html=html, pmo=pmo, headers=headers or {})
     if message_id:
         email.message_id = message_id
     if source is not None:
@@ -169,7 +170,7 @@ def send(email_id: int) -> str:
     error = None
     try:
         message = build_message(
-            email.to, email.subject, email.text, email.html, headers={"Message-ID": email.message_id}
+            email.to, email.subject, email.text, email.html, headers={**email.headers, "Message-ID": email.message_id}
         )
         for attachment in hooks.attachments(email) if hooks.attachments else []:
             message.attach(*attachment)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from pmo5p.domain import Element, Problem
 from pmo5p.models import Membership, Pmo
-from stakeholders.models import Segment, Service, Stakeholder
+from stakeholders.models import FollowUpCase, Segment, Service, Stakeholder
 
 
 class ActionStatus(models.TextChoices):
@@ -36,6 +36,10 @@ class Action(models.Model):
     service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions")
     owner = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_actions"
+    )
+    # The follow-up case the action answers (issue 14, docs/follow-up.md), shown on the case.
+    follow_up_case = models.ForeignKey(
+        FollowUpCase, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions"
     )
     due_on = models.DateField("due date")
     status = models.CharField(max_length=12, choices=ActionStatus.choices, default=ActionStatus.PLANNED)

@@ -1,3 +1,4 @@
+from .cases import OPEN_CASE_STATUSES, CaseNote, CaseStatus, FollowUpCase, RecoveryPulse
 from .imports import ImportJob
 from .interactions import SENTIMENT_CHOICES, Interaction, InteractionKind
 from .register import HIGH_LEVEL, LEVEL_CHOICES, LEVEL_VALIDATORS, Segment, Stakeholder
@@ -14,8 +15,15 @@ from .surveys import (
     make_token,
 )
 from .touchpoints import MAX_RECURRENCE_YEARS, OccurrenceStatus, Recurrence, Touchpoint, TouchpointOccurrence
+from .updates import SurveyUpdate
 
 __all__ = [
+    "OPEN_CASE_STATUSES",
+    "CaseNote",
+    "CaseStatus",
+    "FollowUpCase",
+    "RecoveryPulse",
+    "SurveyUpdate",
     "MAX_RECURRENCE_YEARS",
     "OccurrenceStatus",
     "Recurrence",

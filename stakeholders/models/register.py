@@ -57,6 +57,8 @@ class Stakeholder(models.Model):
         related_name="owned_stakeholders",
         help_text="The PMO member who looks after this relationship.",
     )
+    # One click on a "you said, we did" e-mail (issue 14): no more such updates, from any survey.
+    updates_unsubscribed_at = models.DateTimeField(null=True, blank=True, editable=False)
     notes = models.TextField(blank=True, max_length=5000)
     is_active = models.BooleanField(
         "active", default=True, help_text="Inactive stakeholders stay on record but are left out of surveys."
