@@ -43,6 +43,7 @@ pmo = [
     path("stakeholders/", include("stakeholders.urls")),
     path("surveys/", include("stakeholders.surveys.urls")),
     path("touchpoints/", include("stakeholders.touchpoint_urls")),
+    path("follow-up/", include("stakeholders.cases.urls")),
     path("", include("agenda.urls")),
 ]
 
