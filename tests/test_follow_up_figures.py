@@ -176,7 +176,7 @@ def test_the_median_of_the_fallback_takes_the_two_middle_values():
 
 def test_a_pmo_without_cases(world, now):
     found = follow_up.follow_up_figures(world.pmo)
-    assert not found.any_case
+    assert found.is_empty
     assert found.first_contact.median_days is None and found.first_contact.within_due_share is None
     assert found.outcomes.resolved_share is None and found.pulses.change is None
 
@@ -229,8 +229,19 @@ def test_the_dashboard_card_follows_the_segment_and_escapes_its_name(cases, worl
 
 def test_the_dashboard_card_when_there_is_no_case(world, client_for, now):
     page = home(client_for(world.viewer), world)
-    assert "No detractor has answered yet: each one opens a follow-up case." in visible(page)
+    assert (
+        "No detractor has answered in the last 90 days, and no follow-up case is open: each detractor opens one."
+        in visible(page)
+    )
     assert 'data-figure="follow-up-median"' not in page.content.decode()
+    # A case opened before the 90 days, resolved: still nothing to show.
+    survey = SurveyFactory(pmo=world.pmo, closed=True, closed_at=utc(2025, 9, 1))
+    make_case(world.pmo, survey, utc(2025, 10, 1), date(2025, 10, 8), CaseStatus.RESOLVED, contact_days=1)
+    assert "No detractor has answered in the last 90 days" in visible(home(client_for(world.viewer), world))
+    # One open: the card shows its figures.
+    make_case(world.pmo, survey, utc(2025, 10, 2), date(2025, 10, 9))
+    page = home(client_for(world.viewer), world)
+    assert "Open cases 1 1 overdue · 0 escalated" in card(page)
 
 
 # The report's section ----------------------------------------------------------------------------

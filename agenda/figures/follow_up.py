@@ -100,7 +100,11 @@ class FollowUpFigures:
     first_contact: FirstContact = field(default_factory=FirstContact)
     outcomes: Outcomes = field(default_factory=Outcomes)
     pulses: Pulses = field(default_factory=Pulses)
-    any_case: bool = False  # the PMO (or segment) has a case at all, of any time
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to show: no case open, none opened and no pulse sent in the period."""
+        return not (self.open.open or self.outcomes.opened or self.pulses.sent)
 
 
 class Median(Aggregate):
@@ -125,16 +129,19 @@ def _cases(pmo, segment_id: int | None):
     return cases if segment_id is None else cases.filter(segment_id=segment_id)
 
 
-def open_cases(pmo, segment_id: int | None = None, *, today: date) -> tuple[OpenCases, bool]:
-    """The cases open now, overdue and escalated, and whether there is any case at all: one
-    query on the (pmo, status, due_on) index."""
-    row = _cases(pmo, segment_id).aggregate(
-        open=Count("pk", filter=Q(status__in=OPEN_CASE_STATUSES)),
-        overdue=Count("pk", filter=Q(status=CaseStatus.OPEN, first_contact_at__isnull=True, due_on__lt=today)),
-        escalated=Count("pk", filter=Q(status__in=OPEN_CASE_STATUSES, escalated_at__isnull=False)),
-        any=Count("pk"),
+def open_cases(pmo, segment_id: int | None = None, *, today: date) -> OpenCases:
+    """The cases open now, overdue and escalated: one query, which reads only the open cases
+    through the (pmo, status, due_on) index, case_pmo_status_due."""
+    row = (
+        _cases(pmo, segment_id)
+        .filter(status__in=OPEN_CASE_STATUSES)
+        .aggregate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=Q(status=CaseStatus.OPEN, first_contact_at__isnull=True, due_on__lt=today)),
+            escalated=Count("pk", filter=Q(escalated_at__isnull=False)),
+        )
     )
-    return OpenCases(row["open"], row["overdue"], row["escalated"]), bool(row["any"])
+    return OpenCases(row["open"], row["overdue"], row["escalated"])
 
 
 def period_cases(pmo, period: Period, segment_id: int | None = None) -> tuple[FirstContact, Outcomes]:
@@ -207,7 +214,7 @@ def follow_up_figures(
     dashboard's, the last 90 days) and the pulses sent in it."""
     today = today or timezone.localdate(timezone=zoneinfo.ZoneInfo(pmo.time_zone))
     period = period or dashboard_period(today)
-    now_open, any_case = open_cases(pmo, segment_id, today=today)
+    now_open = open_cases(pmo, segment_id, today=today)
     first, outcomes = period_cases(pmo, period, segment_id)
     return FollowUpFigures(
         period=period,
@@ -216,5 +223,4 @@ def follow_up_figures(
         first_contact=first,
         outcomes=outcomes,
         pulses=pulses(pmo, period, segment_id),
-        any_case=any_case,
     )
