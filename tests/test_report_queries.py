@@ -24,10 +24,11 @@ from tests.test_follow_up_figures import many_cases
 TODAY = date(2026, 12, 1)
 # What building the figures may take at most: a ceiling, so that a new N+1 fails here
 # even if it happened to cost the same at both sizes.
-# 33 today (the at-risk perceptions take 4: kept, then live; the services 4; the engagement
-# section 2; the follow-up section 3: open cases, the period's cases, its pulses; the
-# suggestions to get back in touch 2: their latest answers, then their lowest P).
-MAX_FIGURE_QUERIES = 35
+# 35 measured today, 32 before the follow-up section (the at-risk perceptions take 4: kept, then
+# live; the services 4; the engagement section 2; the follow-up section 3: open cases, the
+# period's cases, its pulses; the suggestions to get back in touch 2: their latest answers,
+# then their lowest P).
+MAX_FIGURE_QUERIES = 37
 
 
 @pytest.fixture
@@ -79,6 +80,7 @@ def test_building_the_report_takes_the_same_queries_at_10_and_at_5000_stakeholde
     small_figures, small_data = figure_queries(small)
     big_figures, big_data = figure_queries(big)
     assert small_figures == big_figures, (small_figures, big_figures)
+    print(f"\nThe report's figures: {big_figures} queries")
     assert big_figures <= MAX_FIGURE_QUERIES
     # The big PMO really has figures in every part of the report.
     assert big_data["survey"]["responses"] == 3334
