@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from agenda.figures import elements, engagement, history, relationships
+from agenda.figures import elements, engagement, follow_up, history, relationships
 from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.figures.present import Kind, rounded
@@ -59,6 +59,8 @@ def dashboard(request, pmo):
         "min_group_size": anonymity.min_group_size(),
         **_at_risk(request, pmo, segment_id),
         **_engagement(pmo, segment_id),
+        "follow_up": follow_up.follow_up_figures(pmo, segment_id=segment_id),
+        "follow_up_days": follow_up.DASHBOARD_DAYS,
         "grid": relationships.grid_by_maturity(stakeholders),
         "stages": list(MaturityStage),
         "has_self_assessment": SelfAssessment.objects.filter(pmo=pmo).exists(),

@@ -31,11 +31,12 @@ from tests.factories import MembershipFactory, PmoFactory, SegmentFactory, Stake
 from tests.helpers import analyze_answers
 from tests.large_pmo import add_services
 
-# Measured: 28 (all segments) and 30 (a segment shown) with the closed surveys' figures
-# kept, 30 and 32 without; the session, user, membership, the visit stamp and the PMO menu,
+# Measured: 31 (all segments) and 33 (a segment shown) with the closed surveys' figures
+# kept, 33 and 35 without; the session, user, membership, the visit stamp and the PMO menu,
 # then a fixed set for the figures (three for the services to work on, three for the
-# engagement card). One ceiling for every size, with a margin of two or three.
-MAX_QUERIES = 35
+# engagement card, three for the follow-up card: open cases, the cases of the last 90 days,
+# the pulses). One ceiling for every size, with a margin of two or three.
+MAX_QUERIES = 38
 BATCH = 2000
 # The service heat map: measured 11 with the survey's figures kept, 12 without.
 HEAT_MAP_QUERIES = 13
@@ -290,3 +291,26 @@ def test_the_engagement_card_keeps_the_dashboards_query_count(world, client_for,
     assert Interaction.objects.filter(pmo__slug="large").count() == 50_000
     assert counted[10, False] == counted[5000, False] <= MAX_QUERIES, counted
     assert counted[10, True] == counted[5000, True] <= MAX_QUERIES, counted
+
+
+# Issue 14: the follow-up card (agenda/figures/follow_up.py) reads the cases and pulses in
+# three aggregates: 2,000 cases (half with a pulse) take the queries of 10, exactly.
+def test_the_follow_up_card_keeps_the_dashboards_query_count(world, client_for):
+    from tests.test_follow_up_figures import NOW, many_cases
+
+    counted = {}
+    with time_machine.travel(NOW, tick=False):
+        for size in (10, 2000):
+            if size == 10:
+                pmo = world.pmo
+            else:
+                pmo = PmoFactory(name="Large PMO", slug="large")
+                MembershipFactory(pmo=pmo, user=world.member)
+            many_cases(pmo, size)
+            client = client_for(world.member)
+            for segment in (None, pmo.segments.get(name="Bulk")):
+                counted[size, bool(segment)], response = dashboard_queries(client, pmo, segment)
+                found = response.context["follow_up"]
+                assert found.open.open > 0 and found.first_contact.contacted > 0 and found.pulses.compared > 0
+    assert counted[10, False] == counted[2000, False] <= MAX_QUERIES, counted
+    assert counted[10, True] == counted[2000, True] <= MAX_QUERIES, counted

@@ -362,7 +362,7 @@ def test_a_report_stored_before_version_4_reads_not_measured_then(seven, world, 
     version_3["schema_version"] = 3
     AgendaReport.objects.filter(pk=earlier.pk).update(figures=version_3)
     loaded = report_figures.load(version_3, currency="GBP")
-    assert (loaded.schema_version, loaded.engagement) == (4, None)
+    assert (loaded.schema_version, loaded.engagement) == (5, None)
     html, text_of = reports.render(AgendaReport.objects.select_related("pmo").get(pk=earlier.pk))
     assert "Engagement Not measured then" in words(html)
     assert "ENGAGEMENT\nNot measured then." in text_of

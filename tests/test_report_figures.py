@@ -55,7 +55,7 @@ def test_a_version_1_report_is_read_in_the_current_schema_and_renders(world):
         figures=V1,
     )
     f = report_figures.load(V1, currency="EUR")
-    assert f.schema_version == report_figures.SCHEMA_VERSION == 4
+    assert f.schema_version == report_figures.SCHEMA_VERSION == 5
     assert f.currency == "EUR"  # version 1 had none: the PMO's is given
     assert f.change_basis == "report"
     assert f.survey.title == "Winter" and f.survey.nps == 100.0
@@ -78,14 +78,14 @@ def test_a_version_1_report_is_read_in_the_current_schema_and_renders(world):
 
 
 def test_figures_of_a_newer_schema_are_refused_not_misread():
-    with pytest.raises(ValueError, match="schema version 5"):
-        report_figures.load({**V1, "schema_version": 5}, currency="GBP")
+    with pytest.raises(ValueError, match="schema version 6"):
+        report_figures.load({**V1, "schema_version": 6}, currency="GBP")
 
 
 def test_a_new_report_stores_the_current_version_unrounded(world, stub_pdf):
     known_survey(world)
     report = build_report(world.pmo)
-    assert report.figures["schema_version"] == 4
+    assert report.figures["schema_version"] == 5
     assert report.figures["currency"] == "GBP"
     assert report.figures["survey"]["response_rate"] == pytest.approx(600 / 7)
     priorities = {row["element"]: row["priority"] for row in report.figures["elements"]}

@@ -933,7 +933,7 @@ def test_report_figures_for_a_hand_built_pmo(world, story):
     assert {row["change"] for row in f["elements"]} == {None}  # Autumn is the PMO's first survey
     assert f["previous_report"] is None
     assert f["previous_survey"] is None
-    assert f["schema_version"] == 4
+    assert f["schema_version"] == 5
 
     # NPS and response rate.
     assert f["survey"]["title"] == "Autumn"

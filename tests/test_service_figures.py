@@ -387,7 +387,7 @@ def test_the_reports_services_section_by_hand(catalogue, world, monkeypatch):
     )
     report = reports.build(report.pk)
     rows = report.figures["services"]
-    assert report.figures["schema_version"] == 4
+    assert report.figures["schema_version"] == 5
     assert [(row["name"], row["quadrant"]) for row in rows] == [
         ("Assurance", "Concentrate here"),
         ("Reporting", "Keep up the good work"),
@@ -415,7 +415,7 @@ def test_a_version_2_report_has_no_services_section():
     version_2.pop("services")
     version_2["schema_version"] = 2
     figures = report_figures.load(version_2, currency="GBP")
-    assert (figures.schema_version, figures.services) == (4, None)
+    assert (figures.schema_version, figures.services) == (5, None)
 
 
 def test_a_heat_maps_band_is_of_the_score_as_shown():

@@ -19,9 +19,19 @@ class Kind(enum.Enum):
     PRIORITY = "priority"  # importance × (100 − perception) / 100
     PERCENT = "percent"  # the response rate
     NPS = "nps"  # −100 to 100
+    DAYS = "days"  # a time in days: the median time to first contact of follow-up cases
+    RECOMMENDATION = "recommendation"  # a mean 0–10 recommendation score: recovery pulses' before and after
 
 
-DECIMALS = {Kind.SCORE: 1, Kind.CHANGE: 1, Kind.PRIORITY: 0, Kind.PERCENT: 0, Kind.NPS: 0}
+DECIMALS = {
+    Kind.SCORE: 1,
+    Kind.CHANGE: 1,
+    Kind.PRIORITY: 0,
+    Kind.PERCENT: 0,
+    Kind.NPS: 0,
+    Kind.DAYS: 1,
+    Kind.RECOMMENDATION: 1,
+}
 MINUS = "\u2212"  # a true minus sign, for signed changes
 NONE = "—"
 

@@ -22,7 +22,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from agenda.figures import elements, engagement, history, relationships
+from agenda.figures import elements, engagement, follow_up, history, relationships
 from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
 from agenda.models import (
@@ -270,6 +270,34 @@ def engagement_figures(pmo, before: rf.ReportFigures | None) -> rf.EngagementFig
     return found
 
 
+def follow_up_figures(pmo, start, end, as_of) -> rf.FollowUpFigures:
+    """The follow-up of the cases opened in the period, the cases open as of `as_of`, and the
+    pulses sent in the period (agenda/figures/follow_up.py). Three queries."""
+    found = follow_up.follow_up_figures(pmo, follow_up.Period(start, end), today=as_of)
+    first, outcomes, pulses = found.first_contact, found.outcomes, found.pulses
+    return rf.FollowUpFigures(
+        as_of=as_of.isoformat(),
+        working_days=pmo.follow_up_working_days,
+        opened=outcomes.opened,
+        contacted=first.contacted,
+        median_days=first.median_days,
+        within_due=first.within_due,
+        within_due_share=first.within_due_share,
+        resolved=outcomes.resolved,
+        closed=outcomes.closed,
+        resolved_share=outcomes.resolved_share,
+        open=found.open.open,
+        overdue=found.open.overdue,
+        escalated=found.open.escalated,
+        pulses_sent=pulses.sent,
+        pulses_answered=pulses.answered,
+        pulses_compared=pulses.compared,
+        before=pulses.before,
+        after=pulses.after,
+        change=pulses.change,
+    )
+
+
 def build_figures(report: AgendaReport) -> rf.ReportFigures:
     """Everything the report says, unrounded (the templates round), in a fixed number of queries."""
     pmo = report.pmo
@@ -379,6 +407,7 @@ def build_figures(report: AgendaReport) -> rf.ReportFigures:
         ],
     )
     figures.engagement = engagement_figures(pmo, before)
+    figures.follow_up = follow_up_figures(pmo, start, end, as_of)
     at_risk = relationships.at_risk_stakeholders(pmo)
     figures.at_risk = [rf.AtRiskRow(item.stakeholder.pk, item.stakeholder.name, item.reasons) for item in at_risk]
 

@@ -15,6 +15,9 @@ Version 3: the three services to work on ("services"); None in versions 1 and 2,
 did not look at services.
 Version 4: the engagement index ("engagement", issue 13: its counts, its change since the
 previous report, by segment, the drifted); None in versions 1 to 3, which did not measure it.
+Version 5: the follow-up of detractors ("follow_up", issue 14: time to first contact, share
+resolved, open and overdue cases, recovery pulses); None in versions 1 to 4, which did not
+measure it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass
@@ -181,6 +184,34 @@ class EngagementFigures:
 
 
 @dataclass
+class FollowUpFigures:
+    """How fast the PMO follows up its detractors (version 5; agenda/figures/follow_up.py).
+
+    The cases opened in the report's period: time to first contact and outcomes; the cases
+    open at `as_of`; the recovery pulses sent in the period (0–10, apart from any NPS)."""
+
+    as_of: str  # ISO date: "open" and "overdue" are counted as of it
+    working_days: int  # the PMO's working days to first contact when the report was built
+    opened: int = 0
+    contacted: int = 0
+    median_days: float | None = None
+    within_due: int = 0
+    within_due_share: float | None = None
+    resolved: int = 0
+    closed: int = 0  # closed with no action
+    resolved_share: float | None = None
+    open: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    pulses_sent: int = 0
+    pulses_answered: int = 0
+    pulses_compared: int = 0
+    before: float | None = None
+    after: float | None = None
+    change: float | None = None
+
+
+@dataclass
 class IncidentRow:
     title: str
     problem: str
@@ -245,6 +276,8 @@ class ReportFigures:
     maturity: Maturity = field(default_factory=Maturity)
     # The engagement index (version 4); None: a report of a version that did not measure it.
     engagement: EngagementFigures | None = None
+    # The follow-up of detractors (version 5); None: a report of a version that did not measure it.
+    follow_up: FollowUpFigures | None = None
     at_risk: list[AtRiskRow] = field(default_factory=list)
     incidents: Incidents = field(default_factory=Incidents)
     suggestions: list[SuggestionRow] = field(default_factory=list)
@@ -272,6 +305,8 @@ def load(data: dict, *, currency: str) -> ReportFigures:
         data = {**data, "services": None, "schema_version": 3}
     if data["schema_version"] == 3:
         data = {**data, "engagement": None, "schema_version": 4}
+    if data["schema_version"] == 4:
+        data = {**data, "follow_up": None, "schema_version": 5}
     return _build(ReportFigures, data)
 
 
