@@ -19,9 +19,10 @@ class Kind(enum.Enum):
     PRIORITY = "priority"  # importance × (100 − perception) / 100
     PERCENT = "percent"  # the response rate
     NPS = "nps"  # −100 to 100
+    CORRELATION = "correlation"  # −1 to 1: derived importance (agenda/figures/drivers.py) and its interval
 
 
-DECIMALS = {Kind.SCORE: 1, Kind.CHANGE: 1, Kind.PRIORITY: 0, Kind.PERCENT: 0, Kind.NPS: 0}
+DECIMALS = {Kind.SCORE: 1, Kind.CHANGE: 1, Kind.PRIORITY: 0, Kind.PERCENT: 0, Kind.NPS: 0, Kind.CORRELATION: 2}
 MINUS = "\u2212"  # a true minus sign, for signed changes
 NONE = "—"
 

@@ -4,6 +4,7 @@ rounding as agenda/figures/present.py decides, and "—" where there is no figur
     {% load figures %}
     {{ row.perception|score }}  62.5      {{ row.gap|change }}  −12.5 / +3.0
     {{ row.priority|priority }}  28       {{ rate|percent }}  86%       {{ nps.score|nps }}  -17
+    {{ driver.r|correlation }}  0.52
     {{ index_change|points }}  +14 (percentage points)
 """
 
@@ -21,7 +22,7 @@ def _shown_as(kind: Kind):
     return show
 
 
-for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS):
+for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS, Kind.CORRELATION):
     register.filter(_kind.value, _shown_as(_kind))
 
 
