@@ -273,7 +273,7 @@ def test_the_results_page_shows_derived_beside_stated_importance(world, survey, 
     assert 'data-figure="driver-respondents">33<' in row and "Key driver" in row
     assert "Hidden driver" in page.split('data-driver="product"')[1].split("</tr>")[0]
     price = page.split('data-driver="price"')[1].split("</tr>")[0]
-    assert "not measurable" in price
+    assert "not measurable" in price and "driver-not-measurable" in price
 
 
 def test_the_results_page_hides_r_below_30(world, client_for):
