@@ -156,11 +156,16 @@ class Correlation:
 
 def respondent_rows(survey: Survey, segment_id: int | None = None) -> QuerySet:
     """Per P and respondent, their mean rating of the P's statements and their score: rows
-    {element, respondent, nps, rating}, one per respondent who rated the P and gave a score.
+    {element, respondent, score, rating}, one per respondent who rated the P and gave a score.
     Read through the survey's questions (the answer_question_value index holds value and
     response), the response joined for its score."""
     answers = answers_of_surveys([survey.pk]).filter(
-        question__kind=QuestionKind.PERFORMANCE, value__isnull=False, response__nps__isnull=False
+        question__kind=QuestionKind.PERFORMANCE,
+        value__isnull=False,
+        # The responses named by survey too (the same rows), as kept.py does: PostgreSQL then
+        # joins this survey's responses by their (survey, segment) index, not every PMO's.
+        response__survey=survey,
+        response__nps__isnull=False,
     )
     if segment_id is not None:
         answers = answers.filter(response__segment_id=segment_id)
