@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from agenda.figures import kept, segments
+from agenda.figures import drivers, kept, segments
 from agenda.figures import responses as response_figures
 from agenda.figures import survey as survey_figures
 from agenda.figures.present import Kind, rounded, shown
@@ -56,6 +56,15 @@ def survey_results(request, pmo, survey_id):
         "element_scores": list(element_figures.values()),
         "nps": nps,
         "segments": segments.segment_figures(survey, by_segment),
+        # Beside the stated importance the page has already: one query more, the correlations.
+        "drivers": drivers.derived_importance(
+            survey, stated={element: f.importance for element, f in element_figures.items()}
+        )
+        if participation.responses
+        else [],
+        "min_driver_respondents": drivers.MIN_DRIVER_RESPONDENTS,
+        "derived_high": drivers.DERIVED_HIGH,
+        "stated_high": drivers.STATED_HIGH,
         "min_group_size": anonymity.min_group_size(),
         **_comments(request, survey),
         "chart_data": {

@@ -24,9 +24,10 @@ SIZES = [10, 2000]
 MAX_QUERIES = {
     # survey, element scores, NPS, participation per segment (the survey's is their sum),
     # segment names, segment means, comment count and page, the page of stakeholders (the
-    # participation counted them), per-stakeholder perceptions: 10
-    "results": 14 + 1,
-    "results_anonymous": 12 + 1,  # the same without the per-stakeholder page (2 fewer)
+    # participation counted them), per-stakeholder perceptions, the derived importance's
+    # correlations (agenda/figures/drivers.py): 11
+    "results": 15 + 1,
+    "results_anonymous": 13 + 1,  # the same without the per-stakeholder page (2 fewer)
     "detail": 9 + 1,  # survey, participation, question count, invitation count and page
     # survey, participation, question count, the PMO, the audience in one query, the services asked
     "detail_draft": 10 + 1,

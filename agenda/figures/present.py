@@ -21,6 +21,7 @@ class Kind(enum.Enum):
     NPS = "nps"  # −100 to 100
     DAYS = "days"  # a time in days: the median time to first contact of follow-up cases
     RECOMMENDATION = "recommendation"  # a mean 0–10 recommendation score: recovery pulses' before and after
+    CORRELATION = "correlation"  # −1 to 1: derived importance (agenda/figures/drivers.py) and its interval
 
 
 DECIMALS = {
@@ -31,6 +32,7 @@ DECIMALS = {
     Kind.NPS: 0,
     Kind.DAYS: 1,
     Kind.RECOMMENDATION: 1,
+    Kind.CORRELATION: 2,
 }
 MINUS = "\u2212"  # a true minus sign, for signed changes
 NONE = "—"

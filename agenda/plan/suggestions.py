@@ -4,13 +4,16 @@ the aims of the 5P's, and the ranking that proposes them where the figures call 
 A suggestion is proposed for each element (highest priority first) from its quadrant,
 for each segment whose own figures put that element in "Concentrate here", for each
 at-risk stakeholder, for each influential stakeholder whose touch is overdue (get back in
-touch, on the P their latest answers score lowest: docs/engagement.md), and for each catalogue
+touch, on the P their latest answers score lowest: docs/engagement.md), for each catalogue
 service whose figures call for it (publicise, improve, retire or rethink, raise its level:
-docs/services.md). Adopting one turns it into an agenda action.
+docs/services.md), and for each P whose derived importance reads as a key driver or a hidden
+driver seen as weak, or a basic expectation (agenda/figures/drivers.py). Adopting one turns it
+into an agenda action.
 """
 
 from dataclasses import dataclass
 
+from agenda.figures import drivers as driver_figures
 from agenda.figures import elements, relationships, responses, segments
 from agenda.figures import services as service_figures
 from agenda.figures import survey as survey_figures
@@ -222,6 +225,80 @@ def _element_suggestions(element_rows: list[ElementInsight]) -> list[Suggestion]
     return proposed
 
 
+# Above every element's priority (importance × (100 − perception) / 100, at most 100): a key
+# driver seen as weak is where improvement pays most, so it comes first.
+TOP_PRIORITY = 100
+
+
+def _driver_figures(driver: driver_figures.Driver) -> str:
+    """r, its interval and n as the suggestion's reason tells them."""
+    r = shown(driver.r, Kind.CORRELATION)
+    if driver.has_interval:
+        span = f"95% {shown(driver.low, Kind.CORRELATION)} to {shown(driver.high, Kind.CORRELATION)}"
+    else:
+        span = "interval not measurable"
+    return f"r = {r}, {span}, n = {driver.respondents}"
+
+
+def _driver_suggestions(found: list[driver_figures.Driver], element_rows: list[ElementInsight]) -> list[Suggestion]:
+    """From the readings of derived against stated importance: a key driver seen as weak
+    (perception under the IPA's midpoint) first of all; a hidden driver seen as weak, made
+    visible; a basic expectation, kept at its standard without over-investing. The key holds
+    the reading, so an adopted one is not proposed again while the reading stays."""
+    rows = {row.element: row for row in element_rows}
+    proposed = []
+    for driver in found:
+        row = rows.get(driver.element)
+        if driver.reading is None or row is None:
+            continue
+        label, weak = driver.element.label, row.perception is not None and row.perception < elements.MIDPOINT
+        figures = _driver_figures(driver)
+        perception = f"perception {shown(row.perception, Kind.SCORE)}"
+        stated = f"stated importance {shown(driver.stated, Kind.SCORE)}"
+        if driver.reading is driver_figures.Reading.KEY_DRIVER and weak:
+            made = (
+                f"Make {label} the top priority: {driver.element.aim}",
+                f"Better {label} lifts recommendation, where stakeholders say it matters too.",
+                Problem.PERFORMANCE,
+                f"{label} is a key driver seen as weak: it moves recommendation ({figures}) and stakeholders "
+                f"say it matters ({stated}), yet {perception}.",
+                TOP_PRIORITY + (row.priority or 0),
+            )
+        elif driver.reading is driver_figures.Reading.HIDDEN_DRIVER and weak:
+            made = (
+                f"Make {label} visible: it moves recommendation more than stakeholders say",
+                f"Stakeholders see what {label} ({driver.element.aim}) gives them.",
+                Problem.INFORMATION,
+                f"{label} is a hidden driver ({figures}; {stated}), seen as weak ({perception}).",
+                row.priority,
+            )
+        elif driver.reading is driver_figures.Reading.BASIC_EXPECTATION:
+            made = (
+                f"Keep {label} at its standard, without over-investing",
+                f"{label} stays as expected; effort goes where it moves recommendation.",
+                Problem.COST_AND_DELAY,
+                f"{label} is a basic expectation: stakeholders say it matters ({stated}) but it barely moves "
+                f"recommendation ({figures}); {perception}.",
+                None,
+            )
+        else:
+            continue
+        title, effect, problem, why, priority = made
+        proposed.append(
+            Suggestion(
+                key=f"{driver.element.value}:driver-{driver.reading.value}:all:0",
+                element=driver.element,
+                quadrant=row.quadrant,
+                title=title,
+                expected_effect=effect,
+                problem=problem,
+                why=why,
+                priority=priority,
+            )
+        )
+    return proposed
+
+
 def _segment_suggestions(survey) -> list[Suggestion]:
     """For each segment shown on the results page whose own figures put an element in
     "Concentrate here". "No segment" is left out: an action targets a segment, and it is none."""
@@ -400,6 +477,9 @@ def suggestions(pmo, survey=None, *, element_rows=None, at_risk=None, services=N
         if element_rows is None:
             element_rows = elements.element_insights(pmo, survey)
         proposed += _element_suggestions(element_rows) + _segment_suggestions(survey)
+        # The stated importance the element rows hold already: one query more, the correlations.
+        stated = {row.element: row.importance for row in element_rows}
+        proposed += _driver_suggestions(driver_figures.derived_importance(survey, stated=stated), element_rows)
     proposed += _service_suggestions(pmo, service_figures.catalogue_figures(pmo) if services is None else services)
     at_risk = relationships.at_risk_stakeholders(pmo) if at_risk is None else at_risk
     proposed += _touch_suggestions(at_risk, element_rows) + _at_risk_suggestions(at_risk)

@@ -4,6 +4,7 @@ rounding as agenda/figures/present.py decides, and "—" where there is no figur
     {% load figures %}
     {{ row.perception|score }}  62.5      {{ row.gap|change }}  −12.5 / +3.0
     {{ row.priority|priority }}  28       {{ rate|percent }}  86%       {{ nps.score|nps }}  -17
+    {{ driver.r|correlation }}  0.52
     {{ index_change|points }}  +14 (percentage points)
     {{ median|days }}  2.5       {{ pulses.before|recommendation }}  4.2 (a mean 0–10 score)
 """
@@ -22,7 +23,7 @@ def _shown_as(kind: Kind):
     return show
 
 
-for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS, Kind.DAYS, Kind.RECOMMENDATION):
+for _kind in (Kind.SCORE, Kind.PRIORITY, Kind.PERCENT, Kind.NPS, Kind.DAYS, Kind.RECOMMENDATION, Kind.CORRELATION):
     register.filter(_kind.value, _shown_as(_kind))
 
 
