@@ -2,7 +2,8 @@
 
 import random
 import unicodedata
-from datetime import time, timedelta
+import zoneinfo
+from datetime import datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
@@ -15,8 +16,10 @@ from agenda.reports.services import reschedule
 from pmo5p.domain import DETRACTOR_MAX, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders import catalogue, register, touchpoints
+from stakeholders.cases import opening
 from stakeholders.models import (
     Answer,
+    FollowUpCase,
     Interaction,
     QuestionKind,
     Recurrence,
@@ -454,6 +457,21 @@ def _closed_survey(
     # What closing keeps (stakeholders.surveys.lifecycle.close): the survey closed before its answers went in.
     keep_figures([survey.pk])
     SurveyInvitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
+    _follow_up_cases(pmo, [response for _, response in answered])
+
+
+def _follow_up_cases(pmo: Pmo, responses: list[Response]) -> None:
+    """Each detractor's follow-up case, opened as their alert opened it, when they answered
+    (stakeholders/cases/opening.py). Past cases' escalations are history, not owed now (as the
+    alerts are): each overdue one is stamped escalated the day after its due date, so that
+    loading the demo sends the leads no e-mail."""
+    zone = zoneinfo.ZoneInfo(pmo.time_zone)
+    today = timezone.localdate(timezone=zone)
+    for response in responses:
+        case = opening.open_for_response(response, now=response.submitted_at)
+        if case is not None and case.due_on < today:
+            escalated = datetime.combine(case.due_on + timedelta(days=1), time(7, 0), tzinfo=zone)
+            FollowUpCase.objects.filter(pk=case.pk).update(escalated_at=escalated)
 
 
 SELF_RATINGS = {
