@@ -6,9 +6,9 @@
   one, holds it whatever calls this. Owned by the stakeholder's relationship owner, else
   the leads'.
 - An anonymous survey opens no case per person. When it closes (lifecycle.close, in the
-  closing transaction), each segment whose detractors are a group of at least
-  MIN_GROUP_SIZE opens one case on the P they scored lowest, with no response, no
-  stakeholder and no owner. Its moment is the close's and its content a function of the
+  closing transaction), each segment whose detractors number at least the minimum group
+  size opens one case on the P they scored lowest, with no response, no stakeholder and no
+  owner. Its moment is the close's and its content a function of the
   answers alone (figure_source.detractor_groups), so nothing on it says who answered, or
   when. The unique (survey, group_key) opens each group once.
 
@@ -109,8 +109,8 @@ def open_anonymous_cases(survey: Survey, *, now: datetime | None = None) -> list
     """Open an anonymous survey's group cases, once each; returns the survey's group cases.
 
     Called when it closes, in the closing transaction (lifecycle.close). Per segment (None,
-    no segment, is a group of its own) whose detractors number at least MIN_GROUP_SIZE: one
-    case on the P they scored lowest (blank if none of them rated any), owned by nobody (the
+    no segment, is a group of its own) whose detractors are a group shown (at least the
+    minimum group size, anonymity.group_is_shown): one case on the P they scored lowest (blank if none of them rated any), owned by nobody (the
     leads'). Nothing on it is taken from a person: no response, no stakeholder, no score,
     the close's moment."""
     if not survey.anonymous:
