@@ -457,18 +457,22 @@ def _closed_survey(
     # What closing keeps (stakeholders.surveys.lifecycle.close): the survey closed before its answers went in.
     keep_figures([survey.pk])
     SurveyInvitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
-    _follow_up_cases(pmo, [response for _, response in answered])
+    _follow_up_cases(survey, [response for _, response in answered])
 
 
-def _follow_up_cases(pmo: Pmo, responses: list[Response]) -> None:
-    """Each detractor's follow-up case, opened as their alert opened it, when they answered
-    (stakeholders/cases/opening.py). Past cases' escalations are history, not owed now (as the
-    alerts are): each overdue one is stamped escalated the day after its due date, so that
-    loading the demo sends the leads no e-mail."""
-    zone = zoneinfo.ZoneInfo(pmo.time_zone)
+def _follow_up_cases(survey, responses: list[Response]) -> None:
+    """The survey's follow-up cases, opened as pmo5p opens them (stakeholders/cases/opening.py):
+    a named detractor's with their alert, when they answered; an anonymous survey's groups
+    when it closed. Past cases' escalations are history, not owed now (as the alerts are):
+    each overdue one is stamped escalated the day after its due date, so that loading the demo
+    sends the leads no e-mail."""
+    if survey.anonymous:
+        cases = opening.open_anonymous_cases(survey, now=survey.closed_at)
+    else:
+        cases = [opening.open_for_response(response, now=response.submitted_at) for response in responses]
+    zone = zoneinfo.ZoneInfo(survey.pmo.time_zone)
     today = timezone.localdate(timezone=zone)
-    for response in responses:
-        case = opening.open_for_response(response, now=response.submitted_at)
+    for case in cases:
         if case is not None and case.due_on < today:
             escalated = datetime.combine(case.due_on + timedelta(days=1), time(7, 0), tzinfo=zone)
             FollowUpCase.objects.filter(pk=case.pk).update(escalated_at=escalated)
