@@ -2,7 +2,8 @@
 
 import random
 import unicodedata
-from datetime import time, timedelta
+import zoneinfo
+from datetime import datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
@@ -15,8 +16,10 @@ from agenda.reports.services import reschedule
 from pmo5p.domain import DETRACTOR_MAX, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders import catalogue, register, touchpoints
+from stakeholders.cases import opening
 from stakeholders.models import (
     Answer,
+    FollowUpCase,
     Interaction,
     QuestionKind,
     Recurrence,
@@ -454,6 +457,25 @@ def _closed_survey(
     # What closing keeps (stakeholders.surveys.lifecycle.close): the survey closed before its answers went in.
     keep_figures([survey.pk])
     SurveyInvitation.objects.bulk_update(invitations, ["responded_at", "reminded_at"])
+    _follow_up_cases(survey, [response for _, response in answered])
+
+
+def _follow_up_cases(survey, responses: list[Response]) -> None:
+    """The survey's follow-up cases, opened as pmo5p opens them (stakeholders/cases/opening.py):
+    a named detractor's with their alert, when they answered; an anonymous survey's groups
+    when it closed. Past cases' escalations are history, not owed now (as the alerts are):
+    each overdue one is stamped escalated the day after its due date, so that loading the demo
+    sends the leads no e-mail."""
+    if survey.anonymous:
+        cases = opening.open_anonymous_cases(survey, now=survey.closed_at)
+    else:
+        cases = [opening.open_for_response(response, now=response.submitted_at) for response in responses]
+    zone = zoneinfo.ZoneInfo(survey.pmo.time_zone)
+    today = timezone.localdate(timezone=zone)
+    for case in cases:
+        if case is not None and case.due_on < today:
+            escalated = datetime.combine(case.due_on + timedelta(days=1), time(7, 0), tzinfo=zone)
+            FollowUpCase.objects.filter(pk=case.pk).update(escalated_at=escalated)
 
 
 SELF_RATINGS = {

@@ -119,19 +119,42 @@ class ResendConfirmationForm(forms.Form):
 RESERVED_SLUGS = {"new", "admin", "api", "static"}
 
 
+FOLLOW_UP_DAYS_WORDS = "Give a whole number of working days from 1 to 30 (Monday to Friday)."
+
+
 class PmoForm(forms.ModelForm):
     class Meta:
         model = Pmo
-        fields = ["name", "slug", "description", "time_zone", "currency", "survey_fatigue_days"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "time_zone",
+            "currency",
+            "survey_fatigue_days",
+            "follow_up_working_days",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "follow_up_working_days": forms.NumberInput(attrs={"min": 1, "max": 30}),
+        }
         help_texts = {"name": "For example: Group Transformation PMO."}
         error_messages = {
-            "currency": {"invalid_choice": "Choose a currency from the list (an ISO 4217 code such as GBP or EUR)."}
+            "currency": {"invalid_choice": "Choose a currency from the list (an ISO 4217 code such as GBP or EUR)."},
+            "follow_up_working_days": {
+                "required": FOLLOW_UP_DAYS_WORDS,
+                "invalid": FOLLOW_UP_DAYS_WORDS,
+                "min_value": FOLLOW_UP_DAYS_WORDS,
+                "max_value": FOLLOW_UP_DAYS_WORDS,
+            },
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].error_messages["max_length"] = "Keep the name to 120 characters or fewer."
+        if not self.instance.pk:
+            # A new PMO starts with the default (5); its settings page changes it.
+            del self.fields["follow_up_working_days"]
         if self.instance.pk:
             # The slug is in every link already shared (bookmarks, e-mails, reports): it stays.
             self.fields["slug"].disabled = True

@@ -209,6 +209,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agenda.tasks.dispatch_due_digests",
         "schedule": env_int("PMO5P_DIGEST_DISPATCH_SECONDS", 5 * 60, minimum=1),
     },
+    # Follow-up cases still open past their due date, escalated once to the leads
+    # (stakeholders/cases/escalation.py): each within this long of its PMO's midnight.
+    "escalate-overdue-cases": {
+        "task": "stakeholders.tasks.escalate_overdue_cases",
+        "schedule": env_int("PMO5P_CASE_ESCALATION_SECONDS", 15 * 60, minimum=1),
+    },
 }
 # An unacknowledged task (its worker died) goes back to the queue after this long.
 # It must exceed the longest retry countdown; the tasks are idempotent either way.

@@ -4,6 +4,7 @@ outbox (stakeholders/surveys/emails.py, pmo5p/outbox.py), which sends and retrie
 
 from celery import shared_task
 
+from stakeholders.cases import escalation
 from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import lifecycle as surveys
 
@@ -34,3 +35,10 @@ def send_detractor_alert(response_id: int) -> bool:
     """Compose and queue a named detractor's alert, woken once the answer commits; a rerun,
     or the outbox's sweep at the same time, queues nothing more."""
     return survey_emails.alert_detractor(response_id) is not None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def escalate_overdue_cases() -> int:
+    """Periodic: escalate to the leads each follow-up case still open past its due date, once
+    each (stakeholders/cases/escalation.py)."""
+    return escalation.escalate_overdue_cases()

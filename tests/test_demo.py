@@ -16,7 +16,17 @@ from agenda.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, SERVICES
 from agenda.models import Action
 from pmo5p.domain import ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
-from stakeholders.models import Segment, Service, ServiceAnswer, ServiceStatus, Stakeholder, Survey
+from stakeholders.cases.opening import due_on
+from stakeholders.models import (
+    FollowUpCase,
+    Response,
+    Segment,
+    Service,
+    ServiceAnswer,
+    ServiceStatus,
+    Stakeholder,
+    Survey,
+)
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import text
 from tests.test_settings import BASE_DIR, clean_env
@@ -223,6 +233,31 @@ def test_demo_surveys_asked_about_the_services_and_tell_the_catalogues_story(dem
     # Known but unused.
     aware, usage, _ = story["Training and coaching"]
     assert aware >= 70 and usage <= 25
+
+
+def test_every_named_detractor_of_the_demo_has_a_follow_up_case(demo):
+    pmo, _ = demo
+    detractors = Response.objects.filter(survey__pmo=pmo, survey__anonymous=False, nps__lte=6).select_related(
+        "invitation__stakeholder"
+    )
+    assert detractors.count() >= 10
+    cases = {case.response_id: case for case in FollowUpCase.objects.filter(pmo=pmo)}
+    assert set(cases) == {response.pk for response in detractors}
+    owned = 0
+    for response in detractors:
+        case = cases[response.pk]
+        stakeholder = response.invitation.stakeholder
+        assert (case.stakeholder_id, case.owner_id, case.nps_before) == (
+            stakeholder.pk,
+            stakeholder.owner_id,
+            response.nps,
+        )
+        assert (case.opened_at, case.due_on) == (response.submitted_at, due_on(pmo, response.submitted_at))
+        assert case.root_element and case.root_element == case.suggested_element
+        # Long overdue, and escalated as history: loading the demo e-mails nobody.
+        assert case.escalated_at is not None
+        owned += case.owner_id is not None
+    assert 0 < owned < detractors.count()  # some have a relationship owner, some are the leads'
 
 
 def test_demo_has_a_communication_plan_and_touches_that_are_due_and_not(demo):

@@ -54,17 +54,19 @@ def perceptions_of(response_ids: list[int]) -> dict[int, list[float | None]]:
 def lowest_elements(response: Response, limit: int = 2) -> list[tuple[Element, float]]:
     """The elements this one response scored lowest on (for the detractor alert), lowest
     first, then in the order of Element; elements it did not rate are left out."""
-    return _lowest(per_response([response])[response.pk], limit)
+    return lowest_of(per_response([response])[response.pk], limit)
 
 
 def lowest_elements_of(response_ids: list[int], limit: int = 2) -> dict[int, list[tuple[Element, float]]]:
     """lowest_elements of each of these responses, by its id, in one query (the suggestions
     to get back in touch, for every stakeholder whose touch is overdue)."""
     figures = element_figures_by(Answer.objects.filter(response_id__in=response_ids), "response_id")
-    return {pk: _lowest(figures.get(pk) or no_figures(), limit) for pk in response_ids}
+    return {pk: lowest_of(figures.get(pk) or no_figures(), limit) for pk in response_ids}
 
 
-def _lowest(figures: dict[Element, ElementFigures], limit: int) -> list[tuple[Element, float]]:
+def lowest_of(figures: dict[Element, ElementFigures], limit: int) -> list[tuple[Element, float]]:
+    """The `limit` elements of these figures with the lowest perception, lowest first, then in
+    the order of Element; elements with no perception are left out."""
     rated = [entry for entry in figures.values() if entry.perception is not None]
     lowest = sorted(rated, key=lambda entry: entry.perception)[:limit]
     return [(entry.element, entry.perception) for entry in lowest]

@@ -15,15 +15,20 @@ threshold. The suggestions leave it out only because an action targets a segment
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
 from agenda.figures.kept import element_figures_of
+from agenda.figures.responses import lowest_of
 from agenda.figures.survey import (
     ElementFigures,
     Participation,
+    figures_from_rows,
     no_figures,
     participation_by_segment,
 )
-from pmo5p.domain import Element
-from stakeholders.models import Segment, Survey
+from pmo5p.domain import DETRACTOR_MAX, Element
+from stakeholders.models import QuestionKind, Response, Segment, Survey
 from stakeholders.surveys import anonymity
 
 NO_SEGMENT = "No segment"
@@ -75,3 +80,58 @@ def segment_figures(survey: Survey, counts: dict[int | None, Participation] | No
             if not row.hidden:
                 row.elements = figures.get((survey.pk, row.segment_id)) or no_figures()
     return rows
+
+
+@dataclass(frozen=True)
+class DetractorGroup:
+    """A survey's detractors (0–6) in one segment: how many, and the elements they scored
+    lowest (the mean of their performance answers per element), lowest first."""
+
+    segment_id: int | None  # None: "No segment"
+    detractors: int
+    lowest: list[tuple[Element, float]]
+
+
+def detractor_groups(survey: Survey) -> dict[int | None, DetractorGroup]:
+    """Per segment (the responses' segment, at launch; None: "No segment") with detractors,
+    those detractors: how many (each detractor response, whatever it rated) and their lowest
+    elements, in one query. The element means are the layer's (figures_from_rows: the score
+    of the mean rating, "Don't know" left out); the ties go to the order of Element, so the
+    result depends on the answers alone, never on who gave them or when
+    (stakeholders/cases/opening.py opens an anonymous survey's group cases from it).
+
+    The counts and the sums come from one aggregate over the detractors' responses, their
+    answers joined: a response with no answer still counts (LEFT JOIN, distinct ids)."""
+    aggregates = {"detractors": Count("pk", distinct=True)}
+    for element in Element:
+        rated = Q(answers__question__kind=QuestionKind.PERFORMANCE, answers__question__element=element)
+        aggregates[f"{element.value}_total"] = Coalesce(Sum("answers__value", filter=rated), 0)
+        aggregates[f"{element.value}_answered"] = Count("answers__value", filter=rated)
+    groups = list(
+        Response.objects.filter(survey=survey, nps__lte=DETRACTOR_MAX)
+        .values("segment_id")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    # As element_rows would give them, so that the mean is taken by the layer's one formula.
+    rows = [
+        {
+            "group": group["segment_id"],
+            "element": element.value,
+            "kind": QuestionKind.PERFORMANCE,
+            "total": group[f"{element.value}_total"],
+            "answered": group[f"{element.value}_answered"],
+            "dont_know": 0,
+        }
+        for group in groups
+        for element in Element
+    ]
+    figures = figures_from_rows(rows, lambda row: row["group"])
+    return {
+        group["segment_id"]: DetractorGroup(
+            group["segment_id"],
+            group["detractors"],
+            lowest_of(figures.get(group["segment_id"]) or no_figures(), len(Element)),
+        )
+        for group in groups
+    }

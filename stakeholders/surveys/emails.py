@@ -15,12 +15,14 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from pmo5p import outbox
 from pmo5p.domain import DETRACTOR_MAX
 from pmo5p.models import OutgoingEmail, Role
-from stakeholders.models import Response, Survey, SurveyInvitation
+from stakeholders.cases import opening
+from stakeholders.models import FollowUpCase, Response, Survey, SurveyInvitation
 from stakeholders.surveys import anonymity, figure_source
 
 Kind, Status = OutgoingEmail.Kind, OutgoingEmail.Status
@@ -70,10 +72,11 @@ ALERT_DUE = Q(nps__lte=DETRACTOR_MAX, detractor_alerted_at__isnull=True, survey_
 
 
 def alert_detractor(response_id: int) -> list[OutgoingEmail] | None:
-    """Queue a named detractor's alert, if it is still due; None if it is not (or another run
-    holds it). The response is claimed under FOR UPDATE SKIP LOCKED and stamped in the
-    transaction that queues its rows: two runs at once (the wake-up and a sweep, a redelivered
-    task) queue it once, and a run that fails leaves it due for the next."""
+    """Open a named detractor's follow-up case and queue their alert, if it is still due; None
+    if it is not (or another run holds it). The response is claimed under FOR UPDATE SKIP
+    LOCKED and stamped in the transaction that opens its case and queues its rows: two runs at
+    once (the wake-up and a sweep, a redelivered task) open and queue it once, and a run that
+    fails leaves it due for the next."""
     with transaction.atomic():
         response = (
             Response.objects.select_for_update(skip_locked=True, of=("self",))
@@ -83,8 +86,11 @@ def alert_detractor(response_id: int) -> list[OutgoingEmail] | None:
         )
         if response is None:
             return None
-        Response.objects.filter(pk=response.pk).update(detractor_alerted_at=timezone.now())
-        return queue_detractor_alert(response)
+        now = timezone.now()
+        Response.objects.filter(pk=response.pk).update(detractor_alerted_at=now)
+        lowest = figure_source.source().lowest_elements(response)
+        case = opening.open_for_response(response, now=now, lowest=lowest)
+        return queue_detractor_alert(response, case=case, lowest=lowest)
 
 
 def alert_overdue_detractors(limit: int) -> int:
@@ -94,11 +100,17 @@ def alert_overdue_detractors(limit: int) -> int:
     return sum(alert_detractor(response_id) is not None for response_id in list(due))
 
 
-def queue_detractor_alert(response: Response) -> list[OutgoingEmail]:
+def case_url(case: FollowUpCase) -> str:
+    return settings.SITE_URL + reverse("case_detail", kwargs={"slug": case.pmo.slug, "case_id": case.pk})
+
+
+def queue_detractor_alert(
+    response: Response, *, case: FollowUpCase | None = None, lowest: list | None = None
+) -> list[OutgoingEmail]:
     """Tell the relationship owner (else each lead) that a stakeholder of a named survey
-    scored the PMO 0–6; in the transaction that stamps the response (alert_detractor). One
-    row per recipient (as the outbox requires): a server that refuses one lead leaves that
-    row to retry."""
+    scored the PMO 0–6, and of the follow-up case it opened (`case`: its due date, its link);
+    in the transaction that stamps the response (alert_detractor). One row per recipient (as
+    the outbox requires): a server that refuses one lead leaves that row to retry."""
     survey = response.survey
     stakeholder = response.invitation.stakeholder
     owner = stakeholder.owner
@@ -109,7 +121,9 @@ def queue_detractor_alert(response: Response) -> list[OutgoingEmail]:
         "response": response,
         "stakeholder": stakeholder,
         "owner": owner,
-        "lowest": figure_source.source().lowest_elements(response),
+        "lowest": figure_source.source().lowest_elements(response) if lowest is None else lowest,
+        "case": case,
+        "case_url": case_url(case) if case is not None else "",
     }
     return [
         outbox.queue(Kind.DETRACTOR_ALERT, [to], "detractor-alert", alert, pmo=survey.pmo, source=response)

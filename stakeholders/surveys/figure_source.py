@@ -1,8 +1,10 @@
 """Where the survey engine gets the few figures it shows itself: each survey's participation
-on the survey list and page, a detractor's lowest elements in the alert e-mail, and the
-detractors so far in an anonymous survey's batched alert; and the figures it keeps: each
-response's perception, written at submit, and a closed survey's figures, kept when it closes
-and written again whenever its answers change (keep_figures).
+on the survey list and page, a detractor's lowest elements in the alert e-mail, the
+detractors so far in an anonymous survey's batched alert, and an anonymous survey's
+detractors per segment with the elements they scored lowest (the cases it opens when it
+closes); and the figures it keeps: each response's perception, written at submit, and a
+closed survey's figures, kept when it closes and written again whenever its answers change
+(keep_figures).
 
 The figures are computed by the figures layer, agenda/figures/, which sits above the survey
 engine and so cannot be imported from here (docs/architecture.md, "Three apps, one
@@ -23,6 +25,10 @@ class FigureSource:
     participation_by_survey: Callable[[Any], dict[int, Any]]
     # a response → [(element, score)], its lowest elements first
     lowest_elements: Callable[[Any], list]
+    # a survey → {segment id (None: no segment): its detractors (0–6), with `detractors`, their
+    # number, and `lowest`, [(element, score)] lowest first, from the mean of their answers};
+    # one query (the group cases an anonymous survey opens when it closes)
+    detractor_groups: Callable[[Any], dict]
     # responses → their NPS summary (answers, promoters, passives, detractors, score)
     nps: Callable[[Any], Any]
     # a response's performance ratings (None: "Don't know") → its perception (Response.perception_rating)

@@ -15,6 +15,7 @@ from pmo5p import outbox
 from pmo5p.domain import DETRACTOR_MAX, Element, ServiceUsage
 from pmo5p.models import OutgoingEmail
 from pmo5p.rules import RuleViolation
+from stakeholders.cases import opening
 from stakeholders.models import (
     Answer,
     Question,
@@ -389,7 +390,9 @@ def close(survey: Survey, *, now=None) -> bool:
     """Close an open survey and keep its figures; returns False if it was not open.
 
     Its figures are kept in the same transaction, by the figures layer: from then on its
-    pages read them instead of its answers, and no answer can arrive in between."""
+    pages read them instead of its answers, and no answer can arrive in between. An
+    anonymous survey opens its group follow-up cases then, from those answers
+    (stakeholders/cases/opening.py): at the close's moment, never an answer's."""
     now = now or timezone.now()
     # FOR UPDATE waits for the submits in flight, whose statement holds a key-share lock on
     # the survey until it commits: their answers are in the figures kept. A submit that comes
@@ -400,6 +403,8 @@ def close(survey: Survey, *, now=None) -> bool:
     )
     if closed:
         figure_source.source().keep_figures([survey.pk])
+        if survey.anonymous:
+            opening.open_anonymous_cases(survey, now=now)
     return bool(closed)
 
 

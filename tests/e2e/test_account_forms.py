@@ -143,16 +143,26 @@ def test_a_lead_creates_a_pmo_and_manages_its_members(page, live_server, browser
     page.get_by_label("Time zone").select_option("America/New York")
     page.get_by_label("Days between surveys").fill("120")
     page.get_by_label("Currency").select_option("EUR")
+    # 31 working days to first contact is refused, clearly, and what was typed stays.
+    page.get_by_label("Working days to first contact").fill("31")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Give a whole number of working days from 1 to 30 (Monday to Friday).")).to_be_visible()
+    expect(page.get_by_label("Name")).to_have_value("Finance PMO")
+    expect(page.get_by_label("Days between surveys")).to_have_value("120")
+    expect(page.get_by_label("Working days to first contact")).to_have_value("31")
+    assert Pmo.objects.get(pk=pmo.pk).follow_up_working_days == 5
+    page.get_by_label("Working days to first contact").fill("3")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("PMO settings saved.")).to_be_visible()
     pmo.refresh_from_db()
-    assert (pmo.name, pmo.slug, pmo.time_zone, pmo.survey_fatigue_days, pmo.currency) == (
-        "Finance PMO",
-        "finance",
-        "America/New_York",
-        120,
-        "EUR",
-    )
+    assert (
+        pmo.name,
+        pmo.slug,
+        pmo.time_zone,
+        pmo.survey_fatigue_days,
+        pmo.currency,
+        pmo.follow_up_working_days,
+    ) == ("Finance PMO", "finance", "America/New_York", 120, "EUR", 3)
 
     # An invitation, accepted through the e-mailed link in another browser.
     page.get_by_role("link", name="Members").click()
