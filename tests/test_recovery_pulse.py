@@ -328,4 +328,3 @@ def test_the_change_says_down_and_unchanged_too(pulse, case, world, after, chang
     shown = fragment(case, world.membership(world.lead))
     assert f"3 → {after}</span> {change}" in shown
     assert "No comment." in shown
-
