@@ -5,6 +5,7 @@ and the case fragment's before and after."""
 
 import hashlib
 import html
+import re
 
 import pytest
 import time_machine
@@ -107,6 +108,16 @@ def test_sending_queues_one_email_with_the_link_and_the_0_to_10_links(pulse, wor
             assert f"{url}?score={value}" in body
     assert pulse.sent_by == world.member
     assert pulse.email == "fiona@corp.example"
+
+
+def test_the_e_mail_s_links_start_with_the_site_url_never_the_request_s_host(client, case, world, settings):
+    settings.SITE_URL, settings.ALLOWED_HOSTS = "https://pmo5p.example.com", ["*"]
+    client.force_login(world.member)
+    client.post(send_url(case), HTTP_HOST="attacker.example")
+    (email,) = pulse_emails()
+    links = re.findall(r"https?://[^\s\"<>]+", email.text + email.html)
+    assert len(links) >= 12
+    assert all(url.startswith("https://pmo5p.example.com/r/") for url in links), links
 
 
 def test_the_link_s_token_is_not_stored_only_its_hash(pulse):
