@@ -5,6 +5,7 @@ from django.urls import include, path
 from agenda import calendar
 from pmo5p import views
 from pmo5p.forms import EmailAuthenticationForm, PasswordResetForm
+from stakeholders.cases import pulse_views
 from stakeholders.surveys import public_views
 
 accounts = [
@@ -53,6 +54,8 @@ urlpatterns = [
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("s/<str:token>/", public_views.answer, name="survey_answer"),
     path("s/<str:token>/save/", public_views.save, name="survey_save"),
+    # A follow-up case's recovery pulse: one question, the survey link's guarantees.
+    path("r/<str:token>/", pulse_views.answer, name="pulse_answer"),
     # A calendar program's subscription: no account, the secret token is the key.
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("pmo/", views.pmo_list, name="pmo_list"),

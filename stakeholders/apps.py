@@ -7,4 +7,5 @@ class StakeholdersConfig(AppConfig):
 
     def ready(self):
         from stakeholders.cases import escalation  # noqa: F401 (registers the escalation e-mail with the outbox)
+        from stakeholders.cases import pulses  # noqa: F401 (registers the recovery pulse's e-mail)
         from stakeholders.surveys import emails  # noqa: F401 (registers its e-mails with the outbox)

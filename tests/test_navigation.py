@@ -14,6 +14,7 @@ NOT_PAGES = {
     "survey_export",
     "invitation_resend",
     "detractor_alert_resend",
+    "case_pulse_send",
     "action_set_status",
     "suggestion_adopt",
     "report_subscription",

@@ -26,8 +26,10 @@ from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, 
 from pmo5p.services import invite_member
 from stakeholders import catalogue, catalogue_import, imports
 from stakeholders.models import (
+    FollowUpCase,
     ImportJob,
     Interaction,
+    RecoveryPulse,
     Service,
     ServiceEvent,
     Survey,
@@ -38,6 +40,7 @@ from stakeholders.models import (
 from stakeholders.spreadsheets import FORMATS
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import SurveyFactory, SurveyInvitationFactory
+from tests.pulse_helpers import group_case
 
 # Who may use a route, lowest first: anybody, anybody signed in, then the roles in the PMO.
 ANYONE, USER = "anyone", "signed-in user"
@@ -121,6 +124,8 @@ ROUTE_ROLES = {
     "accept_invitation": Need(get=INVITEE, post=INVITEE),
     "survey_answer": ANYONE_FORM,
     "survey_save": Need(post=ANYONE),
+    # A follow-up case's recovery pulse: its link is the key, as a survey link's is.
+    "pulse_answer": ANYONE_FORM,
     # One's own account and PMOs.
     "home": Need(get=USER),
     "pmo_list": Need(get=USER),
@@ -188,6 +193,8 @@ ROUTE_ROLES = {
     "survey_close": BUTTON,
     "invitation_resend": BUTTON,
     "detractor_alert_resend": Need(post=LEAD),
+    # Follow-up cases: the recovery pulse's button on a resolved case.
+    "case_pulse_send": BUTTON,
     # Dashboard, My week, assessments, agenda.
     "pmo_home": READ,
     "calendar": READ,
@@ -348,6 +355,8 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
     survey = SurveyFactory(pmo=pmo, created_by=user, title="Walk")
     survey.target_stakeholders.add(stakeholder)
     SurveyInvitationFactory(survey=survey, stakeholder__segment=stakeholder.segment)
+    # A follow-up case, resolved, for the case pages (an anonymous group's: it needs no response).
+    group_case(pmo, survey)
     # A detractor alert of the survey that failed: the one e-mail "send again" takes there.
     OutgoingEmail.objects.create(
         pmo=pmo,
@@ -398,6 +407,7 @@ def own_values(world, invitation):
         "job_id": ImportJob.objects.get(pmo=world.pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.pmo, kind="services").pk,
         "email_id": OutgoingEmail.objects.get(pmo=world.pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
+        "case_id": FollowUpCase.objects.get(pmo=world.pmo).pk,
     }
 
 
@@ -418,6 +428,7 @@ def other_values(world, other_invitation):
         "job_id": ImportJob.objects.get(pmo=world.other_pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.other_pmo, kind="services").pk,
         "email_id": OutgoingEmail.objects.get(pmo=world.other_pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
+        "case_id": FollowUpCase.objects.get(pmo=world.other_pmo).pk,
     }
 
 
@@ -451,6 +462,9 @@ def public_values(world) -> dict[str, dict]:
     )
     survey.target_stakeholders.add(world.other_stakeholder)
     (survey_invitation,) = surveys.launch(survey)
+    # A recovery pulse's link, on a case of that survey (the walk's needs no stakeholder).
+    pulse = RecoveryPulse.new(group_case(world.other_pmo, survey, key="-:people"), "walk@corp.example")
+    pulse.save()
     # Somebody who signed up and has not confirmed the address yet.
     newcomer = User.objects.create_user(email="newcomer@example.com", password="walk-Passw0rd!", email_verified=False)
     user = world.member
@@ -461,6 +475,7 @@ def public_values(world) -> dict[str, dict]:
         "calendar_feed": {"token": feed.token},
         "survey_answer": {"token": survey_invitation.token},
         "survey_save": {"token": survey_invitation.token},
+        "pulse_answer": {"token": pulse.token},
         "confirm_email": {
             "uidb64": urlsafe_base64_encode(force_bytes(newcomer.pk)),
             "token": accounts.confirmation_tokens.make_token(newcomer),
@@ -618,6 +633,7 @@ def _snapshot():
         list(ApiToken.objects.values_list("id", "revoked_at").order_by("id")),
         list(CalendarFeed.objects.values_list("id", "revoked_at").order_by("id")),
         list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
+        list(RecoveryPulse.objects.values().order_by("id")),
     )
 
 
