@@ -5,7 +5,7 @@ from django.urls import include, path
 from agenda import calendar
 from pmo5p import views
 from pmo5p.forms import EmailAuthenticationForm, PasswordResetForm
-from stakeholders.surveys import public_views
+from stakeholders.surveys import public_views, update_views
 
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
@@ -53,6 +53,8 @@ urlpatterns = [
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("s/<str:token>/", public_views.answer, name="survey_answer"),
     path("s/<str:token>/save/", public_views.save, name="survey_save"),
+    # A stakeholder's one click to stop the "you said, we did" updates (RFC 8058).
+    path("u/<str:token>/", update_views.unsubscribe, name="survey_updates_unsubscribe"),
     # A calendar program's subscription: no account, the secret token is the key.
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("pmo/", views.pmo_list, name="pmo_list"),

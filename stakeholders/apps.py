@@ -6,4 +6,4 @@ class StakeholdersConfig(AppConfig):
     verbose_name = "Stakeholder register and surveys"
 
     def ready(self):
-        from stakeholders.surveys import emails  # noqa: F401 (registers its e-mails with the outbox)
+        from stakeholders.surveys import emails, updates  # noqa: F401 (they register their e-mails with the outbox)
