@@ -32,11 +32,13 @@ from stakeholders.models import (
     ServiceEvent,
     Survey,
     SurveyInvitation,
+    SurveyUpdate,
     Touchpoint,
     TouchpointOccurrence,
 )
 from stakeholders.spreadsheets import FORMATS
 from stakeholders.surveys import lifecycle as surveys
+from stakeholders.surveys import updates
 from tests.factories import SurveyFactory, SurveyInvitationFactory
 
 # Who may use a route, lowest first: anybody, anybody signed in, then the roles in the PMO.
@@ -121,6 +123,8 @@ ROUTE_ROLES = {
     "accept_invitation": Need(get=INVITEE, post=INVITEE),
     "survey_answer": ANYONE_FORM,
     "survey_save": Need(post=ANYONE),
+    # A stakeholder's unsubscribe from "you said, we did": the signed link is the key.
+    "survey_updates_unsubscribe": ANYONE_FORM,
     # One's own account and PMOs.
     "home": Need(get=USER),
     "pmo_list": Need(get=USER),
@@ -188,6 +192,8 @@ ROUTE_ROLES = {
     "survey_close": BUTTON,
     "invitation_resend": BUTTON,
     "detractor_alert_resend": Need(post=LEAD),
+    "survey_update": LEAD_FORM,
+    "survey_update_send": Need(post=LEAD),
     # Dashboard, My week, assessments, agenda.
     "pmo_home": READ,
     "calendar": READ,
@@ -461,6 +467,7 @@ def public_values(world) -> dict[str, dict]:
         "calendar_feed": {"token": feed.token},
         "survey_answer": {"token": survey_invitation.token},
         "survey_save": {"token": survey_invitation.token},
+        "survey_updates_unsubscribe": {"token": updates.unsubscribe_token(world.other_stakeholder)},
         "confirm_email": {
             "uidb64": urlsafe_base64_encode(force_bytes(newcomer.pk)),
             "token": accounts.confirmation_tokens.make_token(newcomer),
@@ -618,6 +625,7 @@ def _snapshot():
         list(ApiToken.objects.values_list("id", "revoked_at").order_by("id")),
         list(CalendarFeed.objects.values_list("id", "revoked_at").order_by("id")),
         list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
+        list(SurveyUpdate.objects.values().order_by("id")),
     )
 
 
