@@ -368,9 +368,15 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
     return survey
 
 
+def _closed_survey(pmo, user):
+    """A closed survey with nobody invited: its "you said, we did" page shows the compose form."""
+    return SurveyFactory(pmo=pmo, created_by=user, title="Walk, closed", closed=True)
+
+
 @pytest.fixture
 def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
+    _closed_survey(world.pmo, world.lead)
     _interaction(world.pmo, world.stakeholder, world.lead)
     _touchpoint(world.pmo, world.stakeholder, world.lead)
     _agenda_rows(world.pmo, world.stakeholder, world.lead)
@@ -395,7 +401,8 @@ def own_values(world, invitation):
         "segment_id": world.segment.pk,
         "membership_id": world.membership(world.member).pk,
         "invitation_id": invitation.pk,
-        "survey_id": Survey.objects.get(pmo=world.pmo).pk,
+        "survey_id": Survey.objects.get(pmo=world.pmo, title="Walk").pk,
+        ("survey_update", "survey_id"): Survey.objects.get(pmo=world.pmo, title="Walk, closed").pk,
         "survey_invitation_id": SurveyInvitation.objects.get(survey__pmo=world.pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
