@@ -25,7 +25,7 @@ TOLD_STATUSES = [ActionStatus.PLANNED, ActionStatus.IN_PROGRESS, ActionStatus.DO
 
 def prefill(survey: Survey) -> dict[str, str]:
     """The subject and a plain-text body to start from: per P, the survey's score (only for a
-    group shown: MIN_GROUP_SIZE responses rated it) and the agenda actions on that P adopted
+    group shown: enough responses rated it, anonymity.group_is_shown) and the agenda actions on that P adopted
     since the survey launched; then a closing line. Two queries."""
     figures = kept.survey_element_figures(survey)
     actions: dict[str, list[Action]] = {element: [] for element in Element}
