@@ -14,6 +14,7 @@ NOT_PAGES = {
     "survey_export",
     "invitation_resend",
     "detractor_alert_resend",
+    "survey_update_send",
     "action_set_status",
     "suggestion_adopt",
     "report_subscription",
