@@ -104,6 +104,10 @@ def survey_update(request, pmo, survey_id):
         try:
             updates.save(survey, **form.cleaned_data, by=request.user)
         except updates.UpdateRefused as refusal:
+            if not survey.is_closed or SurveyUpdate.objects.filter(survey=survey, sent_at__isnull=False).exists():
+                # No form to show it on (an open survey, or the update sent meanwhile): say it above the page.
+                messages.error(request, str(refusal))
+                return redirect("survey_update", slug=pmo.slug, survey_id=survey.pk)
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Draft saved. Check who will receive it, then send it.")

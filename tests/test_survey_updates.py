@@ -321,6 +321,9 @@ def test_the_lead_writes_saves_and_sends_then_sees_the_archive(client_for, world
 
     again = client.post(update_url("survey_update_send", survey), follow=True).content.decode()
     assert "an update sent twice for one survey" in again
+    edited = client.post(update_url("survey_update", survey), {"subject": "New", "body": "New"}, follow=True)
+    assert "it is kept as it went out and cannot be changed" in edited.content.decode()
+    assert SurveyUpdate.objects.get().subject == "Thanks <script>alert(1)</script> Bcc: victim@example.com"
     assert OutgoingEmail.objects.filter(kind=Kind.SURVEY_UPDATE).count() == 1
     detail = client_for(world.viewer).get(reverse("survey_detail", kwargs={"slug": "alpha", "survey_id": survey.pk}))
     text = detail.content.decode()
@@ -335,8 +338,9 @@ def test_an_open_survey_offers_no_update_and_says_why(client_for, world):
     assert update_url("survey_update", survey) not in detail
     page = client.get(update_url("survey_update", survey)).content.decode()
     assert "This survey is still open" in page and 'name="subject"' not in page
-    response = client.post(update_url("survey_update", survey), {"subject": "S", "body": "Kept body"})
-    assert response.status_code == 400 and not SurveyUpdate.objects.exists()
+    response = client.post(update_url("survey_update", survey), {"subject": "S", "body": "Kept body"}, follow=True)
+    assert "An update can be written once the survey has closed." in response.content.decode()
+    assert not SurveyUpdate.objects.exists()
     sent = client.post(update_url("survey_update_send", survey), follow=True).content.decode()
     assert "Save the draft first" in sent
     assert survey.status == SurveyStatus.OPEN
