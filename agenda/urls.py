@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from agenda import calendar, dashboard, exports, heatmap, my_week, results
+from agenda import calendar, dashboard, exports, heatmap, my_week, results, survey_updates
 from agenda.assessments import views as assessment_views
 from agenda.plan import views as plan_views
 from agenda.reports import views as report_views
@@ -12,6 +12,9 @@ urlpatterns = [
     path("my-week/digest/", my_week.my_week_digest, name="my_week_digest"),
     # Among the survey engine's pages (stakeholders/surveys/urls.py), from the figures layer.
     path("surveys/<int:survey_id>/results/", results.survey_results, name="survey_results"),
+    # "You said, we did": written from the figures and the agenda, sent through the survey engine.
+    path("surveys/<int:survey_id>/update/", survey_updates.survey_update, name="survey_update"),
+    path("surveys/<int:survey_id>/update/send/", survey_updates.survey_update_send, name="survey_update_send"),
     # Beside the service catalogue (agenda/catalogue/): each service's satisfaction against the P's.
     path("services/heat-map/", heatmap.service_heat_map, name="service_heat_map"),
     path("assessments/", assessment_views.assessments_page, name="assessments"),

@@ -53,6 +53,7 @@ NAV_SECTIONS = {
         "survey_launch",
         "survey_delete",
         "survey_results",
+        "survey_update",
     },
     "assessments": {"assessments", "self_assessment_new", "maturity_new"},
     "agenda": {

@@ -6,7 +6,7 @@ from agenda import calendar
 from pmo5p import views
 from pmo5p.forms import EmailAuthenticationForm, PasswordResetForm
 from stakeholders.cases import pulse_views
-from stakeholders.surveys import public_views
+from stakeholders.surveys import public_views, update_views
 
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
@@ -56,6 +56,8 @@ urlpatterns = [
     path("s/<str:token>/save/", public_views.save, name="survey_save"),
     # A follow-up case's recovery pulse: one question, the survey link's guarantees.
     path("r/<str:token>/", pulse_views.answer, name="pulse_answer"),
+    # A stakeholder's one click to stop the "you said, we did" updates (RFC 8058).
+    path("u/<str:token>/", update_views.unsubscribe, name="survey_updates_unsubscribe"),
     # A calendar program's subscription: no account, the secret token is the key.
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
     path("pmo/", views.pmo_list, name="pmo_list"),

@@ -15,6 +15,7 @@ NOT_PAGES = {
     "invitation_resend",
     "detractor_alert_resend",
     "case_pulse_send",
+    "survey_update_send",
     "action_set_status",
     "suggestion_adopt",
     "report_subscription",

@@ -34,11 +34,13 @@ from stakeholders.models import (
     ServiceEvent,
     Survey,
     SurveyInvitation,
+    SurveyUpdate,
     Touchpoint,
     TouchpointOccurrence,
 )
 from stakeholders.spreadsheets import FORMATS
 from stakeholders.surveys import lifecycle as surveys
+from stakeholders.surveys import updates
 from tests.factories import SurveyFactory, SurveyInvitationFactory
 from tests.pulse_helpers import group_case
 
@@ -126,6 +128,8 @@ ROUTE_ROLES = {
     "survey_save": Need(post=ANYONE),
     # A follow-up case's recovery pulse: its link is the key, as a survey link's is.
     "pulse_answer": ANYONE_FORM,
+    # A stakeholder's unsubscribe from "you said, we did": the signed link is the key.
+    "survey_updates_unsubscribe": ANYONE_FORM,
     # One's own account and PMOs.
     "home": Need(get=USER),
     "pmo_list": Need(get=USER),
@@ -195,6 +199,8 @@ ROUTE_ROLES = {
     "detractor_alert_resend": Need(post=LEAD),
     # Follow-up cases: the recovery pulse's button on a resolved case.
     "case_pulse_send": BUTTON,
+    "survey_update": LEAD_FORM,
+    "survey_update_send": Need(post=LEAD),
     # Dashboard, My week, assessments, agenda.
     "pmo_home": READ,
     "calendar": READ,
@@ -371,9 +377,15 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
     return survey
 
 
+def _closed_survey(pmo, user):
+    """A closed survey with nobody invited: its "you said, we did" page shows the compose form."""
+    return SurveyFactory(pmo=pmo, created_by=user, title="Walk, closed", closed=True)
+
+
 @pytest.fixture
 def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
+    _closed_survey(world.pmo, world.lead)
     _interaction(world.pmo, world.stakeholder, world.lead)
     _touchpoint(world.pmo, world.stakeholder, world.lead)
     _agenda_rows(world.pmo, world.stakeholder, world.lead)
@@ -398,7 +410,8 @@ def own_values(world, invitation):
         "segment_id": world.segment.pk,
         "membership_id": world.membership(world.member).pk,
         "invitation_id": invitation.pk,
-        "survey_id": Survey.objects.get(pmo=world.pmo).pk,
+        "survey_id": Survey.objects.get(pmo=world.pmo, title="Walk").pk,
+        ("survey_update", "survey_id"): Survey.objects.get(pmo=world.pmo, title="Walk, closed").pk,
         "survey_invitation_id": SurveyInvitation.objects.get(survey__pmo=world.pmo).pk,
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
@@ -476,6 +489,7 @@ def public_values(world) -> dict[str, dict]:
         "survey_answer": {"token": survey_invitation.token},
         "survey_save": {"token": survey_invitation.token},
         "pulse_answer": {"token": pulse.token},
+        "survey_updates_unsubscribe": {"token": updates.unsubscribe_token(world.other_stakeholder)},
         "confirm_email": {
             "uidb64": urlsafe_base64_encode(force_bytes(newcomer.pk)),
             "token": accounts.confirmation_tokens.make_token(newcomer),
@@ -634,6 +648,7 @@ def _snapshot():
         list(CalendarFeed.objects.values_list("id", "revoked_at").order_by("id")),
         list(OutgoingEmail.objects.values("id", "status", "next_attempt_at").order_by("id")),
         list(RecoveryPulse.objects.values().order_by("id")),
+        list(SurveyUpdate.objects.values().order_by("id")),
     )
 
 

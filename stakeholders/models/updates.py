@@ -19,8 +19,8 @@ class SurveyUpdate(models.Model):
     # One update per survey: a second send is refused, and the database says so too.
     survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="update")
     subject = models.CharField(max_length=150)
-    # Plain text: prefilled per P with the figures shown (groups of MIN_GROUP_SIZE and more)
-    # and the agenda actions adopted since, then edited by the lead.
+    # Plain text: prefilled per P with the figures shown (groups of the minimum group size
+    # and more) and the agenda actions adopted since, then edited by the lead.
     body = models.TextField(max_length=10000)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -13,7 +13,7 @@ from pmo5p.models import Role
 from pmo5p.params import whole_number
 from pmo5p.tenancy import pmo_view
 from stakeholders.exports import response_table
-from stakeholders.models import Survey, SurveyInvitation, SurveyStatus
+from stakeholders.models import Survey, SurveyInvitation, SurveyStatus, SurveyUpdate
 from stakeholders.spreadsheets import spreadsheet_response
 from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import figure_source, questionnaire
@@ -76,6 +76,9 @@ def survey_detail(request, pmo, survey_id):
         context["services"] = surveys.survey_services(survey)
     elif request.membership.is_lead:
         context["alerts"] = survey_emails.detractor_alerts(survey)
+    if survey.is_closed:
+        # "You said, we did": the lead's link to write it, then its archive for everyone.
+        context["update"] = SurveyUpdate.objects.filter(survey=survey).first()
     return render(request, "stakeholders/surveys/survey_detail.html", context)
 
 
