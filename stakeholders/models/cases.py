@@ -4,7 +4,7 @@ notes kept on it, and the recovery pulse sent once it is resolved.
 A named survey's detractor (0–6) opens one case, for their response, in the transaction
 that claims the detractor's alert (stakeholders/cases/opening.py). An anonymous survey
 opens no case per person: when it closes, one case per segment and element theme whose
-detractors are a group of at least MIN_GROUP_SIZE, with no response and no stakeholder,
+detractors are a group of at least the minimum group size, with no response and no stakeholder,
 so that nothing on it says who.
 """
 
