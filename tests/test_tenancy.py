@@ -26,6 +26,7 @@ from pmo5p.models import ApiToken, MemberInvitation, Membership, OutgoingEmail, 
 from pmo5p.services import invite_member
 from stakeholders import catalogue, catalogue_import, imports
 from stakeholders.models import (
+    FollowUpCase,
     ImportJob,
     Interaction,
     Service,
@@ -188,6 +189,16 @@ ROUTE_ROLES = {
     "survey_close": BUTTON,
     "invitation_resend": BUTTON,
     "detractor_alert_resend": Need(post=LEAD),
+    # Follow-up cases (issue 14): every role reads them; members change them.
+    "case_list": READ,
+    "case_detail": READ,
+    "case_contact": EDIT,
+    "case_close": EDIT,
+    "case_assign": BUTTON,
+    "case_root": BUTTON,
+    "case_note": BUTTON,
+    "case_resolve": BUTTON,
+    "case_reopen": BUTTON,
     # Dashboard, My week, assessments, agenda.
     "pmo_home": READ,
     "calendar": READ,
@@ -335,6 +346,13 @@ def _touchpoint(pmo, stakeholder, user):
     TouchpointOccurrence.objects.create(touchpoint=touchpoint, pmo=pmo, on=date(2020, 1, 1))
 
 
+def _case(pmo):
+    """A follow-up case on the PMO's one survey (a group's: it needs no response)."""
+    FollowUpCase.objects.create(
+        pmo=pmo, survey=Survey.objects.get(pmo=pmo), group_key="-:people", due_on=date(2020, 1, 1)
+    )
+
+
 def _touchpoint_ids(pmo):
     return {
         "touchpoint_id": Touchpoint.objects.get(pmo=pmo).pk,
@@ -365,6 +383,7 @@ def _draft_survey_with_invitation(pmo, stakeholder, user):
 @pytest.fixture
 def invitation(world):
     _draft_survey_with_invitation(world.pmo, world.stakeholder, world.lead)
+    _case(world.pmo)
     _interaction(world.pmo, world.stakeholder, world.lead)
     _touchpoint(world.pmo, world.stakeholder, world.lead)
     _agenda_rows(world.pmo, world.stakeholder, world.lead)
@@ -375,6 +394,7 @@ def invitation(world):
 @pytest.fixture
 def other_invitation(world):
     _draft_survey_with_invitation(world.other_pmo, world.other_stakeholder, world.outsider)
+    _case(world.other_pmo)
     _interaction(world.other_pmo, world.other_stakeholder, world.outsider)
     _touchpoint(world.other_pmo, world.other_stakeholder, world.outsider)
     _agenda_rows(world.other_pmo, world.other_stakeholder, world.outsider)
@@ -394,6 +414,7 @@ def own_values(world, invitation):
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
         **_touchpoint_ids(world.pmo),
+        "case_id": FollowUpCase.objects.get(pmo=world.pmo).pk,
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.pmo, kind="services").pk,
@@ -414,6 +435,7 @@ def other_values(world, other_invitation):
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
         **_agenda_ids(world.other_pmo),
         **_touchpoint_ids(world.other_pmo),
+        "case_id": FollowUpCase.objects.get(pmo=world.other_pmo).pk,
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.other_pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.other_pmo, kind="services").pk,
