@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Window
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -121,7 +121,7 @@ def week_of(today: date) -> tuple[date, date]:
 def my_week(membership: Membership, today: date, *, next_seven_days: bool = False) -> MyWeek:
     """What `membership` has to do in the week of `today` (the PMO's today), Monday to Sunday,
     or in the seven days from today (the digest: one sent on a Sunday looks ahead, not back):
-    five queries, six or eight when more than DATES_SHOWN dates or CASES_SHOWN cases wait."""
+    five queries, seven when more than DATES_SHOWN dates wait."""
     pmo = membership.pmo
     first_day, last_day = (today, today + timedelta(days=6)) if next_seven_days else week_of(today)
     week = MyWeek(membership=membership, today=today, first_day=first_day, last_day=last_day)
@@ -162,17 +162,15 @@ def my_week(membership: Membership, today: date, *, next_seven_days: bool = Fals
         )
     )
     mine = Q(owner=membership) | Q(owner__isnull=True) if membership.is_lead else Q(owner=membership)
+    # One query however many: the window counts them all before the LIMIT.
     cases = (
         FollowUpCase.objects.filter(mine, pmo=pmo, status__in=OPEN_CASE_STATUSES)
         .select_related("stakeholder", "segment", "survey")
+        .annotate(total=Window(Count("pk")))
         .order_by("due_on", "pk")
     )
-    week.cases = list(cases[: CASES_SHOWN + 1])
-    if len(week.cases) > CASES_SHOWN:
-        week.cases = week.cases[:CASES_SHOWN]
-        week.cases_count = cases.count()
-    else:
-        week.cases_count = len(week.cases)
+    week.cases = list(cases[:CASES_SHOWN])
+    week.cases_count = week.cases[0].total if week.cases else 0
     return week
 
 
