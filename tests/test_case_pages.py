@@ -1,14 +1,15 @@
 """The follow-up case pages: the list's filters, pages and empty states, the case's page and
 its forms, what a viewer may do, hostile text, and "Plan an action" from a case."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from agenda.digests import _send
 from agenda.models import Action
-from pmo5p.models import Role
+from pmo5p.models import OutgoingEmail, Role
 from stakeholders.cases import services
 from stakeholders.models import CaseNote, CaseStatus, FollowUpCase, Interaction
 from tests.factories import FollowUpCaseFactory, MembershipFactory, StakeholderFactory
@@ -256,3 +257,17 @@ def test_my_week_shows_open_cases_overdue_first(world, cases, client_for):
     services.assign(cases["group"], MembershipFactory(pmo=world.pmo, role=Role.MEMBER))
     lead_week = client_for(world.lead).get(reverse("my_week", kwargs={"slug": world.pmo.slug})).context["week"]
     assert [c.pk for c in lead_week.cases] == [cases["leads"].pk]
+
+
+def test_the_digest_lists_the_open_cases_escaped(world):
+    """A week with nothing but an open case still sends the digest, which lists it."""
+    bad = StakeholderFactory(pmo=world.pmo, name=HOSTILE)
+    member = world.membership(world.member)
+    case = FollowUpCaseFactory(for_stakeholder=bad, owner=member, due_on=timezone.localdate() - timedelta(days=1))
+    member.digest_weekday, member.digest_time = 0, time(8, 0)
+    member.save()
+    assert _send(member, timezone.now())
+    email = OutgoingEmail.objects.get(kind=OutgoingEmail.Kind.WEEKLY_DIGEST)
+    assert "FOLLOW-UP CASES (1 open)" in email.text and f"/follow-up/{case.pk}/" in email.text
+    assert "(overdue)" in email.text and HOSTILE in email.text  # plain text: nothing to escape
+    assert "&lt;script&gt;" in email.html and "<script>alert" not in email.html
