@@ -271,3 +271,14 @@ def test_the_digest_lists_the_open_cases_escaped(world):
     assert "FOLLOW-UP CASES (1 open)" in email.text and f"/follow-up/{case.pk}/" in email.text
     assert "(overdue)" in email.text and HOSTILE in email.text  # plain text: nothing to escape
     assert "&lt;script&gt;" in email.html and "<script>alert" not in email.html
+
+
+def test_the_stakeholders_page_links_their_cases(world, cases, client_for):
+    url = reverse("stakeholder_detail", kwargs={"slug": world.pmo.slug, "stakeholder_id": world.stakeholder.pk})
+    page = client_for(world.viewer).get(url).content.decode()
+    assert 'data-list="cases"' in page and case_url(cases["mine"]) in page
+    # Nobody else's, and no anonymous group's.
+    assert case_url(cases["group"]) not in page and case_url(cases["leads"]) not in page
+    other = StakeholderFactory(pmo=world.pmo)
+    url = reverse("stakeholder_detail", kwargs={"slug": world.pmo.slug, "stakeholder_id": other.pk})
+    assert 'data-list="cases"' not in client_for(world.viewer).get(url).content.decode()

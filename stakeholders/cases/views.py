@@ -245,8 +245,3 @@ def case_reopen(request, pmo, case_id):
     else:
         messages.success(request, f"The case is open again ({case.get_status_display().lower()}).")
     return _back(pmo, case)
-
-
-# For the stakeholder's page: their cases, newest first (one query).
-def cases_of(stakeholder):
-    return stakeholder.follow_up_cases.select_related("survey", "owner__user").order_by("-opened_at", "-pk")
