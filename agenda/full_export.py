@@ -8,7 +8,7 @@ large PMO goes to disk rather than memory.
 
 Left out on purpose: password hashes (memberships carry the user's name and e-mail
 only), the hashes of member-invitation tokens, the seeds and hashes of survey links
-(either would open a survey as the stakeholder), and the answers a stakeholder saved
+(either would open a survey as the stakeholder) and of recovery pulses, and the answers a stakeholder saved
 on the survey form but never sent (an invitation's draft, and when it was saved):
 only a submitted response is an answer. Anonymous surveys stay anonymous
 (stakeholders.surveys.anonymity): their responses are exported without the invitation they
@@ -53,9 +53,12 @@ from agenda.models import (
 from pmo5p.models import MemberInvitation, Membership, OutgoingEmail, Pmo
 from stakeholders.models import (
     Answer,
+    CaseNote,
+    FollowUpCase,
     ImportJob,
     Interaction,
     Question,
+    RecoveryPulse,
     Response,
     Segment,
     Service,
@@ -65,6 +68,7 @@ from stakeholders.models import (
     Survey,
     SurveyInvitation,
     SurveyService,
+    SurveyUpdate,
     Touchpoint,
     TouchpointOccurrence,
 )
@@ -199,6 +203,16 @@ EXPORTS = [
         annotate=lambda context: {"reference": _anonymous_reference(context, "response__survey_id", "response_id")},
         order=lambda context: ["reference", "response_id", "survey_service_id", "pk"],
     ),
+    # Closing the loop (docs/follow-up.md): the follow-up cases, their notes and the contacts
+    # linked to them, the recovery pulses without their link (its seed and hash would answer
+    # it as the stakeholder), and the "you said, we did" updates. An anonymous group's case
+    # has no response and no stakeholder: nothing in it says who.
+    ModelExport(FollowUpCase, lambda pmo: FollowUpCase.objects.filter(pmo=pmo), many_to_many=("interactions",)),
+    ModelExport(CaseNote, lambda pmo: CaseNote.objects.filter(case__pmo=pmo)),
+    ModelExport(
+        RecoveryPulse, lambda pmo: RecoveryPulse.objects.filter(case__pmo=pmo), exclude=("token_seed", "token_hash")
+    ),
+    ModelExport(SurveyUpdate, lambda pmo: SurveyUpdate.objects.filter(pmo=pmo)),
     ModelExport(SelfAssessment, lambda pmo: SelfAssessment.objects.filter(pmo=pmo)),
     ModelExport(MaturityRecord, lambda pmo: MaturityRecord.objects.filter(pmo=pmo)),
     ModelExport(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Window
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -24,7 +24,13 @@ from pmo5p.rules import RuleViolation
 from pmo5p.services import record_visit, set_digest
 from pmo5p.tenancy import pmo_view
 from stakeholders.engagement import Engagement, engagement_of, with_engagement
-from stakeholders.models import OccurrenceStatus, Stakeholder, TouchpointOccurrence
+from stakeholders.models import (
+    OPEN_CASE_STATUSES,
+    FollowUpCase,
+    OccurrenceStatus,
+    Stakeholder,
+    TouchpointOccurrence,
+)
 from stakeholders.touchpoints import occurrence_start
 
 # The most overdue relationships listed; the rest are counted ("and N more"), so that a member
@@ -32,6 +38,8 @@ from stakeholders.touchpoints import occurrence_start
 OVERDUE_SHOWN = 50
 # Likewise for touchpoint dates missed long ago (a weekly meeting never marked for a year).
 DATES_SHOWN = 100
+# And for open follow-up cases (a lead sees the leads' too, which a large survey may fill).
+CASES_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,10 @@ class MyWeek:
     dates_count: int = 0
     missed_count: int = 0
     actions: list[Action] = field(default_factory=list)
-    # Issue 14: the member's open follow-up cases go here, once cases exist.
+    # Open follow-up cases (issue 14): the member's, and for a lead the leads' (no owner);
+    # the first contact due soonest first, so the overdue ones lead.
+    cases: list[FollowUpCase] = field(default_factory=list)
+    cases_count: int = 0
 
     @property
     def overdue_more(self) -> int:
@@ -87,9 +98,18 @@ class MyWeek:
         return self.dates_count - len(self.dates)
 
     @property
+    def cases_more(self) -> int:
+        return self.cases_count - len(self.cases)
+
+    @property
+    def cases_overdue(self) -> int:
+        """Of the cases shown, those whose first contact is late (still open, past due)."""
+        return sum(1 for case in self.cases if case.status == "open" and case.due_on < self.today)
+
+    @property
     def is_empty(self) -> bool:
-        """Nothing to say: no overdue touch, no date, no action."""
-        return not (self.overdue_count or self.dates_count or self.actions)
+        """Nothing to say: no overdue touch, no date, no action, no open case."""
+        return not (self.overdue_count or self.dates_count or self.actions or self.cases_count)
 
 
 def week_of(today: date) -> tuple[date, date]:
@@ -101,7 +121,7 @@ def week_of(today: date) -> tuple[date, date]:
 def my_week(membership: Membership, today: date, *, next_seven_days: bool = False) -> MyWeek:
     """What `membership` has to do in the week of `today` (the PMO's today), Monday to Sunday,
     or in the seven days from today (the digest: one sent on a Sunday looks ahead, not back):
-    four queries, six when more than DATES_SHOWN dates wait."""
+    five queries, seven when more than DATES_SHOWN dates wait."""
     pmo = membership.pmo
     first_day, last_day = (today, today + timedelta(days=6)) if next_seven_days else week_of(today)
     week = MyWeek(membership=membership, today=today, first_day=first_day, last_day=last_day)
@@ -141,7 +161,16 @@ def my_week(membership: Membership, today: date, *, next_seven_days: bool = Fals
             "due_on", "pk"
         )
     )
-    # Issue 14: the member's open follow-up cases, one more query here.
+    mine = Q(owner=membership) | Q(owner__isnull=True) if membership.is_lead else Q(owner=membership)
+    # One query however many: the window counts them all before the LIMIT.
+    cases = (
+        FollowUpCase.objects.filter(mine, pmo=pmo, status__in=OPEN_CASE_STATUSES)
+        .select_related("stakeholder", "segment", "survey")
+        .annotate(total=Window(Count("pk")))
+        .order_by("due_on", "pk")
+    )
+    week.cases = list(cases[:CASES_SHOWN])
+    week.cases_count = week.cases[0].total if week.cases else 0
     return week
 
 

@@ -54,6 +54,16 @@ NAV_SECTIONS = {
         "survey_delete",
         "survey_results",
         "survey_update",
+        # The follow-up cases, the section's second tab (stakeholders/surveys/tabs.html).
+        "case_list",
+        "case_detail",
+        "case_assign",
+        "case_root",
+        "case_note",
+        "case_contact",
+        "case_resolve",
+        "case_close",
+        "case_reopen",
     },
     "assessments": {"assessments", "self_assessment_new", "maturity_new"},
     "agenda": {

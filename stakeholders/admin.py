@@ -1,16 +1,20 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db import transaction
 from django.db.models import F, OrderBy
 from django.db.models.constants import LOOKUP_SEP
 
 from stakeholders import register
+from stakeholders.cases import services as cases
 from stakeholders.models import (
     Answer,
+    CaseNote,
+    FollowUpCase,
     ImportJob,
     Interaction,
     Question,
+    RecoveryPulse,
     Response,
     Segment,
     Service,
@@ -20,6 +24,7 @@ from stakeholders.models import (
     Survey,
     SurveyInvitation,
     SurveyService,
+    SurveyUpdate,
     Touchpoint,
     TouchpointOccurrence,
 )
@@ -397,3 +402,57 @@ class TouchpointOccurrenceAdmin(ReadOnlyAdmin):
     list_filter = ["status", "pmo"]
     list_select_related = ["touchpoint", "pmo"]
     date_hierarchy = "on"
+
+
+# Closing the loop (docs/follow-up.md): shown here, written by their write paths only — a case
+# by stakeholders/cases/services.py (these pages' two actions call it), a pulse and an update by
+# the code that sends them. A pulse's token seed and hash are never shown: either answers it.
+def _each_case(modeladmin, request, queryset, change, done: str):
+    changed = 0
+    for case in queryset:
+        try:
+            change(case)
+        except cases.CaseError as refusal:
+            modeladmin.message_user(request, f"Case {case.pk}: {' '.join(refusal.messages)}", messages.WARNING)
+        else:
+            changed += 1
+    modeladmin.message_user(request, f"{changed} case(s) {done}.")
+
+
+@admin.action(description="Resolve the selected cases")
+def resolve_cases(modeladmin, request, queryset):
+    _each_case(modeladmin, request, queryset, lambda case: cases.resolve(case, request.user), "resolved")
+
+
+@admin.action(description="Reopen the selected cases")
+def reopen_cases(modeladmin, request, queryset):
+    _each_case(modeladmin, request, queryset, cases.reopen, "reopened")
+
+
+@admin.register(FollowUpCase)
+class FollowUpCaseAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "pmo", "survey", "status", "owner", "due_on", "root_element", "escalated_at"]
+    list_filter = ["status", "root_element", "pmo"]
+    list_select_related = ["pmo", "survey", "stakeholder", "segment", "owner__user"]
+    date_hierarchy = "due_on"
+    actions = [resolve_cases, reopen_cases]
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(ReadOnlyAdmin):
+    list_display = ["case", "author", "created_at"]
+    list_select_related = ["case__stakeholder", "case__segment", "author"]
+
+
+@admin.register(RecoveryPulse)
+class RecoveryPulseAdmin(ReadOnlyAdmin):
+    exclude = ["token_seed", "token_hash"]
+    list_display = ["case", "email", "created_at", "score", "answered_at"]
+    list_select_related = ["case__stakeholder", "case__segment"]
+
+
+@admin.register(SurveyUpdate)
+class SurveyUpdateAdmin(ReadOnlyAdmin):
+    list_display = ["subject", "survey", "pmo", "sent_at", "recipients", "unsubscribed"]
+    list_filter = ["pmo"]
+    list_select_related = ["survey", "pmo"]

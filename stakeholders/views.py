@@ -53,6 +53,10 @@ def stakeholder_list(request, pmo):
     )
 
 
+# The latest follow-up cases on a stakeholder's page; the case list has them all.
+CASES_SHOWN = 5
+
+
 @pmo_view()
 @require_GET
 def stakeholder_detail(request, pmo, stakeholder_id):
@@ -69,6 +73,9 @@ def stakeholder_detail(request, pmo, stakeholder_id):
             "timeline": entries[:TIMELINE_LENGTH],
             "maturity": next((e for e in entries if e.kind == "maturity"), None),
             "engagement": engagement_of(stakeholder, today),
+            # Their follow-up cases (issue 14), the latest first: one query, shown only if any.
+            "cases": stakeholder.follow_up_cases.select_related("survey").order_by("-opened_at", "-pk")[:CASES_SHOWN],
+            "today": today,
         },
     )
 

@@ -9,6 +9,7 @@ from pmo5p.domain import DETRACTOR_MAX, Element, MaturityStage, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders.models import (
     Answer,
+    FollowUpCase,
     QuestionKind,
     Response,
     Segment,
@@ -284,3 +285,45 @@ class MaturityRecordFactory(factory.django.DjangoModelFactory):
     pmo = factory.SelfAttribute("stakeholder.pmo")
     stage = MaturityStage.AWARE
     rationale = "Seen"
+
+
+class FollowUpCaseFactory(factory.django.DjangoModelFactory):
+    """A follow-up case made with the ORM, as stakeholders/cases/opening.py would open it.
+
+    Named by default: a detractor's response (score `score`) to a new open survey, by
+    `for_stakeholder` (else a new stakeholder) of `of_pmo` (else a new PMO); or give `response`.
+    An anonymous group's case: give `group_key` (and `survey`, else a new anonymous one).
+    """
+
+    class Meta:
+        model = FollowUpCase
+
+    class Params:
+        of_pmo = None
+        for_stakeholder = None
+        score = 3
+
+    group_key = ""
+    response = factory.LazyAttribute(
+        lambda o: (
+            None
+            if o.group_key
+            else ResponseFactory(
+                survey=SurveyFactory(
+                    open=True, pmo=o.for_stakeholder.pmo if o.for_stakeholder else (o.of_pmo or PmoFactory())
+                ),
+                nps=o.score,
+                **({"stakeholder": o.for_stakeholder} if o.for_stakeholder else {}),
+            )
+        )
+    )
+    survey = factory.LazyAttribute(
+        lambda o: (
+            o.response.survey if o.response else SurveyFactory(open=True, anonymous=True, pmo=o.of_pmo or PmoFactory())
+        )
+    )
+    pmo = factory.LazyAttribute(lambda o: o.survey.pmo)
+    stakeholder = factory.LazyAttribute(lambda o: o.response.invitation.stakeholder if o.response else None)
+    segment = factory.LazyAttribute(lambda o: o.response.segment if o.response else None)
+    nps_before = factory.LazyAttribute(lambda o: o.response.nps if o.response else None)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))

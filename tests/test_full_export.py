@@ -25,13 +25,17 @@ from pmo5p.domain import Element
 from pmo5p.models import MemberInvitation, Pmo, User
 from pmo5p.services import invite_member
 from stakeholders.models import (
+    CaseNote,
+    FollowUpCase,
     ImportJob,
     Interaction,
+    RecoveryPulse,
     Service,
     ServiceAnswer,
     ServiceEvent,
     SurveyInvitation,
     SurveyService,
+    SurveyUpdate,
     Touchpoint,
     TouchpointOccurrence,
     make_token,
@@ -148,7 +152,27 @@ def fill(pmo, lead, member, stakeholder, segment, *, n=0):
         ServiceAnswer.objects.create(response=response, survey_service=asked, usage="uses", satisfaction=4)
     SelfAssessmentFactory(pmo=pmo, element=Element.PRICE, rating=3, author=lead)
     MaturityRecordFactory(pmo=pmo, stakeholder=stakeholder, stage=2, rationale="First contact", author=member)
-    action = Action.objects.create(pmo=pmo, title="Newsletter", element=Element.PEOPLE, due_on=date(2026, 6, 1))
+    # Closing the loop: a detractor's case, with a note, a contact and a pulse; a group's case;
+    # the survey's "you said, we did".
+    detractor = ResponseFactory(invitation=invitations[1], nps=2, comment="Too slow")
+    case = FollowUpCase.objects.create(
+        pmo=pmo,
+        survey=survey,
+        response=detractor,
+        stakeholder=other,
+        segment=segment,
+        owner=pmo.memberships.get(user=lead),
+        nps_before=2,
+        due_on=date(2026, 4, 8),
+    )
+    case.interactions.add(interaction)
+    CaseNote.objects.create(case=case, author=lead, text="Called back")
+    RecoveryPulse.new(case, other.email, sent_by=lead).save()
+    FollowUpCase.objects.create(pmo=pmo, survey=hidden, group_key="-:people", due_on=date(2026, 4, 8))
+    SurveyUpdate.objects.create(pmo=pmo, survey=survey, subject="You said, we did", body="Thanks", created_by=lead)
+    action = Action.objects.create(
+        pmo=pmo, title="Newsletter", element=Element.PEOPLE, due_on=date(2026, 6, 1), follow_up_case=case
+    )
     action.target_segments.add(segment)
     action.target_stakeholders.add(stakeholder, other)
     incident = Incident.objects.create(
@@ -290,6 +314,8 @@ def test_no_password_token_hash_or_seed_is_in_the_zip(full, client_for):
     secrets |= set(MemberInvitation.objects.values_list("token_hash", flat=True))
     for seed, token_hash in SurveyInvitation.objects.values_list("token_seed", "token_hash"):
         secrets |= {seed, token_hash, make_token(seed)}
+    for pulse in RecoveryPulse.objects.all():  # a pulse's link answers it as the stakeholder
+        secrets |= {pulse.token_seed, pulse.token_hash, pulse.token}
     for message in mail.outbox:  # the member invitations' plain tokens
         secrets |= set(re.findall(r"/invitations/([^/\s]+)/", message.body))
     assert len(secrets) > 10 and all(secrets)

@@ -14,10 +14,18 @@ from django.urls import reverse
 
 from agenda.digests import claim_due_digests
 from agenda.models import Action, MaturityRecord
-from agenda.my_week import OVERDUE_SHOWN, my_week
+from agenda.my_week import CASES_SHOWN, OVERDUE_SHOWN, my_week
 from pmo5p.models import Membership, OutgoingEmail, Role
 from stakeholders.engagement import with_engagement
-from stakeholders.models import Interaction, Stakeholder, Touchpoint, TouchpointOccurrence
+from stakeholders.models import (
+    CaseStatus,
+    FollowUpCase,
+    Interaction,
+    Stakeholder,
+    Survey,
+    Touchpoint,
+    TouchpointOccurrence,
+)
 from tests.factories import MembershipFactory, PmoFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +73,19 @@ def build(pmo, mine: Membership, others: Membership, *, stakeholders: int, owned
             Action(pmo=pmo, title=f"Action {n}", element="people", owner=owner, due_on=TODAY - timedelta(days=n))
             for n in range(10)
         )
+    # Follow-up cases (issue 14): one per owned stakeholder of a detractor's group, open or not.
+    survey = Survey.objects.create(pmo=pmo, title="Cases", closes_on=TODAY)
+    FollowUpCase.objects.bulk_create(
+        FollowUpCase(
+            pmo=pmo,
+            survey=survey,
+            group_key=f"-:{n}",
+            owner=mine if n % 2 else others,
+            status=CaseStatus.OPEN if n % 3 else CaseStatus.RESOLVED,
+            due_on=TODAY + timedelta(days=n % 20 - 10),
+        )
+        for n in range(stakeholders // 10)
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -106,13 +127,14 @@ def test_the_page_and_the_digest_ask_as_many_queries_at_5000_stakeholders_as_at_
     assert week.owned_count == 1000
     assert week.overdue_count > OVERDUE_SHOWN and len(week.overdue) == OVERDUE_SHOWN
     assert (week.dates_count, len(week.actions)) == (5, 10)
+    assert week.cases_count > CASES_SHOWN and len(week.cases) == CASES_SHOWN
 
     small_page, large_page = queries_of_page(client, small, small_member), queries_of_page(client, large, large_member)
     assert large_page == small_page
-    assert large_page <= 12  # session, user, membership, the visit, the four lists, the nav
+    assert large_page <= 13  # session, user, membership, the visit, the five lists, the nav
 
-    # Per digest: the claim, the four lists, the e-mail's row, the moment moved on; then the claim that finds none.
-    assert queries_of_digest(large_member) == queries_of_digest(small_member) == 12
+    # Per digest: the claim, the five lists, the e-mail's row, the moment moved on; then the claim that finds none.
+    assert queries_of_digest(large_member) == queries_of_digest(small_member) == 13
     assert OutgoingEmail.objects.count() == 2
 
 

@@ -201,6 +201,16 @@ ROUTE_ROLES = {
     "case_pulse_send": BUTTON,
     "survey_update": LEAD_FORM,
     "survey_update_send": Need(post=LEAD),
+    # Follow-up cases (issue 14): every role reads them; members change them.
+    "case_list": READ,
+    "case_detail": READ,
+    "case_contact": EDIT,
+    "case_close": EDIT,
+    "case_assign": BUTTON,
+    "case_root": BUTTON,
+    "case_note": BUTTON,
+    "case_resolve": BUTTON,
+    "case_reopen": BUTTON,
     # Dashboard, My week, assessments, agenda.
     "pmo_home": READ,
     "calendar": READ,
@@ -416,11 +426,11 @@ def own_values(world, invitation):
         "interaction_id": Interaction.objects.get(pmo=world.pmo).pk,
         **_agenda_ids(world.pmo),
         **_touchpoint_ids(world.pmo),
+        "case_id": FollowUpCase.objects.get(pmo=world.pmo).pk,
         "token_id": ApiToken.issue(user=world.lead, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.pmo, kind="services").pk,
         "email_id": OutgoingEmail.objects.get(pmo=world.pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
-        "case_id": FollowUpCase.objects.get(pmo=world.pmo).pk,
     }
 
 
@@ -437,11 +447,11 @@ def other_values(world, other_invitation):
         "interaction_id": Interaction.objects.get(pmo=world.other_pmo).pk,
         **_agenda_ids(world.other_pmo),
         **_touchpoint_ids(world.other_pmo),
+        "case_id": FollowUpCase.objects.get(pmo=world.other_pmo).pk,
         "token_id": ApiToken.issue(user=world.outsider, name="walk")[0].pk,
         "job_id": ImportJob.objects.get(pmo=world.other_pmo, kind="stakeholders").pk,
         ("service_import_preview", "job_id"): ImportJob.objects.get(pmo=world.other_pmo, kind="services").pk,
         "email_id": OutgoingEmail.objects.get(pmo=world.other_pmo, kind=OutgoingEmail.Kind.DETRACTOR_ALERT_BATCH).pk,
-        "case_id": FollowUpCase.objects.get(pmo=world.other_pmo).pk,
     }
 
 

@@ -16,6 +16,14 @@ class MembershipChoice(forms.ModelChoiceField):
 
 class ActionForm(forms.ModelForm):
     owner = MembershipChoice(queryset=None, required=False, empty_label="Nobody yet")
+    # The follow-up case the action answers ("Plan an action" on a case's page): kept as it
+    # came, and only a case of this PMO.
+    follow_up_case = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That follow-up case is not this PMO's."},
+    )
 
     class Meta:
         model = Action
@@ -31,6 +39,7 @@ class ActionForm(forms.ModelForm):
             "target_stakeholders",
             "expected_effect",
             "notes",
+            "follow_up_case",
         ]
         widgets = {
             "due_on": DateInput(),
@@ -63,6 +72,7 @@ class ActionForm(forms.ModelForm):
         self.fields["target_segments"].error_messages["invalid_choice"] = "Choose segments of this PMO."
         self.fields["target_stakeholders"].queryset = pmo.stakeholders.order_by("name")
         self.fields["target_stakeholders"].error_messages["invalid_choice"] = "Choose stakeholders of this PMO."
+        self.fields["follow_up_case"].queryset = pmo.follow_up_cases.all()
 
     def clean_title(self):
         title = self.cleaned_data["title"].strip()

@@ -18,6 +18,7 @@ from agenda.plan.forms import ActionForm, IncidentForm
 from pmo5p.domain import Element, Problem
 from pmo5p.forms import save_form
 from pmo5p.models import Role
+from pmo5p.params import whole_number
 from pmo5p.rules import RuleViolation
 from pmo5p.tenancy import pmo_view
 
@@ -72,6 +73,14 @@ def action_create(request, pmo):
     service = request.GET.get("service", "")
     if service.isdigit() and (found := pmo.services.filter(pk=service).first()):
         initial.update(service=found.pk, element=(found.elements or [""])[0])
+    # "Plan an action" on a follow-up case's page: on its P at the root, for its stakeholder.
+    case = whole_number(request.GET.get("follow_up_case"))
+    if case is not None and (found := pmo.follow_up_cases.filter(pk=case).first()):
+        initial.update(follow_up_case=found.pk, element=found.root_element or found.suggested_element)
+        if found.stakeholder_id:
+            initial.update(target_stakeholders=[found.stakeholder_id])
+        elif found.segment_id:
+            initial.update(target_segments=[found.segment_id])
     return _action_form(request, pmo, None, initial)
 
 
@@ -86,6 +95,8 @@ def _action_form(request, pmo, action, initial):
         plan.stamp_completion(form.instance)
         saved = save_form(form, created_by=request.user)
         messages.success(request, f"“{saved.title}” saved.")
+        if saved.follow_up_case_id:
+            return redirect("case_detail", slug=pmo.slug, case_id=saved.follow_up_case_id)
         return redirect("action_list", slug=pmo.slug)
     return render(request, "agenda/action_form.html", {"pmo": pmo, "form": form, "action": action})
 
