@@ -16,12 +16,15 @@ from agenda.reports.services import reschedule
 from pmo5p.domain import DETRACTOR_MAX, ServiceUsage
 from pmo5p.models import Membership, Pmo, Role, User
 from stakeholders import catalogue, register, touchpoints
-from stakeholders.cases import opening
+from stakeholders.cases import opening, pulses
+from stakeholders.cases import services as cases
 from stakeholders.models import (
     Answer,
+    CaseStatus,
     FollowUpCase,
     Interaction,
     QuestionKind,
+    RecoveryPulse,
     Recurrence,
     Response,
     Segment,
@@ -201,11 +204,12 @@ def load_demo() -> tuple[Pmo, bool]:
         lead,
         rng,
         "Spring perception survey",
-        days_ago=120,
+        days_ago=75,
         shift={},
         services=list(services.values()),
         service_rng=service_rng,
     )
+    _follow_up_history(memberships)
     _assessments(pmo, lead, member, rng)
     _agenda(pmo, memberships, services)
     _touchpoints(pmo, memberships, segments)
@@ -476,6 +480,64 @@ def _follow_up_cases(survey, responses: list[Response]) -> None:
         if case is not None and case.due_on < today:
             escalated = datetime.combine(case.due_on + timedelta(days=1), time(7, 0), tzinfo=zone)
             FollowUpCase.objects.filter(pk=case.pk).update(escalated_at=escalated)
+
+
+# What the PMO did with its cases: (days to the first contact, days more to the outcome,
+# the outcome, the pulse's score after, or None for no pulse), in turn for each case.
+FOLLOW_UPS = [
+    (1, 6, CaseStatus.RESOLVED, 8),
+    (3, 10, CaseStatus.RESOLVED, 7),
+    (2, 4, CaseStatus.RESOLVED, None),
+    (6, 12, CaseStatus.RESOLVED, 6),
+    (4, 0, CaseStatus.CONTACTED, None),
+    (2, 3, CaseStatus.CLOSED, None),
+    (9, 14, CaseStatus.RESOLVED, 9),
+    (None, 0, CaseStatus.OPEN, None),
+]
+
+
+def _follow_up_history(memberships) -> None:
+    """The demo's cases followed up as a team would, through the cases' write path: the leads
+    took those of stakeholders with no owner, most were contacted within days and resolved,
+    some with a recovery pulse answered; a few of the spring survey's are still open. The
+    write path stamps its moments now; the demo then sets them back to when they happened,
+    as it does the surveys' (the same direct update the escalations get above)."""
+    lead = memberships[0]
+    rng = random.Random(14)
+    for index, case in enumerate(FollowUpCase.objects.select_related("stakeholder", "pmo").order_by("opened_at", "pk")):
+        if case.owner_id is None:
+            cases.assign(case, lead)
+        first, more, outcome, after = FOLLOW_UPS[index % len(FOLLOW_UPS)]
+        if first is None:
+            continue
+        contacted = case.opened_at + timedelta(days=first, hours=rng.randint(0, 6))
+        cases.record_contact(
+            case,
+            by=(case.owner or lead).user,
+            date=timezone.localdate(contacted),
+            kind="meeting",
+            summary=f"Called {case.stakeholder.name} about their survey answer; agreed what the PMO will change.",
+            elements=[case.root_element] if case.root_element else [],
+        )
+        ended = contacted + timedelta(days=more)
+        # A case contacted by its due date was never escalated.
+        on_time = timezone.localdate(contacted) <= case.due_on
+        FollowUpCase.objects.filter(pk=case.pk).update(
+            first_contact_at=contacted, **({"escalated_at": None} if on_time else {})
+        )
+        if outcome == CaseStatus.RESOLVED:
+            cases.resolve(case, (case.owner or lead).user)
+            FollowUpCase.objects.filter(pk=case.pk).update(resolved_at=ended)
+        elif outcome == CaseStatus.CLOSED:
+            cases.close_no_action(case, "They moved to another division before we could meet.")
+            FollowUpCase.objects.filter(pk=case.pk).update(closed_at=ended)
+        if after is not None and case.stakeholder.email:
+            # Answered before the demo commits: the outbox finds its e-mail not needed.
+            pulse = pulses.send_pulse(case, by=(case.owner or lead).user)
+            pulses.answer_pulse(pulse, after, "Thank you for calling back." if after >= 7 else "")
+            RecoveryPulse.objects.filter(pk=pulse.pk).update(
+                created_at=ended + timedelta(days=1), answered_at=ended + timedelta(days=2)
+            )
 
 
 SELF_RATINGS = {

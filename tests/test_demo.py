@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from io import StringIO
 from pathlib import Path
 
@@ -11,14 +12,18 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db.models import Max
 from django.urls import reverse
+from django.utils import timezone
 
 from agenda.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, SERVICES
 from agenda.models import Action
+from pmo5p import outbox
 from pmo5p.domain import ServiceUsage
-from pmo5p.models import Membership, Pmo, Role, User
+from pmo5p.models import Membership, OutgoingEmail, Pmo, Role, User
 from stakeholders.cases.opening import due_on
 from stakeholders.models import (
+    CaseStatus,
     FollowUpCase,
+    RecoveryPulse,
     Response,
     Segment,
     Service,
@@ -243,21 +248,36 @@ def test_every_named_detractor_of_the_demo_has_a_follow_up_case(demo):
     assert detractors.count() >= 10
     cases = {case.response_id: case for case in FollowUpCase.objects.filter(pmo=pmo)}
     assert set(cases) == {response.pk for response in detractors}
-    owned = 0
+    lead = pmo.memberships.get(role=Role.LEAD, user__email=DEMO_USERS[0][0])
+    taken_by_the_lead = 0
     for response in detractors:
         case = cases[response.pk]
         stakeholder = response.invitation.stakeholder
+        # Their relationship owner's, or, with none, the lead's, who took it from the leads.
         assert (case.stakeholder_id, case.owner_id, case.nps_before) == (
             stakeholder.pk,
-            stakeholder.owner_id,
+            stakeholder.owner_id or lead.pk,
             response.nps,
         )
+        taken_by_the_lead += stakeholder.owner_id is None
         assert (case.opened_at, case.due_on) == (response.submitted_at, due_on(pmo, response.submitted_at))
         assert case.root_element and case.root_element == case.suggested_element
-        # Long overdue, and escalated as history: loading the demo e-mails nobody.
-        assert case.escalated_at is not None
-        owned += case.owner_id is not None
-    assert 0 < owned < detractors.count()  # some have a relationship owner, some are the leads'
+        # Escalated (as history: loading the demo e-mails nobody) when its first contact came late or never.
+        late = case.first_contact_at is None or timezone.localdate(case.first_contact_at) > case.due_on
+        assert (case.escalated_at is not None) == late
+    assert taken_by_the_lead > 0
+    # Followed up as a team would: most contacted, some resolved with a pulse answered, a few still open.
+    statuses = Counter(FollowUpCase.objects.filter(pmo=pmo).values_list("status", flat=True))
+    assert statuses[CaseStatus.RESOLVED] > statuses[CaseStatus.OPEN] > 0
+    assert statuses[CaseStatus.CONTACTED] > 0 and statuses[CaseStatus.CLOSED] > 0
+    pulses = RecoveryPulse.objects.filter(case__pmo=pmo)
+    assert pulses.count() > 0 and not pulses.filter(answered_at__isnull=True).exists()
+    # Their e-mails are history too: answered already, the outbox finds them not needed.
+    pulse_emails = OutgoingEmail.objects.filter(pmo=pmo, kind=OutgoingEmail.Kind.RECOVERY_PULSE)
+    assert pulse_emails.count() == pulses.count()
+    for email in pulse_emails:
+        outbox.send(email.pk)
+    assert set(pulse_emails.values_list("status", flat=True)) == {OutgoingEmail.Status.CANCELLED}
 
 
 def test_demo_has_a_communication_plan_and_touches_that_are_due_and_not(demo):
