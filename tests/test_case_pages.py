@@ -54,6 +54,16 @@ def test_the_list_shows_the_open_cases_of_this_pmo_by_default(world, cases, clie
     assert "Follow-up</a>" in page and 'aria-current="page"' in page  # the Surveys section's tab
 
 
+def test_a_case_contacted_after_its_due_date_is_no_longer_overdue(world, client_for):
+    """The due date is the first contact's: once it is made, late or not, nothing is overdue."""
+    late = FollowUpCaseFactory(of_pmo=world.pmo, due_on=timezone.localdate() - timedelta(days=9))
+    client = client_for(world.viewer)
+    assert ">Overdue</span>" in client.get(case_url(late)).content.decode()
+    services.record_contact(late, by=world.member, date=timezone.localdate(), kind="meeting", summary="Called back.")
+    assert ">Overdue</span>" not in client.get(list_url(world.pmo)).content.decode()
+    assert ">Overdue</span>" not in client.get(case_url(late)).content.decode()
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
