@@ -2,9 +2,11 @@
 
 import html
 import re
+import threading
+from collections.abc import Callable
 
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import connection, connections
 
 
 def text(response) -> str:
@@ -64,3 +66,35 @@ def analyze_answers() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE stakeholders_answer, stakeholders_response, stakeholders_question")
+
+
+def at_once(count: int, work: Callable[[int], object], *, timeout: float = 60) -> list:
+    """Run work(0) … work(count − 1) in `count` threads released together by a barrier, each
+    on its own database connection, as racing requests or tasks would; returns what each
+    returned, in no particular order. An error in any thread fails the caller's test."""
+    barrier = threading.Barrier(count, timeout=timeout)
+    lock = threading.Lock()
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            result = work(n)
+            with lock:
+                results.append(result)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread below
+            with lock:
+                errors.append(error)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if errors:
+        raise errors[0]
+    assert len(results) == count, f"{count - len(results)} of {count} threads did not finish in {timeout} s"
+    return results

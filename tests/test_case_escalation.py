@@ -22,6 +22,7 @@ from stakeholders.cases.opening import open_anonymous_cases, open_for_response
 from stakeholders.models import FollowUpCase
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import MembershipFactory, ResponseFactory, StakeholderFactory, UserFactory, every
+from tests.helpers import at_once
 from tests.outbox_helpers import settle
 from tests.survey_helpers import html_text, open_survey
 
@@ -240,24 +241,7 @@ def test_many_runs_at_once_escalate_each_case_once(world, pmo):
     for invitation in invitations:
         open_for_response(ResponseFactory(invitation=invitation, nps=1), now=OPENED)
     now = OPENED + timedelta(days=30)
-    barrier = threading.Barrier(THREADS, timeout=30)
-    counts, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            counts.append(escalation.escalate_overdue_cases(now=now))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    counts = at_once(THREADS, lambda n: escalation.escalate_overdue_cases(now=now))
     assert sum(counts) == 5
     assert not FollowUpCase.objects.filter(escalated_at__isnull=True).exists()
     rows = OutgoingEmail.objects.filter(kind=Kind.CASE_ESCALATION)

@@ -23,6 +23,7 @@ from stakeholders.models import FollowUpCase, Response
 from stakeholders.surveys import emails as survey_emails
 from stakeholders.surveys import lifecycle as surveys
 from tests.factories import MembershipFactory, ResponseFactory, SegmentFactory, StakeholderFactory, every
+from tests.helpers import at_once
 from tests.survey_helpers import html_text, open_survey, rated_questions
 
 # Working days and the due date ---------------------------------------------------------------
@@ -287,26 +288,13 @@ def test_many_tasks_at_once_open_one_case_per_detractor(world):
         ResponseFactory(invitation=invitation, nps=nps, detractor_alerted_at=None, ratings=every(3))
         for invitation, nps in zip(invitations, (0, 5, 8), strict=True)
     ]
-    barrier = threading.Barrier(THREADS, timeout=30)
-    errors = []
 
     def run(n):
-        try:
-            barrier.wait()
-            for response in responses if n % 2 else reversed(responses):
-                tasks.send_detractor_alert(response.pk)
-            survey_emails.alert_overdue_detractors(10)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connections.close_all()
+        for response in responses if n % 2 else reversed(responses):
+            tasks.send_detractor_alert(response.pk)
+        survey_emails.alert_overdue_detractors(10)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    at_once(THREADS, run)
     assert sorted(FollowUpCase.objects.values_list("response_id", flat=True)) == [r.pk for r in responses[:2]]
     # And one alert per lead per detractor: the claim opened the case and queued the alert together.
     assert OutgoingEmail.objects.filter(kind=OutgoingEmail.Kind.DETRACTOR_ALERT).count() == 4

@@ -376,7 +376,13 @@ def test_changing_the_pmo_time_zone_moves_the_digest_to_the_same_local_time(worl
     assert world.membership(world.member).digest_next_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     response = client_for(world.lead).post(
         reverse("pmo_settings", kwargs={"slug": "alpha"}),
-        {"name": world.pmo.name, "time_zone": "Asia/Kolkata", "currency": "GBP", "survey_fatigue_days": 90},
+        {
+            "name": world.pmo.name,
+            "time_zone": "Asia/Kolkata",
+            "currency": "GBP",
+            "survey_fatigue_days": 90,
+            "follow_up_working_days": 5,
+        },
     )
     assert response.status_code == 302
     assert world.membership(world.member).digest_next_at == datetime(2026, 11, 30, 2, 30, tzinfo=UTC)

@@ -2,16 +2,15 @@
 other: the conditional UPDATE … WHERE answered_at IS NULL decides, and every loser gets
 the clear "already answered" page with nothing stored."""
 
-import threading
-
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from stakeholders.cases.pulses import send_pulse
 from stakeholders.models import RecoveryPulse
+from tests.helpers import at_once
 from tests.pulse_helpers import named_case
 
 THREADS = 24
@@ -24,31 +23,13 @@ def test_simultaneous_submits_of_one_pulse_store_exactly_one_answer(world):
     cache.clear()
     pulse = send_pulse(named_case(world.pmo, world.stakeholder, nps=2), by=world.member)
     url = reverse("pulse_answer", kwargs={"token": pulse.token})
-    barrier = threading.Barrier(THREADS, timeout=30)
-    outcomes: list[tuple[int, str]] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
     def submit(n):
         client = Client(REMOTE_ADDR=f"198.51.100.{n}")
-        try:
-            barrier.wait()
-            response = client.post(url, {"score": str(n % 11), "comment": f"thread {n}"})
-            with lock:
-                outcomes.append((response.status_code, response.content.decode()))
-        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's error
-            with lock:
-                errors.append(error)
-        finally:
-            connections.close_all()  # this thread's own connection
+        response = client.post(url, {"score": str(n % 11), "comment": f"thread {n}"})
+        return response.status_code, response.content.decode()
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    outcomes = at_once(THREADS, submit)
     statuses = sorted(status for status, _ in outcomes)
     assert statuses == [200] + [410] * (THREADS - 1)
     for status, content in outcomes:

@@ -16,7 +16,13 @@ def test_changing_the_pmo_time_zone_moves_the_next_report_to_the_same_local_time
 
     response = client_for(world.lead).post(
         reverse("pmo_settings", kwargs={"slug": world.pmo.slug}),
-        {"name": world.pmo.name, "time_zone": "Asia/Kolkata", "currency": "GBP", "survey_fatigue_days": 90},
+        {
+            "name": world.pmo.name,
+            "time_zone": "Asia/Kolkata",
+            "currency": "GBP",
+            "survey_fatigue_days": 90,
+            "follow_up_working_days": 5,
+        },
     )
     assert response.status_code == 302
     schedule.refresh_from_db()

@@ -45,7 +45,9 @@ MAX_QUERIES = {
     "api_service_figures": 12 + 1,
     "export_services_csv": 8 + 1,
     "export_services_xlsx": 8 + 1,
-    "export_full": 39 + 1,  # 37, and the touchpoints and their dates (issue 13)
+    # 37, the touchpoints and their dates (issue 13), then the follow-up cases, their links to
+    # interactions, notes, pulses and survey updates (issue 14)
+    "export_full": 44 + 1,
 }
 # The tables that grow with a PMO's size: a query of one PMO's page must not scan them whole.
 GROWING = {

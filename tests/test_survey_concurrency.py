@@ -1,14 +1,13 @@
 """Exactly one response per invitation when many submits of the same link race each
 other: the database's unique constraint decides, and every loser gets the clear page."""
 
-import threading
-
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 
 from stakeholders.models import Answer, Response, SurveyInvitation
+from tests.helpers import at_once
 from tests.survey_helpers import answer_data, open_survey, rated_questions
 
 THREADS = 24
@@ -21,31 +20,13 @@ def test_simultaneous_submits_of_one_link_leave_exactly_one_response(world):
     cache.clear()
     survey, (invitation,) = open_survey(world.pmo, [world.stakeholder])
     data = answer_data(survey, rating="3", nps="8")
-    barrier = threading.Barrier(THREADS, timeout=30)
-    outcomes: list[tuple[int, str]] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
     def submit(n):
         client = Client(REMOTE_ADDR=f"198.51.100.{n}")
-        try:
-            barrier.wait()
-            response = client.post(invitation.path, {**data, "comment": f"thread {n}"})
-            with lock:
-                outcomes.append((response.status_code, response.content.decode()))
-        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's error
-            with lock:
-                errors.append(error)
-        finally:
-            connections.close_all()  # this thread's own connection
+        response = client.post(invitation.path, {**data, "comment": f"thread {n}"})
+        return response.status_code, response.content.decode()
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    outcomes = at_once(THREADS, submit)
     statuses = sorted(status for status, _ in outcomes)
     assert statuses == [200] + [410] * (THREADS - 1)
     for status, content in outcomes:

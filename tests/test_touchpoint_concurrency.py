@@ -1,15 +1,15 @@
 """Two clicks on "Done" make one interaction: the date's row is locked (select_for_update)
 before the interaction is written, so the second waits, finds the date done and is refused."""
 
-import threading
 from datetime import date, time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from pmo5p.rules import RuleViolation
 from stakeholders import touchpoints
 from stakeholders.models import Interaction, OccurrenceStatus, Recurrence
+from tests.helpers import at_once
 
 THREADS = 6
 
@@ -33,32 +33,15 @@ def test_simultaneous_dones_of_one_date_record_one_interaction(world):
     )
     occurrence = touchpoint.occurrences.get()
     values = touchpoints.interaction_values(occurrence, date(2026, 1, 5))
-    barrier = threading.Barrier(THREADS, timeout=30)
-    outcomes, errors = [], []
-    lock = threading.Lock()
 
     def click(n):
         try:
-            barrier.wait()
             touchpoints.mark_done(world.pmo, world.member, occurrence, {**values, "summary": f"Click {n}"})
-            outcome = "done"
         except RuleViolation as refusal:
-            outcome = refusal.message
-        except BaseException as error:  # noqa: BLE001 - reported below
-            with lock:
-                errors.append(error)
-            return
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(outcome)
+            return refusal.message
+        return "done"
 
-    threads = [threading.Thread(target=click, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    outcomes = at_once(THREADS, click)
     assert sorted(outcomes) == sorted(["done"] + [touchpoints.ALREADY_DONE] * (THREADS - 1))
     assert Interaction.objects.count() == 1
     occurrence.refresh_from_db()
