@@ -80,6 +80,12 @@ def test_a_detractor_answers_on_a_phone_and_the_owner_closes_the_loop(alpha, bro
         Element.PROCESS,
     )
 
+    # Max is told by e-mail, with the case's address and its due date.
+    alert = OutgoingEmail.objects.get(kind=OutgoingEmail.Kind.DETRACTOR_ALERT)
+    assert alert.to == [max_.user.email]
+    assert f"/pmo/alpha/follow-up/{case.pk}/" in alert.text
+    assert f"first contact is due by {case.due_on:%A %-d %B %Y}" in alert.text
+
     # Max signs in to My week and finds the case.
     desktop = browser.new_context(viewport={"width": 1280, "height": 900})
     page = desktop.new_page()
