@@ -258,6 +258,14 @@ def test_get_changes_nothing_and_post_unsubscribes(client, world):
     assert "You already stopped them" in html_text(client.get(url).content.decode())
 
 
+def test_the_stakeholder_page_says_they_stopped_the_updates(client_for, world):
+    page = reverse("stakeholder_detail", kwargs={"slug": world.pmo.slug, "stakeholder_id": world.stakeholder.pk})
+    member = client_for(world.member)
+    assert "Stopped the “you said, we did” updates" not in member.get(page).content.decode()
+    Client().post(unsubscribe_url(world.stakeholder))
+    assert "Stopped the “you said, we did” updates on" in member.get(page).content.decode()
+
+
 def test_the_rfc_8058_one_click_post_unsubscribes_without_a_csrf_token(world):
     provider = Client(enforce_csrf_checks=True)
     response = provider.post(
