@@ -2,12 +2,13 @@
 `icalendar` library, which escapes text and folds lines as RFC 5545 says: a purpose holding
 a line break and "BEGIN:VEVENT" stays the text of its SUMMARY.
 
-The feed holds, in each PMO the user is a member of now, the touchpoint dates they own (not
-cancelled) and their open actions' due dates, from FEED_DAYS_BEFORE days ago to
+The feed holds, in each PMO the user is a member of now, the touchpoint dates they own and
+their open actions' due dates, from FEED_DAYS_BEFORE days ago to
 FEED_DAYS_AFTER days ahead. Timed dates are in UTC, so no VTIMEZONE is needed: the moment of a
 local time is worked out for each date (stakeholders/touchpoints.py, occurrence_start), which
 follows the PMO's daylight saving. A removed member's memberships are gone, and with them
-every item of that PMO.
+every item of that PMO. A cancelled date stays, with STATUS:CANCELLED and its reason: a
+calendar that had it shows it called off, where a date left out would vanish unexplained.
 """
 
 from datetime import datetime, timedelta
@@ -66,7 +67,6 @@ def feed_calendar(user, *, now: datetime) -> bytes:
             # The owner's membership, of this PMO: the user's own, as it is now.
             touchpoint__owner__in=[m.pk for m in memberships.values()],
         )
-        .exclude(status=OccurrenceStatus.CANCELLED)
         .select_related("touchpoint", "touchpoint__segment")
         .prefetch_related("touchpoint__stakeholders")
         .order_by("on", "pk")
@@ -107,9 +107,12 @@ def _occurrence_event(occurrence, pmo, now) -> Event:
         lines.append(f"Segment: {touchpoint.segment.name}")
     if occurrence.status == OccurrenceStatus.DONE:
         lines.append("Done.")
+    cancelled = occurrence.status == OccurrenceStatus.CANCELLED
+    if cancelled:
+        lines.append(f"Cancelled: {occurrence.cancel_reason}")
     event.add("description", "\n".join(lines))
     event.add("url", _url("touchpoint_detail", slug=pmo.slug, touchpoint_id=touchpoint.pk))
-    event.add("status", "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE" if moment else "TRANSPARENT")
     return event
 

@@ -120,6 +120,7 @@ def test_the_feed_holds_the_users_own_items_field_by_field(client, world, feed, 
         f"occurrence-{occ[date(2027, 3, 12)]}@pmo.example.org",
         f"occurrence-{occ[date(2027, 3, 19)]}@pmo.example.org",
         f"occurrence-{occ[date(2027, 3, 15)]}@pmo.example.org",
+        f"occurrence-{occ[date(2027, 3, 22)]}@pmo.example.org",
         f"action-{due.pk}@pmo.example.org",
     }
     for event in found.values():
@@ -146,6 +147,12 @@ def test_the_feed_holds_the_users_own_items_field_by_field(client, world, feed, 
     assert allday.decoded("DTEND") == date(2027, 3, 16)
     assert "DTSTART;VALUE=DATE:20270315" in allday.to_ical().decode()
     assert "Segment: Finance" in str(allday["DESCRIPTION"])
+    assert str(allday["STATUS"]) == "CONFIRMED"
+
+    # A cancelled date stays, called off and why: a calendar that had it shows it cancelled.
+    called_off = found[f"occurrence-{occ[date(2027, 3, 22)]}@pmo.example.org"]
+    assert str(called_off["STATUS"]) == "CANCELLED"
+    assert str(called_off["DESCRIPTION"]).endswith("\nCancelled: Moved")
 
     action = found[f"action-{due.pk}@pmo.example.org"]
     assert action.decoded("DTSTART") == date(2027, 3, 3)
