@@ -45,7 +45,9 @@ def test_the_engagement_card_draws_its_trend_and_links_the_drifted(signed_in_pag
         "2 of 4 relationships at or above their target"
     )
     expect(card.locator('[data-figure="engagement-counts"]')).to_have_text("1 below target · 1 not assessed")
-    # Drawn: thirteen points, the last one today's index, as the table says.
+    # Drawn: thirteen points, the last one today's index, as the table says. The text above
+    # comes before the page's scripts at its end: wait until they have drawn the chart.
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('engagement-chart'))")
     drawn = page.evaluate(
         "() => { const c = Chart.getChart(document.getElementById('engagement-chart'));"
         " return c && {labels: c.data.labels, data: c.data.datasets[0].data}; }"
