@@ -20,6 +20,7 @@ router.register(f"{PMO}/segments", stakeholders_api.SegmentViewSet, basename="ap
 router.register(f"{PMO}/stakeholders", stakeholders_api.StakeholderViewSet, basename="api-stakeholder")
 router.register(f"{PMO}/interactions", stakeholders_api.InteractionViewSet, basename="api-interaction")
 router.register(f"{PMO}/touchpoints", stakeholders_api.TouchpointViewSet, basename="api-touchpoint")
+router.register(f"{PMO}/follow-up-cases", stakeholders_api.FollowUpCaseViewSet, basename="api-follow-up-case")
 # agenda's survey viewset: stakeholders' (the surveys) with their results (the figures layer).
 router.register(f"{PMO}/surveys", agenda_api.SurveyViewSet, basename="api-survey")
 router.register(f"{PMO}/self-assessments", agenda_api.SelfAssessmentViewSet, basename="api-self-assessment")

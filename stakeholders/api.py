@@ -1,6 +1,7 @@
 """API resources of the register and the surveys (see pmo5p/api.py for the common ground)."""
 
 import django_filters
+from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, mixins, serializers, status, viewsets
@@ -21,7 +22,10 @@ from stakeholders import register, touchpoints
 from stakeholders.engagement import with_engagement
 from stakeholders.models import (
     LEVEL_CHOICES,
+    CaseStatus,
+    FollowUpCase,
     Interaction,
+    RecoveryPulse,
     Segment,
     Stakeholder,
     Survey,
@@ -423,4 +427,121 @@ class TouchpointViewSet(PmoModelViewSet):
         rows = self.paginate_queryset(touchpoint.occurrences.select_related("touchpoint").order_by("on", "pk"))
         return self.get_paginated_response(
             OccurrenceSerializer(rows, many=True, context=self.get_serializer_context()).data
+        )
+
+
+# Follow-up cases (docs/follow-up.md): read only. Their write path (stakeholders/cases/services.py)
+# has its pages; the API offers no write, so that it cannot bypass the case's rules.
+
+
+class PulseSerializer(serializers.ModelSerializer):
+    """When the recovery pulse went and how it was answered. Never its token (its link is the
+    key to answer it) nor the stakeholder's comment."""
+
+    sent_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = RecoveryPulse
+        fields = ["sent_at", "answered_at", "score"]
+        read_only_fields = fields
+
+
+class FollowUpCaseSerializer(serializers.ModelSerializer):
+    """Ids only for what a case links to: an anonymous group's case has no stakeholder, and
+    nothing here says who answered (no response, no comment)."""
+
+    anonymous_group = serializers.BooleanField(
+        source="is_anonymous", read_only=True, help_text="An anonymous survey's group case: no stakeholder, ever."
+    )
+    overdue = serializers.SerializerMethodField(
+        help_text="Open, never contacted, and its due date is before today in the PMO's time zone."
+    )
+    interactions = serializers.SerializerMethodField(help_text="The ids of the interactions recorded as contacts.")
+    actions = serializers.SerializerMethodField(help_text="The ids of the actions that answer the case.")
+    # Blank ("") when no P could be suggested, and until the owner chooses one.
+    root_element = serializers.ChoiceField(
+        choices=Element.choices, allow_blank=True, read_only=True, help_text='The P at the root; "" if none yet.'
+    )
+    suggested_element = serializers.ChoiceField(
+        choices=Element.choices, allow_blank=True, read_only=True, help_text='The P first suggested; "" if none.'
+    )
+    pulse = PulseSerializer(read_only=True, allow_null=True, help_text="The recovery pulse; null until one is sent.")
+
+    class Meta:
+        model = FollowUpCase
+        fields = [
+            "id",
+            "survey",
+            "stakeholder",
+            "segment",
+            "anonymous_group",
+            "owner",
+            "root_element",
+            "suggested_element",
+            "nps_before",
+            "status",
+            "opened_at",
+            "due_on",
+            "first_contact_at",
+            "resolved_at",
+            "closed_at",
+            "closed_reason",
+            "escalated_at",
+            "overdue",
+            "interactions",
+            "actions",
+            "pulse",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "owner": {"help_text": "The owning membership's id; null: the PMO's leads."},
+            "segment": {"help_text": "The segment's id (the stakeholder's at launch, or the group's)."},
+        }
+
+    def get_overdue(self, case) -> bool:
+        # The viewset's PmoScopedMixin makes the PMO's time zone the current one.
+        return case.status == CaseStatus.OPEN and case.first_contact_at is None and case.due_on < timezone.localdate()
+
+    def get_interactions(self, case) -> list[int]:
+        return [interaction.pk for interaction in case.interactions.all()]
+
+    def get_actions(self, case) -> list[int]:
+        return [action.pk for action in case.actions.all()]
+
+
+class FollowUpCaseFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices, help_text="Any status if not given.")
+    owner = IdFilter(field_name="owner_id", help_text="The owning membership's id.")
+    element = django_filters.ChoiceFilter(
+        field_name="root_element", choices=Element.choices, help_text="The P at the root."
+    )
+    segment = IdFilter(field_name="segment_id", help_text="A segment's id.")
+
+    class Meta:
+        model = FollowUpCase
+        fields = []
+
+
+@pmo_scoped
+class FollowUpCaseViewSet(PmoScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Follow-up cases, to read: filter by status, owner, element (the P at the root) and segment.
+    Changing a case is done on its pages."""
+
+    serializer_class = FollowUpCaseSerializer
+    queryset = FollowUpCase.objects.none()
+    filterset_class = FollowUpCaseFilter
+
+    def scoped_queryset(self):
+        # A page in four queries whatever its size (the count, the cases with their pulses,
+        # the interactions, the actions); in the order of the index case_pmo_status_due.
+        return (
+            self.pmo.follow_up_cases.select_related("pulse")
+            .prefetch_related(
+                Prefetch("interactions", queryset=Interaction.objects.only("pk")),
+                # Actions are agenda's, a layer above: reached through the relation, not imported.
+                Prefetch(
+                    "actions", queryset=FollowUpCase.actions.rel.related_model.objects.only("pk", "follow_up_case")
+                ),
+            )
+            .order_by("due_on", "pk")
         )

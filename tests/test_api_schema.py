@@ -32,6 +32,7 @@ from stakeholders import touchpoints
 from stakeholders.models import Interaction
 from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import (
+    FollowUpCaseFactory,
     MaturityRecordFactory,
     MembershipFactory,
     PmoFactory,
@@ -155,6 +156,7 @@ def api_world(transactional_db):
         "actions": action.pk,
         "reports": report.pk,
         "services": ServiceFactory(pmo=pmo, segments=[segment]).pk,
+        "follow-up-cases": FollowUpCaseFactory(for_stakeholder=stakeholders[2], owner=pmo.memberships.get()).pk,
         "touchpoints": touchpoints.create_touchpoint(
             pmo,
             lead,

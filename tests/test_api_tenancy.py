@@ -25,6 +25,7 @@ from pmo5p.services import change_role, remove_member
 from stakeholders.models import Interaction, Stakeholder, Touchpoint, TouchpointOccurrence
 from tests.agenda_data import REPORT_FIGURES_V1
 from tests.factories import (
+    FollowUpCaseFactory,
     MaturityRecordFactory,
     SegmentFactory,
     SelfAssessmentFactory,
@@ -75,6 +76,7 @@ def _rows(pmo, user):
         "api-report": report.pk,
         "api-service": ServiceFactory(pmo=pmo).pk,
         "api-touchpoint": _touchpoint(pmo, stakeholder, user),
+        "api-follow-up-case": FollowUpCaseFactory(for_stakeholder=stakeholder).pk,
     }
 
 
@@ -178,6 +180,8 @@ def test_the_walk_sees_every_resource_of_the_api():
         "api-service-list",
         "api-service-detail",
         "api-service-figures",
+        "api-follow-up-case-list",
+        "api-follow-up-case-detail",
         "api-schema",
         "api-docs",
     ):

@@ -279,6 +279,9 @@ ROUTE_ROLES = {
     "api-report-detail": READ,
     "api-report-pdf": READ,
     "api-service-figures": READ,
+    # Follow-up cases: read only, to every role; they change on their pages.
+    "api-follow-up-case-list": READ,
+    "api-follow-up-case-detail": READ,
 }
 PUBLIC = {name for name, need in ROUTE_ROLES.items() if need.public}
 
