@@ -12,9 +12,12 @@ from django.utils import timezone
 
 from pmo5p.models import OutgoingEmail, Role
 from pmo5p.services import invite_member
+from stakeholders.cases import escalation, pulses
 from stakeholders.models import Response
 from stakeholders.surveys import lifecycle as surveys
-from tests.factories import MembershipFactory, PmoFactory, StakeholderFactory
+from stakeholders.surveys import updates
+from tests.factories import FollowUpCaseFactory, MembershipFactory, PmoFactory, StakeholderFactory
+from tests.pulse_helpers import named_case
 from tests.service_fixtures import wait_until
 from tests.survey_helpers import open_survey, rated_questions
 
@@ -96,3 +99,40 @@ def test_a_redis_restart_loses_no_email_and_sends_none_twice(redis_server, celer
     # The worker lived through it: the same process, still consuming.
     assert celery_worker.running and celery_worker.pid == worker_pid, celery_worker.tail(30)
     assert celery_beat.running, celery_beat.tail()
+
+
+@pytest.mark.services
+def test_issue_14s_emails_queued_while_redis_is_down_arrive_once(redis_server, celery_worker, celery_beat, smtp_sink):
+    """An escalation, a recovery pulse and a "you said, we did" update are queued while Redis
+    is down, so every wake-up is lost: their rows are the record, and the sweeps send each once."""
+    pmo = PmoFactory(slug="drill14")
+    lead = MembershipFactory(pmo=pmo, role=Role.LEAD, user__email="lead@drill14.example").user
+    celery_beat.start(extra_env={"PMO5P_OUTBOX_SWEEP_SECONDS": str(SWEEP_SECONDS)})
+    late = FollowUpCaseFactory(
+        for_stakeholder=StakeholderFactory(pmo=pmo, email="late@corp.example"),
+        due_on=timezone.localdate() - timedelta(days=10),
+    )
+    resolved = named_case(pmo, StakeholderFactory(pmo=pmo, email="pulse@corp.example"))
+    survey, _ = open_survey(pmo, [StakeholderFactory(pmo=pmo, email="told@corp.example")])
+    surveys.close(survey)
+
+    redis_server.kill()
+    assert escalation.escalate_overdue_cases() == 1
+    pulses.send_pulse(resolved, by=lead)
+    updates.send(updates.save(survey, subject="You said, we did", body="We listened.", by=lead), by=lead)
+    assert OutgoingEmail.objects.filter(status=Status.QUEUED).count() == 3
+    time.sleep(1)
+    redis_server.restart()
+
+    mails = smtp_sink.wait_for(3, timeout=4 * SWEEP_SECONDS + 10)
+    assert sorted(r for m in mails for r in m.recipients) == [lead.email, "pulse@corp.example", "told@corp.example"]
+    time.sleep(3 * SWEEP_SECONDS)
+    assert len(smtp_sink.messages) == 3
+    assert set(OutgoingEmail.objects.values_list("kind", "status")) == {
+        (OutgoingEmail.Kind.CASE_ESCALATION, Status.SENT),
+        (OutgoingEmail.Kind.RECOVERY_PULSE, Status.SENT),
+        (OutgoingEmail.Kind.SURVEY_UPDATE, Status.SENT),
+    }
+    late.refresh_from_db()
+    assert late.escalated_at is not None
+    assert celery_worker.running and celery_beat.running, celery_worker.tail(30)
