@@ -209,13 +209,21 @@ def case_contact(request, pmo, case_id):
 @pmo_view(role=Role.MEMBER)
 @require_POST
 def case_resolve(request, pmo, case_id):
+    return _status_button(
+        request, pmo, case_id, lambda case: services.resolve(case, request.user), lambda case: "The case is resolved."
+    )
+
+
+def _status_button(request, pmo, case_id, change, done) -> object:
+    """A status button's POST: `change` the case through the write path, then say `done(case)`
+    or the refusal, back on the case's page."""
     case = _case(pmo, case_id)
     try:
-        services.resolve(case, request.user)
+        change(case)
     except ValidationError as refusal:
         messages.error(request, " ".join(refusal.messages))
     else:
-        messages.success(request, "The case is resolved.")
+        messages.success(request, done(case))
     return _back(pmo, case)
 
 
@@ -237,11 +245,10 @@ def case_close(request, pmo, case_id):
 @pmo_view(role=Role.MEMBER)
 @require_POST
 def case_reopen(request, pmo, case_id):
-    case = _case(pmo, case_id)
-    try:
-        services.reopen(case)
-    except ValidationError as refusal:
-        messages.error(request, " ".join(refusal.messages))
-    else:
-        messages.success(request, f"The case is open again ({case.get_status_display().lower()}).")
-    return _back(pmo, case)
+    return _status_button(
+        request,
+        pmo,
+        case_id,
+        services.reopen,
+        lambda case: f"The case is open again ({case.get_status_display().lower()}).",
+    )
